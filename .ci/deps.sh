@@ -1,0 +1,47 @@
+#!/bin/sh
+# Install the Debian packages that build and test vboxfix, only if missing.
+# Idempotent and quick when everything is present (one dpkg-query call).
+# Not root: list what is missing and carry on (tests that need it skip).
+set -u
+
+PKGS="build-essential uthash-dev libcmocka-dev bindfs fuse3 musl-tools clang
+valgrind hyperfine fakeroot git sqlite3 python3 postgresql mariadb-server
+mariadb-client util-linux binutils procps strace time"
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps: no dpkg-query (not Debian?); install by hand: $(echo $PKGS)" >&2
+    exit 0
+fi
+
+missing=
+for p in $PKGS; do
+    # "installed" only; a removed package with config files left is missing
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) || st=
+    [ "$st" = installed ] || missing="$missing $p"
+done
+missing=${missing# }
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing Debian packages (not root, not installing): $missing" >&2
+    exit 0
+fi
+
+echo "deps: installing: $missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt_get() { apt-get -q -o Dpkg::Use-Pty=0 "$@" </dev/null; }
+apt_get update || { echo "deps: apt-get update failed" >&2; exit 1; }
+# shellcheck disable=SC2086
+if apt_get install -y --no-install-recommends $missing; then
+    exit 0
+fi
+# One by one, so a single unavailable package does not hide the others.
+failed=
+for p in $missing; do
+    apt_get install -y --no-install-recommends "$p" || failed="$failed $p"
+done
+if [ -n "$failed" ]; then
+    echo "deps: could not install:$failed" >&2
+    exit 1
+fi
+exit 0
