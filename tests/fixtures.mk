@@ -1,0 +1,44 @@
+# Test fixtures, included by the top-level Makefile (uses B, CC, CFLAGS, WARN).
+#   $(B)/fixtures/probe          plain
+#   $(B)/fixtures/probe-lfs      -D_FILE_OFFSET_BITS=64 (stat64, open64, ...)
+#   $(B)/fixtures/probe-fortify  -O2 -D_FORTIFY_SOURCE=2 (__open_2, ...)
+#   $(B)/fixtures/probe-static   -static: bypasses any preload (the limitation)
+#   $(B)/fixtures/probe-musl     musl-gcc, only when musl-gcc is installed
+#   $(B)/fixtures/librefuse.so   the refusal preload (tests/fixtures/refuse.c)
+
+FIX_DIR   = $(B)/fixtures
+FIX_CF    = $(WARN) -D_GNU_SOURCE
+MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
+PROBES    = $(FIX_DIR)/probe $(FIX_DIR)/probe-lfs $(FIX_DIR)/probe-fortify \
+            $(FIX_DIR)/probe-static $(if $(MUSL_GCC),$(FIX_DIR)/probe-musl)
+
+fixtures: $(PROBES) $(FIX_DIR)/librefuse.so
+
+$(FIX_DIR)/probe: tests/fixtures/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -o $@ $<
+
+$(FIX_DIR)/probe-lfs: tests/fixtures/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -D_FILE_OFFSET_BITS=64 -o $@ $<
+
+$(FIX_DIR)/probe-fortify: tests/fixtures/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -o $@ $<
+
+$(FIX_DIR)/probe-static: tests/fixtures/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -DPROBE_STATIC -static -o $@ $<
+
+$(FIX_DIR)/probe-musl: tests/fixtures/probe.c
+	@mkdir -p $(@D)
+	$(MUSL_GCC) $(CFLAGS) $(FIX_CF) -o $@ $<
+
+# No _FILE_OFFSET_BITS and no fortify: they would rename or wrap our open.
+$(FIX_DIR)/librefuse.so: tests/fixtures/refuse.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -U_FORTIFY_SOURCE -fPIC -shared -fvisibility=hidden \
+	    -o $@ $< -ldl -lpthread
+
+# FIX_BIN (one binary per tests/fixtures/*.c) is not what the fixtures are;
+# build refuse.c only as librefuse.so.
