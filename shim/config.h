@@ -1,0 +1,43 @@
+/* VBOXFIX_* settings, read and validated once at start-up. A bad value is
+ * warned about and ignored (the default stays), never fatal. */
+#ifndef VBF_CONFIG_H
+#define VBF_CONFIG_H
+
+#include "sys.h"
+
+#define VBF_MAX_SHARES 16
+#define VBF_MAX_MAP 16
+
+struct vbf_map_ent { int is_gid; uint32_t from, to; };
+
+struct vbf_config {
+	int off;                      /* VBOXFIX=off: the library does nothing */
+	char paths[VBF_MAX_SHARES][PATH_MAX]; /* VBOXFIX_PATHS, as given */
+	int npaths;
+	int autodetect;               /* VBOXFIX_AUTODETECT (default 1): vboxsf mounts */
+	int have_owner;               /* VBOXFIX_OWNER=uid:gid or names */
+	uint32_t owner_uid, owner_gid;
+	struct vbf_map_ent map[VBF_MAX_MAP]; /* VBOXFIX_MAP, bindfs --map syntax */
+	int nmap;
+	const char *state;            /* VBOXFIX_STATE, or NULL */
+	long ttl_ms;                  /* VBOXFIX_TTL_MS */
+	long cache_max;               /* VBOXFIX_CACHE_MAX */
+	long retry_ms;                /* VBOXFIX_RETRY_MS */
+	int stats;                    /* VBOXFIX_STATS */
+	int log_level;                /* VBOXFIX_LOG */
+	const char *log_file;         /* VBOXFIX_LOG_FILE */
+};
+
+extern struct vbf_config vbf_cfg;
+
+/* Parse from `getenv`-like lookup (tests pass their own). Warnings go to the
+ * log; the result always holds usable values. */
+void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *));
+
+/* Parse "uid:gid", "user", "user:group" (names from /etc/passwd, /etc/group,
+ * read directly: NSS may not be usable inside a preload). 0 or -1. */
+int vbf_parse_owner(const char *s, uint32_t *uid, uint32_t *gid, const char *passwd, const char *group);
+/* Parse bindfs --map syntax "a/b:@c/@d". 0 or -1. */
+int vbf_parse_map(const char *s, struct vbf_map_ent *out, int max, int *n, const char *passwd, const char *group);
+
+#endif

@@ -1,0 +1,31 @@
+/* A tiny spin lock on C11 atomics. pthread's trylock and rwlocks need
+ * GLIBC_2.34 symbols (or libpthread before it); this needs nothing. The
+ * critical sections it guards are a few hash operations. */
+#ifndef VBF_LOCK_H
+#define VBF_LOCK_H
+
+#include <stdatomic.h>
+#include "real.h"
+
+typedef atomic_int vbf_lock;
+
+static inline int vbf_trylock(vbf_lock *l)
+{
+	int z = 0;
+	return atomic_compare_exchange_strong_explicit(l, &z, 1, memory_order_acquire, memory_order_relaxed);
+}
+
+static inline void vbf_lock_take(vbf_lock *l)
+{
+	for (int spins = 0; !vbf_trylock(l); spins++)
+		if (spins > 64)
+			vbf_raw_syscall(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+
+static inline void vbf_unlock(vbf_lock *l) { atomic_store_explicit(l, 0, memory_order_release); }
+
+/* In a fork child only the forking thread exists: a lock another thread
+ * held is free. */
+static inline void vbf_lock_reset(vbf_lock *l) { atomic_store(l, 0); }
+
+#endif

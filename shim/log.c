@@ -1,0 +1,79 @@
+/* Logging without malloc or stdio: one write(2) per line, so a line from a
+ * vfork child, a signal handler or a thread never interleaves mid-line. */
+#include "log.h"
+#include "real.h"
+#include <stdatomic.h>
+
+int vbf_log_level = VBF_WARN;
+static int log_fd = 2;
+static atomic_uchar once[VBF_EV__N];
+static atomic_ulong counters[VBF_C__N];
+
+static const char *const level_name[] = {"error", "warn", "info", "debug"};
+static const char *const counter_name[] = {
+	"presented", "chown_recorded", "chmod_recorded", "create_recorded",
+	"refusals_absorbed", "cache_hits", "cache_misses", "cache_invalidations",
+	"requests_avoided", "retries", "emulations",
+};
+
+void vbf_log_setup(int level, const char *file)
+{
+	vbf_log_level = level;
+	if (file && *file) {
+		int fd = REAL(open)(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			log_fd = fd;
+	}
+}
+
+static void vlog(enum vbf_level lvl, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int saved = errno;
+	int n = snprintf(buf, sizeof buf, "vboxfix[%ld] %s: ", (long)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0),
+			 level_name[lvl]);
+	if (n < 0)
+		n = 0;
+	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof buf - 2)
+		n = (int)sizeof buf - 2;
+	buf[n++] = '\n';
+	vbf_raw_syscall(SYS_write, log_fd, (long)buf, n, 0, 0, 0);
+	errno = saved;
+}
+
+void vbf_log(enum vbf_level lvl, const char *fmt, ...)
+{
+	if ((int)lvl > vbf_log_level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void vbf_log_once(enum vbf_event ev, enum vbf_level lvl, const char *fmt, ...)
+{
+	if ((int)lvl > vbf_log_level || atomic_exchange(&once[ev], 1))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void vbf_count(enum vbf_counter c) { atomic_fetch_add_explicit(&counters[c], 1, memory_order_relaxed); }
+unsigned long vbf_counter_get(enum vbf_counter c) { return atomic_load(&counters[c]); }
+
+void vbf_stats_dump(void)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof buf, "vboxfix[%ld] stats:", (long)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0));
+	for (int i = 0; i < VBF_C__N && n < (int)sizeof buf - 64; i++)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, " %s=%lu", counter_name[i], vbf_counter_get(i));
+	buf[n++] = '\n';
+	vbf_raw_syscall(SYS_write, log_fd, (long)buf, n, 0, 0, 0);
+}

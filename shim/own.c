@@ -1,0 +1,187 @@
+#include "own.h"
+#include "log.h"
+#include "present.h"
+#include "real.h"
+#include "rules.h"
+
+int vbf_is_refusal(int err)
+{
+	return err == EPERM || err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS;
+}
+
+/* stat the target the way the op will act on it */
+static int target_stat(int dirfd, const char *path, int flags, struct stat *st)
+{
+	return REAL(fstatat)(dirfd, path, st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+}
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	struct stat st;
+	struct vbf_where w;
+	if (target_stat(dirfd, path, flags, &st))
+		return -1; /* ENOENT, ENOTDIR, ELOOP, EACCES...: as the call would say */
+	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0 || !w.key)
+		return REAL(fchownat)(dirfd, path, uid, gid, flags);
+
+	struct vbf_view v;
+	struct vbf_cred c;
+	vbf_view_of(w.idx, w.key, &st, &v);
+	vbf_cred_get(&c, 1);
+	int err = vbf_rule_chown(&c, v.uid, v.gid, uid, gid);
+	if (err)
+		return fail(err);
+
+	/* Let the share have its say: some apply the change, vboxsf ignores it,
+	 * others refuse it. Only errors about the path itself are the program's. */
+	if (REAL(fchownat)(dirfd, path, uid, gid, flags) != 0) {
+		if (!vbf_is_refusal(errno))
+			return -1;
+		vbf_count(VBF_C_REFUSED);
+	}
+	struct vbf_rec rec = {.flags = VBF_REC_OWNER | VBF_REC_MODE,
+			      .uid = uid == (uid_t)-1 ? v.uid : uid,
+			      .gid = gid == (gid_t)-1 ? v.gid : gid,
+			      .mode = v.mode & 07777};
+	if (uid != (uid_t)-1 || gid != (gid_t)-1)
+		rec.mode = vbf_rule_chown_bits(st.st_mode, rec.mode);
+	if (rec.mode == (st.st_mode & 07777)) {
+		struct vbf_rec old;
+		if (!vbf_store_get(w.idx, w.key, &st, &old) || !(old.flags & VBF_REC_MODE))
+			rec.flags &= ~VBF_REC_MODE; /* nothing to remember about the mode */
+	}
+	vbf_store_put(w.idx, w.key, &st, &rec);
+	vbf_count(VBF_C_CHOWN);
+	vbf_log_once(VBF_EV_CHOWN, VBF_INFO, "chown on a share recorded (%s)", w.key);
+	return 0;
+}
+
+static int real_chmod(int dirfd, const char *path, mode_t mode, int flags)
+{
+	if ((flags & AT_EMPTY_PATH) && (!path || !*path))
+		return REAL(fchmod)(dirfd, mode);
+	return REAL(fchmodat)(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
+}
+
+int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
+{
+	struct stat st;
+	struct vbf_where w;
+	if (target_stat(dirfd, path, flags, &st))
+		return -1;
+	if (S_ISLNK(st.st_mode) || vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0 ||
+	    !w.key)
+		return real_chmod(dirfd, path, mode, flags);
+
+	struct vbf_view v;
+	struct vbf_cred c;
+	vbf_view_of(w.idx, w.key, &st, &v);
+	vbf_cred_get(&c, 1);
+	int err = vbf_rule_chmod(&c, v.uid);
+	if (err)
+		return fail(err);
+	mode_t perm = vbf_rule_chmod_bits(&c, v.gid, st.st_mode, mode);
+
+	if (!vbf_rule_chmod_narrows(st.st_mode & 07777, perm) && real_chmod(dirfd, path, perm, flags) != 0) {
+		if (!vbf_is_refusal(errno))
+			return -1;
+		vbf_count(VBF_C_REFUSED);
+	}
+	struct vbf_rec rec = {.flags = VBF_REC_MODE, .mode = perm};
+	struct vbf_rec old;
+	if (vbf_store_get(w.idx, w.key, &st, &old) && (old.flags & VBF_REC_OWNER)) {
+		rec.flags |= VBF_REC_OWNER;
+		rec.uid = old.uid;
+		rec.gid = old.gid;
+	}
+	vbf_store_put(w.idx, w.key, &st, &rec);
+	vbf_count(VBF_C_CHMOD);
+	vbf_log_once(VBF_EV_CHMOD, VBF_INFO, "chmod on a share recorded (%s)", w.key);
+	return 0;
+}
+
+int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc, int real_errno)
+{
+	if (real_rc != 0 || mode == F_OK) {
+		errno = real_errno;
+		return real_rc;
+	}
+	struct stat st;
+	struct vbf_where w;
+	int saved = errno;
+	if (target_stat(dirfd, path, flags, &st) ||
+	    vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0) {
+		errno = saved;
+		return 0;
+	}
+	struct vbf_view v;
+	struct vbf_cred c;
+	vbf_view_of(w.idx, w.key, &st, &v);
+	vbf_cred_get(&c, flags & AT_EACCESS);
+	int err = vbf_rule_access(&c, v.uid, v.gid, v.mode, mode);
+	if (err)
+		return fail(err);
+	errno = saved;
+	return 0;
+}
+
+/* ---- creation ---- */
+
+static _Atomic int umask_known;
+static _Atomic mode_t umask_val;
+
+void vbf_umask_set(mode_t m)
+{
+	umask_val = m & 0777;
+	umask_known = 1;
+}
+
+mode_t vbf_umask_get(void)
+{
+	if (umask_known)
+		return umask_val;
+	/* "Umask:" in /proc/self/status reads it without the umask(2) dance,
+	 * which would race with other threads creating files. */
+	char buf[2048];
+	mode_t m = 022;
+	int fd = REAL(open)("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = REAL(read)(fd, buf, sizeof buf - 1);
+		REAL(close)(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			char *p = strstr(buf, "\nUmask:");
+			if (p)
+				m = (mode_t)strtoul(p + 7, NULL, 8) & 0777;
+		}
+	}
+	vbf_umask_set(m);
+	return m;
+}
+
+void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
+{
+	struct stat st;
+	struct vbf_where w;
+	int saved = errno;
+	int r = fd >= 0 ? REAL(fstat)(fd, &st) : REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && (fd >= 0 ? vbf_where_stat(fd, NULL, 1, &st, &w) : vbf_where_stat(dirfd, path, 0, &st, &w)) >= 0 &&
+	    w.key) {
+		mode_t want = mode & 07777 & ~vbf_umask_get();
+		struct vbf_rec rec = {.flags = VBF_REC_MODE, .mode = want};
+		if ((st.st_mode & 07777) != want) {
+			vbf_store_put(w.idx, w.key, &st, &rec);
+			vbf_count(VBF_C_CREATE);
+		} else if (vbf_store_get(w.idx, w.key, &st, &rec)) {
+			struct vbf_rec none = {0};
+			vbf_store_put(w.idx, w.key, &st, &none); /* a new object starts fresh */
+		}
+	}
+	errno = saved;
+}

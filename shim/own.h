@@ -1,0 +1,35 @@
+/* chown, chmod, access and creation on a share: the presented owner decides
+ * who may do what (rules.h), the outcome is recorded (store.h), and the real
+ * call is made only where it cannot hurt. Callers have already decided the
+ * target is probably on a share (vbf_where_name, or a marked fd); each op
+ * stats it first and, if it is not on a share after all, does exactly the
+ * plain call.
+ *
+ * A target is (dirfd, path, flags) as for the *at calls; a descriptor is
+ * (fd, "", AT_EMPTY_PATH). Every op returns the call's result with errno
+ * set as the program should see it. */
+#ifndef VBF_OWN_H
+#define VBF_OWN_H
+
+#include "sys.h"
+
+int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags);
+
+/* `real_rc`/`real_errno` are what the real access check answered (it always
+ * runs first: we never say yes where the kernel says no). AT_EACCESS in
+ * flags selects the effective ids. */
+int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc, int real_errno);
+
+/* A create on a share returned `fd` (or, for mkdir, 0 with fd = -1): record
+ * `mode & ~umask` when the share did not give the object that mode. */
+void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);
+
+/* The process umask, without changing it (read once, then tracked). */
+mode_t vbf_umask_get(void);
+void vbf_umask_set(mode_t m);
+
+/* Is `err` how a share says "I do not do ownership/modes"? */
+int vbf_is_refusal(int err);
+
+#endif

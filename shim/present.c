@@ -1,0 +1,87 @@
+#include "present.h"
+#include "config.h"
+#include "log.h"
+#include "real.h"
+#include <sys/sysmacros.h>
+
+static uint32_t mapped(uint32_t real, int is_gid, uint32_t fallback, int *hit)
+{
+	for (int i = 0; i < vbf_cfg.nmap; i++)
+		if (vbf_cfg.map[i].is_gid == is_gid && vbf_cfg.map[i].from == real) {
+			*hit = 1;
+			return vbf_cfg.map[i].to;
+		}
+	return fallback;
+}
+
+void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_view *v)
+{
+	struct vbf_rec rec = {0};
+	if (key)
+		vbf_store_get(idx, key, st, &rec);
+	v->mode = st->st_mode;
+	if (rec.flags & VBF_REC_MODE)
+		v->mode = (st->st_mode & S_IFMT) | (rec.mode & 07777);
+	if (rec.flags & VBF_REC_OWNER) {
+		v->uid = rec.uid;
+		v->gid = rec.gid;
+		return;
+	}
+	int hit = 0;
+	uid_t du = vbf_cfg.have_owner ? vbf_cfg.owner_uid : REAL(geteuid)();
+	gid_t dg = vbf_cfg.have_owner ? vbf_cfg.owner_gid : REAL(getegid)();
+	v->uid = mapped(st->st_uid, 0, du, &hit);
+	v->gid = mapped(st->st_gid, 1, dg, &hit);
+}
+
+void vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
+{
+	if (likely(!vbf_share_dev(st->st_dev)))
+		return;
+	int saved = errno;
+	struct vbf_where w;
+	if (vbf_where_stat(dirfd, path, follow, st, &w) >= 0) {
+		struct vbf_view v;
+		vbf_view_of(w.idx, w.key, st, &v);
+		st->st_uid = v.uid;
+		st->st_gid = v.gid;
+		st->st_mode = v.mode;
+		vbf_count(VBF_C_PRESENTED);
+	}
+	errno = saved;
+}
+
+void vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
+{
+	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	if (likely(!vbf_share_dev(dev)))
+		return;
+	/* A struct stat with what the view needs: dev for the share, type and
+	 * owner for the record fingerprint and the map. */
+	struct stat st;
+	memset(&st, 0, sizeof st);
+	st.st_dev = dev;
+	st.st_ino = stx->stx_ino;
+	st.st_mode = stx->stx_mode;
+	st.st_uid = stx->stx_uid;
+	st.st_gid = stx->stx_gid;
+	st.st_size = (off_t)stx->stx_size;
+	st.st_mtim.tv_sec = stx->stx_mtime.tv_sec;
+	st.st_mtim.tv_nsec = stx->stx_mtime.tv_nsec;
+	st.st_ctim.tv_sec = stx->stx_ctime.tv_sec;
+	st.st_ctim.tv_nsec = stx->stx_ctime.tv_nsec;
+	int saved = errno;
+	struct vbf_where w;
+	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0) {
+		struct vbf_view v;
+		vbf_view_of(w.idx, w.key, &st, &v);
+		if (stx->stx_mask & STATX_UID)
+			stx->stx_uid = v.uid;
+		if (stx->stx_mask & STATX_GID)
+			stx->stx_gid = v.gid;
+		if (stx->stx_mask & STATX_MODE)
+			stx->stx_mode = (uint16_t)((stx->stx_mode & S_IFMT) | (v.mode & 07777));
+		vbf_count(VBF_C_PRESENTED);
+	}
+	errno = saved;
+}

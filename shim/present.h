@@ -1,0 +1,27 @@
+/* What a stat result shows for an object on a share: the recorded owner,
+ * else a VBOXFIX_MAP mapping of the real owner, else VBOXFIX_OWNER, else the
+ * caller's effective uid/gid; the recorded mode, else the real one. Type,
+ * size, times, nlink, ino and dev stay real. */
+#ifndef VBF_PRESENT_H
+#define VBF_PRESENT_H
+
+#include "shares.h"
+#include "store.h"
+
+struct vbf_view {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* type and permission bits */
+};
+
+/* The view of a share object with real stat `st` and (possibly NULL) key. */
+void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_view *v);
+
+/* Fix a stat result in place when it is on a share. (dirfd, path, follow)
+ * name what was asked, as for vbf_where_stat. Keeps errno. */
+void vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st);
+
+/* The same for statx: only the fields its mask says are filled. */
+void vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx);
+
+#endif

@@ -1,0 +1,56 @@
+/* The table of real libc functions: the one way this library reaches the OS.
+ *
+ * Generated from symbols.def. Wrappers pass through with REAL(name); policy
+ * modules call the same table, so a unit test replaces entries with fakes
+ * and exercises the policy without touching a filesystem (SQLite's VFS idea).
+ */
+#ifndef VBF_REAL_H
+#define VBF_REAL_H
+
+#include "sys.h"
+
+typedef int (*vbf_nftw_fn)(const char *, const struct stat *, int, struct FTW *);
+typedef int (*vbf_ftw_fn)(const char *, const struct stat *, int);
+typedef int (*vbf_nftw64_fn)(const char *, const struct stat64 *, int, struct FTW *);
+typedef int (*vbf_ftw64_fn)(const char *, const struct stat64 *, int);
+
+struct vbf_real {
+#define VBF_SYM(ret, name, params) ret (*name) params;
+#define VBF_OS(ret, name, params)  ret (*name) params;
+#include "symbols.def"
+#undef VBF_SYM
+#undef VBF_OS
+};
+
+extern struct vbf_real vbf_real;
+
+/* Prototypes of every listed function: newer headers no longer declare the
+ * __xstat family or the _FORTIFY_SOURCE entry points. */
+#define VBF_SYM(ret, name, params) ret name params;
+#define VBF_OS(ret, name, params)
+#include "symbols.def"
+#undef VBF_SYM
+#undef VBF_OS
+
+/* 0 before resolution, 1 once every pointer is final. */
+extern int vbf_real_ready;
+
+/* Resolve the table (once; safe to call from any thread, before the
+ * constructor, and re-entrantly: a call made while resolving keeps the
+ * raw-syscall fallbacks). */
+void vbf_real_init(void);
+
+/* The slow path of REAL(): resolve if needed; NULL only when this libc has
+ * no such function (the wrapper then answers ENOSYS). */
+void *vbf_real_slow(void **slot);
+
+#define REAL(name)                                                            \
+	(__builtin_expect(vbf_real_ready, 1)                                  \
+		 ? vbf_real.name                                              \
+		 : (__typeof__(vbf_real.name))vbf_real_slow((void **)&vbf_real.name))
+
+/* A system call made without libc: used where libc's `syscall` may be our own
+ * wrapper or not yet resolved. */
+long vbf_raw_syscall(long n, long a, long b, long c, long d, long e, long f);
+
+#endif

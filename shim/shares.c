@@ -1,0 +1,354 @@
+/* Share table, mountinfo parsing, and "where is this path". */
+#include "shares.h"
+#include "fdtab.h"
+#include "lock.h"
+#include "log.h"
+#include <sys/sysmacros.h>
+
+#define VBOXSF_MAGIC 0x786f4256
+
+struct vbf_share vbf_shares[VBF_MAX_SHARES];
+int vbf_nshares;
+unsigned char vbf_fdtab[VBF_FDTAB_SIZE];
+
+/* ---- mountinfo ---- */
+
+/* Copy one space-separated field, undoing the \ooo escapes of mountinfo. */
+static const char *field(const char *s, const char *end, char *out, size_t cap)
+{
+	size_t n = 0;
+	while (s < end && *s == ' ')
+		s++;
+	while (s < end && *s != ' ') {
+		char c = *s++;
+		if (c == '\\' && end - s >= 3 && s[0] >= '0' && s[0] <= '3' && s[1] >= '0' && s[1] <= '7' &&
+		    s[2] >= '0' && s[2] <= '7') {
+			c = (char)((s[0] - '0') * 64 + (s[1] - '0') * 8 + (s[2] - '0'));
+			s += 3;
+		}
+		if (n + 1 < cap)
+			out[n++] = c;
+	}
+	out[n] = 0;
+	return s;
+}
+
+int vbf_mountinfo_parse(const char *text, void (*fn)(void *, const char *, const char *, const char *, dev_t),
+			void *arg)
+{
+	int count = 0;
+	static VBF_TLS char mnt[PATH_MAX], root[PATH_MAX];
+	char tmp[64], type[32];
+	for (const char *l = text; l && *l;) {
+		const char *end = strchr(l, '\n');
+		if (!end)
+			end = l + strlen(l);
+		const char *s = field(l, end, tmp, sizeof tmp);  /* mount id */
+		s = field(s, end, tmp, sizeof tmp);              /* parent id */
+		s = field(s, end, tmp, sizeof tmp);              /* major:minor */
+		unsigned long ma = 0, mi = 0;
+		char *colon = strchr(tmp, ':');
+		int ok = colon != NULL;
+		if (ok) {
+			char *e1, *e2;
+			ma = strtoul(tmp, &e1, 10);
+			mi = strtoul(colon + 1, &e2, 10);
+			ok = e1 == colon && *e2 == 0 && colon != tmp;
+		}
+		s = field(s, end, root, sizeof root);
+		s = field(s, end, mnt, sizeof mnt);
+		/* optional fields end at a lone "-" */
+		const char *dash = s;
+		while (dash < end && !(dash[0] == '-' && (dash[-1] == ' ') && (dash + 1 == end || dash[1] == ' ')))
+			dash++;
+		if (dash < end) {
+			field(dash + 1, end, type, sizeof type);
+			if (ok && root[0] == '/' && mnt[0] == '/') {
+				fn(arg, mnt, root, type, makedev(ma, mi));
+				count++;
+			}
+		}
+		l = *end ? end + 1 : end;
+	}
+	return count;
+}
+
+/* ---- the share table ---- */
+
+struct mount_ent {
+	char mnt[PATH_MAX], root[PATH_MAX], type[32];
+	dev_t dev;
+};
+struct mounts {
+	struct mount_ent *v;
+	int n, cap;
+};
+
+static void collect(void *arg, const char *mnt, const char *root, const char *type, dev_t dev)
+{
+	struct mounts *m = arg;
+	if (m->n == m->cap) {
+		int cap = m->cap ? m->cap * 2 : 64;
+		if (cap > 65536)
+			return;
+		struct mount_ent *v = realloc(m->v, sizeof *v * (size_t)cap);
+		if (!v)
+			return;
+		m->v = v;
+		m->cap = cap;
+	}
+	struct mount_ent *e = &m->v[m->n++];
+	snprintf(e->mnt, sizeof e->mnt, "%s", mnt);
+	snprintf(e->root, sizeof e->root, "%s", root);
+	snprintf(e->type, sizeof e->type, "%s", type);
+	e->dev = dev;
+}
+
+static char *read_all(const char *path)
+{
+	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 16384, len = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		ssize_t n = REAL(read)(fd, buf + len, cap - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == cap) {
+			char *nb = cap < (64u << 20) ? realloc(buf, cap * 2 + 1) : NULL;
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	REAL(close)(fd);
+	if (buf)
+		buf[len] = 0;
+	return buf;
+}
+
+static int add_share(const char *root, dev_t dev, int whole, int store, const char *prefix, const char *type)
+{
+	for (int i = 0; i < vbf_nshares; i++)
+		if (!strcmp(vbf_shares[i].root, root))
+			return i;
+	if (vbf_nshares >= VBF_MAX_SHARES)
+		return -1;
+	struct vbf_share *s = &vbf_shares[vbf_nshares];
+	snprintf(s->root, sizeof s->root, "%s", root);
+	s->len = strlen(s->root);
+	s->dev = dev;
+	s->whole_fs = whole;
+	s->store = store < 0 ? vbf_nshares : store;
+	snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
+	snprintf(s->fstype, sizeof s->fstype, "%s", type);
+	return vbf_nshares++;
+}
+
+static const struct mount_ent *mount_at(const struct mounts *m, const char *path)
+{
+	for (int i = m->n - 1; i >= 0; i--) /* the last mount on a point is the visible one */
+		if (!strcmp(m->v[i].mnt, path))
+			return &m->v[i];
+	return NULL;
+}
+
+void vbf_shares_init(const struct vbf_config *c)
+{
+	struct mounts m = {0};
+	char *text = read_all("/proc/self/mountinfo");
+	if (text)
+		vbf_mountinfo_parse(text, collect, &m);
+	free(text);
+
+	for (int i = 0; i < c->npaths; i++) {
+		char canon[PATH_MAX];
+		struct stat st;
+		if (!REAL(realpath) || !REAL(realpath)(c->paths[i], canon) || REAL(stat)(canon, &st)) {
+			vbf_log(VBF_WARN, "VBOXFIX_PATHS: %s: cannot be resolved (%s); not treated as a share",
+				c->paths[i], strerror(errno));
+			continue;
+		}
+		const struct mount_ent *me = mount_at(&m, canon);
+		add_share(canon, st.st_dev, me != NULL, -1, "", me ? me->type : "");
+	}
+	if (c->autodetect)
+		for (int i = 0; i < m.n; i++)
+			if (!strcmp(m.v[i].type, "vboxsf"))
+				add_share(m.v[i].mnt, m.v[i].dev, 1, -1, "", "vboxsf");
+
+	/* Other mounts of a share's filesystem whose root lies inside the share
+	 * (bind mounts): same records, under a prefix. */
+	int primary = vbf_nshares;
+	for (int i = 0; i < primary; i++) {
+		const struct mount_ent *me = vbf_shares[i].whole_fs ? mount_at(&m, vbf_shares[i].root) : NULL;
+		if (!me)
+			continue;
+		size_t rl = strlen(me->root);
+		for (int j = 0; j < m.n; j++) {
+			const char *below;
+			if (m.v[j].dev != me->dev || !strcmp(m.v[j].mnt, me->mnt) ||
+			    !(below = vbf_path_below(m.v[j].root, me->root, rl)))
+				continue;
+			add_share(m.v[j].mnt, me->dev, 1, i, below, me->type);
+		}
+	}
+	free(m.v);
+	for (int i = 0; i < vbf_nshares; i++)
+		vbf_log(VBF_DEBUG, "share %d: %s (dev %lu:%lu, %s%s%s)", i, vbf_shares[i].root,
+			(unsigned long)major(vbf_shares[i].dev), (unsigned long)minor(vbf_shares[i].dev),
+			vbf_shares[i].whole_fs ? "mount" : "subtree", vbf_shares[i].prefix[0] ? ", alias of " : "",
+			vbf_shares[i].prefix);
+}
+
+/* ---- the working directory ---- */
+
+static char cwd[PATH_MAX];
+static int cwd_valid;
+static vbf_lock cwd_lock;
+
+void vbf_cwd_changed(void) { __atomic_store_n(&cwd_valid, 0, __ATOMIC_RELEASE); }
+
+/* Join `path` to the working directory. -1 when unknown (re-entered under
+ * the lock from a signal handler, or getcwd failed). */
+static int join_cwd(char *out, size_t cap, const char *path)
+{
+	if (!vbf_trylock(&cwd_lock))
+		return -1;
+	int n = -1;
+	if (!__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE)) {
+		int saved = errno;
+		if (REAL(getcwd)(cwd, sizeof cwd) && cwd[0] == '/')
+			__atomic_store_n(&cwd_valid, 1, __ATOMIC_RELEASE);
+		errno = saved;
+	}
+	if (cwd_valid)
+		n = vbf_path_join(out, cap, cwd, path);
+	vbf_unlock(&cwd_lock);
+	return n;
+}
+
+/* Join `path` to the directory open as `fd` (its name from /proc). */
+static int join_fd(char *out, size_t cap, int fd, const char *path)
+{
+	char link[32], dir[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	int saved = errno;
+	ssize_t n = REAL(readlink)(link, dir, sizeof dir - 1);
+	errno = saved;
+	if (n <= 0 || dir[0] != '/')
+		return -1;
+	dir[n] = 0;
+	return vbf_path_join(out, cap, dir, path ? path : "");
+}
+
+/* Find the share `abs` lies in; fill w->key. `dev` (or 0 for "any") must
+ * match for mount shares. */
+static int match(struct vbf_where *w, int have_dev, dev_t dev)
+{
+	int best = -1;
+	const char *below = NULL;
+	for (int i = 0; i < vbf_nshares; i++) {
+		const struct vbf_share *s = &vbf_shares[i];
+		const char *b;
+		if (have_dev && s->dev != dev)
+			continue;
+		if ((b = vbf_path_below(w->buf, s->root, s->len)) && (best < 0 || s->len > vbf_shares[best].len)) {
+			best = i;
+			below = b;
+		}
+	}
+	if (best < 0)
+		return w->idx = -1;
+	const struct vbf_share *s = &vbf_shares[best];
+	size_t pl = strlen(s->prefix), bl = strlen(below);
+	if (pl) {
+		if (pl + 1 + bl + 1 > sizeof w->buf)
+			return w->idx = -1;
+		memmove(w->buf + pl + (bl ? 1 : 0), below, bl + 1);
+		memcpy(w->buf, s->prefix, pl);
+		if (bl)
+			w->buf[pl] = '/';
+		below = w->buf;
+	}
+	w->key = below;
+	return w->idx = s->store;
+}
+
+int vbf_where_name(int dirfd, const char *path, struct vbf_where *w)
+{
+	int n;
+	w->idx = -1;
+	w->key = NULL;
+	if (!vbf_nshares || !path)
+		return -1;
+	if (path[0] == '/')
+		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
+	else if (dirfd == AT_FDCWD)
+		n = join_cwd(w->buf, sizeof w->buf, path);
+	else if (vbf_fd_marked(dirfd))
+		n = join_fd(w->buf, sizeof w->buf, dirfd, path);
+	else
+		return -1;
+	if (n < 0) {
+		vbf_log_once(VBF_EV_LONGPATH, VBF_INFO, "a path too long to classify was passed through unchanged");
+		return -1;
+	}
+	return match(w, 0, 0);
+}
+
+int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+{
+	int n;
+	w->idx = -1;
+	w->key = NULL;
+	if (!vbf_share_dev(st->st_dev))
+		return -1;
+	/* A mount share's dev is its own; a subtree share shares its dev with the
+	 * rest of that filesystem, which must not pay for lookups. */
+	int whole = 0;
+	for (int i = 0; i < vbf_nshares; i++)
+		whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
+	if (path && path[0] == '/')
+		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
+	else if (path && path[0] && dirfd == AT_FDCWD)
+		n = join_cwd(w->buf, sizeof w->buf, path);
+	else if (whole || vbf_fd_marked(dirfd))
+		n = join_fd(w->buf, sizeof w->buf, dirfd, path);
+	else
+		return -1;
+	if (n >= 0 && match(w, 1, st->st_dev) >= 0)
+		return w->idx;
+	if (!whole)
+		return -1;
+	/* Reached through a symlink from outside, or through a mount we do not
+	 * know: ask the kernel for the real name (only ever for share objects). */
+	if (n >= 0 && REAL(realpath)) {
+		char real[PATH_MAX], *slash = NULL;
+		int saved = errno;
+		if (!follow && (slash = strrchr(w->buf, '/')) && slash != w->buf)
+			*slash = 0;
+		const char *r = REAL(realpath)(w->buf, real);
+		errno = saved;
+		if (r) {
+			char tail[NAME_MAX + 2] = "";
+			if (slash)
+				snprintf(tail, sizeof tail, "/%s", slash + 1);
+			if (snprintf(w->buf, sizeof w->buf, "%s%s", real, tail) < (int)sizeof w->buf &&
+			    match(w, 1, st->st_dev) >= 0)
+				return w->idx;
+		}
+	}
+	/* On a share's filesystem, name unknown: present without a record. */
+	for (int i = 0; i < vbf_nshares; i++)
+		if (vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs) {
+			w->key = NULL;
+			return w->idx = vbf_shares[i].store;
+		}
+	return w->idx = -1;
+}
+
+void vbf_shares_atfork_child(void) { vbf_lock_reset(&cwd_lock); }

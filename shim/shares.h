@@ -1,0 +1,71 @@
+/* Which trees are shares, and where a path or descriptor lies.
+ *
+ * Shares are every vboxsf mount (from /proc/self/mountinfo) plus the trees in
+ * VBOXFIX_PATHS. A share that is a mount point is recognised by the device
+ * number of a stat result, which is free (no extra system call) and right for
+ * relative, dirfd-relative, symlinked and fd-based access alike. Other mounts
+ * of the same filesystem below it (bind mounts) are aliases of it. A share
+ * that is only a subtree of a filesystem is recognised by its path.
+ */
+#ifndef VBF_SHARES_H
+#define VBF_SHARES_H
+
+#include "config.h"
+#include "path.h"
+
+struct vbf_share {
+	char root[PATH_MAX];  /* canonical mount point or subtree root */
+	size_t len;
+	dev_t dev;
+	int whole_fs;         /* root is a mount point: its dev identifies it */
+	int store;            /* index of the share whose records it uses */
+	char prefix[PATH_MAX];/* key of `root` inside that share ("" for itself) */
+	char fstype[32];
+};
+
+extern struct vbf_share vbf_shares[VBF_MAX_SHARES];
+extern int vbf_nshares;
+
+/* Fill the table from the config and mountinfo. Called once at start-up. */
+void vbf_shares_init(const struct vbf_config *c);
+
+/* Parse /proc/self/mountinfo text, calling `fn` for each mount with its
+ * mount point (unescaped), root within the fs, fs type and dev. Bounded and
+ * safe on any input; returns the number of mounts reported. */
+int vbf_mountinfo_parse(const char *text, void (*fn)(void *arg, const char *mnt, const char *root,
+						     const char *fstype, dev_t dev),
+			void *arg);
+
+/* Is `dev` the device of a share? Cheap: called after every stat. */
+static inline int vbf_share_dev(dev_t dev)
+{
+	for (int i = 0; i < vbf_nshares; i++)
+		if (vbf_shares[i].dev == dev)
+			return 1;
+	return 0;
+}
+
+/* A place on a share: the share whose records apply and the key there. */
+struct vbf_where {
+	int idx;           /* store index, -1 when not on a share */
+	const char *key;   /* into buf */
+	char buf[VBF_PATH_CAP];
+};
+
+/* Lexical classification of (dirfd, path) before a call: no system call for
+ * absolute paths or fds not known to be on a share; the working directory
+ * is fetched once after each chdir. Returns idx or -1. */
+int vbf_where_name(int dirfd, const char *path, struct vbf_where *w);
+
+/* Classification after a successful stat: `st` is the real result for
+ * (dirfd, path) or, when path is NULL or empty, for the descriptor dirfd.
+ * System calls happen only when st->st_dev is a share's. */
+int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
+
+/* After fork in the child: free the locks other threads held. */
+void vbf_shares_atfork_child(void);
+
+/* The working directory changed (chdir, fchdir): fetch it again when next needed. */
+void vbf_cwd_changed(void);
+
+#endif

@@ -1,0 +1,123 @@
+/* Recorded owners and modes: what programs asked of a share that the share
+ * did not keep.
+ *
+ * Records are keyed by (share index, path relative to the share root): share
+ * inode numbers are invented and recycled, so never by inode. The key of the
+ * share root itself is "". A record carries a fingerprint of the real object
+ * it was made for; a lookup whose real object no longer matches drops the
+ * record quietly (a file replaced behind our back starts fresh).
+ *
+ * Thread-safe. Lookups never allocate and never block: a lookup that would
+ * have to wait (a signal handler interrupting a writer in the same thread)
+ * answers "no record" instead of deadlocking.
+ */
+#ifndef VBF_STORE_H
+#define VBF_STORE_H
+
+#include "sys.h"
+#include "config.h"
+
+#define VBF_REC_OWNER 0x1u /* uid and gid are valid */
+#define VBF_REC_MODE  0x2u /* the permission bits of mode are valid */
+
+struct vbf_rec {
+	uint32_t flags;
+	uint32_t uid, gid;
+	uint32_t mode; /* permission bits (07777) when VBF_REC_MODE */
+};
+
+/* What a record knows about the object it was made for. `type` is the
+ * S_IFMT bits (0: any). `ino` counts only when `has_ino`: it is taken only on
+ * shares whose inode numbers are stable (not vboxsf, which invents them per
+ * mount); there a file replaced behind our back has a new inode. On vboxsf
+ * only the type is compared (docs/state-store.md, "Fingerprint"). */
+struct vbf_fp {
+	uint32_t type;
+	uint32_t has_ino;
+	uint64_t ino;
+};
+
+/* The state file's name at the share root (hidden from programs). */
+#define VBF_STORE_NAME ".vboxfix.state"
+
+/* Open the store of share `idx`, whose root is the canonical path `root`.
+ * `state_file` is VBOXFIX_STATE or NULL for the default location. Never
+ * fails: a store that cannot be opened or read works from memory and warns
+ * once. */
+void vbf_store_open(int idx, const char *root, const char *state_file);
+
+/* Look up `key`; `real` is the object's real stat. Returns 1 and fills `out`
+ * when a matching record exists, else 0. */
+int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_rec *out);
+
+/* Record `rec` for `key` (replacing any earlier record); `real` is the
+ * object's real stat, from which the fingerprint is taken. A rec with no
+ * flags set removes the record. Returns 0, or -1 when it could only be kept
+ * in memory (already warned). */
+int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec);
+
+/* The name `key` is gone (unlink, rmdir): drop its record and, for a
+ * directory, every record below it. */
+void vbf_store_del(int idx, const char *key);
+
+/* `from` was renamed to `to` (both keys of share idx): records of `to` and
+ * below are dropped, those of `from` and below move. */
+void vbf_store_rename(int idx, const char *from, const char *to);
+
+/* After fork in the child: reset locks (the parent may have held one). */
+void vbf_store_atfork_child(void);
+
+/* ---- invisibility: for the wrappers ---- */
+
+/* Is `key` of share idx one of the store's own files (the state file, its
+ * compaction temp files)? open/rename/unlink/link wrappers answer ENOENT for
+ * these. Cheap: a string compare. */
+int vbf_store_is_internal(int idx, const char *key);
+/* Is `name` (one directory entry) a store file name, whatever directory it
+ * is in? readdir hides it when the directory is a share root. */
+int vbf_store_name_internal(const char *name);
+/* Is `fd` one of the store's descriptors? close/dup2/dup3 wrappers must not
+ * let a program close or replace it (daemons close every fd at start-up). */
+int vbf_store_owns_fd(int fd);
+/* The share root itself is being removed (rmdir got ENOTEMPTY): delete the
+ * store's files at the root so the directory can go, and drop every record.
+ * Returns 0 when something was removed (retry the rmdir), else -1. */
+int vbf_store_remove_files(int idx);
+
+/* ---- inspection and maintenance: for `vboxfix state` ---- */
+
+/* vbf_store_open() is all the CLI needs to open a store by its root: it does
+ * no share detection. */
+
+struct vbf_store_info {
+	const char *root;
+	const char *path;     /* the state file, or "" when memory only */
+	int persistent;       /* records reach the file */
+	unsigned long records;
+	uint64_t file_bytes;  /* log bytes read so far */
+	uint64_t live_bytes;  /* what a compacted log would take */
+};
+/* 0, or -1 when idx is not open. */
+int vbf_store_info(int idx, struct vbf_store_info *out);
+
+/* Call `cb` for every record (after catching up with the log). The store is
+ * locked meanwhile: `cb` must not call vbf_store_*. A non-zero return from
+ * `cb` stops the walk and is returned. */
+int vbf_store_foreach(int idx, int (*cb)(void *arg, const char *key, const struct vbf_rec *rec,
+					 const struct vbf_fp *fp),
+		      void *arg);
+/* Record with an explicit fingerprint (import). Invalid keys are refused:
+ * -1 with errno EINVAL. Otherwise like vbf_store_put. */
+int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec);
+/* Drop the record of `key` only (not below it). */
+void vbf_store_forget(int idx, const char *key);
+/* Drop every record of the share. */
+void vbf_store_reset(int idx);
+/* Rewrite the log from the live records now. 0, or -1 (memory only, or the
+ * rename failed). */
+int vbf_store_compact(int idx);
+/* Forget the store in this process (memory freed, descriptors closed); the
+ * file stays. */
+void vbf_store_close(int idx);
+
+#endif

@@ -1,0 +1,64 @@
+#include "vbf.h"
+#include "config.h"
+#include "lock.h"
+#include "log.h"
+#include "real.h"
+#include "shares.h"
+#include "store.h"
+#include <pthread.h>
+#include <sys/auxv.h>
+
+int vbf_boot_state;
+int vbf_on;
+static VBF_TLS int booting_here;
+
+static const char *env(const char *name) { return getenv(name); }
+
+static void atfork_child(void)
+{
+	vbf_store_atfork_child();
+	vbf_shares_atfork_child();
+}
+
+void vbf_boot(void)
+{
+	if (booting_here)
+		return; /* a call from inside start-up: pass it through */
+	int expected = 0;
+	if (!__atomic_compare_exchange_n(&vbf_boot_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* another thread is starting up; it takes microseconds */
+		while (__atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 1)
+			vbf_raw_syscall(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+		return;
+	}
+	booting_here = 1;
+	int saved = errno;
+	vbf_real_init();
+	/* setuid/setcap programs (reachable through /etc/ld.so.preload): do
+	 * nothing at all. */
+	int on = !getauxval(AT_SECURE);
+	if (on) {
+		vbf_config_load(&vbf_cfg, env);
+		on = !vbf_cfg.off;
+	}
+	if (on) {
+		vbf_shares_init(&vbf_cfg);
+		for (int i = 0; i < vbf_nshares; i++)
+			if (vbf_shares[i].store == i)
+				vbf_store_open(i, vbf_shares[i].root, vbf_cfg.state);
+		pthread_atfork(NULL, NULL, atfork_child);
+		on = vbf_nshares > 0;
+	}
+	vbf_on = on;
+	errno = saved;
+	booting_here = 0;
+	__atomic_store_n(&vbf_boot_state, 2, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void vbf_ctor(void) { vbf_boot(); }
+
+__attribute__((destructor)) static void vbf_dtor(void)
+{
+	if (vbf_boot_state == 2 && vbf_cfg.stats && !vbf_cfg.off)
+		vbf_stats_dump();
+}

@@ -1,0 +1,25 @@
+/* Start-up and the library-wide switch. Every wrapper asks vbf_active()
+ * before doing anything of its own: calls can arrive before the constructor
+ * (another library's constructor, the dynamic loader), from several threads
+ * at once, or from inside our own start-up. */
+#ifndef VBF_VBF_H
+#define VBF_VBF_H
+
+#include "sys.h"
+
+/* 0: not started, 1: starting, 2: started */
+extern int vbf_boot_state;
+/* Started, not switched off (VBOXFIX=off, secure mode), and shares exist. */
+extern int vbf_on;
+
+void vbf_boot(void);
+
+static inline int vbf_active(void)
+{
+	if (likely(__atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 2))
+		return vbf_on;
+	vbf_boot();
+	return __atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 2 && vbf_on;
+}
+
+#endif

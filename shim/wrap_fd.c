@@ -1,0 +1,84 @@
+/* Descriptors and the working directory: keep the fd marks (fdtab.h) and
+ * the cached cwd (shares.h) true. Each wrapper adds one table access. */
+#include "fdtab.h"
+#include "own.h"
+#include "real.h"
+#include "shares.h"
+#include "vbf.h"
+
+VBF_EXPORT int close(int fd)
+{
+	/* unmark first: once closed, another thread may reuse the number */
+	vbf_fd_mark(fd, 0);
+	return REAL(close)(fd);
+}
+
+static int copied(int from, int to)
+{
+	if (to >= 0)
+		vbf_fd_mark(to, vbf_fd_marked(from));
+	return to;
+}
+
+VBF_EXPORT int dup(int fd) { return copied(fd, REAL(dup)(fd)); }
+VBF_EXPORT int dup2(int a, int b) { return copied(a, REAL(dup2)(a, b)); }
+VBF_EXPORT int dup3(int a, int b, int fl) { return copied(a, REAL(dup3)(a, b, fl)); }
+
+static int do_fcntl(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
+{
+	/* glibc reads the third argument as a pointer-sized value too */
+	int r = fn(fd, cmd, arg);
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		copied(fd, r);
+	return r;
+}
+
+#define ARG(last)                                                              \
+	va_list ap;                                                            \
+	va_start(ap, last);                                                    \
+	void *arg = va_arg(ap, void *);                                        \
+	va_end(ap)
+
+VBF_EXPORT int fcntl(int fd, int cmd, ...) { ARG(cmd); return do_fcntl(REAL(fcntl), fd, cmd, arg); }
+VBF_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	ARG(cmd);
+	return do_fcntl(REAL(fcntl64) ? REAL(fcntl64) : REAL(fcntl), fd, cmd, arg);
+}
+
+VBF_EXPORT int fclose(FILE *f)
+{
+	vbf_fd_mark(fileno(f), 0);
+	return REAL(fclose)(f);
+}
+
+VBF_EXPORT int closedir(DIR *d)
+{
+	vbf_fd_mark(dirfd(d), 0);
+	return REAL(closedir)(d);
+}
+
+VBF_EXPORT DIR *fdopendir(int fd) { return REAL(fdopendir)(fd); }
+
+VBF_EXPORT int chdir(const char *p)
+{
+	int r = REAL(chdir)(p);
+	if (r == 0)
+		vbf_cwd_changed();
+	return r;
+}
+
+VBF_EXPORT int fchdir(int fd)
+{
+	int r = REAL(fchdir)(fd);
+	if (r == 0)
+		vbf_cwd_changed();
+	return r;
+}
+
+VBF_EXPORT mode_t umask(mode_t m)
+{
+	mode_t old = REAL(umask)(m);
+	vbf_umask_set(m);
+	return old;
+}

@@ -1,0 +1,130 @@
+/* The open family. Outside shares: exactly the call the program made. On a
+ * share: note the descriptor (so fchown/fchmod/openat on it are recognised)
+ * and record the mode of what it creates when the share ignores it. */
+#include "fdtab.h"
+#include "own.h"
+#include "real.h"
+#include "shares.h"
+#include "vbf.h"
+
+enum open_fn { F_OPEN, F_OPEN64, F_OPENAT, F_OPENAT64, F_OPEN_2, F_OPEN64_2, F_OPENAT_2, F_OPENAT64_2, F_CREAT, F_CREAT64 };
+
+static int call(enum open_fn fn, int d, const char *p, int fl, mode_t m)
+{
+	switch (fn) {
+	case F_OPEN: return REAL(open)(p, fl, m);
+	case F_OPEN64: return REAL(open64)(p, fl, m);
+	case F_OPENAT: return REAL(openat)(d, p, fl, m);
+	case F_OPENAT64: return REAL(openat64)(d, p, fl, m);
+	case F_OPEN_2: return REAL(__open_2)(p, fl);
+	case F_OPEN64_2: return REAL(__open64_2)(p, fl);
+	case F_OPENAT_2: return REAL(__openat_2)(d, p, fl);
+	case F_OPENAT64_2: return REAL(__openat64_2)(d, p, fl);
+	case F_CREAT: return REAL(creat)(p, m);
+	case F_CREAT64: return REAL(creat64)(p, m);
+	}
+	return -1;
+}
+
+static int creates(int fl) { return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPFILE; }
+
+static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
+{
+	struct vbf_where w;
+	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
+		return call(fn, d, p, fl, m);
+	int fd, created = 0;
+	if (fn == F_CREAT || fn == F_CREAT64)
+		fl = O_CREAT | O_WRONLY | O_TRUNC;
+	if ((fl & O_CREAT) && !(fl & O_EXCL)) {
+		/* Did this call create the file? Only then is `m` its mode: ask
+		 * with O_EXCL first (one extra request, only when it exists). */
+		fd = call(fn == F_CREAT || fn == F_CREAT64 ? F_OPEN : fn, d, p, fl | O_EXCL, m);
+		created = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = call(fn, d, p, fl, m);
+	} else {
+		fd = call(fn, d, p, fl, m);
+		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
+	}
+	if (fd >= 0) {
+		vbf_fd_mark(fd, 1);
+		if (created)
+			vbf_op_created(d, p, fd, m);
+	}
+	return fd;
+}
+
+#define MODE_ARG(fl, last)                                                     \
+	mode_t m = 0;                                                          \
+	if (creates(fl)) {                                                     \
+		va_list ap;                                                    \
+		va_start(ap, last);                                            \
+		m = (mode_t)va_arg(ap, int);                                   \
+		va_end(ap);                                                    \
+	}
+
+VBF_EXPORT int open(const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPEN, AT_FDCWD, p, fl, m); }
+VBF_EXPORT int open64(const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPEN64, AT_FDCWD, p, fl, m); }
+VBF_EXPORT int openat(int d, const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPENAT, d, p, fl, m); }
+VBF_EXPORT int openat64(int d, const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPENAT64, d, p, fl, m); }
+VBF_EXPORT int __open_2(const char *p, int fl) { return do_open(F_OPEN_2, AT_FDCWD, p, fl, 0); }
+VBF_EXPORT int __open64_2(const char *p, int fl) { return do_open(F_OPEN64_2, AT_FDCWD, p, fl, 0); }
+VBF_EXPORT int __openat_2(int d, const char *p, int fl) { return do_open(F_OPENAT_2, d, p, fl, 0); }
+VBF_EXPORT int __openat64_2(int d, const char *p, int fl) { return do_open(F_OPENAT64_2, d, p, fl, 0); }
+VBF_EXPORT int creat(const char *p, mode_t m) { return do_open(F_CREAT, AT_FDCWD, p, O_CREAT, m); }
+VBF_EXPORT int creat64(const char *p, mode_t m) { return do_open(F_CREAT64, AT_FDCWD, p, O_CREAT, m); }
+
+/* stdio and directories open inside libc, out of our reach: fix up after. */
+static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, const char *mode)
+{
+	struct vbf_where w;
+	if (!fn) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	if (!vbf_active() || vbf_where_name(AT_FDCWD, p, &w) < 0)
+		return fn(p, mode);
+	int writes = mode && (mode[0] == 'w' || mode[0] == 'a');
+	struct stat st;
+	int saved = errno;
+	int existed = writes && REAL(stat)(p, &st) == 0;
+	errno = saved;
+	FILE *f = fn(p, mode);
+	if (f) {
+		vbf_fd_mark(fileno(f), 1);
+		if (writes && !existed)
+			vbf_op_created(AT_FDCWD, p, fileno(f), 0666);
+	}
+	return f;
+}
+
+VBF_EXPORT FILE *fopen(const char *p, const char *mode) { return do_fopen(REAL(fopen), p, mode); }
+VBF_EXPORT FILE *fopen64(const char *p, const char *mode) { return do_fopen(REAL(fopen64), p, mode); }
+
+VBF_EXPORT DIR *opendir(const char *p)
+{
+	struct vbf_where w;
+	if (!REAL(opendir)) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	DIR *d = REAL(opendir)(p);
+	if (d && vbf_active() && vbf_where_name(AT_FDCWD, p, &w) >= 0)
+		vbf_fd_mark(dirfd(d), 1);
+	return d;
+}
+
+static int do_mkdir(int d, const char *p, mode_t m, int at)
+{
+	struct vbf_where w;
+	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
+		return at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
+	int r = at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
+	if (r == 0)
+		vbf_op_created(d, p, -1, m);
+	return r;
+}
+
+VBF_EXPORT int mkdir(const char *p, mode_t m) { return do_mkdir(AT_FDCWD, p, m, 0); }
+VBF_EXPORT int mkdirat(int d, const char *p, mode_t m) { return do_mkdir(d, p, m, 1); }

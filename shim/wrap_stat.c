@@ -1,0 +1,57 @@
+/* The stat family: call the real function, then fix the result if it is on
+ * a share. Classification is by the result's device, so it costs nothing
+ * outside shares and is right for any path, dirfd or descriptor. */
+#include "present.h"
+#include "real.h"
+#include "vbf.h"
+
+#define FOLLOW 1
+#define NOFOLLOW 0
+#define FLAGS_FOLLOW(fl) (!((fl) & AT_SYMLINK_NOFOLLOW))
+
+/* One stat-like wrapper: `call` is the real call, (dirfd, path, follow) what
+ * it looked at, `st` the buffer it filled (struct stat64 has the same
+ * layout as struct stat on our 64-bit targets). */
+#define STAT_WRAPPER(ret, name, params, call, dirfd, path, follow, st)                 \
+	VBF_EXPORT ret name params                                                     \
+	{                                                                              \
+		ret r = call;                                                          \
+		if (r == 0 && vbf_active())                                            \
+			vbf_present_stat(dirfd, path, follow, (struct stat *)(st));    \
+		return r;                                                              \
+	}
+
+STAT_WRAPPER(int, stat, (const char *p, struct stat *st), REAL(stat)(p, st), AT_FDCWD, p, FOLLOW, st)
+STAT_WRAPPER(int, stat64, (const char *p, struct stat64 *st), REAL(stat64)(p, st), AT_FDCWD, p, FOLLOW, st)
+STAT_WRAPPER(int, lstat, (const char *p, struct stat *st), REAL(lstat)(p, st), AT_FDCWD, p, NOFOLLOW, st)
+STAT_WRAPPER(int, lstat64, (const char *p, struct stat64 *st), REAL(lstat64)(p, st), AT_FDCWD, p, NOFOLLOW, st)
+STAT_WRAPPER(int, fstat, (int fd, struct stat *st), REAL(fstat)(fd, st), fd, NULL, FOLLOW, st)
+STAT_WRAPPER(int, fstat64, (int fd, struct stat64 *st), REAL(fstat64)(fd, st), fd, NULL, FOLLOW, st)
+STAT_WRAPPER(int, fstatat, (int d, const char *p, struct stat *st, int fl), REAL(fstatat)(d, p, st, fl), d, p,
+	     FLAGS_FOLLOW(fl), st)
+STAT_WRAPPER(int, fstatat64, (int d, const char *p, struct stat64 *st, int fl), REAL(fstatat64)(d, p, st, fl), d,
+	     p, FLAGS_FOLLOW(fl), st)
+
+STAT_WRAPPER(int, __xstat, (int v, const char *p, struct stat *st), REAL(__xstat)(v, p, st), AT_FDCWD, p, FOLLOW,
+	     st)
+STAT_WRAPPER(int, __xstat64, (int v, const char *p, struct stat64 *st), REAL(__xstat64)(v, p, st), AT_FDCWD, p,
+	     FOLLOW, st)
+STAT_WRAPPER(int, __lxstat, (int v, const char *p, struct stat *st), REAL(__lxstat)(v, p, st), AT_FDCWD, p,
+	     NOFOLLOW, st)
+STAT_WRAPPER(int, __lxstat64, (int v, const char *p, struct stat64 *st), REAL(__lxstat64)(v, p, st), AT_FDCWD, p,
+	     NOFOLLOW, st)
+STAT_WRAPPER(int, __fxstat, (int v, int fd, struct stat *st), REAL(__fxstat)(v, fd, st), fd, NULL, FOLLOW, st)
+STAT_WRAPPER(int, __fxstat64, (int v, int fd, struct stat64 *st), REAL(__fxstat64)(v, fd, st), fd, NULL, FOLLOW,
+	     st)
+STAT_WRAPPER(int, __fxstatat, (int v, int d, const char *p, struct stat *st, int fl),
+	     REAL(__fxstatat)(v, d, p, st, fl), d, p, FLAGS_FOLLOW(fl), st)
+STAT_WRAPPER(int, __fxstatat64, (int v, int d, const char *p, struct stat64 *st, int fl),
+	     REAL(__fxstatat64)(v, d, p, st, fl), d, p, FLAGS_FOLLOW(fl), st)
+
+VBF_EXPORT int statx(int d, const char *p, int fl, unsigned int mask, struct statx *stx)
+{
+	int r = REAL(statx)(d, p, fl, mask, stx);
+	if (r == 0 && vbf_active())
+		vbf_present_statx(d, p, fl, stx);
+	return r;
+}

@@ -1,0 +1,87 @@
+#include "fake_real.h"
+
+struct vbf_real vbf_real;
+int vbf_real_ready = 1;
+void vbf_real_init(void) {}
+void *vbf_real_slow(void **slot) { return *slot; }
+long vbf_raw_syscall(long n, long a, long b, long c, long d, long e, long f)
+{
+	return syscall(n, a, b, c, d, e, f);
+}
+
+void fake_real_reset(void)
+{
+	memset(&vbf_real, 0, sizeof vbf_real);
+#define VBF_SYM(ret, name, params) vbf_real.name = (ret(*) params)name;
+#define VBF_OS VBF_SYM
+#include "symbols.def"
+#undef VBF_SYM
+#undef VBF_OS
+}
+
+static const struct fake_node *nodes;
+static int nnodes;
+static uid_t f_euid;
+static gid_t f_egid;
+static gid_t f_groups[32];
+static int f_ngroups;
+
+void fake_fs_set(const struct fake_node *n, int count)
+{
+	nodes = n;
+	nnodes = count;
+}
+
+static const struct fake_node *find(const char *p)
+{
+	for (int i = 0; i < nnodes; i++)
+		if (!strcmp(nodes[i].path, p))
+			return &nodes[i];
+	return NULL;
+}
+
+static int f_fstatat(int d, const char *p, struct stat *st, int fl)
+{
+	const struct fake_node *n = find(p);
+	if (!n) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (n->err) {
+		errno = n->err;
+		return -1;
+	}
+	*st = n->st;
+	return 0;
+}
+static int f_stat(const char *p, struct stat *st) { return f_fstatat(AT_FDCWD, p, st, 0); }
+static int f_lstat(const char *p, struct stat *st) { return f_fstatat(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW); }
+static uid_t f_geteuid(void) { return f_euid; }
+static gid_t f_getegid(void) { return f_egid; }
+static int f_getgroups(int n, gid_t *l)
+{
+	if (n == 0)
+		return f_ngroups;
+	memcpy(l, f_groups, sizeof(gid_t) * (size_t)f_ngroups);
+	return f_ngroups;
+}
+
+void fake_fs_install(void)
+{
+	vbf_real.fstatat = f_fstatat;
+	vbf_real.stat = f_stat;
+	vbf_real.lstat = f_lstat;
+}
+
+void fake_ids(uid_t euid, gid_t egid, const gid_t *groups, int ngroups)
+{
+	f_euid = euid;
+	f_egid = egid;
+	f_ngroups = ngroups;
+	memcpy(f_groups, groups, sizeof(gid_t) * (size_t)ngroups);
+	vbf_real.geteuid = f_geteuid;
+	vbf_real.getuid = f_geteuid;
+	vbf_real.getegid = f_getegid;
+	vbf_real.getgid = f_getegid;
+	vbf_real.getgroups = f_getgroups;
+}

@@ -1,0 +1,25 @@
+/* Unit tests run the core modules against this real-function table: every
+ * entry starts as libc's own function (so a test may use a temp directory)
+ * and a test swaps in fakes for what it wants to control. */
+#ifndef FAKE_REAL_H
+#define FAKE_REAL_H
+#include "real.h"
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* Restore every entry to libc's function. Call in each test's setup. */
+void fake_real_reset(void);
+
+/* A scriptable fake filesystem for stat-based tests: entries are looked up
+ * by the exact path string given to fstatat/stat/lstat. */
+struct fake_node {
+	const char *path;
+	struct stat st;
+	int err; /* when non-zero, the call fails with this errno */
+};
+void fake_fs_set(const struct fake_node *nodes, int n);
+/* Install fake stat/lstat/fstatat/chown/chmod families that use fake_fs. */
+void fake_fs_install(void);
+/* Fake identity of the caller. */
+void fake_ids(uid_t euid, gid_t egid, const gid_t *groups, int ngroups);
+#endif
