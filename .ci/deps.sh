@@ -9,7 +9,7 @@ valgrind hyperfine fakeroot git sqlite3 python3 postgresql mariadb-server
 mariadb-client util-linux binutils procps strace time"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    echo "deps: no dpkg-query (not Debian?); install by hand: $(echo $PKGS)" >&2
+    echo "deps: no dpkg-query (not Debian?); install by hand:" $PKGS >&2
     exit 0
 fi
 

@@ -8,6 +8,10 @@
 #   abi/no-direct-calls no VBF_SYM name (syscall included) is imported: the
 #                       library reaches libc only through dlsym
 #   abi/needed          ldd shows only libc, libdl, libpthread, the loader
+#   abi/undefined       (glibc) no unversioned, non-weak undefined symbol:
+#                       everything libc provides is versioned, so these are
+#                       our own functions that were never linked in
+#   abi/loads           (glibc) LD_BIND_NOW=1 LD_PRELOAD=lib /bin/true is clean
 # Usage: B=build sh tests/check-abi.sh [LIB]
 # Prints `check-abi: N passed, N failed, N skipped`; exit 1 on any failure.
 # With VBF_RESULT_FILE set, writes "PASSED FAILED SKIPPED" there.
@@ -41,14 +45,16 @@ fi
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-# objdump -T -> "SECTION VERSION NAME" (VERSION "-" when none; parens kept)
+# objdump -T -> "SECTION VERSION NAME BIND" (VERSION "-" when none; parens
+# kept; BIND w for weak, g otherwise)
 objdump -T "$LIB" 2>/dev/null | awk '
     /^[0-9a-f]+ / {
         tab = index($0, "\t"); if (!tab) next
         sect = substr($0, 26, tab - 26); gsub(/ /, "", sect)
         n = split(substr($0, tab + 1), f, " ")
         ver = (n >= 3) ? f[2] : "-"
-        print sect, ver, f[n]
+        bind = (substr($0, 18, 7) ~ /w/) ? "w" : "g"
+        print sect, ver, f[n], bind
     }' >"$tmp/dyn"
 if [ ! -s "$tmp/dyn" ]; then
     fail abi/objdump "no dynamic symbol table in $LIB"
@@ -175,6 +181,27 @@ elif grep -q 'not found' "$tmp/ldd" 2>/dev/null; then
     fail abi/needed "ldd: $(grep 'not found' "$tmp/ldd" | tr '\n' ' ')"
 else
     ok abi/needed
+fi
+
+# ---- (e) nothing left unresolved; (f) it loads ---------------------------------
+if [ "$is_glibc" -eq 1 ]; then
+    awk '$1 == "*UND*" && $2 !~ /GLIBC_/ && $4 != "w" { print $3 }' "$tmp/dyn" |
+        sort -u >"$tmp/unres"
+    if [ -s "$tmp/unres" ]; then
+        fail abi/undefined "undefined symbols no library provides (link with -Wl,-z,defs to see why): $(tr '\n' ' ' <"$tmp/unres" | cut -c1-400)"
+    else
+        ok abi/undefined
+    fi
+    true_bin=$(command -v true 2>/dev/null)
+    case $true_bin in /*) ;; *) true_bin=/bin/true ;; esac
+    if LD_BIND_NOW=1 LD_PRELOAD="$LIB" "$true_bin" >"$tmp/load" 2>&1 && [ ! -s "$tmp/load" ]; then
+        ok abi/loads
+    else
+        fail abi/loads "LD_BIND_NOW=1 LD_PRELOAD=$LIB $true_bin: $(head -c 300 "$tmp/load" | tr '\n' ' ')"
+    fi
+else
+    skip abi/undefined "not a glibc build"
+    skip abi/loads "not a glibc build"
 fi
 
 finish

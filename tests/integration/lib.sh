@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Helpers for tests/integration/t_*.sh (bash). Source it first:
 #     . "$(dirname "$0")/lib.sh"
 # Protocol: every result is one line on stdout:
