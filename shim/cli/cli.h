@@ -60,6 +60,11 @@ int cli_is_vbf_entry(const char *entry, size_t len);
  * entries of `old` except any libvboxfix; separators normalised to ':'. */
 char *cli_preload_compose(const char *lib, const char *old);
 
+/* doctor and state must see the share raw: when libvboxfix is loaded and
+ * active in this process, re-exec argv_all (argv[0] first) with it removed
+ * from LD_PRELOAD; always sets VBOXFIX=off (covers /etc/ld.so.preload). */
+void cli_leave_library(char **argv_all);
+
 /* JSON string literal of `s` (escaped; invalid UTF-8 becomes U+FFFD). */
 void cli_json_str(FILE *f, const char *s);
 

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
-#include <link.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,39 +34,6 @@ static const char doctor_help[] =
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status: 0 usable with vboxfix, 1 needs action, 2 usage or path error.\n";
-
-static int vbf_lib_loaded_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	const char *n = info->dlpi_name;
-	if (n && *n && cli_is_vbf_entry(n, strlen(n)))
-		*(int *)data = 1;
-	return 0;
-}
-
-/* Re-run ourselves without the library when it is loaded and active. */
-static void leave_library(char **argv_all)
-{
-	int loaded = 0;
-	dl_iterate_phdr(vbf_lib_loaded_cb, &loaded);
-	const char *v = getenv("VBOXFIX");
-	int off = v && !strcmp(v, "off");
-	setenv("VBOXFIX", "off", 1); /* /etc/ld.so.preload too */
-	const char *pre = getenv("LD_PRELOAD");
-	if (pre) {
-		char *np = cli_preload_compose(NULL, pre);
-		if (np && *np)
-			setenv("LD_PRELOAD", np, 1);
-		else
-			unsetenv("LD_PRELOAD");
-		free(np);
-	}
-	if (loaded && !off) {
-		execv("/proc/self/exe", argv_all);
-		cli_err("doctor: cannot re-run without libvboxfix: %s (results may show the library's view)",
-			strerror(errno));
-	}
-}
 
 static void unescape_mountinfo(char *s)
 {
@@ -251,7 +217,7 @@ int cmd_doctor(int argc, char **argv)
 		}
 	}
 	/* argv[-1] is the program name: re-exec with the whole command line */
-	leave_library(argv - 1);
+	cli_leave_library(argv - 1);
 
 	struct cli_user u;
 	if (user) {

@@ -1,20 +1,412 @@
-/* vboxfix state: inspect and edit recorded owners and modes. Waits for the
- * store's enumeration/import/export API (store.h); until then the command
- * says so instead of guessing at the store's format. */
-#include "cli.h"
+/* vboxfix state: inspect and edit the recorded owners and modes of shares,
+ * through the store API (store.h) the library itself uses. */
+#include "doctor.h"
+#include "store.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char state_help[] =
+	"Usage: vboxfix state [--path DIR] [--state FILE] list\n"
+	"       vboxfix state [--path DIR] [--state FILE] forget [-r] PATH...\n"
+	"       vboxfix state [--path DIR] [--state FILE] export [FILE]\n"
+	"       vboxfix state [--path DIR] [--state FILE] import FILE\n"
+	"\n"
+	"The owners and modes libvboxfix recorded for files on a share (chowns and\n"
+	"chmods the share ignored or refused). Shares: --path DIR (repeatable), or\n"
+	"every vboxsf mount plus VBOXFIX_PATHS. Records live in DIR/.vboxfix.state\n"
+	"unless --state or VBOXFIX_STATE names another file.\n"
+	"\n"
+	"  list            print every record: mode, owner, path ('-' = not recorded)\n"
+	"  forget PATH...  drop the record of PATH (-r: and of everything below it);\n"
+	"                  stat then shows the default owner and the real mode again\n"
+	"  export [FILE]   write the records as text (to stdout without FILE), with\n"
+	"                  paths relative to the share\n"
+	"  import FILE     add the records of an export ('-' = stdin) to one share\n"
+	"                  (--path DIR, or the only share); records for paths that do\n"
+	"                  not exist, or are now of another type, are skipped\n"
+	"\n"
+	"Exit status: 0 done, 1 some records skipped or not written, 2 usage error.\n";
+
+#define MAXS VBF_MAX_SHARES
+
+struct st_share {
+	char root[PATH_MAX];
+};
+
+static struct st_share shares[MAXS];
+static int nshares;
+
+static int add_share(const char *dir)
+{
+	char *r = realpath(dir, NULL);
+	if (!r)
+		return cli_usage("state", "%s: %s", dir, strerror(errno)), -1;
+	struct stat st;
+	if (stat(r, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		free(r);
+		return cli_usage("state", "%s: not a directory", dir), -1;
+	}
+	for (int i = 0; i < nshares; i++)
+		if (!strcmp(shares[i].root, r)) {
+			free(r);
+			return 0;
+		}
+	if (nshares >= MAXS) {
+		free(r);
+		return cli_usage("state", "at most %d shares", MAXS), -1;
+	}
+	cli_fmt(shares[nshares].root, PATH_MAX, "%s", r);
+	free(r);
+	nshares++;
+	return 0;
+}
+
+/* Escape a key for one line of text: \\ \n \t \r and \xHH for other
+ * control bytes. Returns out. */
+static const char *esc(const char *k, char *out, size_t n)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)k; *p && o + 5 < n; p++) {
+		if (*p == '\\')
+			o += (size_t)cli_fmt(out + o, n - o, "\\\\");
+		else if (*p == '\n')
+			o += (size_t)cli_fmt(out + o, n - o, "\\n");
+		else if (*p == '\t')
+			o += (size_t)cli_fmt(out + o, n - o, "\\t");
+		else if (*p == '\r')
+			o += (size_t)cli_fmt(out + o, n - o, "\\r");
+		else if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)cli_fmt(out + o, n - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = 0;
+	return out;
+}
+
+static int unesc(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+	for (const char *p = in; *p; p++) {
+		if (o + 1 >= n)
+			return -1;
+		if (*p != '\\') {
+			out[o++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == '\\') out[o++] = '\\';
+		else if (*p == 'n') out[o++] = '\n';
+		else if (*p == 't') out[o++] = '\t';
+		else if (*p == 'r') out[o++] = '\r';
+		else if (*p == 'x' && p[1] && p[2]) {
+			char h[3] = {p[1], p[2], 0}, *end;
+			long v = strtol(h, &end, 16);
+			if (*end || v <= 0)
+				return -1;
+			out[o++] = (char)v;
+			p += 2;
+		} else
+			return -1;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+static char type_char(uint32_t t)
+{
+	switch (t & S_IFMT) {
+	case S_IFREG: return 'f';
+	case S_IFDIR: return 'd';
+	case S_IFLNK: return 'l';
+	case S_IFIFO: return 'p';
+	case S_IFSOCK: return 's';
+	case 0: return '-';
+	default: return '?';
+	}
+}
+
+static uint32_t type_bits(char c)
+{
+	switch (c) {
+	case 'f': return S_IFREG;
+	case 'd': return S_IFDIR;
+	case 'l': return S_IFLNK;
+	case 'p': return S_IFIFO;
+	case 's': return S_IFSOCK;
+	default: return 0;
+	}
+}
+
+struct walk {
+	FILE *out;
+	const char *root;
+	int export;
+	unsigned long n;
+};
+
+static int print_rec(void *arg, const char *key, const struct vbf_rec *r, const struct vbf_fp *fp)
+{
+	struct walk *w = arg;
+	char k[3 * PATH_MAX], mode[8] = "-", owner[32] = "-";
+	if (r->flags & VBF_REC_MODE)
+		cli_fmt(mode, sizeof mode, "0%03o", (unsigned)(r->mode & 07777));
+	if (r->flags & VBF_REC_OWNER)
+		cli_fmt(owner, sizeof owner, "%u:%u", (unsigned)r->uid, (unsigned)r->gid);
+	esc(key, k, sizeof k);
+	if (w->export)
+		fprintf(w->out, "owner=%s mode=%s type=%c path=%s\n", owner, mode, type_char(fp ? fp->type : 0),
+			*key ? k : ".");
+	else
+		fprintf(w->out, "  %-5s %-13s %s%s%s\n", mode, owner, w->root, *key ? "/" : "", k);
+	w->n++;
+	return 0;
+}
+
+static const char *state_file;
+
+static int do_list(FILE *out, int export)
+{
+	int rc = CLI_OK;
+	if (export)
+		fprintf(out, "# vboxfix state export 1\n");
+	for (int i = 0; i < nshares; i++) {
+		struct walk w = {out, shares[i].root, export, 0};
+		vbf_store_open(i, shares[i].root, state_file);
+		struct vbf_store_info info;
+		memset(&info, 0, sizeof info);
+		int have = vbf_store_info(i, &info) == 0;
+		if (export)
+			fprintf(out, "# share %s\n", shares[i].root);
+		else
+			fprintf(out, "share %s: %lu record%s, %s\n", shares[i].root, have ? info.records : 0,
+				have && info.records == 1 ? "" : "s",
+				have && info.path && *info.path ? info.path : "no state file (memory only)");
+		if (vbf_store_foreach(i, print_rec, &w) != 0)
+			rc = CLI_ACTION;
+		vbf_store_close(i);
+	}
+	return rc;
+}
+
+/* Which share holds `path`, and its key there. */
+static int key_of(const char *path, char *key, size_t n)
+{
+	char abs[PATH_MAX], tmp[PATH_MAX];
+	char *r = realpath(path, NULL);
+	if (!r) {
+		/* a name that is gone: canonical parent plus the last name */
+		cli_fmt(tmp, sizeof tmp, "%s", path);
+		char *base = basename(tmp), bcopy[NAME_MAX + 1];
+		cli_fmt(bcopy, sizeof bcopy, "%s", base);
+		cli_fmt(tmp, sizeof tmp, "%s", path);
+		char *pr = realpath(dirname(tmp), NULL);
+		if (!pr || !strcmp(bcopy, ".") || !strcmp(bcopy, "..")) {
+			free(pr);
+			return -1;
+		}
+		cli_fmt(abs, sizeof abs, "%s/%s", strcmp(pr, "/") ? pr : "", bcopy);
+		free(pr);
+	} else {
+		cli_fmt(abs, sizeof abs, "%s", r);
+		free(r);
+	}
+	int best = -1;
+	size_t bl = 0;
+	for (int i = 0; i < nshares; i++) {
+		size_t l = strlen(shares[i].root);
+		if (!strncmp(abs, shares[i].root, l) && (abs[l] == '/' || abs[l] == 0) && l >= bl) {
+			best = i;
+			bl = l;
+		}
+	}
+	if (best >= 0)
+		cli_fmt(key, n, "%s", abs[bl] == '/' ? abs + bl + 1 : "");
+	return best;
+}
+
+static int do_forget(int argc, char **argv, int recursive)
+{
+	if (argc == 0)
+		return cli_usage("state", "forget: name a PATH");
+	int rc = CLI_OK;
+	for (int i = 0; i < argc; i++) {
+		char key[PATH_MAX];
+		int idx = key_of(argv[i], key, sizeof key);
+		if (idx < 0) {
+			cli_err("state: %s is not on a known share (name the share with --path DIR)", argv[i]);
+			rc = CLI_USAGE;
+			continue;
+		}
+		vbf_store_open(idx, shares[idx].root, state_file);
+		if (recursive)
+			vbf_store_del(idx, key);
+		else
+			vbf_store_forget(idx, key);
+		vbf_store_close(idx);
+		printf("forgot %s%s\n", argv[i], recursive ? " and everything below it" : "");
+	}
+	return rc;
+}
+
+static int do_import(const char *file)
+{
+	if (nshares != 1)
+		return cli_usage("state", "import: name exactly one share with --path DIR (%d known)", nshares);
+	FILE *f = strcmp(file, "-") ? fopen(file, "re") : stdin;
+	if (!f) {
+		cli_err("state: %s: %s", file, strerror(errno));
+		return CLI_USAGE;
+	}
+	const char *root = shares[0].root;
+	vbf_store_open(0, root, state_file);
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long n = 0, gone = 0, bad = 0, lineno = 0, failed = 0;
+	while (getline(&line, &cap, f) > 0) {
+		lineno++;
+		line[strcspn(line, "\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		char owner[64], mode[16], type, key[PATH_MAX], path[PATH_MAX + 8];
+		int off = 0;
+		struct vbf_rec rec = {0, 0, 0, 0};
+		if (sscanf(line, "owner=%63s mode=%15s type=%c path=%n", owner, mode, &type, &off) != 3 || off == 0 ||
+		    unesc(line + off, key, sizeof key) != 0) {
+			cli_err("state: %s:%lu: not a record line", file, lineno);
+			bad++;
+			continue;
+		}
+		unsigned a, b, m;
+		if (strcmp(owner, "-")) {
+			if (sscanf(owner, "%u:%u", &a, &b) != 2) {
+				cli_err("state: %s:%lu: bad owner '%s'", file, lineno, owner);
+				bad++;
+				continue;
+			}
+			rec.flags |= VBF_REC_OWNER;
+			rec.uid = a;
+			rec.gid = b;
+		}
+		if (strcmp(mode, "-")) {
+			if (sscanf(mode, "%o", &m) != 1 || m > 07777) {
+				cli_err("state: %s:%lu: bad mode '%s'", file, lineno, mode);
+				bad++;
+				continue;
+			}
+			rec.flags |= VBF_REC_MODE;
+			rec.mode = m;
+		}
+		const char *k = strcmp(key, ".") ? key : "";
+		if (k[0] == '/' || strstr(k, "..") == k || strstr(k, "/../") || !rec.flags) {
+			cli_err("state: %s:%lu: refusing path '%s'", file, lineno, key);
+			bad++;
+			continue;
+		}
+		cli_fmt(path, sizeof path, "%s%s%s", root, *k ? "/" : "", k);
+		struct stat st;
+		if (lstat(path, &st) != 0 || (type_bits(type) && (st.st_mode & S_IFMT) != type_bits(type))) {
+			gone++;
+			continue;
+		}
+		if (vbf_store_put(0, k, &st, &rec) != 0)
+			failed++;
+		n++;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	vbf_store_close(0);
+	printf("imported %lu record%s into %s", n, n == 1 ? "" : "s", root);
+	if (gone)
+		printf("; skipped %lu whose path is missing or of another type", gone);
+	if (bad)
+		printf("; %lu unreadable line%s", bad, bad == 1 ? "" : "s");
+	if (failed)
+		printf("; %lu kept in memory only (state file not writable)", failed);
+	printf("\n");
+	return gone || bad || failed ? CLI_ACTION : CLI_OK;
+}
 
 int cmd_state(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		fputs("Usage: vboxfix state list|forget PATH|export|import FILE [--path DIR]\n"
-		      "\n"
-		      "Not available in this build: the state store does not offer enumeration\n"
-		      "yet. Records live with each share (see libvboxfix(7), VBOXFIX_STATE).\n",
-		      stdout);
-		return CLI_OK;
+	static const struct option opts[] = {
+		{"path", required_argument, 0, 'p'}, {"state", required_argument, 0, 's'},
+		{"recursive", no_argument, 0, 'r'},  {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int c, recursive = 0;
+	opterr = 0;
+	optind = 1;
+	/* argv[-1] is the program name: re-exec with the whole command line */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(state_help, stdout);
+			return CLI_OK;
+		}
+	cli_leave_library(argv - 1);
+	state_file = getenv("VBOXFIX_STATE");
+	while ((c = getopt_long(argc, argv, ":rh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (add_share(optarg) != 0)
+				return CLI_USAGE;
+			break;
+		case 's': state_file = optarg; break;
+		case 'r': recursive = 1; break;
+		case ':': return cli_usage("state", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256)
+				return cli_usage("state", "unknown option '-%c'", optopt);
+			return cli_usage("state", "unknown option '%s'", argv[optind - 1]);
+		}
 	}
-	cli_err("state: not available in this build (the store cannot be listed yet); see libvboxfix(7)");
-	return CLI_USAGE;
+	if (optind >= argc)
+		return cli_usage("state", "missing action: list, forget, export or import");
+	const char *act = argv[optind++];
+	if (strcmp(act, "list") && strcmp(act, "forget") && strcmp(act, "export") && strcmp(act, "import"))
+		return cli_usage("state", "unknown action '%s' (list, forget, export, import)", act);
+	if (nshares == 0) {
+		static char def[MAXS][PATH_MAX];
+		int n = dr_default_paths(def, MAXS);
+		for (int i = 0; i < n; i++)
+			if (add_share(def[i]) != 0)
+				return CLI_USAGE;
+	}
+	if (nshares == 0)
+		return cli_usage("state", "no shares: no vboxsf mounts and VBOXFIX_PATHS is empty; use --path DIR");
+	int rest = argc - optind;
+	if (!strcmp(act, "list")) {
+		if (rest)
+			return cli_usage("state", "list takes no arguments");
+		return do_list(stdout, 0);
+	}
+	if (!strcmp(act, "forget"))
+		return do_forget(rest, argv + optind, recursive);
+	if (!strcmp(act, "export")) {
+		if (rest > 1)
+			return cli_usage("state", "export takes at most one FILE");
+		if (rest == 0)
+			return do_list(stdout, 1);
+		FILE *f = fopen(argv[optind], "we");
+		if (!f) {
+			cli_err("state: %s: %s", argv[optind], strerror(errno));
+			return CLI_USAGE;
+		}
+		int rc = do_list(f, 1);
+		if (fclose(f) != 0) {
+			cli_err("state: %s: %s", argv[optind], strerror(errno));
+			return CLI_ACTION;
+		}
+		return rc;
+	}
+	if (rest != 1)
+		return cli_usage("state", "import needs exactly one FILE");
+	return do_import(argv[optind]);
 }

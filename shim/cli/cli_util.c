@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <link.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -287,6 +288,38 @@ char *cli_preload_compose(const char *lib, const char *old)
 	}
 	out[n] = 0;
 	return out;
+}
+
+static int vbf_lib_loaded_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	const char *n = info->dlpi_name;
+	if (n && *n && cli_is_vbf_entry(n, strlen(n)))
+		*(int *)data = 1;
+	return 0;
+}
+
+/* Re-run ourselves without the library when it is loaded and active. */
+void cli_leave_library(char **argv_all)
+{
+	int loaded = 0;
+	dl_iterate_phdr(vbf_lib_loaded_cb, &loaded);
+	const char *v = getenv("VBOXFIX");
+	int off = v && (!strcmp(v, "off") || !strcmp(v, "0"));
+	setenv("VBOXFIX", "off", 1); /* /etc/ld.so.preload too */
+	const char *pre = getenv("LD_PRELOAD");
+	if (pre) {
+		char *np = cli_preload_compose(NULL, pre);
+		if (np && *np)
+			setenv("LD_PRELOAD", np, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		free(np);
+	}
+	if (loaded && !off) {
+		execv("/proc/self/exe", argv_all);
+		cli_err("cannot re-run without libvboxfix: %s (results may show the library's view)", strerror(errno));
+	}
 }
 
 void cli_json_str(FILE *f, const char *s)
