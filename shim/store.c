@@ -1,0 +1,474 @@
+/* The state store's table and API. The table is what lookups read; it is
+ * always the replay of the log in log order (our own appends included, read
+ * back), so every process converges on the same state whatever the
+ * interleaving of writers. The file side is in store_file.c, the record
+ * format in store_fmt.c, the user-facing description in docs/state-store.md.
+ */
+#include "store_int.h"
+#include "log.h"
+
+#define VBOXSF_MAGIC 0x786f4256
+
+struct vbf_store vbf_stores[VBF_MAX_SHARES];
+
+/* Set while this thread is inside the store: a signal handler that stats a
+ * file meanwhile must not wait for a lock its own thread holds. */
+static VBF_TLS int in_store;
+
+static struct vbf_store *store_of(int idx)
+{
+	if (idx < 0 || idx >= VBF_MAX_SHARES)
+		return NULL;
+	struct vbf_store *s = &vbf_stores[idx];
+	return __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) ? s : NULL;
+}
+
+static int enter(struct vbf_store *s)
+{
+	if (in_store)
+		return 0;
+	in_store = 1;
+	vbf_lock_take(&s->lock);
+	return 1;
+}
+
+static void leave(struct vbf_store *s)
+{
+	vbf_unlock(&s->lock);
+	in_store = 0;
+}
+
+/* ---- table ---- */
+
+static size_t enc_size(size_t klen) { return VBF_PUT_FIXED + klen; }
+
+static uint32_t bloom_bit(uint64_t h) { return (uint32_t)((h ^ (h >> 29)) * 0x9e3779b97f4a7c15ull >> 47); }
+
+/* Mark every proper ancestor of `k` as "has records below": a rename or
+ * delete of a plain file (most of them) then skips the O(n) subtree walk. */
+static void bloom_add(struct vbf_store *s, const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		if (k[i] == '/') {
+			uint32_t b = bloom_bit(h) & (VBF_BLOOM_BITS - 1);
+			s->bloom[b >> 3] |= (uint8_t)(1u << (b & 7));
+		}
+		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
+	}
+}
+
+static int bloom_maybe(const struct vbf_store *s, const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
+	uint32_t b = bloom_bit(h) & (VBF_BLOOM_BITS - 1);
+	return n == 0 || (s->bloom[b >> 3] >> (b & 7)) & 1;
+}
+
+static struct vbf_ent *find(struct vbf_store *s, const char *k, size_t n)
+{
+	struct vbf_ent *e;
+	HASH_FIND(hh, s->tab, k, n, e);
+	return e;
+}
+
+static void ent_del(struct vbf_store *s, struct vbf_ent *e)
+{
+	HASH_DEL(s->tab, e);
+	s->live -= enc_size(e->klen);
+	s->nrec--;
+	free(e);
+}
+
+static struct vbf_ent *ent_new(const char *k, size_t n, const struct vbf_rec *rec, uint32_t fptype, uint64_t ino)
+{
+	struct vbf_ent *e = malloc(sizeof *e + n + 1);
+	if (!e)
+		return NULL;
+	memcpy(e->key, k, n);
+	e->key[n] = 0;
+	e->klen = (uint16_t)n;
+	e->rec = *rec;
+	e->fptype = fptype;
+	e->ino = ino;
+	return e;
+}
+
+static void ent_add(struct vbf_store *s, struct vbf_ent *e)
+{
+	HASH_ADD(hh, s->tab, key[0], e->klen, e);
+	s->live += enc_size(e->klen);
+	s->nrec++;
+	bloom_add(s, e->key, e->klen);
+}
+
+static int below(const struct vbf_ent *e, const char *p, size_t n)
+{
+	return n == 0 || (e->klen >= n && !memcmp(e->key, p, n) && (e->klen == n || e->key[n] == '/'));
+}
+
+static void del_tree(struct vbf_store *s, const char *k, size_t n)
+{
+	struct vbf_ent *e, *t;
+	if (!bloom_maybe(s, k, n)) {
+		if ((e = find(s, k, n)))
+			ent_del(s, e);
+		return;
+	}
+	HASH_ITER(hh, s->tab, e, t)
+		if (below(e, k, n))
+			ent_del(s, e);
+}
+
+static void move_one(struct vbf_store *s, struct vbf_ent *e, size_t fn, const char *to, size_t tn,
+		     struct vbf_ent **moved)
+{
+	char nk[VBF_KEY_MAX + 1];
+	size_t rest = e->klen - fn, nn = tn + rest;
+	struct vbf_ent *m = NULL;
+	if (nn <= VBF_KEY_MAX) { /* a key that would grow too long is dropped */
+		memcpy(nk, to, tn);
+		memcpy(nk + tn, e->key + fn, rest);
+		m = ent_new(nk, nn, &e->rec, e->fptype, e->ino);
+	}
+	ent_del(s, e);
+	if (m)
+		HASH_ADD(hh, *moved, key[0], m->klen, m);
+}
+
+static void rename_tree(struct vbf_store *s, const char *from, size_t fn, const char *to, size_t tn)
+{
+	/* a directory cannot move into itself; such a record is ignored */
+	if (fn == 0 || (tn >= fn && !memcmp(to, from, fn) && (tn == fn || to[fn] == '/')))
+		return;
+	struct vbf_ent *moved = NULL, *e, *t;
+	if (!bloom_maybe(s, from, fn)) {
+		if ((e = find(s, from, fn)))
+			move_one(s, e, fn, to, tn, &moved);
+	} else {
+		HASH_ITER(hh, s->tab, e, t)
+			if (below(e, from, fn))
+				move_one(s, e, fn, to, tn, &moved);
+	}
+	del_tree(s, to, tn);
+	HASH_ITER(hh, moved, e, t) {
+		HASH_DEL(moved, e);
+		ent_add(s, e);
+	}
+}
+
+void vbf_store_clear(struct vbf_store *s)
+{
+	struct vbf_ent *e, *t;
+	HASH_ITER(hh, s->tab, e, t) {
+		HASH_DEL(s->tab, e);
+		free(e);
+	}
+	s->nrec = 0;
+	s->live = 0;
+	if (s->bloom)
+		memset(s->bloom, 0, VBF_BLOOM_BITS / 8);
+}
+
+void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
+{
+	struct vbf_ent *e;
+	switch (op->type) {
+	case VBF_OP_PUT:
+		e = find(s, op->key, op->klen);
+		if (!op->rec.flags) {
+			if (e)
+				ent_del(s, e);
+			break;
+		}
+		if (e) { /* in place: no allocation for a changed record */
+			e->rec = op->rec;
+			e->fptype = op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0);
+			e->ino = op->fp.ino;
+			break;
+		}
+		e = ent_new(op->key, op->klen, &op->rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);
+		if (e)
+			ent_add(s, e);
+		break;
+	case VBF_OP_FORGET:
+		if ((e = find(s, op->key, op->klen)))
+			ent_del(s, e);
+		break;
+	case VBF_OP_DEL:
+		del_tree(s, op->key, op->klen);
+		break;
+	case VBF_OP_REN:
+		rename_tree(s, op->key, op->klen, op->key2, op->k2len);
+		break;
+	case VBF_OP_RESET:
+		vbf_store_clear(s);
+		break;
+	}
+}
+
+/* ---- API ---- */
+
+void vbf_store_open(int idx, const char *root, const char *state_file)
+{
+	if (idx < 0 || idx >= VBF_MAX_SHARES || !root)
+		return;
+	int saved = errno;
+	struct vbf_store *s = &vbf_stores[idx];
+	if (!enter(s))
+		return;
+	if (s->open)
+		goto out;
+	s->tab = NULL;
+	s->nrec = 0;
+	s->live = 0;
+	s->shm = &s->private_shm;
+	s->shm_fd = -1;
+	s->fd = -1;
+	s->bloom = calloc(1, VBF_BLOOM_BITS / 8);
+	if (!s->bloom)
+		goto out;
+	snprintf(s->root, sizeof s->root, "%s", root);
+	/* vboxsf invents inode numbers per mount and recycles them: there only
+	 * the type can tell a replaced file */
+	struct statfs sf;
+	s->trust_ino = !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
+	vbf_file_open(s, idx, state_file);
+	__atomic_store_n(&s->open, 1, __ATOMIC_RELEASE);
+out:
+	leave(s);
+	errno = saved;
+}
+
+void vbf_store_close(int idx)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!s || !enter(s))
+		return;
+	int saved = errno;
+	__atomic_store_n(&s->open, 0, __ATOMIC_RELEASE);
+	vbf_store_clear(s);
+	vbf_file_close(s);
+	free(s->bloom);
+	s->bloom = NULL;
+	leave(s);
+	errno = saved;
+}
+
+static void catch_up(struct vbf_store *s)
+{
+	if (atomic_load_explicit(&s->shm->gen, memory_order_acquire) != s->seen_gen ||
+	    atomic_load_explicit(&s->shm->epoch, memory_order_acquire) != s->seen_epoch)
+		vbf_file_sync(s);
+}
+
+int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_rec *out)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!s || !key || !enter(s))
+		return 0;
+	int saved = errno;
+	catch_up(s);
+	struct vbf_ent *e = find(s, key, strlen(key));
+	int ok = e != NULL;
+	if (ok && real) {
+		uint32_t t = e->fptype & S_IFMT;
+		/* a stale record is not dropped from the table (another
+		 * process may be re-recording the same name right now): it is
+		 * only not applied, until a put or delete replaces it */
+		if (t && t != (real->st_mode & S_IFMT))
+			ok = 0;
+		if ((e->fptype & VBF_FP_INO) && s->trust_ino && e->ino != (uint64_t)real->st_ino)
+			ok = 0;
+	}
+	if (ok)
+		*out = e->rec;
+	leave(s);
+	errno = saved;
+	return ok;
+}
+
+static int submit(struct vbf_store *s, const struct vbf_op *op)
+{
+	if (!enter(s))
+		return -1;
+	int saved = errno;
+	int r = vbf_file_append(s, op);
+	leave(s);
+	errno = saved;
+	return r;
+}
+
+int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec)
+{
+	struct vbf_store *s = store_of(idx);
+	size_t n = key ? strlen(key) : 0;
+	if (!s || !key || !rec || !vbf_key_valid(key, n)) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct vbf_op op = {.type = VBF_OP_PUT, .key = key, .klen = n, .rec = *rec};
+	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE;
+	op.rec.mode &= 07777;
+	if (fp) {
+		op.fp = *fp;
+		op.fp.type &= S_IFMT;
+		op.fp.has_ino = fp->has_ino ? 1 : 0;
+	}
+	return submit(s, &op);
+}
+
+int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec)
+{
+	struct vbf_store *s = store_of(idx);
+	struct vbf_fp fp = {0};
+	if (!s)
+		return -1;
+	if (real) {
+		fp.type = real->st_mode & S_IFMT;
+		fp.has_ino = (uint32_t)s->trust_ino;
+		fp.ino = (uint64_t)real->st_ino;
+	}
+	int saved = errno;
+	int r = vbf_store_put_fp(idx, key, &fp, rec);
+	errno = saved;
+	return r;
+}
+
+static void submit_key(int idx, int type, const char *key, const char *key2)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!s || !key || (type == VBF_OP_REN && !key2))
+		return;
+	struct vbf_op op = {.type = type, .key = key, .klen = strlen(key)};
+	if (key2) {
+		op.key2 = key2;
+		op.k2len = strlen(key2);
+	}
+	if (!vbf_key_valid(op.key, op.klen) || (key2 && !vbf_key_valid(op.key2, op.k2len)))
+		return;
+	submit(s, &op);
+}
+
+void vbf_store_del(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL); }
+void vbf_store_forget(int idx, const char *key) { submit_key(idx, VBF_OP_FORGET, key, NULL); }
+void vbf_store_rename(int idx, const char *from, const char *to)
+{
+	if (from && to && strcmp(from, to))
+		submit_key(idx, VBF_OP_REN, from, to);
+}
+
+void vbf_store_reset(int idx)
+{
+	struct vbf_store *s = store_of(idx);
+	struct vbf_op op = {.type = VBF_OP_RESET};
+	if (s)
+		submit(s, &op);
+}
+
+int vbf_store_compact(int idx)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!s || !enter(s))
+		return -1;
+	int saved = errno;
+	int r = vbf_file_compact(s, 1);
+	leave(s);
+	errno = saved;
+	return r;
+}
+
+int vbf_store_foreach(int idx, int (*cb)(void *, const char *, const struct vbf_rec *, const struct vbf_fp *),
+		      void *arg)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!s || !cb || !enter(s))
+		return -1;
+	catch_up(s);
+	int r = 0;
+	for (struct vbf_ent *e = s->tab; e && !r; e = e->hh.next) {
+		struct vbf_fp fp = {e->fptype & S_IFMT, (e->fptype & VBF_FP_INO) ? 1 : 0, e->ino};
+		r = cb(arg, e->key, &e->rec, &fp);
+	}
+	leave(s);
+	return r;
+}
+
+int vbf_store_info(int idx, struct vbf_store_info *out)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!s || !enter(s))
+		return -1;
+	catch_up(s);
+	out->root = s->root;
+	out->path = s->path;
+	out->persistent = s->fd >= 0 && s->writable;
+	out->records = s->nrec;
+	out->file_bytes = s->pos;
+	out->live_bytes = s->live;
+	leave(s);
+	return 0;
+}
+
+void vbf_store_atfork_child(void)
+{
+	in_store = 0;
+	for (int i = 0; i < VBF_MAX_SHARES; i++) {
+		vbf_lock_reset(&vbf_stores[i].lock);
+		vbf_stores[i].shm_reopen = 1;
+	}
+}
+
+/* ---- invisibility ---- */
+
+int vbf_store_name_internal(const char *name)
+{
+	static const char n[] = VBF_STORE_NAME;
+	return name[0] == '.' && !strncmp(name, n, sizeof n - 1) && (!name[sizeof n - 1] || name[sizeof n - 1] == '.');
+}
+
+int vbf_store_is_internal(int idx, const char *key)
+{
+	if (!key)
+		return 0;
+	if (!strchr(key, '/') && vbf_store_name_internal(key))
+		return 1;
+	struct vbf_store *s = store_of(idx);
+	return s && s->intkey[0] && !strncmp(key, s->intkey, strlen(s->intkey)) &&
+	       (!key[strlen(s->intkey)] || key[strlen(s->intkey)] == '.');
+}
+
+int vbf_store_owns_fd(int fd)
+{
+	if (fd < 0)
+		return 0;
+	for (int i = 0; i < VBF_MAX_SHARES; i++) {
+		struct vbf_store *s = &vbf_stores[i];
+		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE) && (s->fd == fd || s->shm_fd == fd))
+			return 1;
+	}
+	return 0;
+}
+
+int vbf_store_remove_files(int idx)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!s || !enter(s))
+		return -1;
+	int saved = errno, r = -1;
+	char path[PATH_MAX + 8];
+	int n = snprintf(path, sizeof path, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
+	if (n < (int)sizeof path && vbf_raw_syscall(SYS_unlinkat, AT_FDCWD, (long)path, 0, 0, 0, 0) == 0)
+		r = 0;
+	/* the tree is gone, and so are its records; the log we hold open is
+	 * unlinked, so later puts go to memory until the next open */
+	if (r == 0 && !strcmp(s->path, path)) {
+		vbf_store_clear(s);
+		s->writable = 0;
+	}
+	leave(s);
+	errno = saved;
+	return r;
+}
