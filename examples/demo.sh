@@ -39,8 +39,7 @@ export LD_PRELOAD=$LIB
 show chown -R postgres:postgres "$MNT/pgdata"
 show chmod 700 "$MNT/pgdata"
 show ls -ld "$MNT/pgdata"
-show stat -c '%U:%G %a %n (the real directory below is untouched: %u/%g on the host side shown next)' "$MNT/pgdata"
-LD_PRELOAD= show stat -c 'without the library: %u:%g %a' "$MNT/pgdata"
+LD_PRELOAD= show stat -c 'the real directory is untouched: %u:%g %a' "$MNT/pgdata"
 chown "$TEST_UID:$TEST_GID" "$MNT/repo"
 show as_user with_lib env GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=d@example.org \
     GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=d@example.org sh -c \
