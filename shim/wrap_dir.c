@@ -1,0 +1,73 @@
+/* Directory listing: the state store's files are not there as programs see
+ * a share root. An "empty" share must stay empty for `ls -A`, initdb and
+ * mysqld --initialize, and `rm -rf` must not trip over (or delete) it.
+ *
+ * The common case costs one byte compare per entry; only an entry that has
+ * the store's name asks whether its directory is a share root, and that
+ * asks the kernel for the directory's path (/proc/self/fd), not the share. */
+#include "real.h"
+#include "shares.h"
+#include "store.h"
+#include "vbf.h"
+
+/* Is the directory behind `d` the root of a share (or a bind mount of that
+ * root), where the store keeps its files? */
+static int dir_is_store_root(DIR *d)
+{
+	char proc[40], path[PATH_MAX];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd(d));
+	ssize_t n = REAL(readlink)(proc, path, sizeof path - 1);
+	if (n <= 0)
+		return 0;
+	path[n] = 0;
+	for (int i = 0; i < vbf_nshares; i++)
+		if (!vbf_shares[i].prefix[0] && !strcmp(vbf_shares[i].root, path))
+			return 1;
+	return 0;
+}
+
+static int hide(DIR *d, const char *name)
+{
+	if (likely(name[0] != '.' || name[1] != 'v'))
+		return 0;
+	if (!vbf_store_name_internal(name) || !vbf_active())
+		return 0;
+	int saved = errno;
+	int r = dir_is_store_root(d);
+	errno = saved;
+	return r;
+}
+
+VBF_EXPORT struct dirent *readdir(DIR *d)
+{
+	struct dirent *e;
+	while ((e = REAL(readdir)(d)) && hide(d, e->d_name))
+		;
+	return e;
+}
+
+VBF_EXPORT int readdir_r(DIR *d, struct dirent *buf, struct dirent **res)
+{
+	int r;
+	while (!(r = REAL(readdir_r)(d, buf, res)) && *res && hide(d, (*res)->d_name))
+		;
+	return r;
+}
+
+#if VBF_GLIBC
+VBF_EXPORT struct dirent64 *readdir64(DIR *d)
+{
+	struct dirent64 *e;
+	while ((e = REAL(readdir64)(d)) && hide(d, e->d_name))
+		;
+	return e;
+}
+
+VBF_EXPORT int readdir64_r(DIR *d, struct dirent64 *buf, struct dirent64 **res)
+{
+	int r;
+	while (!(r = REAL(readdir64_r)(d, buf, res)) && *res && hide(d, (*res)->d_name))
+		;
+	return r;
+}
+#endif
