@@ -31,8 +31,6 @@ HDRS     = $(wildcard shim/*.h) shim/symbols.def
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
-FIX_SRC  = $(wildcard tests/fixtures/*.c)
-FIX_BIN  = $(FIX_SRC:tests/fixtures/%.c=$(B)/fixtures/%)
 
 .PHONY: all lib cli install uninstall test unit integration check-abi demo bench clean deps fixtures
 all: $(LIB) $(CLI)
@@ -44,7 +42,7 @@ $(B)/obj/%.o: shim/%.c $(HDRS)
 	$(CC) $(CFLAGS) $(SHIM_CF) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
-	$(CC) $(CFLAGS) -shared -o $@ $(LIB_OBJ) \
+	$(CC) $(CFLAGS) -shared -o $@ $(LIB_OBJ) -Wl,-z,defs \
 	    -Wl,-z,nodelete -Wl,-soname,libvboxfix.so $(LIBS)
 
 $(B)/core.a: $(CORE_OBJ)
