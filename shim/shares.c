@@ -209,15 +209,19 @@ void vbf_shares_init(const struct vbf_config *c)
 static char cwd[PATH_MAX];
 static int cwd_valid;
 static vbf_lock cwd_lock;
+static VBF_TLS int in_cwd; /* this thread holds cwd_lock (a signal handler re-entered) */
 
 void vbf_cwd_changed(void) { __atomic_store_n(&cwd_valid, 0, __ATOMIC_RELEASE); }
 
 /* Join `path` to the working directory. -1 when unknown (re-entered under
- * the lock from a signal handler, or getcwd failed). */
+ * the lock from a signal handler, or getcwd failed). Other threads wait:
+ * the lock is held for a copy. */
 static int join_cwd(char *out, size_t cap, const char *path)
 {
-	if (!vbf_trylock(&cwd_lock))
+	if (in_cwd)
 		return -1;
+	in_cwd = 1;
+	vbf_lock_take(&cwd_lock);
 	int n = -1;
 	if (!__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE)) {
 		int saved = errno;
@@ -228,6 +232,7 @@ static int join_cwd(char *out, size_t cap, const char *path)
 	if (cwd_valid)
 		n = vbf_path_join(out, cap, cwd, path);
 	vbf_unlock(&cwd_lock);
+	in_cwd = 0;
 	return n;
 }
 
