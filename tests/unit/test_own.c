@@ -1,0 +1,227 @@
+/* own.c + present.c: chown/chmod/access on a share against a faked
+ * filesystem; the outcome decides, not the share's errno. */
+#include "config.h"
+#include "fake_real.h"
+#include "own.h"
+#include "present.h"
+#include <sys/sysmacros.h>
+
+#define SHARE_DEV makedev(0, 45)
+static struct fake_node nodes[3];
+static int chown_calls, chmod_calls, chown_errno, chmod_errno;
+static char state[64];
+
+static int f_fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
+{
+	chown_calls++;
+	if (chown_errno) {
+		errno = chown_errno;
+		return -1;
+	}
+	return 0; /* like vboxsf: success, nothing changes */
+}
+
+static int f_fchmodat(int d, const char *p, mode_t m, int fl)
+{
+	chmod_calls++;
+	if (chmod_errno) {
+		errno = chmod_errno;
+		return -1;
+	}
+	return 0;
+}
+
+static int setup(void **s)
+{
+	fake_real_reset();
+	fake_fs_install();
+	vbf_real.fchownat = f_fchownat;
+	vbf_real.fchmodat = f_fchmodat;
+	memset(nodes, 0, sizeof nodes);
+	nodes[0].path = "/share/f";
+	nodes[0].st.st_dev = SHARE_DEV;
+	nodes[0].st.st_mode = S_IFREG | 0666;
+	nodes[0].st.st_uid = nodes[0].st.st_gid = 4242;
+	nodes[1] = nodes[0];
+	nodes[1].path = "/share/d";
+	nodes[1].st.st_mode = S_IFDIR | 0777;
+	nodes[2].path = "/share/gone";
+	nodes[2].err = ENOTDIR;
+	fake_fs_set(nodes, 3);
+	memset(vbf_shares, 0, sizeof vbf_shares);
+	strcpy(vbf_shares[0].root, "/share");
+	vbf_shares[0].len = 6;
+	vbf_shares[0].dev = SHARE_DEV;
+	vbf_shares[0].whole_fs = 1;
+	vbf_nshares = 1;
+	memset(&vbf_cfg, 0, sizeof vbf_cfg);
+	snprintf(state, sizeof state, "/tmp/vbf-unit-own.%d", getpid());
+	unlink(state);
+	vbf_store_open(0, "/share", state);
+	chown_calls = chmod_calls = chown_errno = chmod_errno = 0;
+	return 0;
+}
+
+static int teardown(void **s)
+{
+	vbf_store_close(0);
+	unlink(state);
+	return 0;
+}
+
+static void view(const char *p, uid_t *u, gid_t *g, mode_t *m)
+{
+	struct stat st;
+	assert_int_equal(vbf_real.stat(p, &st), 0);
+	vbf_present_stat(AT_FDCWD, p, 1, &st);
+	*u = st.st_uid, *g = st.st_gid, *m = st.st_mode;
+}
+
+static void t_presented_default(void **s)
+{
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	fake_ids(1000, 1001, NULL, 0);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(u, 1000); /* the caller */
+	assert_int_equal(g, 1001);
+	assert_int_equal(m, S_IFREG | 0666);
+	vbf_cfg.have_owner = 1, vbf_cfg.owner_uid = 999, vbf_cfg.owner_gid = 998;
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(u, 999); /* VBOXFIX_OWNER */
+	vbf_cfg.nmap = 1;
+	vbf_cfg.map[0] = (struct vbf_map_ent){.is_gid = 0, .from = 4242, .to = 77};
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(u, 77);  /* VBOXFIX_MAP beats VBOXFIX_OWNER */
+	assert_int_equal(g, 998); /* the gid has no mapping */
+}
+
+static void t_chown_outcomes(void **s)
+{
+	static const int refusals[] = {0, EPERM, EINVAL, ENOTSUP, ENOSYS};
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	fake_ids(0, 0, NULL, 0);
+	for (unsigned i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+		chown_errno = refusals[i];
+		errno = 0;
+		assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 100 + i, 200 + i, 0), 0);
+		view("/share/f", &u, &g, &m);
+		assert_int_equal(u, 100 + i);
+		assert_int_equal(g, 200 + i);
+	}
+	/* -1 keeps a value */
+	chown_errno = 0;
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", (uid_t)-1, 7, 0), 0);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(u, 104);
+	assert_int_equal(g, 7);
+	/* a real error of the share is the program's */
+	chown_errno = EROFS;
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 1, 1, 0), -1);
+	assert_int_equal(errno, EROFS);
+	/* errors about the path come from the stat, before any change */
+	chown_calls = 0;
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/missing", 1, 1, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/gone", 1, 1, 0), -1);
+	assert_int_equal(errno, ENOTDIR);
+	assert_int_equal(chown_calls, 0);
+}
+
+static void t_chown_rules(void **s)
+{
+	gid_t groups[] = {50};
+	fake_ids(1000, 1000, groups, 1);
+	/* presented as the caller's own: may pick one of its groups */
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", (uid_t)-1, 50, 0), 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", (uid_t)-1, 51, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 0, (gid_t)-1, 0), -1);
+	assert_int_equal(errno, EPERM);
+	/* recorded as someone else's: the caller is not the owner any more */
+	fake_ids(0, 0, NULL, 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 999, 999, 0), 0);
+	fake_ids(1000, 1000, groups, 1);
+	chown_calls = 0;
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", (uid_t)-1, 50, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(vbf_op_chmod(AT_FDCWD, "/share/f", 0777, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(chown_calls, 0);
+}
+
+static void t_chmod(void **s)
+{
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	fake_ids(0, 0, NULL, 0);
+	/* narrowing: recorded, never applied for real */
+	assert_int_equal(vbf_op_chmod(AT_FDCWD, "/share/d", 0700, 0), 0);
+	assert_int_equal(chmod_calls, 0);
+	view("/share/d", &u, &g, &m);
+	assert_int_equal(m, S_IFDIR | 0700);
+	/* widening: passed on; a refusal is absorbed */
+	chmod_errno = EPERM;
+	assert_int_equal(vbf_op_chmod(AT_FDCWD, "/share/f", 06777, 0), 0);
+	assert_int_equal(chmod_calls, 1);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(m, S_IFREG | 06777);
+	/* chown of a file clears setuid and setgid (with group x) */
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 5, 5, 0), 0);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(m, S_IFREG | 0777);
+	/* chmod keeps a recorded owner */
+	assert_int_equal(u, 5);
+}
+
+static void t_access(void **s)
+{
+	fake_ids(0, 0, NULL, 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 999, 999, 0), 0);
+	assert_int_equal(vbf_op_chmod(AT_FDCWD, "/share/f", 0600, 0), 0);
+	fake_ids(1000, 1000, NULL, 0);
+	/* the kernel said yes, the presented view says no */
+	errno = 0;
+	assert_int_equal(vbf_op_access(AT_FDCWD, "/share/f", R_OK, 0, 0, 0), -1);
+	assert_int_equal(errno, EACCES);
+	/* the kernel said no: that stands */
+	assert_int_equal(vbf_op_access(AT_FDCWD, "/share/f", R_OK, 0, -1, EROFS), -1);
+	assert_int_equal(errno, EROFS);
+	/* F_OK is about existence only */
+	errno = 1234;
+	assert_int_equal(vbf_op_access(AT_FDCWD, "/share/f", F_OK, 0, 0, 1234), 0);
+	assert_int_equal(errno, 1234);
+	fake_ids(999, 999, NULL, 0);
+	errno = 55;
+	assert_int_equal(vbf_op_access(AT_FDCWD, "/share/f", R_OK | W_OK, 0, 0, 55), 0);
+	assert_int_equal(errno, 55); /* errno kept on success */
+}
+
+static void t_refusal_classes(void **s)
+{
+	assert_true(vbf_is_refusal(EPERM));
+	assert_true(vbf_is_refusal(EINVAL));
+	assert_true(vbf_is_refusal(EOPNOTSUPP));
+	assert_true(vbf_is_refusal(ENOSYS));
+	assert_false(vbf_is_refusal(ENOENT));
+	assert_false(vbf_is_refusal(EACCES));
+	assert_false(vbf_is_refusal(EROFS));
+	assert_false(vbf_is_refusal(ENOSPC));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_presented_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_chown_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_chown_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_chmod, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_access, setup, teardown),
+		cmocka_unit_test(t_refusal_classes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
