@@ -1,5 +1,6 @@
 #include "vbf.h"
 #include "config.h"
+#include "env.h"
 #include "lock.h"
 #include "log.h"
 #include "real.h"
@@ -13,6 +14,15 @@ int vbf_on;
 static VBF_TLS int booting_here;
 
 static const char *env(const char *name) { return getenv(name); }
+
+/* Through the table so a unit test can fake a setuid start. Without
+ * getauxval, differing real and effective ids are the sign. */
+int vbf_secure(void)
+{
+	if (REAL(getauxval))
+		return REAL(getauxval)(AT_SECURE) != 0;
+	return REAL(getuid)() != REAL(geteuid)() || REAL(getgid)() != REAL(getegid)();
+}
 
 static void atfork_child(void)
 {
@@ -36,11 +46,13 @@ void vbf_boot(void)
 	vbf_real_init();
 	/* setuid/setcap programs (reachable through /etc/ld.so.preload): do
 	 * nothing at all. */
-	int on = !getauxval(AT_SECURE);
+	int on = !vbf_secure();
 	if (on) {
 		vbf_config_load(&vbf_cfg, env);
 		on = !vbf_cfg.off;
 	}
+	if (on)
+		vbf_env_init(); /* before share detection: children need it even with no share here */
 	if (on) {
 		vbf_shares_init(&vbf_cfg);
 		for (int i = 0; i < vbf_nshares; i++)

@@ -14,6 +14,9 @@ extern int vbf_on;
 
 void vbf_boot(void);
 
+/* Secure execution (setuid, file capabilities): the library stays inert. */
+int vbf_secure(void);
+
 static inline int vbf_active(void)
 {
 	if (likely(__atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 2))
