@@ -111,6 +111,8 @@ void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u)
 				errname(s->write_err), s->write_why ? s->write_why : "?");
 		for (int j = 0; j < s->nfix; j++)
 			fprintf(f, "  %s %s\n", j ? "        " : "fix:    ", s->fix[j]);
+		if (s->write_ok && u->uid == 0 && geteuid() == 0)
+			fprintf(f, "  hint:    checked as root, who may write anywhere; check the service's user with --user USER\n");
 		if (s->readonly && s->write_ok)
 			fprintf(f, "  note:    mounted read-only\n");
 		fprintf(f, "  verdict: %s\n\n", s->status == CLI_OK ? "usable with vboxfix" : "needs action");

@@ -204,6 +204,18 @@ if [ "$(id -u)" -eq 0 ] && ensure_test_user; then
     rc "doctor/--user other as non-root -> 2" 2 as_user "$V" doctor --user root /tmp
 fi
 
+# JSON escaping: quotes, backslashes, control bytes and invalid UTF-8 in a path
+if [ "$(id -u)" -eq 0 ]; then
+    weird=$T/$(printf 'we"ird\\dir\t\001\377')
+    mkdir -p "$weird"
+    "$V" doctor --json "$weird" >"$O" 2>"$E"; r=$?
+    expect_eq "doctor/--json odd path: exit 0" "$r" 0
+    if json_ok "$O"; then ok "doctor/--json odd path: valid JSON"; else fail "doctor/--json odd path: valid JSON" "$(_vbf_oneline "$O")"; fi
+    expect_eq "doctor/--json odd path: escaped" "$(jget "$O" 'ascii(d["shares"][0]["path"].split("/")[-1])')" "'we\"ird\\\\dir\\t\\x01\ufffd'"
+    "$V" doctor "$weird" >"$O" 2>&1
+    has "doctor/root without --user: hint" "hint: +checked as root" "$O"
+fi
+
 # ---- doctor and state on the emulated shares ---------------------------------
 need_fuse
 for MODE in ignore deny; do
