@@ -400,3 +400,24 @@ if ensure_test_user; then
         skip "$D" "bindfs mount failed: $(_vbf_oneline "$E")"
     fi
 fi
+
+# ---- man pages -----------------------------------------------------------------
+MAN=$VBF_REPO/docs/man
+for m in vboxfix.1 libvboxfix.7; do
+    if command -v groff >/dev/null 2>&1; then
+        groff -man -Tutf8 -ww -z "$MAN/$m" >"$O" 2>&1
+        if [ -s "$O" ]; then fail "man/$m renders without warnings" "$(_vbf_oneline "$O")"
+        else ok "man/$m renders without warnings"; fi
+    else
+        skip "man/$m renders without warnings" "needs groff"
+    fi
+done
+# every variable the library reads is documented, and every exec option
+for v in $(grep -o 'get("VBOXFIX[A-Z_]*")' "$VBF_REPO/shim/config.c" | sed 's/get("\(.*\)")/\1/' | sort -u); do
+    if grep -q "^\.B $v\$" "$MAN/libvboxfix.7"; then ok "man/libvboxfix.7 documents $v"
+    else fail "man/libvboxfix.7 documents $v" "no '.B $v' entry"; fi
+done
+for o in path owner map ttl state log stats user; do
+    if grep -q "^\.BI\? \\\\-\\\\-$o\b" "$MAN/vboxfix.1"; then ok "man/vboxfix.1 documents exec --$o"
+    else fail "man/vboxfix.1 documents exec --$o" "not found"; fi
+done
