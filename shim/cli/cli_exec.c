@@ -130,6 +130,25 @@ static int which(const char *cmd, char *out, size_t n)
 	}
 }
 
+/* 1 when some PATH directory holds a file named `cmd` (executable or not). */
+static int in_path(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (1) {
+		size_t len = strcspn(path, ":");
+		char f[PATH_MAX];
+		struct stat st;
+		cli_fmt(f, sizeof f, "%.*s%s%s", (int)len, path, len ? "/" : "", cmd);
+		if (stat(f, &st) == 0)
+			return 1;
+		if (!path[len])
+			return 0;
+		path += len + 1;
+	}
+}
+
 /* 1 when the ELF file's sections or notes mark a Go binary. */
 static int elf_is_go(FILE *f, const Elf64_Ehdr *eh)
 {
@@ -403,6 +422,10 @@ int cmd_exec(int argc, char **argv, int force_stats)
 	fflush(NULL);
 	execvp(av[0], av);
 	int e = errno;
+	/* execvp reports EACCES when some PATH directory could not be searched
+	 * even though no such file exists anywhere: a shell says "not found" */
+	if (e == EACCES && !strchr(av[0], '/') && !in_path(av[0]))
+		e = ENOENT;
 	if (e == ENOENT || e == ENOTDIR) {
 		cli_err("%s: command not found", av[0]);
 		return CLI_NOTFOUND;
