@@ -54,7 +54,7 @@ svc_plain() {
 
 svc_refuse() {
     local u=$1; shift
-    env LD_PRELOAD="$REFUSE" REFUSE_PATHS="$MNT" -u VBOXFIX_PATHS \
+    env -u VBOXFIX_PATHS LD_PRELOAD="$REFUSE" REFUSE_PATHS="$MNT" \
         setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"
 }
 
