@@ -48,7 +48,7 @@ $(LIB): $(LIB_OBJ)
 $(B)/core.a: $(CORE_OBJ)
 	rm -f $@; ar rcs $@ $^
 
-$(CLI): $(CLI_SRC) $(B)/core.a $(wildcard shim/cli/*.h) $(HDRS)
+$(CLI): $(CLI_SRC) $(B)/obj/real.o $(B)/core.a $(wildcard shim/cli/*.h) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Ishim -Ishim/cli -DVBF_VERSION='"$(VERSION)"' \
 	    -DVBF_LIBDIR='"$(PREFIX)/lib"' -o $@ $(CLI_SRC) $(B)/obj/real.o $(B)/core.a $(LIBS)
