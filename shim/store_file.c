@@ -193,17 +193,37 @@ static void reload(struct vbf_store *s)
 	read_tail(s);
 }
 
-void vbf_file_sync(struct vbf_store *s)
+/* The program may have closed our descriptor and reused the number (daemons
+ * close "all" descriptors): never read another file as the log, never write
+ * a record into it. Checked only when the log is about to be used, so the
+ * lookup path stays free of system calls. 1 when s->fd is the log. */
+static int check_fd(struct vbf_store *s)
+{
+	struct stat st;
+	if (s->fd >= 0 && REAL(fstat)(s->fd, &st) == 0 && st.st_dev == s->fdev && st.st_ino == s->fino)
+		return 1;
+	int created;
+	int fd = open_log(s->path, &created, s->nofollow);
+	if (fd < 0)
+		return 0;
+	s->fd = fd; /* the old number is the program's now: not closed */
+	remember_identity(s);
+	return 1;
+}
+
+static void sync_log(struct vbf_store *s, int verify)
 {
 	uint64_t e = atomic_load(&s->shm->epoch);
 	uint64_t g = atomic_load(&s->shm->gen);
 	if (e != s->seen_epoch)
 		reload(s);
-	else if (g != s->seen_gen)
+	else if (g != s->seen_gen && (!verify || check_fd(s)))
 		read_tail(s);
 	s->seen_epoch = e;
 	s->seen_gen = g;
 }
+
+void vbf_file_sync(struct vbf_store *s) { sync_log(s, 1); }
 
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 {
@@ -217,27 +237,17 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 	}
 	shm_lock(s, LOCK_SH);
 	vbf_file_sync(s);
-	struct stat st;
-	/* the descriptor may have been closed and reused by the program:
-	 * never write a record into someone else's file */
-	if (REAL(fstat)(s->fd, &st) < 0 || st.st_dev != s->fdev || st.st_ino != s->fino) {
-		int created;
-		int fd = open_log(s->path, &created, s->nofollow);
-		if (fd < 0) {
-			shm_unlock(s);
-			s->writable = 0;
-			vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s lost: records kept in memory only",
-				     s->path);
-			vbf_store_apply(s, op);
-			return -1;
-		}
-		s->fd = fd; /* the old number is the program's now */
-		remember_identity(s);
+	if (!check_fd(s)) {
+		shm_unlock(s);
+		s->writable = 0;
+		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s lost: records kept in memory only", s->path);
+		vbf_store_apply(s, op);
+		return -1;
 	}
 	int rc = write_all(s->fd, rec, n);
 	if (rc == 0) {
 		atomic_fetch_add(&s->shm->gen, 1);
-		vbf_file_sync(s); /* applies ours, in log order with the others' */
+		sync_log(s, 0); /* applies ours, in log order with the others' */
 	} else {
 		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s: write failed (%s): records kept in memory only",
 			     s->path, strerror(errno));

@@ -445,6 +445,16 @@ static void t_closed_fd(void **st)
 	close(v);
 	vbf_store_open(0, root, NULL);
 	assert_true(has(0, "a", NULL));
+	/* a reader whose descriptor was taken still sees other writers */
+	vbf_store_open(1, root, NULL);
+	fd = vbf_stores[1].fd;
+	v = open(other, O_RDWR | O_APPEND);
+	assert_int_equal(dup2(v, fd), fd);
+	vbf_store_put(0, "b", NULL, &R_OWN);
+	assert_true(has(1, "b", NULL));
+	assert_int_equal(stat(other, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	close(v);
 }
 
 static int cb_count(void *arg, const char *key, const struct vbf_rec *r, const struct vbf_fp *fp)
