@@ -73,3 +73,50 @@ for MODE in ignore deny; do
         ok "$T server log has no FATAL/PANIC"
     fi
 done
+
+# ---- `docker run --user 4999:4999` with the official entrypoint's nss_wrapper
+# A uid without a passwd entry: the entrypoint exports
+# LD_PRELOAD=libnss_wrapper.so (and a fake passwd) for initdb, then unsets
+# LD_PRELOAD and starts the server. The library's exec wrappers must put
+# itself back both times (issue 8). The data directory is not chowned: the
+# entrypoint only chowns when it runs as root.
+T="[--user, nss_wrapper]"
+NSSW=$(ls /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so 2>/dev/null | head -n 1)
+reinjects=$(env LD_PRELOAD="$LIB" VBOXFIX_PATHS="$MNT" bash -c 'unset LD_PRELOAD; exec env' 2>/dev/null |
+    grep -c '^LD_PRELOAD=.*libvboxfix')
+if [ -z "$NSSW" ]; then
+    skip "$T initdb, start, read" "needs libnss_wrapper.so (Debian package libnss-wrapper)"
+elif getent passwd 4999 >/dev/null; then
+    skip "$T initdb, start, read" "uid 4999 has a passwd entry here"
+elif [ "$reinjects" != 1 ]; then
+    skip "$T initdb, start, read" "this build does not re-add itself to LD_PRELOAD in exec (issue 8)"
+else
+    PGD=$MNT/pguser
+    mkdir "$PGD" && chmod 0777 "$SOCK"
+    on_exit "env LD_PRELOAD='$LIB' VBOXFIX_PATHS='$MNT' setpriv --reuid=4999 --regid=4999 --clear-groups '$PGBIN/pg_ctl' -D '$PGD' -m immediate -w stop"
+    # entrypoint PRELOAD DATADIR: the entrypoint's steps, in a shell that
+    # starts with PRELOAD
+    entrypoint() {
+        env LD_PRELOAD="$1" VBOXFIX_PATHS="$MNT" HOME=/ \
+        setpriv --reuid=4999 --regid=4999 --clear-groups -- bash -ec "
+            getent passwd 4999 && exit 9 || true
+            export NSS_WRAPPER_PASSWD=\$(mktemp) NSS_WRAPPER_GROUP=\$(mktemp)
+            export LD_PRELOAD='$NSSW'
+            echo \"postgres:x:4999:4999:PostgreSQL:$2:/bin/false\" >\"\$NSS_WRAPPER_PASSWD\"
+            echo 'postgres:x:4999:' >\"\$NSS_WRAPPER_GROUP\"
+            '$PGBIN/initdb' -D '$2' -U postgres -A trust --no-sync
+            rm -f \"\$NSS_WRAPPER_PASSWD\" \"\$NSS_WRAPPER_GROUP\"
+            unset LD_PRELOAD NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+            '$PGBIN/pg_ctl' -D '$2' -o \"-c listen_addresses='' -c unix_socket_directories=$SOCK -p 5433\" \
+                -l '$SOCK/log.user' -w -t 30 start"
+    }
+    mkdir "$MNT/pgplain"
+    expect_grep "$T without the library: initdb fails" 'could not change permissions of directory' \
+        entrypoint "" "$MNT/pgplain"
+    check "$T with the library: initdb and start through the nss_wrapper steps" entrypoint "$LIB" "$PGD"
+    expect_out "$T the server answers" "postgres 1" env LD_PRELOAD="$LIB" VBOXFIX_PATHS="$MNT" \
+        setpriv --reuid=4999 --regid=4999 --clear-groups -- "$PGBIN/psql" -X -h "$SOCK" -p 5433 -U postgres -d postgres \
+        -Atc "select current_user || ' ' || count(*) from pg_stat_activity where backend_type = 'checkpointer'"
+    expect_out "$T the server process has libvboxfix loaded" "1" \
+        sh -c "grep -c 'libvboxfix' /proc/\$(head -n 1 '$SRC/pguser/postmaster.pid')/maps | sed 's/^[1-9][0-9]*/1/'"
+fi
