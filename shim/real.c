@@ -150,6 +150,37 @@ static char *fb_getcwd(char *b, size_t n) { return RAW(SYS_getcwd, b, n, 0, 0) <
 static ssize_t fb_read(int fd, void *b, size_t n) { return RAW(SYS_read, fd, b, n, 0); }
 static ssize_t fb_write(int fd, const void *b, size_t n) { return RAW(SYS_write, fd, b, n, 0); }
 static int fb_statfs(const char *p, struct statfs *b) { return RAW(SYS_statfs, p, b, 0, 0); }
+static int fb_renameat2(int a, const char *p, int b, const char *q, unsigned fl)
+{
+	return (int)vbf_raw_syscall(SYS_renameat2, a, (long)p, b, (long)q, fl, 0);
+}
+static int fb_renameat(int a, const char *p, int b, const char *q) { return fb_renameat2(a, p, b, q, 0); }
+static int fb_rename(const char *p, const char *q) { return fb_renameat2(AT_FDCWD, p, AT_FDCWD, q, 0); }
+static int fb_unlinkat(int d, const char *p, int fl) { return RAW(SYS_unlinkat, d, p, fl, 0); }
+static int fb_unlink(const char *p) { return RAW(SYS_unlinkat, AT_FDCWD, p, 0, 0); }
+static int fb_rmdir(const char *p) { return RAW(SYS_unlinkat, AT_FDCWD, p, AT_REMOVEDIR, 0); }
+static int fb_remove(const char *p)
+{
+	/* as glibc: a directory answers EISDIR (or EPERM) to unlink */
+	if (fb_unlink(p) == 0)
+		return 0;
+	return errno == EISDIR || errno == EPERM ? fb_rmdir(p) : -1;
+}
+static int fb_linkat(int a, const char *p, int b, const char *q, int fl)
+{
+	return (int)vbf_raw_syscall(SYS_linkat, a, (long)p, b, (long)q, fl, 0);
+}
+static int fb_link(const char *p, const char *q) { return fb_linkat(AT_FDCWD, p, AT_FDCWD, q, 0); }
+static int fb_mknodat(int d, const char *p, mode_t m, dev_t dv) { return RAW(SYS_mknodat, d, p, m, dv); }
+static int fb_mknod(const char *p, mode_t m, dev_t dv) { return fb_mknodat(AT_FDCWD, p, m, dv); }
+static int fb_mkfifoat(int d, const char *p, mode_t m) { return fb_mknodat(d, p, (m & 07777) | S_IFIFO, 0); }
+static int fb_mkfifo(const char *p, mode_t m) { return fb_mkfifoat(AT_FDCWD, p, m); }
+static int fb_xmknod(int v, const char *p, mode_t m, dev_t *dv) { return fb_mknodat(AT_FDCWD, p, m, dv ? *dv : 0); }
+static int fb_xmknodat(int v, int d, const char *p, mode_t m, dev_t *dv) { return fb_mknodat(d, p, m, dv ? *dv : 0); }
+static int fb_bind(int fd, const struct sockaddr *a, socklen_t n) { return RAW(SYS_bind, fd, a, n, 0); }
+static int fb_connect(int fd, const struct sockaddr *a, socklen_t n) { return RAW(SYS_connect, fd, a, n, 0); }
+static int fb_fsync(int fd) { return RAW(SYS_fsync, fd, 0, 0, 0); }
+static int fb_fdatasync(int fd) { return RAW(SYS_fdatasync, fd, 0, 0, 0); }
 
 /* Casts only: the *64 forms share their layout with the plain ones on the
  * 64-bit targets we build for. */
@@ -187,6 +218,16 @@ static void *const fallbacks[][2] = {
 	{&vbf_real.getgroups, FB(fb_getgroups)}, {&vbf_real.readlink, FB(fb_readlink)},
 	{&vbf_real.getcwd, FB(fb_getcwd)}, {&vbf_real.read, FB(fb_read)},
 	{&vbf_real.write, FB(fb_write)}, {&vbf_real.statfs, FB(fb_statfs)},
+	{&vbf_real.rename, FB(fb_rename)}, {&vbf_real.renameat, FB(fb_renameat)},
+	{&vbf_real.renameat2, FB(fb_renameat2)}, {&vbf_real.unlink, FB(fb_unlink)},
+	{&vbf_real.unlinkat, FB(fb_unlinkat)}, {&vbf_real.rmdir, FB(fb_rmdir)},
+	{&vbf_real.remove, FB(fb_remove)}, {&vbf_real.link, FB(fb_link)},
+	{&vbf_real.linkat, FB(fb_linkat)}, {&vbf_real.mkfifo, FB(fb_mkfifo)},
+	{&vbf_real.mkfifoat, FB(fb_mkfifoat)}, {&vbf_real.mknod, FB(fb_mknod)},
+	{&vbf_real.mknodat, FB(fb_mknodat)}, {&vbf_real.__xmknod, FB(fb_xmknod)},
+	{&vbf_real.__xmknodat, FB(fb_xmknodat)}, {&vbf_real.bind, FB(fb_bind)},
+	{&vbf_real.connect, FB(fb_connect)}, {&vbf_real.fsync, FB(fb_fsync)},
+	{&vbf_real.fdatasync, FB(fb_fdatasync)},
 };
 
 int vbf_real_ready;

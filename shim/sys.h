@@ -26,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/auxv.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifdef __GLIBC__
@@ -46,6 +48,16 @@
 #if !defined(STATX_TYPE)
 /* older headers and musl before 1.2.5 have no struct statx */
 #include <linux/stat.h>
+#endif
+
+/* glibc declares bind/connect with a transparent union under _GNU_SOURCE;
+ * symbols.def must spell the same type or the generated prototypes clash. */
+#if defined(__GLIBC__) && defined(__USE_GNU)
+typedef __CONST_SOCKADDR_ARG vbf_csockaddr;
+#define VBF_SOCKADDR(a) ((a).__sockaddr__)
+#else
+typedef const struct sockaddr *vbf_csockaddr;
+#define VBF_SOCKADDR(a) (a)
 #endif
 
 #ifndef AT_EMPTY_PATH

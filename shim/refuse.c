@@ -1,0 +1,321 @@
+/* Retry and emulation of what a share refuses: busy names, O_DIRECT,
+ * directory fsync, rename flags and directories, and the store kept in step
+ * with names that move or go away. Redirected FIFOs and sockets are in
+ * refuse_redirect.c, hard links in refuse_link.c. */
+#include "refuse.h"
+#include "config.h"
+#include "fdtab.h"
+#include "log.h"
+#include "real.h"
+#include "store.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+/* ---- busy names ---- */
+
+int vbf_is_busy(int err) { return err == ETXTBSY || err == EBUSY; }
+
+long vbf_backoff_delay(int attempt, long waited_ms, long budget_ms)
+{
+	if (attempt < 0 || budget_ms <= 0 || waited_ms >= budget_ms)
+		return 0;
+	long d = 10L << (attempt < 6 ? attempt : 6);
+	if (d > 500)
+		d = 500;
+	return d < budget_ms - waited_ms ? d : budget_ms - waited_ms;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	/* raw: libc's nanosleep may be a cancellation point or interposed; an
+	 * EINTR only shortens the wait, the budget still bounds the total */
+	vbf_raw_syscall(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
+}
+
+void (*vbf_refuse_sleep)(long ms) = sleep_ms;
+
+/* Run `expr` (an int-valued call) again while it fails busy, within the
+ * VBOXFIX_RETRY_MS budget. Only for calls that did nothing when they failed. */
+#define BUSY_RETRY(r, expr)                                                                   \
+	do {                                                                                  \
+		(r) = (expr);                                                                 \
+		BUSY_AGAIN(r, expr);                                                          \
+	} while (0)
+
+/* The same when `r` and errno already hold the first attempt's answer. */
+#define BUSY_AGAIN(r, expr)                                                                   \
+	do {                                                                                  \
+		long waited_ = 0, d_;                                                         \
+		for (int a_ = 0; (r) < 0 && vbf_is_busy(errno) &&                             \
+				 (d_ = vbf_backoff_delay(a_, waited_, vbf_cfg.retry_ms)) > 0; \
+		     a_++) {                                                                  \
+			vbf_refuse_sleep(d_);                                                 \
+			waited_ += d_;                                                        \
+			vbf_count(VBF_C_RETRY);                                               \
+			vbf_log_once(VBF_EV_BUSY, VBF_INFO, "a busy name on a share was retried"); \
+			(r) = (expr);                                                         \
+		}                                                                             \
+	} while (0)
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+static int internal(const struct vbf_where *w) { return w->idx >= 0 && w->key && vbf_store_is_internal(w->idx, w->key); }
+
+/* ---- opens ---- */
+
+static int writes(int fl) { return (fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC); }
+
+int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode,
+		    vbf_open_call call, void *ctx)
+{
+	char local[VBF_REDIRECT_CAP];
+	if (internal(w))
+		return fail(ENOENT);
+	/* A create must not put a regular file over a redirected FIFO's name. */
+	if ((flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0) {
+		if (flags & O_EXCL)
+			return fail(EEXIST);
+		return REAL(openat)(AT_FDCWD, local, flags & ~(O_CREAT | O_EXCL | O_DIRECT), 0);
+	}
+	int fd = call(ctx, dirfd, path, flags, mode);
+	if (fd < 0 && errno == EINVAL && (flags & O_DIRECT)) {
+		/* The kernel creates before it asks for direct_IO: a refused
+		 * O_CREAT|O_EXCL open has made the file, which is ours. */
+		int fl = flags & ~O_DIRECT;
+		if ((fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+			fl &= ~O_EXCL;
+		fd = call(ctx, dirfd, path, fl, mode);
+		if (fd >= 0) {
+			vbf_count(VBF_C_EMULATED);
+			vbf_log_once(VBF_EV_ODIRECT, VBF_INFO, "O_DIRECT refused on a share: opened without it");
+		}
+		flags = fl;
+	}
+	if (fd < 0 && writes(flags))
+		BUSY_AGAIN(fd, call(ctx, dirfd, path, flags, mode));
+	if (fd < 0 && errno == ENOENT && !(flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0)
+		fd = REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
+	return fd;
+}
+
+/* Is the descriptor on a share? Asked only after the share refused. */
+static int fd_on_share(int fd, struct stat *st)
+{
+	struct vbf_where w;
+	int saved = errno;
+	int yes = vbf_fd_marked(fd) && REAL(fstat)(fd, st) == 0 && vbf_where_stat(fd, NULL, 1, st, &w) >= 0;
+	errno = saved;
+	return yes;
+}
+
+int vbf_refuse_setfl(int (*fn)(int, int, ...), int fd, int flags)
+{
+	int r = fn(fd, F_SETFL, flags);
+	struct stat st;
+	if (r < 0 && errno == EINVAL && (flags & O_DIRECT) && fd_on_share(fd, &st)) {
+		r = fn(fd, F_SETFL, flags & ~O_DIRECT);
+		if (r == 0) {
+			vbf_count(VBF_C_EMULATED);
+			vbf_log_once(VBF_EV_ODIRECT, VBF_INFO, "O_DIRECT refused on a share: dropped");
+		}
+	}
+	return r;
+}
+
+int vbf_refuse_dirsync(int fd, int saved)
+{
+	struct stat st;
+	if (!fd_on_share(fd, &st) || !S_ISDIR(st.st_mode))
+		return fail(EINVAL);
+	vbf_count(VBF_C_EMULATED);
+	vbf_log_once(VBF_EV_DIRSYNC, VBF_INFO, "fsync of a directory on a share answered 0 (the share has none)");
+	errno = saved;
+	return 0;
+}
+
+/* ---- rename ---- */
+
+static int call_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int fl)
+{
+	switch (fn) {
+	case VBF_RN_RENAME: return REAL(rename)(a, b);
+	case VBF_RN_RENAMEAT: return REAL(renameat)(fa, a, fb, b);
+	case VBF_RN_RENAMEAT2: return REAL(renameat2)(fa, a, fb, b, fl);
+	case VBF_RN_SYSCALL: return (int)REAL(syscall)(SYS_renameat2, (long)fa, (long)a, (long)fb, (long)b, (long)fl);
+	}
+	return fail(ENOSYS);
+}
+
+static int is_dir_at(int d, const char *p, struct stat *st)
+{
+	return REAL(fstatat)(d, p, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st->st_mode);
+}
+
+/* rename(dir, existing dir) that the share refuses (the host is asked
+ * without "replace" for directories): POSIX replaces an empty target, so
+ * remove it and try once more. A target that is not empty stays, and the
+ * answer is ENOTEMPTY as a local filesystem gives. */
+static int rename_onto_dir(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, int err)
+{
+	struct stat sa, sb;
+	if (!is_dir_at(fa, a, &sa) || !is_dir_at(fb, b, &sb))
+		return fail(err);
+	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		return fail(err);
+	if (REAL(unlinkat)(fb, b, AT_REMOVEDIR) != 0)
+		return fail(errno == ENOTEMPTY || errno == EEXIST ? ENOTEMPTY : err);
+	int r = call_rename(fn, fa, a, fb, b, 0);
+	if (r != 0) {
+		/* put the empty target back so the failed call changed nothing;
+		 * a window where it was missing remains (docs/refusals.md) */
+		int e = errno;
+		REAL(mkdirat)(fb, b, sb.st_mode & 07777);
+		return fail(e);
+	}
+	vbf_count(VBF_C_EMULATED);
+	vbf_log_once(VBF_EV_RENAME, VBF_INFO, "a directory renamed onto an empty one on a share: target removed first");
+	return 0;
+}
+
+/* RENAME_NOREPLACE answered EINVAL: check, then a plain rename. Another
+ * process can create the target in between (the documented window). */
+static int rename_noreplace(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b,
+			    const struct vbf_where *wb)
+{
+	struct stat st;
+	char local[VBF_REDIRECT_CAP];
+	if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_lookup(wb, local) == 0)
+		return fail(EEXIST);
+	if (errno != ENOENT)
+		return -1;
+	int r;
+	BUSY_RETRY(r, call_rename(fn == VBF_RN_SYSCALL ? VBF_RN_SYSCALL : VBF_RN_RENAMEAT2, fa, a, fb, b, 0));
+	if (r == 0) {
+		vbf_count(VBF_C_EMULATED);
+		vbf_log_once(VBF_EV_RENAME, VBF_INFO, "RENAME_NOREPLACE refused on a share: checked, then renamed");
+	}
+	return r;
+}
+
+/* The source is a redirected FIFO/socket: move it to the target's name. */
+static int rename_redirected(int fb, const char *b, const struct vbf_where *wa, const struct vbf_where *wb,
+			     unsigned int flags)
+{
+	char from[VBF_REDIRECT_CAP], to[VBF_REDIRECT_CAP];
+	struct stat st;
+	if (wa->idx < 0 || wb->idx < 0 || vbf_redirect_lookup(wa, from) != 0)
+		return fail(ENOENT);
+	if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (flags & RENAME_NOREPLACE)
+			return fail(EEXIST);
+		if (S_ISDIR(st.st_mode))
+			return fail(EISDIR);
+		/* the real file would hide the moved object: it is replaced */
+		if (REAL(unlinkat)(fb, b, 0) != 0)
+			return -1;
+	}
+	if (vbf_redirect_prepare(wb, fb, b, to) != 0) {
+		if (errno != EEXIST || (flags & RENAME_NOREPLACE) || vbf_redirect_lookup(wb, to) != 0)
+			return -1;
+	}
+	return REAL(renameat)(AT_FDCWD, from, AT_FDCWD, to);
+}
+
+int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int flags)
+{
+	struct vbf_where wa, wb;
+	int ia = vbf_where_name(fa, a, &wa), ib = vbf_where_name(fb, b, &wb);
+	if (ia < 0 && ib < 0)
+		return call_rename(fn, fa, a, fb, b, flags);
+	if (internal(&wa) || internal(&wb))
+		return fail(ENOENT);
+	int r;
+	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
+	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
+		r = rename_noreplace(fn, fa, a, fb, b, &wb);
+	else if (r < 0 && (errno == EEXIST || errno == ENOTEMPTY) && flags == 0)
+		r = rename_onto_dir(fn, fa, a, fb, b, errno);
+	else if (r < 0 && errno == ENOENT && !(flags & ~RENAME_NOREPLACE)) {
+		int e = errno;
+		r = rename_redirected(fb, b, &wa, &wb, flags);
+		if (r < 0 && errno == ENOENT)
+			errno = e;
+		return r; /* nothing of the store moves: the object is not on the share */
+	}
+	if (r != 0)
+		return r;
+	int saved = errno;
+	if (flags & ~RENAME_NOREPLACE) {
+		/* RENAME_EXCHANGE swapped the objects: rather no records than
+		 * records on the wrong names */
+		if (ia >= 0)
+			vbf_store_del(ia, wa.key);
+		if (ib >= 0)
+			vbf_store_del(ib, wb.key);
+	} else if (ia >= 0 && ia == ib)
+		vbf_store_rename(ia, wa.key, wb.key);
+	else {
+		if (ia >= 0)
+			vbf_store_del(ia, wa.key);
+		if (ib >= 0)
+			vbf_store_del(ib, wb.key);
+	}
+	/* A redirected FIFO/socket under the target name is replaced, as the
+	 * name's old object would have been. */
+	char local[VBF_REDIRECT_CAP];
+	if (ib >= 0 && vbf_redirect_lookup(&wb, local) == 0)
+		REAL(unlinkat)(AT_FDCWD, local, 0);
+	errno = saved;
+	return 0;
+}
+
+/* ---- unlink, rmdir, remove ---- */
+
+static int call_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
+{
+	switch (fn) {
+	case VBF_UN_UNLINK: return REAL(unlink)(p);
+	case VBF_UN_UNLINKAT: return REAL(unlinkat)(d, p, fl);
+	case VBF_UN_RMDIR: return REAL(rmdir)(p);
+	case VBF_UN_REMOVE: return REAL(remove)(p);
+	}
+	return fail(ENOSYS);
+}
+
+int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
+{
+	struct vbf_where w;
+	if (vbf_where_name(d, p, &w) < 0)
+		return call_unlink(fn, d, p, fl);
+	if (internal(&w))
+		return fail(ENOENT);
+	int dir = fn == VBF_UN_RMDIR || (fn == VBF_UN_UNLINKAT && (fl & AT_REMOVEDIR));
+	int r;
+	BUSY_RETRY(r, call_unlink(fn, d, p, fl));
+	/* The share root keeps only the store's own files: they go with it. */
+	if (r < 0 && errno == ENOTEMPTY && dir && w.key && !w.key[0] && vbf_store_remove_files(w.idx) == 0)
+		r = call_unlink(fn, d, p, fl);
+	if (r < 0 && errno == ENOENT && !dir) {
+		char local[VBF_REDIRECT_CAP];
+		if (vbf_redirect_lookup(&w, local) == 0) {
+			int e = errno;
+			r = REAL(unlinkat)(AT_FDCWD, local, 0);
+			if (r < 0 && errno == ENOENT)
+				errno = e;
+			return r;
+		}
+	}
+	if (r == 0) {
+		int saved = errno;
+		vbf_store_del(w.idx, w.key);
+		errno = saved;
+	}
+	return r;
+}

@@ -1,0 +1,118 @@
+/* What a share refuses that a local filesystem does, and what we do instead
+ * (docs/refusals.md):
+ *
+ *   retry     busy names on Windows hosts (ETXTBSY/EBUSY), with a bounded
+ *             exponential backoff, only for calls that cannot have partly
+ *             happened (rename, unlink, rmdir, opens for writing)
+ *   emulate   O_DIRECT (dropped), hard links (a copy, not a shared inode),
+ *             RENAME_NOREPLACE (check, then rename), directory fsync (0),
+ *             a directory renamed onto an existing empty one
+ *   redirect  FIFOs and AF_UNIX sockets live in a local directory under a
+ *             name derived from the share path, so every process finds them
+ *
+ * Every op here is called by a wrapper that already knows the call is on a
+ * share (vbf_where_name) or that the share refused it; outside shares the
+ * wrappers make exactly the plain call. Nothing here turns a real error
+ * (ENOSPC, EACCES, a missing parent) into success.
+ */
+#ifndef VBF_REFUSE_H
+#define VBF_REFUSE_H
+
+#include "shares.h"
+
+/* ---- busy names: the retry decision ---- */
+
+/* ETXTBSY or EBUSY: a Windows host's sharing violation. */
+int vbf_is_busy(int err);
+
+/* How long to sleep before retry number `attempt` (0 = the first retry)
+ * when `waited_ms` of a `budget_ms` total have been spent; 0 = give up.
+ * 10 ms doubling, at most 500 ms at a time, never past the budget. */
+long vbf_backoff_delay(int attempt, long waited_ms, long budget_ms);
+
+/* The sleep the retries use (nanosleep without libc); tests replace it. */
+extern void (*vbf_refuse_sleep)(long ms);
+
+/* ---- opens, fcntl, fsync ---- */
+
+typedef int (*vbf_open_call)(void *ctx, int dirfd, const char *path, int flags, mode_t mode);
+
+/* An open on the share `w` names: the store's own files are ENOENT, a
+ * redirected FIFO/socket is opened where it lives, O_DIRECT refused with
+ * EINVAL is dropped, a busy open for writing is retried. `call` makes the
+ * program's open with the given flags. */
+int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode,
+		    vbf_open_call call, void *ctx);
+
+/* fcntl(fd, F_SETFL, flags) with O_DIRECT: `fn` is the real fcntl. */
+int vbf_refuse_setfl(int (*fn)(int, int, ...), int fd, int flags);
+
+/* fsync/fdatasync answered -1/EINVAL: 0 for a directory on a share, else
+ * -1/EINVAL. `saved` is errno from before the call. */
+int vbf_refuse_dirsync(int fd, int saved);
+
+/* ---- names ---- */
+
+enum vbf_rename_fn { VBF_RN_RENAME, VBF_RN_RENAMEAT, VBF_RN_RENAMEAT2, VBF_RN_SYSCALL };
+enum vbf_unlink_fn { VBF_UN_UNLINK, VBF_UN_UNLINKAT, VBF_UN_RMDIR, VBF_UN_REMOVE };
+enum vbf_link_fn { VBF_LN_LINK, VBF_LN_LINKAT };
+
+/* The call of kind `fn` with these arguments, made on a share (either name
+ * may be the one on the share): retried when busy, emulated when refused,
+ * and the store told what moved or went away. */
+int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int flags);
+int vbf_op_unlink(enum vbf_unlink_fn fn, int dirfd, const char *path, int flags);
+int vbf_op_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *b, int flags);
+
+/* The copy a link just made answers to the source's inode number, once,
+ * in the thread that linked: git checks right after link() that the new
+ * name is the same inode (st_ino/st_dev) and dies otherwise. Only the next
+ * matching stat result is changed; the copy is still a copy. */
+extern VBF_TLS int vbf_link_pending;
+void vbf_link_alias_slow(struct stat *st);
+static inline void vbf_link_alias(struct stat *st)
+{
+	if (unlikely(vbf_link_pending))
+		vbf_link_alias_slow(st);
+}
+
+/* mknod/mkfifo answered EPERM on a share: a FIFO or socket is made in the
+ * local directory, a regular file with an exclusive create; a device stays
+ * EPERM. */
+int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode);
+
+/* ---- redirected FIFOs and sockets ---- */
+
+/* Room for a local name: it must fit sockaddr_un.sun_path. */
+#define VBF_REDIRECT_CAP 108
+
+/* The stable local name of share path `share_path` (canonical, absolute) for
+ * objects made by `uid`: BASE/u<uid>/<16 hex digits of a 64-bit FNV-1a hash>.
+ * Returns the length, or -1 when it does not fit `cap`. */
+int vbf_redirect_name(const char *base, unsigned int uid, const char *share_path, char *out, size_t cap);
+uint64_t vbf_redirect_hash(const char *s);
+
+/* The call on (dirfd, path) answered `r`: when that is -1/ENOENT for a
+ * share path whose FIFO/socket was redirected, return where it lives (in
+ * `buf`), else NULL. `flags` may hold AT_EMPTY_PATH (then never). Keeps
+ * errno. */
+const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP]);
+
+/* Create side, for bind: the local name for share path (dirfd, path), its
+ * directory made and checked. 0, or -1 with errno as the refused call
+ * should answer (the name exists: EEXIST; parent errors as they are). */
+int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path, char buf[VBF_REDIRECT_CAP]);
+
+/* bind() answered EPERM / connect() answered ENOENT on an AF_UNIX path:
+ * use the redirected name when the path is on a share. Else -1 with the
+ * original errno. */
+int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err);
+int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err);
+
+/* Internal to the module (refuse*.c). */
+int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
+int vbf_share_path(const struct vbf_where *w, char *out, size_t cap);
+int vbf_refuse_parent_ok(int dirfd, const char *path);
+void vbf_refuse_split(const char *path, char *dir, size_t cap, const char **base);
+
+#endif
