@@ -3,6 +3,7 @@
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
+#include "refuse.h"
 #include "shares.h"
 #include "vbf.h"
 
@@ -26,6 +27,9 @@ VBF_EXPORT int dup3(int a, int b, int fl) { return copied(a, REAL(dup3)(a, b, fl
 
 static int do_fcntl(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
 {
+	/* a share without direct I/O refuses O_DIRECT with EINVAL */
+	if (cmd == F_SETFL && ((long)arg & O_DIRECT) && vbf_fd_marked(fd) && vbf_active())
+		return vbf_refuse_setfl(fn, fd, (int)(long)arg);
 	/* glibc reads the third argument as a pointer-sized value too */
 	int r = fn(fd, cmd, arg);
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)

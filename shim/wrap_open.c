@@ -4,6 +4,7 @@
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
+#include "refuse.h"
 #include "shares.h"
 #include "vbf.h"
 
@@ -28,6 +29,9 @@ static int call(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 
 static int creates(int fl) { return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPFILE; }
 
+/* On a share every attempt goes through what the share refuses (refuse.h). */
+static int call_cb(void *fn, int d, const char *p, int fl, mode_t m) { return call(*(enum open_fn *)fn, d, p, fl, m); }
+
 static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 {
 	struct vbf_where w;
@@ -39,12 +43,13 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 	if ((fl & O_CREAT) && !(fl & O_EXCL)) {
 		/* Did this call create the file? Only then is `m` its mode: ask
 		 * with O_EXCL first (one extra request, only when it exists). */
-		fd = call(fn == F_CREAT || fn == F_CREAT64 ? F_OPEN : fn, d, p, fl | O_EXCL, m);
+		enum open_fn probe = fn == F_CREAT || fn == F_CREAT64 ? F_OPEN : fn;
+		fd = vbf_refuse_open(&w, d, p, fl | O_EXCL, m, call_cb, &probe);
 		created = fd >= 0;
 		if (fd < 0 && errno == EEXIST)
-			fd = call(fn, d, p, fl, m);
+			fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
 	} else {
-		fd = call(fn, d, p, fl, m);
+		fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
 		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
 	}
 	if (fd >= 0) {

@@ -4,6 +4,7 @@
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
+#include "refuse.h"
 #include "shares.h"
 #include "vbf.h"
 
@@ -30,15 +31,31 @@ static int refused_on_share(int r, int d, const char *p, int fl)
 	return yes;
 }
 
+/* A FIFO or socket redirected off the share (refuse.h) is changed where it
+ * lives: the share has no such name. */
+static int redirected_chown(int r, int d, const char *p, uid_t u, gid_t g, int fl)
+{
+	char lb[VBF_REDIRECT_CAP];
+	const char *lp = vbf_redirected(r, d, p, fl, lb);
+	return lp ? REAL(fchownat)(AT_FDCWD, lp, u, g, fl & AT_SYMLINK_NOFOLLOW) : r;
+}
+
+static int redirected_chmod(int r, int d, const char *p, mode_t m, int fl)
+{
+	char lb[VBF_REDIRECT_CAP];
+	const char *lp = vbf_redirected(r, d, p, fl, lb);
+	return lp ? REAL(chmod)(lp, m) : r;
+}
+
 #define CHOWN_BODY(d, p, u, g, fl, plain)                                      \
 	if (on_share(d, p, fl))                                                \
-		return vbf_op_chown(d, p, u, g, fl);                           \
+		return redirected_chown(vbf_op_chown(d, p, u, g, fl), d, p, u, g, fl); \
 	int r = plain;                                                         \
 	return refused_on_share(r, d, p, fl) ? vbf_op_chown(d, p, u, g, fl) : r;
 
 #define CHMOD_BODY(d, p, m, fl, plain)                                         \
 	if (on_share(d, p, fl))                                                \
-		return vbf_op_chmod(d, p, m, fl);                              \
+		return redirected_chmod(vbf_op_chmod(d, p, m, fl), d, p, m, fl); \
 	int r = plain;                                                         \
 	return refused_on_share(r, d, p, fl) ? vbf_op_chmod(d, p, m, fl) : r;
 
@@ -68,6 +85,11 @@ VBF_EXPORT int fchmodat(int d, const char *p, mode_t m, int fl) { CHMOD_BODY(d, 
 	int r = plain, e = errno;                                              \
 	if (!on_share(d, p, fl))                                               \
 		return errno = e, r;                                           \
+	char lb_[VBF_REDIRECT_CAP];                                            \
+	errno = e;                                                             \
+	const char *lp_ = vbf_redirected(r, d, p, fl, lb_);                    \
+	if (lp_)                                                               \
+		return REAL(faccessat)(AT_FDCWD, lp_, m, fl & AT_EACCESS);     \
 	return vbf_op_access(d, p, m, fl, r, e);
 
 VBF_EXPORT int access(const char *p, int m) { ACCESS_BODY(AT_FDCWD, p, m, 0, REAL(access)(p, m)) }

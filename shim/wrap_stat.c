@@ -1,8 +1,11 @@
 /* The stat family: call the real function, then fix the result if it is on
  * a share. Classification is by the result's device, so it costs nothing
- * outside shares and is right for any path, dirfd or descriptor. */
+ * outside shares and is right for any path, dirfd or descriptor. A share
+ * name that is not there may be a FIFO or socket living off the share
+ * (refuse.h): that is what stat shows then. */
 #include "present.h"
 #include "real.h"
+#include "refuse.h"
 #include "vbf.h"
 
 #define FOLLOW 1
@@ -16,8 +19,14 @@
 	VBF_EXPORT ret name params                                                     \
 	{                                                                              \
 		ret r = call;                                                          \
-		if (r == 0 && vbf_active())                                            \
+		char lb_[VBF_REDIRECT_CAP];                                            \
+		const char *lp_;                                                       \
+		if (r == 0 && vbf_active()) {                                          \
 			vbf_present_stat(dirfd, path, follow, (struct stat *)(st));    \
+			vbf_link_alias((struct stat *)(st));                           \
+		} else if ((lp_ = vbf_redirected(r, dirfd, path, 0, lb_)))              \
+			r = REAL(fstatat)(AT_FDCWD, lp_, (struct stat *)(st),          \
+					  (follow) ? 0 : AT_SYMLINK_NOFOLLOW);         \
 		return r;                                                              \
 	}
 
@@ -51,7 +60,11 @@ STAT_WRAPPER(int, __fxstatat64, (int v, int d, const char *p, struct stat64 *st,
 VBF_EXPORT int statx(int d, const char *p, int fl, unsigned int mask, struct statx *stx)
 {
 	int r = REAL(statx)(d, p, fl, mask, stx);
+	char lb[VBF_REDIRECT_CAP];
+	const char *lp;
 	if (r == 0 && vbf_active())
 		vbf_present_statx(d, p, fl, stx);
+	else if ((lp = vbf_redirected(r, d, p, fl, lb)))
+		r = REAL(statx)(AT_FDCWD, lp, fl & ~AT_EMPTY_PATH, mask, stx);
 	return r;
 }

@@ -4,6 +4,7 @@
 #include "own.h"
 #include "present.h"
 #include "real.h"
+#include "refuse.h"
 #include "shares.h"
 #include "vbf.h"
 
@@ -24,6 +25,9 @@ VBF_EXPORT long syscall(long n, ...)
 			return n == SYS_fchownat ? vbf_op_chown(d, p, (uid_t)a[2], (gid_t)a[3], (int)a[4])
 						 : vbf_op_chmod(d, p, (mode_t)a[2], 0);
 	}
+	if (n == SYS_renameat2 && vbf_active())
+		return vbf_op_rename(VBF_RN_SYSCALL, (int)a[0], (const char *)a[1], (int)a[2], (const char *)a[3],
+				     (unsigned int)a[4]);
 	long r = REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (r != 0 || !vbf_active())
 		return r;
