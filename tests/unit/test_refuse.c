@@ -1,0 +1,271 @@
+/* refuse.c and refuse_redirect.c: the busy-retry decision, the open policy
+ * (O_DIRECT dropped, busy writers retried, nothing else), and the local
+ * names of redirected FIFOs and sockets. */
+#include "fake_real.h"
+#include "config.h"
+#include "refuse.h"
+#include "vbf.h"
+
+/* Started, with shares: defined here so the library's constructor (vbf.o)
+ * is not linked in and never runs against an unfilled table. */
+int vbf_boot_state = 2;
+int vbf_on = 1;
+void vbf_boot(void) {}
+
+/* ---- backoff ---- */
+
+static void t_backoff_doubles_and_caps(void **s)
+{
+	long want[] = {10, 20, 40, 80, 160, 320, 500, 500, 370};
+	long waited = 0;
+	int i = 0;
+	for (long d; (d = vbf_backoff_delay(i, waited, 2000)) > 0; i++) {
+		assert_true(i < (int)(sizeof want / sizeof want[0]));
+		assert_int_equal(d, want[i]);
+		waited += d;
+	}
+	assert_int_equal(i, 9);
+	assert_int_equal(waited, 2000); /* the whole budget, never more */
+}
+
+static void t_backoff_bounds(void **s)
+{
+	assert_int_equal(vbf_backoff_delay(0, 0, 0), 0);     /* VBOXFIX_RETRY_MS=0: no retry */
+	assert_int_equal(vbf_backoff_delay(0, 0, -5), 0);
+	assert_int_equal(vbf_backoff_delay(0, 0, 3), 3);     /* a tiny budget is kept */
+	assert_int_equal(vbf_backoff_delay(3, 2000, 2000), 0);
+	assert_int_equal(vbf_backoff_delay(1000, 0, 100000), 500); /* no shift overflow */
+	assert_int_equal(vbf_backoff_delay(-1, 0, 2000), 0);
+}
+
+static void t_busy_errnos(void **s)
+{
+	assert_true(vbf_is_busy(ETXTBSY));
+	assert_true(vbf_is_busy(EBUSY));
+	assert_false(vbf_is_busy(EPERM));
+	assert_false(vbf_is_busy(EACCES));
+	assert_false(vbf_is_busy(ENOSPC));
+}
+
+/* ---- the open policy, against a scripted open ---- */
+
+static long slept[64];
+static int nslept;
+static void fake_sleep(long ms)
+{
+	if (nslept < 64)
+		slept[nslept++] = ms;
+}
+
+struct script {
+	int n, calls;
+	int err[16];   /* errno for call i, 0 = success */
+	int flags[16]; /* flags call i was given */
+};
+
+static int scripted(void *ctx, int d, const char *p, int fl, mode_t m)
+{
+	struct script *sc = ctx;
+	int i = sc->calls++;
+	sc->flags[i < 16 ? i : 15] = fl;
+	if (i < sc->n && sc->err[i]) {
+		errno = sc->err[i];
+		return -1;
+	}
+	return 100 + i;
+}
+
+static struct vbf_where nowhere = {.idx = -1};
+
+static int setup(void **s)
+{
+	fake_real_reset();
+	vbf_refuse_sleep = fake_sleep;
+	nslept = 0;
+	vbf_cfg.retry_ms = 2000;
+	return 0;
+}
+
+static void t_open_plain(void **s)
+{
+	struct script sc = {.n = 1, .err = {0}};
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDONLY, 0, scripted, &sc), 100);
+	assert_int_equal(sc.calls, 1);
+}
+
+static void t_open_odirect_dropped(void **s)
+{
+	struct script sc = {.n = 2, .err = {EINVAL, 0}};
+	int fd = vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR | O_DIRECT, 0, scripted, &sc);
+	assert_int_equal(fd, 101);
+	assert_int_equal(sc.flags[1], O_RDWR);
+}
+
+static void t_open_odirect_excl_create(void **s)
+{
+	/* the refused exclusive create made the file: the retry must not say EEXIST */
+	struct script sc = {.n = 2, .err = {EINVAL, 0}};
+	int fl = O_RDWR | O_CREAT | O_EXCL | O_DIRECT;
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", fl, 0600, scripted, &sc), 101);
+	assert_int_equal(sc.flags[1], O_RDWR | O_CREAT);
+}
+
+static void t_open_einval_without_odirect_stays(void **s)
+{
+	struct script sc = {.n = 1, .err = {EINVAL}};
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR, 0, scripted, &sc), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(sc.calls, 1);
+}
+
+static void t_open_busy_writer_retried(void **s)
+{
+	struct script sc = {.n = 3, .err = {ETXTBSY, EBUSY, 0}};
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_WRONLY | O_TRUNC, 0, scripted, &sc), 102);
+	assert_int_equal(nslept, 2);
+	assert_int_equal(slept[0], 10);
+	assert_int_equal(slept[1], 20);
+}
+
+static void t_open_busy_reader_not_retried(void **s)
+{
+	struct script sc = {.n = 1, .err = {ETXTBSY}};
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDONLY, 0, scripted, &sc), -1);
+	assert_int_equal(errno, ETXTBSY);
+	assert_int_equal(nslept, 0);
+}
+
+static void t_open_busy_gives_up(void **s)
+{
+	struct script sc = {.n = 16};
+	for (int i = 0; i < 16; i++)
+		sc.err[i] = ETXTBSY;
+	vbf_cfg.retry_ms = 100;
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR, 0, scripted, &sc), -1);
+	assert_int_equal(errno, ETXTBSY);
+	long total = 0;
+	for (int i = 0; i < nslept; i++)
+		total += slept[i];
+	assert_int_equal(total, 100);
+	assert_int_equal(sc.calls, nslept + 1);
+}
+
+static void t_open_real_errors_stay(void **s)
+{
+	int errs[] = {ENOSPC, EACCES, ENOENT, EROFS};
+	for (unsigned i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+		struct script sc = {.n = 1, .err = {errs[i]}};
+		assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR | O_CREAT | O_DIRECT, 0644, scripted, &sc),
+				 -1);
+		assert_int_equal(errno, errs[i]);
+		assert_int_equal(sc.calls, 1);
+	}
+	assert_int_equal(nslept, 0);
+}
+
+/* ---- redirect names ---- */
+
+static void t_name_stable_and_short(void **s)
+{
+	char a[VBF_REDIRECT_CAP], b[VBF_REDIRECT_CAP];
+	static char longpath[4000];
+	memset(longpath, 'x', sizeof longpath - 1);
+	longpath[0] = '/';
+	assert_true(vbf_redirect_name("/tmp/.vboxfix", 999, "/media/sf_data/mysql/mysql.sock", a, sizeof a) > 0);
+	assert_true(vbf_redirect_name("/tmp/.vboxfix", 999, "/media/sf_data/mysql/mysql.sock", b, sizeof b) > 0);
+	assert_string_equal(a, b); /* another process computes the same name */
+	assert_int_equal(strncmp(a, "/tmp/.vboxfix/u999/", 19), 0);
+	assert_int_equal(strlen(a), 19 + 16);
+	/* any share path, however long, gives a name that fits sun_path */
+	assert_true(vbf_redirect_name("/tmp/.vboxfix", 4294967295u, longpath, a, sizeof a) > 0);
+	assert_true(strlen(a) < 108);
+	/* different paths, different names */
+	vbf_redirect_name("/r", 0, "/share/a", a, sizeof a);
+	vbf_redirect_name("/r", 0, "/share/b", b, sizeof b);
+	assert_string_not_equal(a, b);
+	/* and the uid is part of it */
+	vbf_redirect_name("/r", 1, "/share/a", b, sizeof b);
+	assert_string_not_equal(a, b);
+}
+
+static void t_name_too_long_base(void **s)
+{
+	char a[VBF_REDIRECT_CAP], base[100];
+	memset(base, 'b', sizeof base - 1);
+	base[0] = '/';
+	base[sizeof base - 1] = 0;
+	assert_int_equal(vbf_redirect_name(base, 0, "/share/x", a, sizeof a), -1);
+}
+
+static void t_hash_known(void **s)
+{
+	/* FNV-1a 64: the name must never change between versions, or a client
+	 * and a server built apart would not meet */
+	assert_true(vbf_redirect_hash("") == 0xcbf29ce484222325ull);
+	assert_true(vbf_redirect_hash("a") == 0xaf63dc4c8601ec8cull);
+}
+
+static void t_split(void **s)
+{
+	char dir[64];
+	const char *base;
+	vbf_refuse_split("a/b/c", dir, sizeof dir, &base);
+	assert_string_equal(dir, "a/b");
+	assert_string_equal(base, "c");
+	vbf_refuse_split("/c", dir, sizeof dir, &base);
+	assert_string_equal(dir, "/");
+	assert_string_equal(base, "c");
+	vbf_refuse_split("c", dir, sizeof dir, &base);
+	assert_string_equal(dir, ".");
+	assert_string_equal(base, "c");
+	vbf_refuse_split("d/", dir, sizeof dir, &base);
+	assert_string_equal(dir, "d");
+	assert_string_equal(base, "");
+}
+
+static void t_share_path(void **s)
+{
+	struct vbf_where w = {.idx = 0};
+	char out[64];
+	vbf_nshares = 1;
+	snprintf(vbf_shares[0].root, sizeof vbf_shares[0].root, "/media/sf_x");
+	w.key = "db/mysql.sock";
+	assert_int_equal(vbf_share_path(&w, out, sizeof out), (int)strlen("/media/sf_x/db/mysql.sock"));
+	assert_string_equal(out, "/media/sf_x/db/mysql.sock");
+	w.key = "";
+	vbf_share_path(&w, out, sizeof out);
+	assert_string_equal(out, "/media/sf_x");
+	snprintf(vbf_shares[0].root, sizeof vbf_shares[0].root, "/");
+	w.key = "p";
+	vbf_share_path(&w, out, sizeof out);
+	assert_string_equal(out, "/p");
+	w.key = "";
+	vbf_share_path(&w, out, sizeof out);
+	assert_string_equal(out, "/");
+	w.idx = -1;
+	assert_int_equal(vbf_share_path(&w, out, sizeof out), -1);
+	vbf_nshares = 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_backoff_doubles_and_caps),
+		cmocka_unit_test(t_backoff_bounds),
+		cmocka_unit_test(t_busy_errnos),
+		cmocka_unit_test_setup(t_open_plain, setup),
+		cmocka_unit_test_setup(t_open_odirect_dropped, setup),
+		cmocka_unit_test_setup(t_open_odirect_excl_create, setup),
+		cmocka_unit_test_setup(t_open_einval_without_odirect_stays, setup),
+		cmocka_unit_test_setup(t_open_busy_writer_retried, setup),
+		cmocka_unit_test_setup(t_open_busy_reader_not_retried, setup),
+		cmocka_unit_test_setup(t_open_busy_gives_up, setup),
+		cmocka_unit_test_setup(t_open_real_errors_stay, setup),
+		cmocka_unit_test(t_name_stable_and_short),
+		cmocka_unit_test(t_name_too_long_base),
+		cmocka_unit_test(t_hash_known),
+		cmocka_unit_test(t_split),
+		cmocka_unit_test(t_share_path),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
