@@ -1,5 +1,6 @@
 #include "present.h"
 #include "config.h"
+#include "ids.h"
 #include "log.h"
 #include "real.h"
 #include <sys/sysmacros.h>
@@ -28,8 +29,8 @@ void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_vie
 		return;
 	}
 	int hit = 0;
-	uid_t du = vbf_cfg.have_owner ? vbf_cfg.owner_uid : REAL(geteuid)();
-	gid_t dg = vbf_cfg.have_owner ? vbf_cfg.owner_gid : REAL(getegid)();
+	uid_t du = vbf_cfg.have_owner ? vbf_cfg.owner_uid : vbf_euid();
+	gid_t dg = vbf_cfg.have_owner ? vbf_cfg.owner_gid : vbf_egid();
 	v->uid = mapped(st->st_uid, 0, du, &hit);
 	v->gid = mapped(st->st_gid, 1, dg, &hit);
 }

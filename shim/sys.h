@@ -31,9 +31,11 @@
 #include <sys/auxv.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <utime.h>
 
 #ifdef __GLIBC__
 #define VBF_GLIBC 1
