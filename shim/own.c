@@ -1,4 +1,5 @@
 #include "own.h"
+#include "cache.h"
 #include "log.h"
 #include "present.h"
 #include "real.h"
@@ -57,6 +58,7 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 			rec.flags &= ~VBF_REC_MODE; /* nothing to remember about the mode */
 	}
 	vbf_store_put(w.idx, w.key, &st, &rec);
+	vbf_cache_changed_key(w.idx, w.key);
 	vbf_count(VBF_C_CHOWN);
 	vbf_log_once(VBF_EV_CHOWN, VBF_INFO, "chown on a share recorded (%s)", w.key);
 	return 0;
@@ -101,6 +103,7 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
 		rec.gid = old.gid;
 	}
 	vbf_store_put(w.idx, w.key, &st, &rec);
+	vbf_cache_changed_key(w.idx, w.key);
 	vbf_count(VBF_C_CHMOD);
 	vbf_log_once(VBF_EV_CHMOD, VBF_INFO, "chmod on a share recorded (%s)", w.key);
 	return 0;

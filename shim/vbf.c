@@ -1,4 +1,5 @@
 #include "vbf.h"
+#include "cache.h"
 #include "config.h"
 #include "env.h"
 #include "lock.h"
@@ -28,6 +29,7 @@ static void atfork_child(void)
 {
 	vbf_store_atfork_child();
 	vbf_shares_atfork_child();
+	vbf_cache_atfork_child();
 }
 
 void vbf_boot(void)
@@ -58,6 +60,7 @@ void vbf_boot(void)
 		for (int i = 0; i < vbf_nshares; i++)
 			if (vbf_shares[i].store == i)
 				vbf_store_open(i, vbf_shares[i].root, vbf_cfg.state);
+		vbf_cache_init();
 		pthread_atfork(NULL, NULL, atfork_child);
 		on = vbf_nshares > 0;
 	}

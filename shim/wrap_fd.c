@@ -1,5 +1,6 @@
 /* Descriptors and the working directory: keep the fd marks (fdtab.h) and
  * the cached cwd (shares.h) true. Each wrapper adds one table access. */
+#include "cache.h"
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
@@ -11,13 +12,18 @@ VBF_EXPORT int close(int fd)
 {
 	/* unmark first: once closed, another thread may reuse the number */
 	vbf_fd_mark(fd, 0);
-	return REAL(close)(fd);
+	int wtok = vbf_cache_fd_take(fd);
+	int r = REAL(close)(fd);
+	vbf_cache_fd_release(wtok);
+	return r;
 }
 
 static int copied(int from, int to)
 {
 	if (to >= 0)
 		vbf_fd_mark(to, vbf_fd_marked(from));
+	if (to >= 0)
+		vbf_cache_fd_copied(from, to);
 	return to;
 }
 
@@ -53,7 +59,10 @@ VBF_EXPORT int fcntl64(int fd, int cmd, ...)
 VBF_EXPORT int fclose(FILE *f)
 {
 	vbf_fd_mark(fileno(f), 0);
-	return REAL(fclose)(f);
+	int wtok = vbf_cache_fd_take(fileno(f));
+	int r = REAL(fclose)(f);
+	vbf_cache_fd_release(wtok);
+	return r;
 }
 
 VBF_EXPORT int closedir(DIR *d)

@@ -1,6 +1,7 @@
 /* The open family. Outside shares: exactly the call the program made. On a
  * share: note the descriptor (so fchown/fchmod/openat on it are recognised)
  * and record the mode of what it creates when the share ignores it. */
+#include "cache.h"
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
@@ -40,6 +41,7 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 	int fd, created = 0;
 	if (fn == F_CREAT || fn == F_CREAT64)
 		fl = O_CREAT | O_WRONLY | O_TRUNC;
+	int wtok = vbf_cache_write_begin(&w, vbf_open_writes(fl));
 	if ((fl & O_CREAT) && !(fl & O_EXCL)) {
 		/* Did this call create the file? Only then is `m` its mode: ask
 		 * with O_EXCL first (one extra request, only when it exists). */
@@ -57,6 +59,7 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		if (created)
 			vbf_op_created(d, p, fd, m);
 	}
+	vbf_cache_write_end(wtok, fd, &w);
 	return fd;
 }
 
@@ -95,7 +98,9 @@ static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, co
 	int saved = errno;
 	int existed = writes && REAL(stat)(p, &st) == 0;
 	errno = saved;
+	int wtok = vbf_cache_write_begin(&w, writes || (mode && strchr(mode, '+')));
 	FILE *f = fn(p, mode);
+	vbf_cache_write_end(wtok, f ? fileno(f) : -1, &w);
 	if (f) {
 		vbf_fd_mark(fileno(f), 1);
 		if (writes && !existed)
@@ -126,6 +131,8 @@ static int do_mkdir(int d, const char *p, mode_t m, int at)
 	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
 		return at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
 	int r = at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
+	if (r == 0)
+		vbf_cache_changed_key(w.idx, w.key);
 	if (r == 0)
 		vbf_op_created(d, p, -1, m);
 	return r;

@@ -3,6 +3,7 @@
  * outside shares and is right for any path, dirfd or descriptor. A share
  * name that is not there may be a FIFO or socket living off the share
  * (refuse.h): that is what stat shows then. */
+#include "cache.h"
 #include "present.h"
 #include "real.h"
 #include "refuse.h"
@@ -18,7 +19,11 @@
 #define STAT_WRAPPER(ret, name, params, call, dirfd, path, follow, st)                 \
 	VBF_EXPORT ret name params                                                     \
 	{                                                                              \
-		ret r = call;                                                          \
+		struct vbf_cq q;                                                       \
+		int c = vbf_cache_stat(dirfd, path, follow, (struct stat *)(st), &q);  \
+		ret r = VBF_CACHE_ANSWER(c, call);                                     \
+		if (c == VBF_CACHE_MISS)                                               \
+			vbf_cache_fill(&q, r, (struct stat *)(st));                    \
 		char lb_[VBF_REDIRECT_CAP];                                            \
 		const char *lp_;                                                       \
 		if (r == 0 && vbf_active()) {                                          \
@@ -59,7 +64,11 @@ STAT_WRAPPER(int, __fxstatat64, (int v, int d, const char *p, struct stat64 *st,
 
 VBF_EXPORT int statx(int d, const char *p, int fl, unsigned int mask, struct statx *stx)
 {
-	int r = REAL(statx)(d, p, fl, mask, stx);
+	struct vbf_cq q;
+	int c = vbf_cache_statx(d, p, fl, mask, stx, &q);
+	int r = VBF_CACHE_ANSWER(c, REAL(statx)(d, p, fl, mask, stx));
+	if (c == VBF_CACHE_MISS)
+		vbf_cache_fillx(&q, r, stx);
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp;
 	if (r == 0 && vbf_active())

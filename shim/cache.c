@@ -1,0 +1,379 @@
+/* The metadata cache (cache.h): the in-process table. The shared page and
+ * the open-for-write registry are in cache_shm.c.
+ *
+ * Entries live in fixed-size slots taken from mmap'd chunks, never from
+ * malloc (a stat from a signal handler that interrupted malloc must not
+ * deadlock), and are recycled by a clock sweep once VBOXFIX_CACHE_MAX slots
+ * exist: memory is bounded by VBOXFIX_CACHE_MAX * ENT_SIZE however many
+ * paths a process walks.
+ */
+#include "cache_int.h"
+#include "config.h"
+#include "lock.h"
+#include "log.h"
+#include "real.h"
+#include <sys/sysmacros.h>
+#include <time.h>
+
+static void *map_pages(size_t n)
+{
+	int saved = errno;
+	long p = vbf_raw_syscall(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	errno = saved;
+	return p == -1 ? NULL : (void *)p;
+}
+
+static void unmap_pages(void *p, size_t n)
+{
+	int saved = errno;
+	vbf_raw_syscall(SYS_munmap, (long)p, (long)n, 0, 0, 0, 0);
+	errno = saved;
+}
+
+static int add_failed;
+#undef uthash_malloc
+#undef uthash_free
+#define uthash_malloc(sz) map_pages(sz)
+#define uthash_free(p, sz) unmap_pages(p, sz)
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(e) (add_failed = 1)
+#include <uthash.h>
+
+#define ENT_SIZE 512
+#define CHUNK_ENTS 1024
+#define MAX_CHUNKS 4096 /* 4M entries: far above any sane VBOXFIX_CACHE_MAX */
+
+struct cent {
+	UT_hash_handle hh;
+	struct stat st;
+	uint64_t seq, t;
+	struct statx_timestamp btime;
+	uint64_t attr, attr_mask;
+	uint32_t self, slot, next_free;
+	int32_t err;      /* 0 or ENOENT */
+	uint16_t depth, klen;
+	uint8_t used, ref, has_btime, from_statx;
+	uint16_t anc[VBF_CACHE_DEPTH + 1];
+	char k[VBF_CACHE_KEYCAP];
+};
+_Static_assert(sizeof(struct cent) <= ENT_SIZE, "cache entry outgrew its slot");
+
+int vbf_cache_enabled;
+static vbf_lock lk;
+static VBF_TLS int in_cache;
+static struct cent *tab;
+static struct cent *chunks[MAX_CHUNKS];
+static uint32_t nslots, cap, hand, free_head; /* free_head: slot + 1, 0 = none */
+static unsigned long held;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	/* a vDSO call: no system call, jiffy resolution is plenty for a TTL */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+uint64_t (*vbf_cache_clock)(void) = mono_ms;
+
+/* A signal handler re-entering while its thread holds the lock would spin
+ * forever: it skips the cache instead. */
+static int enter(void)
+{
+	if (in_cache)
+		return 0;
+	in_cache = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	vbf_lock_take(&lk);
+	return 1;
+}
+
+static void leave(void)
+{
+	vbf_unlock(&lk);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	in_cache = 0;
+}
+
+void vbf_cache_hold(int on)
+{
+	if (on)
+		enter();
+	else
+		leave();
+}
+
+static struct cent *slot_at(uint32_t i) { return (struct cent *)((char *)chunks[i / CHUNK_ENTS] + (size_t)(i % CHUNK_ENTS) * ENT_SIZE); }
+
+static void drop(struct cent *e)
+{
+	HASH_DELETE(hh, tab, e);
+	e->used = 0;
+	e->next_free = free_head;
+	free_head = e->slot + 1;
+	held--;
+}
+
+/* A slot for a new entry: a free one, a new one while under the cap, else
+ * the clock's victim (an entry not hit since the hand last passed). */
+static struct cent *take_slot(void)
+{
+	if (free_head) {
+		struct cent *e = slot_at(free_head - 1);
+		free_head = e->next_free;
+		return e;
+	}
+	if (nslots < cap) {
+		uint32_t c = nslots / CHUNK_ENTS;
+		if (!chunks[c] && !(chunks[c] = map_pages((size_t)CHUNK_ENTS * ENT_SIZE)))
+			return NULL;
+		struct cent *e = slot_at(nslots);
+		e->slot = nslots++;
+		return e;
+	}
+	for (uint32_t n = 0; n < 2 * nslots + 1; n++) {
+		if (hand >= nslots)
+			hand = 0;
+		struct cent *e = slot_at(hand++);
+		if (!e->used)
+			return e;
+		if (e->ref) {
+			e->ref = 0;
+			continue;
+		}
+		drop(e);
+		free_head = e->next_free; /* take it back off the free list */
+		return e;
+	}
+	return NULL;
+}
+
+/* A quick no for absolute paths that do not start with a share's root: the
+ * common case outside shares pays two string compares. A path that reaches
+ * a share some other way (symlink, "//") is simply not cached. */
+static int maybe_on_share(const char *p)
+{
+	for (int i = 0; i < vbf_nshares; i++) {
+		const struct vbf_share *s = &vbf_shares[i];
+		if (s->len == 1 || (!strncmp(p, s->root, s->len) && (p[s->len] == '/' || p[s->len] == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
+{
+	if (path[0] != '/' && dirfd != AT_FDCWD && !vbf_fd_marked(dirfd))
+		return -1;
+	if (vbf_cache_dotdot(path))
+		return -1;
+	struct vbf_where w;
+	if (vbf_where_name(dirfd, path, &w) < 0 || !w.key)
+		return -1;
+	size_t kl = strlen(w.key);
+	if (kl + 2 > sizeof q->k)
+		return -1;
+	q->k[0] = (char)w.idx;
+	q->k[1] = (char)follow;
+	memcpy(q->k + 2, w.key, kl);
+	q->klen = (uint16_t)(kl + 2);
+	uint64_t h;
+	if (vbf_cache_key_hash(w.idx, w.key, q->anc, &q->depth, &h) < 0)
+		return -1;
+	q->self = q->anc[q->depth - 1];
+	q->hv = (uint32_t)(h ^ (h >> 32)) ^ (uint32_t)follow;
+	return 0;
+}
+
+static void to_statx(const struct cent *e, unsigned mask, struct statx *x)
+{
+	const struct stat *s = &e->st;
+	memset(x, 0, sizeof *x);
+	x->stx_mask = STATX_BASIC_STATS | (e->has_btime && (mask & STATX_BTIME) ? STATX_BTIME : 0);
+	x->stx_blksize = (uint32_t)s->st_blksize;
+	x->stx_attributes = e->attr;
+	x->stx_attributes_mask = e->attr_mask;
+	x->stx_nlink = (uint32_t)s->st_nlink;
+	x->stx_uid = s->st_uid;
+	x->stx_gid = s->st_gid;
+	x->stx_mode = (uint16_t)s->st_mode;
+	x->stx_ino = s->st_ino;
+	x->stx_size = (uint64_t)s->st_size;
+	x->stx_blocks = (uint64_t)s->st_blocks;
+	x->stx_atime.tv_sec = s->st_atim.tv_sec;
+	x->stx_atime.tv_nsec = (uint32_t)s->st_atim.tv_nsec;
+	x->stx_mtime.tv_sec = s->st_mtim.tv_sec;
+	x->stx_mtime.tv_nsec = (uint32_t)s->st_mtim.tv_nsec;
+	x->stx_ctime.tv_sec = s->st_ctim.tv_sec;
+	x->stx_ctime.tv_nsec = (uint32_t)s->st_ctim.tv_nsec;
+	if (x->stx_mask & STATX_BTIME)
+		x->stx_btime = e->btime;
+	x->stx_rdev_major = major(s->st_rdev);
+	x->stx_rdev_minor = minor(s->st_rdev);
+	x->stx_dev_major = major(s->st_dev);
+	x->stx_dev_minor = minor(s->st_dev);
+}
+
+/* statx fields a cached entry can honestly give */
+#define STATX_CACHEABLE (STATX_BASIC_STATS | STATX_BTIME)
+
+int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
+		     struct vbf_cq *q)
+{
+	if ((path[0] == '/' && !maybe_on_share(path)) || (stx && (mask & ~STATX_CACHEABLE & ~(unsigned)STATX__RESERVED)))
+		return VBF_CACHE_SKIP;
+	int saved = errno;
+	int rc = VBF_CACHE_SKIP;
+	if (prepare(q, dirfd, path, follow) < 0 || !enter())
+		goto out;
+	rc = VBF_CACHE_MISS;
+	uint64_t now = vbf_cache_clock();
+	struct cent *e;
+	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
+	if (e) {
+		int fresh = now - e->t < (uint64_t)vbf_cfg.ttl_ms;
+		int valid = fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->seq);
+		if (!valid) {
+			if (fresh)
+				vbf_count(VBF_C_CACHE_INVAL);
+			drop(e);
+		} else if (stx && e->err == 0 && (mask & STATX_BTIME) && !e->has_btime && e->from_statx == 0) {
+			/* asked for a birth time a stat-filled entry does not know */
+		} else {
+			e->ref = 1;
+			if (e->err) {
+				rc = VBF_CACHE_NEG;
+			} else {
+				rc = VBF_CACHE_HIT;
+				if (st)
+					*st = e->st;
+				else
+					to_statx(e, mask, stx);
+			}
+		}
+	}
+	if (rc == VBF_CACHE_MISS) {
+		/* both taken before the real call: a change that lands after
+		 * them makes what it returns stale, and is caught */
+		q->seq = vbf_cache_seq();
+		q->t = now;
+	}
+	leave();
+	vbf_count(rc == VBF_CACHE_MISS ? VBF_C_CACHE_MISS : VBF_C_CACHE_HIT);
+	if (rc != VBF_CACHE_MISS)
+		vbf_count(VBF_C_AVOIDED);
+out:
+	errno = saved;
+	return rc;
+}
+
+static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *x, int err)
+{
+	if (vbf_cache_busy(q->self) || !enter())
+		return; /* open for writing somewhere: its size and times move */
+	struct cent *e;
+	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
+	if (e)
+		drop(e);
+	e = take_slot();
+	if (!e)
+		goto out;
+	e->used = 1;
+	e->ref = 0;
+	e->err = err;
+	if (st)
+		e->st = *st;
+	e->from_statx = x != NULL;
+	e->has_btime = x && (x->stx_mask & STATX_BTIME);
+	if (e->has_btime)
+		e->btime = x->stx_btime;
+	e->attr = x ? x->stx_attributes : 0;
+	e->attr_mask = x ? x->stx_attributes_mask : 0;
+	e->seq = q->seq;
+	e->t = q->t;
+	e->self = q->self;
+	e->depth = q->depth;
+	memcpy(e->anc, q->anc, sizeof e->anc[0] * q->depth);
+	e->klen = q->klen;
+	memcpy(e->k, q->k, q->klen);
+	add_failed = 0;
+	HASH_ADD_KEYPTR_BYHASHVALUE(hh, tab, e->k, e->klen, q->hv, e);
+	if (add_failed) {
+		e->used = 0;
+		e->next_free = free_head;
+		free_head = e->slot + 1;
+	} else {
+		held++;
+	}
+out:
+	leave();
+}
+
+void vbf_cache_fill(struct vbf_cq *q, int r, const struct stat *st)
+{
+	int saved = errno;
+	if (r == 0 && vbf_share_dev(st->st_dev))
+		insert(q, st, NULL, 0);
+	else if (r != 0 && saved == ENOENT)
+		insert(q, NULL, NULL, ENOENT);
+	errno = saved;
+}
+
+void vbf_cache_fillx(struct vbf_cq *q, int r, const struct statx *x)
+{
+	int saved = errno;
+	if (r == 0 && (x->stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS) {
+		struct stat st;
+		memset(&st, 0, sizeof st);
+		st.st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
+		st.st_ino = x->stx_ino;
+		st.st_nlink = x->stx_nlink;
+		st.st_mode = x->stx_mode;
+		st.st_uid = x->stx_uid;
+		st.st_gid = x->stx_gid;
+		st.st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
+		st.st_size = (off_t)x->stx_size;
+		st.st_blksize = x->stx_blksize;
+		st.st_blocks = (blkcnt_t)x->stx_blocks;
+		st.st_atim.tv_sec = x->stx_atime.tv_sec;
+		st.st_atim.tv_nsec = x->stx_atime.tv_nsec;
+		st.st_mtim.tv_sec = x->stx_mtime.tv_sec;
+		st.st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
+		st.st_ctim.tv_sec = x->stx_ctime.tv_sec;
+		st.st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
+		if (vbf_share_dev(st.st_dev))
+			insert(q, &st, x, 0);
+	} else if (r != 0 && saved == ENOENT) {
+		insert(q, NULL, NULL, ENOENT);
+	}
+	errno = saved;
+}
+
+unsigned long vbf_cache_size(void) { return held; }
+
+void vbf_cache_table_init(void)
+{
+	long m = vbf_cfg.cache_max;
+	if (m > (long)MAX_CHUNKS * CHUNK_ENTS)
+		m = (long)MAX_CHUNKS * CHUNK_ENTS;
+	cap = (uint32_t)(m > 0 ? m : 0);
+}
+
+void vbf_cache_table_atfork_child(void)
+{
+	in_cache = 0;
+	vbf_lock_reset(&lk);
+}
+
+void vbf_cache_table_reset(void)
+{
+	if (!enter())
+		return;
+	HASH_CLEAR(hh, tab);
+	for (uint32_t i = 0; i < MAX_CHUNKS && chunks[i]; i++) {
+		unmap_pages(chunks[i], (size_t)CHUNK_ENTS * ENT_SIZE);
+		chunks[i] = NULL;
+	}
+	nslots = hand = free_head = 0;
+	held = 0;
+	leave();
+}

@@ -1,0 +1,132 @@
+/* Path metadata cache for shares: a stat of a share path that was asked a
+ * moment ago is answered from process memory instead of a host round trip.
+ *
+ * Entries are the REAL stat result (or ENOENT) of (share, key, follow);
+ * presentation still runs on every answer, so recorded owners and modes are
+ * never cached here. An entry is served only while all of these hold:
+ *   - younger than VBOXFIX_TTL_MS (changes from outside the library);
+ *   - no process under the library has changed the name, its parent's list,
+ *     or any directory above it since the entry was filled (a shared
+ *     /dev/shm page of generations, one atomic load per level);
+ *   - no process under the library has the name open for writing (a shared
+ *     per-bucket count, since write(2) is not interposed).
+ * Descriptors are never answered from here: fstat always asks.
+ *
+ * Hash collisions only ever cost a miss. Nothing on the hit path allocates
+ * or makes a system call; a thread re-entering from a signal handler while
+ * it holds the cache lock skips the cache.
+ */
+#ifndef VBF_CACHE_H
+#define VBF_CACHE_H
+
+#include "shares.h"
+#include "sys.h"
+
+#define VBF_CACHE_DEPTH 24   /* deeper keys are not cached */
+#define VBF_CACHE_KEYCAP 184 /* longer keys are not cached */
+
+enum { VBF_CACHE_SKIP = -1, VBF_CACHE_MISS = 0, VBF_CACHE_HIT = 1, VBF_CACHE_NEG = 2 };
+
+/* A lookup that missed: what filling it afterwards needs. */
+struct vbf_cq {
+	uint64_t seq, t;     /* shared sequence and clock, taken BEFORE the real call */
+	uint32_t hv, self;   /* table hash; bucket of the key itself */
+	uint16_t depth;
+	uint16_t anc[VBF_CACHE_DEPTH + 1]; /* buckets of "", each ancestor, the key */
+	uint16_t klen;
+	char k[VBF_CACHE_KEYCAP]; /* share index, follow, key */
+};
+
+/* Lookups are on (VBOXFIX_TTL_MS > 0, VBOXFIX_CACHE_MAX > 0, shared page
+ * usable). */
+extern int vbf_cache_enabled;
+
+/* Start-up, after the share table: map the shared page. Notifications
+ * (generations, open-for-write counts) work even with lookups off, so a
+ * process with VBOXFIX_TTL_MS=0 still keeps others coherent. */
+void vbf_cache_init(void);
+void vbf_cache_atfork_child(void);
+
+int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
+		     struct vbf_cq *q);
+
+/* Before a real stat-family call on (dirfd, path): HIT (st filled with the
+ * real result, present it as usual), NEG (answer -1/ENOENT), MISS (make the
+ * call, then vbf_cache_fill), SKIP (make the call, nothing else). */
+static inline int vbf_cache_stat(int dirfd, const char *path, int follow, struct stat *st, struct vbf_cq *q)
+{
+	/* enabled only once started with shares: no vbf_active() needed */
+	if (!vbf_cache_enabled || !path || !*path)
+		return VBF_CACHE_SKIP;
+	return vbf_cache_lookup(dirfd, path, follow, st, NULL, 0, q);
+}
+
+/* The same for statx; a hit fills what statx would, with an honest mask. */
+static inline int vbf_cache_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
+				  struct vbf_cq *q)
+{
+	if (!vbf_cache_enabled || !path || !*path ||
+	    (flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC || (flags & AT_EMPTY_PATH))
+		return VBF_CACHE_SKIP;
+	return vbf_cache_lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), NULL, stx, mask, q);
+}
+
+/* The result of a stat-family call: 0 from a hit, -1/ENOENT from a
+ * negative hit (what follows an ENOENT still runs), else the real call. */
+#define VBF_CACHE_ANSWER(c, call)                                              \
+	((c) == VBF_CACHE_HIT ? 0 : (c) == VBF_CACHE_NEG ? (errno = ENOENT, -1) : (call))
+
+/* After the real call of a MISS: `r` its result (errno as it left it). */
+void vbf_cache_fill(struct vbf_cq *q, int r, const struct stat *st);
+void vbf_cache_fillx(struct vbf_cq *q, int r, const struct statx *stx);
+
+/* ---- what mutating wrappers call (all keep errno, cost no system call
+ * unless noted) ---- */
+
+/* (dirfd, path) was created, removed, renamed to or from, truncated, had
+ * its times, owner or mode changed: drop it, everything below it, and its
+ * parent's entry, in every process. Call after the real call. */
+void vbf_cache_changed(int dirfd, const char *path);
+/* One-line hooks for wrappers: tell the cache whatever `r` was (a failed
+ * call that emulated or retried may still have changed something). */
+static inline int vbf_cache_after(int r, int dirfd, const char *path)
+{
+	vbf_cache_changed(dirfd, path);
+	return r;
+}
+static inline int vbf_cache_after2(int r, int da, const char *a, int db, const char *b)
+{
+	vbf_cache_changed(da, a);
+	vbf_cache_changed(db, b);
+	return r;
+}
+/* The same for a classified key (own.c has it already). */
+void vbf_cache_changed_key(int idx, const char *key);
+/* The object open as `fd` changed (ftruncate, futimens). A readlink when
+ * the fd is on a share and was not opened for writing here. */
+void vbf_cache_changed_fd(int fd);
+
+/* Opens for writing: call begin BEFORE the real open (the count must be up
+ * before the first write can happen), end after it with the result. */
+static inline int vbf_open_writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
+}
+int vbf_cache_write_begin(const struct vbf_where *w, int writes);
+void vbf_cache_write_end(int token, int fd, const struct vbf_where *w);
+
+/* close: take the fd's token before the real close (the number may be
+ * reused by another thread right after), release it after. */
+int vbf_cache_fd_take(int fd);
+void vbf_cache_fd_release(int token);
+/* dup family: `to` is a copy of `from` (and whatever `to` was is closed). */
+void vbf_cache_fd_copied(int from, int to);
+
+/* ---- for tests ---- */
+extern uint64_t (*vbf_cache_clock)(void);  /* monotonic milliseconds */
+extern const char *vbf_cache_shm_path;     /* default /dev/shm/vboxfix-cache */
+unsigned long vbf_cache_size(void);        /* entries held */
+void vbf_cache_hold(int on);               /* take the lock as a handler's thread would hold it */
+void vbf_cache_reset(void);                /* drop every entry, unmap the page */
+
+#endif

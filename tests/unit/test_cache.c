@@ -1,0 +1,243 @@
+/* cache*.c: hits, negative entries, the TTL, invalidation of a name, its
+ * parent and a subtree, the open-for-write rule, eviction, re-entry and
+ * errno. The share is a table entry (no filesystem); the shared page is a
+ * temporary file; the clock is fake. */
+#include "fake_real.h"
+#include "cache_int.h"
+#include "config.h"
+#include "log.h"
+#include <sys/sysmacros.h>
+
+static char shm[64];
+static uint64_t fake_now = 1000;
+static uint64_t fake_clock(void) { return fake_now; }
+
+static int setup(void **state)
+{
+	fake_real_reset();
+	vbf_log_level = -1;
+	snprintf(shm, sizeof shm, "/tmp/vbf-cache-test-%d", (int)getpid());
+	unlink(shm);
+	vbf_cache_shm_path = shm;
+	vbf_cache_clock = fake_clock;
+	memset(&vbf_shares[0], 0, sizeof vbf_shares[0]);
+	strcpy(vbf_shares[0].root, "/share");
+	vbf_shares[0].len = 6;
+	vbf_shares[0].dev = makedev(0, 42);
+	vbf_shares[0].whole_fs = 1;
+	vbf_nshares = 1;
+	vbf_cfg.ttl_ms = 1000;
+	vbf_cfg.cache_max = 64;
+	vbf_cache_init();
+	assert_true(vbf_cache_enabled);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	vbf_cache_reset();
+	unlink(shm);
+	return 0;
+}
+
+static struct stat st_of(off_t size)
+{
+	struct stat st;
+	memset(&st, 0, sizeof st);
+	st.st_dev = makedev(0, 42);
+	st.st_mode = S_IFREG | 0644;
+	st.st_size = size;
+	st.st_ino = 7;
+	return st;
+}
+
+/* stat `p` through the cache, the "real" answer being `real` (NULL: ENOENT) */
+static int cstat(const char *p, const struct stat *real, struct stat *out)
+{
+	struct vbf_cq q;
+	int c = vbf_cache_stat(AT_FDCWD, p, 1, out, &q);
+	if (c == VBF_CACHE_MISS) {
+		int r = real ? 0 : -1;
+		if (real)
+			*out = *real;
+		else
+			errno = ENOENT;
+		vbf_cache_fill(&q, r, out);
+	}
+	return c;
+}
+
+static void t_hit_and_negative(void **state)
+{
+	struct stat real = st_of(5), out;
+	assert_int_equal(cstat("/share/a/f", &real, &out), VBF_CACHE_MISS);
+	memset(&out, 0, sizeof out);
+	assert_int_equal(cstat("/share/a/f", &real, &out), VBF_CACHE_HIT);
+	assert_memory_equal(&out, &real, sizeof out);
+	assert_int_equal(cstat("/share/a/none", NULL, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat("/share/a/none", NULL, &out), VBF_CACHE_NEG);
+	/* lstat and stat of one name are separate entries */
+	struct vbf_cq q;
+	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/a/f", 0, &out, &q), VBF_CACHE_MISS);
+}
+
+static void t_not_cached(void **state)
+{
+	struct stat real = st_of(5), out;
+	struct vbf_cq q;
+	assert_int_equal(cstat("/elsewhere/f", &real, &out), VBF_CACHE_SKIP);
+	assert_int_equal(cstat("/share/a/../f", &real, &out), VBF_CACHE_SKIP);
+	assert_int_equal(vbf_cache_stat(3, "", 1, &out, &q), VBF_CACHE_SKIP);  /* a descriptor */
+	assert_int_equal(vbf_cache_stat(3, NULL, 1, &out, &q), VBF_CACHE_SKIP);
+	/* a result on another device (a mount inside the share) is not kept */
+	real.st_dev = makedev(0, 43);
+	cstat("/share/mnt/x", &real, &out);
+	assert_int_equal(cstat("/share/mnt/x", &real, &out), VBF_CACHE_MISS);
+}
+
+static void t_ttl(void **state)
+{
+	struct stat real = st_of(5), out;
+	cstat("/share/f", &real, &out);
+	fake_now += 999;
+	assert_int_equal(cstat("/share/f", &real, &out), VBF_CACHE_HIT);
+	fake_now += 1;
+	assert_int_equal(cstat("/share/f", &real, &out), VBF_CACHE_MISS);
+}
+
+static void t_changed_name_parent_subtree(void **state)
+{
+	struct stat real = st_of(5), out;
+	const char *names[] = {"/share/a", "/share/a/b", "/share/a/b/c", "/share/a/x", "/share/z"};
+	for (int i = 0; i < 5; i++)
+		cstat(names[i], &real, &out);
+	vbf_cache_changed(AT_FDCWD, "/share/a/b/c");
+	assert_int_equal(cstat("/share/a/b/c", &real, &out), VBF_CACHE_MISS); /* the name */
+	assert_int_equal(cstat("/share/a/b", &real, &out), VBF_CACHE_MISS);   /* its parent */
+	assert_int_equal(cstat("/share/a/x", &real, &out), VBF_CACHE_HIT);    /* not a sibling */
+	assert_int_equal(cstat("/share/a", &real, &out), VBF_CACHE_HIT);
+	vbf_cache_changed(AT_FDCWD, "/share/a"); /* rename or rmdir of a tree */
+	assert_int_equal(cstat("/share/a/x", &real, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat("/share/a/b/c", &real, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat("/share/z", &real, &out), VBF_CACHE_HIT);
+	/* a change through ".." may be anywhere on the share */
+	vbf_cache_changed(AT_FDCWD, "/share/q/../z2");
+	assert_int_equal(cstat("/share/z", &real, &out), VBF_CACHE_MISS);
+	/* a change that landed between the lookup and the fill makes what the
+	 * real call read stale: it is not served */
+	struct vbf_cq q;
+	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/r", 1, &out, &q), VBF_CACHE_MISS);
+	vbf_cache_changed(AT_FDCWD, "/share/r");
+	vbf_cache_fill(&q, 0, &real);
+	assert_int_equal(cstat("/share/r", &real, &out), VBF_CACHE_MISS);
+	assert_true(vbf_counter_get(VBF_C_CACHE_INVAL) > 0);
+}
+
+static void t_open_for_writing(void **state)
+{
+	struct stat real = st_of(5), out;
+	struct vbf_where w;
+	assert_int_equal(vbf_where_name(AT_FDCWD, "/share/log", &w), 0);
+	cstat("/share/log", &real, &out);
+	int tok = vbf_cache_write_begin(&w, vbf_open_writes(O_WRONLY | O_APPEND));
+	assert_true(tok > 0);
+	assert_int_equal(cstat("/share/log", &real, &out), VBF_CACHE_MISS); /* old entry gone */
+	vbf_cache_write_end(tok, 9, &w);
+	assert_int_equal(cstat("/share/log", &real, &out), VBF_CACHE_MISS); /* busy: never kept */
+	assert_int_equal(cstat("/share/log", &real, &out), VBF_CACHE_MISS);
+	vbf_cache_fd_copied(9, 10); /* dup: still open after the first close */
+	vbf_cache_fd_release(vbf_cache_fd_take(9));
+	assert_int_equal(cstat("/share/log", &real, &out), VBF_CACHE_MISS);
+	vbf_cache_fd_release(vbf_cache_fd_take(10));
+	cstat("/share/log", &real, &out);
+	assert_int_equal(cstat("/share/log", &real, &out), VBF_CACHE_HIT);
+	/* a failed open uncounts at once; a read-only open counts nothing */
+	assert_int_equal(vbf_cache_write_begin(&w, vbf_open_writes(O_RDONLY)), 0);
+	tok = vbf_cache_write_begin(&w, 1);
+	vbf_cache_write_end(tok, -1, &w);
+	cstat("/share/log", &real, &out);
+	assert_int_equal(cstat("/share/log", &real, &out), VBF_CACHE_HIT);
+}
+
+static void t_bounded(void **state)
+{
+	vbf_cache_reset();
+	vbf_cfg.cache_max = 8;
+	vbf_cache_init();
+	struct stat real = st_of(1), out;
+	char p[64];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof p, "/share/walk/%d", i);
+		cstat(p, &real, &out);
+		assert_true(vbf_cache_size() <= 8);
+	}
+	/* an entry hit since the hand passed survives the next eviction */
+	cstat("/share/hot", &real, &out);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(cstat("/share/hot", &real, &out), VBF_CACHE_HIT);
+		snprintf(p, sizeof p, "/share/cold/%d", i);
+		cstat(p, &real, &out);
+	}
+}
+
+static void t_reentry_and_errno(void **state)
+{
+	struct stat real = st_of(5), out;
+	cstat("/share/f", &real, &out);
+	vbf_cache_hold(1); /* as a signal handler interrupting the holder */
+	struct vbf_cq q;
+	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/f", 1, &out, &q), VBF_CACHE_SKIP);
+	vbf_cache_hold(0);
+	errno = 1234;
+	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/f", 1, &out, &q), VBF_CACHE_HIT);
+	assert_int_equal(errno, 1234);
+	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/g", 1, &out, &q), VBF_CACHE_MISS);
+	errno = 4321;
+	vbf_cache_fill(&q, 0, &real);
+	vbf_cache_changed(AT_FDCWD, "/share/g");
+	assert_int_equal(errno, 4321);
+}
+
+static void t_statx(void **state)
+{
+	struct statx x, out;
+	memset(&x, 0, sizeof x);
+	x.stx_mask = STATX_BASIC_STATS | STATX_BTIME;
+	x.stx_mode = S_IFREG | 0600;
+	x.stx_size = 77;
+	x.stx_dev_minor = 42;
+	x.stx_btime.tv_sec = 99;
+	struct vbf_cq q;
+	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/x", 0, STATX_BASIC_STATS | STATX_BTIME, &out, &q),
+			 VBF_CACHE_MISS);
+	vbf_cache_fillx(&q, 0, &x);
+	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/x", 0, STATX_BASIC_STATS | STATX_BTIME, &out, &q),
+			 VBF_CACHE_HIT);
+	assert_int_equal(out.stx_size, 77);
+	assert_int_equal(out.stx_btime.tv_sec, 99);
+	assert_int_equal(out.stx_mask, STATX_BASIC_STATS | STATX_BTIME);
+	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/x", AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &out, &q),
+			 VBF_CACHE_SKIP);
+	/* a stat-filled entry knows no birth time: a statx asking for it misses */
+	struct stat real = st_of(3), st;
+	cstat("/share/y", &real, &st);
+	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/y", 0, STATX_BTIME, &out, &q), VBF_CACHE_MISS);
+	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/y", 0, STATX_BASIC_STATS, &out, &q), VBF_CACHE_HIT);
+	assert_int_equal(out.stx_mask, STATX_BASIC_STATS);
+	assert_int_equal(out.stx_size, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_hit_and_negative, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_not_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_changed_name_parent_subtree, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_open_for_writing, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_reentry_and_errno, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_statx, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
