@@ -41,15 +41,46 @@
 #define VBF_GLIBC 1
 #else
 #define VBF_GLIBC 0
-/* musl >= 1.2.4 dropped the LFS64 names; the layout is the same */
-#ifndef stat64
-#define stat64 stat
-#endif
+/* musl's headers make the LFS64 names macros for the plain ones (always
+ * before 1.2.4, with _LARGEFILE64_SOURCE after): our stat64 wrapper would
+ * become a second stat. Undo them. `struct stat64` is then an incomplete
+ * type that is only ever passed on or cast: the layout is struct stat's. */
+#undef stat64
+#undef lstat64
+#undef fstat64
+#undef fstatat64
+#undef open64
+#undef openat64
+#undef creat64
+#undef fopen64
+struct stat64;
 #endif
 
-#if !defined(STATX_TYPE)
-/* older headers and musl before 1.2.5 have no struct statx */
+#if !defined(STATX_TYPE) && VBF_GLIBC
+/* glibc before 2.28 headers: the kernel's definition */
 #include <linux/stat.h>
+#elif !defined(STATX_TYPE)
+/* musl before 1.2.5 has no struct statx, and musl-gcc's include path has no
+ * kernel headers: the kernel ABI (stable), spelled out. */
+struct statx_timestamp {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t __reserved;
+};
+struct statx {
+	uint32_t stx_mask, stx_blksize;
+	uint64_t stx_attributes;
+	uint32_t stx_nlink, stx_uid, stx_gid;
+	uint16_t stx_mode, __spare0;
+	uint64_t stx_ino, stx_size, stx_blocks, stx_attributes_mask;
+	struct statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
+	uint32_t stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor;
+	uint64_t __spare2[14];
+};
+#define STATX_TYPE 0x1U
+#define STATX_MODE 0x2U
+#define STATX_UID 0x8U
+#define STATX_GID 0x10U
 #endif
 
 /* glibc declares bind/connect with a transparent union under _GNU_SOURCE;
