@@ -79,8 +79,24 @@ struct statx {
 };
 #define STATX_TYPE 0x1U
 #define STATX_MODE 0x2U
+#define STATX_NLINK 0x4U
 #define STATX_UID 0x8U
 #define STATX_GID 0x10U
+#define STATX_ATIME 0x20U
+#define STATX_MTIME 0x40U
+#define STATX_CTIME 0x80U
+#define STATX_INO 0x100U
+#define STATX_SIZE 0x200U
+#define STATX_BLOCKS 0x400U
+#define STATX_BASIC_STATS 0x7ffU
+#define STATX_BTIME 0x800U
+#define STATX_ALL 0xfffU
+#define STATX__RESERVED 0x80000000U
+#ifndef AT_STATX_SYNC_AS_STAT
+#define AT_STATX_SYNC_AS_STAT 0x0000
+#define AT_STATX_FORCE_SYNC 0x2000
+#define AT_STATX_DONT_SYNC 0x4000
+#endif
 #endif
 
 /* glibc declares bind/connect with a transparent union under _GNU_SOURCE;
