@@ -62,6 +62,8 @@ $(B)/unit/%: tests/unit/%.c tests/unit/fake_real.c tests/unit/fake_real.h $(B)/c
 
 # Test fixtures: probes and the refusal preload (rules in tests/fixtures.mk).
 include tests/fixtures.mk
+-include mk/hardening.mk
+-include tests/fuzz/fuzz.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin

@@ -356,4 +356,26 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	return w->idx = -1;
 }
 
-void vbf_shares_atfork_child(void) { vbf_lock_reset(&cwd_lock); }
+static int fork_held;
+
+void vbf_shares_atfork_prepare(void)
+{
+	if (in_cwd)
+		return;
+	vbf_lock_take(&cwd_lock);
+	fork_held = 1;
+}
+
+void vbf_shares_atfork_parent(void)
+{
+	if (fork_held)
+		vbf_unlock(&cwd_lock);
+	fork_held = 0;
+}
+
+void vbf_shares_atfork_child(void)
+{
+	fork_held = 0;
+	in_cwd = 0;
+	vbf_lock_reset(&cwd_lock);
+}

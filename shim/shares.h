@@ -64,6 +64,8 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 
 /* After fork in the child: free the locks other threads held. */
 void vbf_shares_atfork_child(void);
+void vbf_shares_atfork_prepare(void);
+void vbf_shares_atfork_parent(void);
 
 /* The working directory changed (chdir, fchdir): fetch it again when next needed. */
 void vbf_cwd_changed(void);

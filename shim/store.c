@@ -412,9 +412,34 @@ int vbf_store_info(int idx, struct vbf_store_info *out)
 	return 0;
 }
 
+/* fork: hold every store lock across it, so the child never inherits a
+ * table another thread was half-way through changing. A thread that forks
+ * from inside the store (a signal handler) cannot wait for itself: it
+ * skips, and its child resets. */
+static int fork_held;
+
+void vbf_store_atfork_prepare(void)
+{
+	if (in_store)
+		return;
+	for (int i = 0; i < VBF_MAX_SHARES; i++)
+		vbf_lock_take(&vbf_stores[i].lock);
+	fork_held = 1;
+}
+
+void vbf_store_atfork_parent(void)
+{
+	if (!fork_held)
+		return;
+	fork_held = 0;
+	for (int i = 0; i < VBF_MAX_SHARES; i++)
+		vbf_unlock(&vbf_stores[i].lock);
+}
+
 void vbf_store_atfork_child(void)
 {
 	in_store = 0;
+	fork_held = 0;
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
 		vbf_lock_reset(&vbf_stores[i].lock);
 		vbf_stores[i].shm_reopen = 1;

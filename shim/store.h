@@ -66,6 +66,10 @@ void vbf_store_rename(int idx, const char *from, const char *to);
 
 /* After fork in the child: reset locks (the parent may have held one). */
 void vbf_store_atfork_child(void);
+/* Before fork: take the locks (so the child's table is whole); after it in
+ * the parent: release them. */
+void vbf_store_atfork_prepare(void);
+void vbf_store_atfork_parent(void);
 
 /* ---- invisibility: for the wrappers ---- */
 

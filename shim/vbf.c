@@ -25,6 +25,21 @@ int vbf_secure(void)
 	return REAL(getuid)() != REAL(geteuid)() || REAL(getgid)() != REAL(getegid)();
 }
 
+/* Locks are held across fork so that a child never inherits a table that
+ * another thread was changing: cache, then store, then cwd (no code path
+ * takes them in another order). */
+static void atfork_prepare(void)
+{
+	vbf_store_atfork_prepare();
+	vbf_shares_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	vbf_shares_atfork_parent();
+	vbf_store_atfork_parent();
+}
+
 static void atfork_child(void)
 {
 	vbf_store_atfork_child();
@@ -61,7 +76,7 @@ void vbf_boot(void)
 			if (vbf_shares[i].store == i)
 				vbf_store_open(i, vbf_shares[i].root, vbf_cfg.state);
 		vbf_cache_init();
-		pthread_atfork(NULL, NULL, atfork_child);
+		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 		on = vbf_nshares > 0;
 	}
 	vbf_on = on;

@@ -9,6 +9,10 @@ long vbf_raw_syscall(long n, long a, long b, long c, long d, long e, long f)
 	return syscall(n, a, b, c, d, e, f);
 }
 
+/* Before any constructor of the code under test (vbf.c's boots the library
+ * and calls through this table). */
+__attribute__((constructor(101))) static void fake_real_init(void) { fake_real_reset(); }
+
 void fake_real_reset(void)
 {
 	memset(&vbf_real, 0, sizeof vbf_real);
@@ -62,7 +66,8 @@ static int f_getgroups(int n, gid_t *l)
 {
 	if (n == 0)
 		return f_ngroups;
-	memcpy(l, f_groups, sizeof(gid_t) * (size_t)f_ngroups);
+	if (f_ngroups)
+		memcpy(l, f_groups, sizeof(gid_t) * (size_t)f_ngroups);
 	return f_ngroups;
 }
 
@@ -78,7 +83,8 @@ void fake_ids(uid_t euid, gid_t egid, const gid_t *groups, int ngroups)
 	f_euid = euid;
 	f_egid = egid;
 	f_ngroups = ngroups;
-	memcpy(f_groups, groups, sizeof(gid_t) * (size_t)ngroups);
+	if (ngroups)
+		memcpy(f_groups, groups, sizeof(gid_t) * (size_t)ngroups);
 	vbf_real.geteuid = f_geteuid;
 	vbf_real.getuid = f_geteuid;
 	vbf_real.getegid = f_getegid;
