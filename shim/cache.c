@@ -162,7 +162,10 @@ static int maybe_on_share(const char *p)
 
 static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 {
-	if (path[0] != '/' && dirfd != AT_FDCWD && !vbf_fd_marked(dirfd))
+	/* names relative to a directory descriptor are what tree walkers (fts,
+	 * find, chown -R) use once per name: naming the directory costs a
+	 * readlink, and presentation already pays one, for nothing to gain */
+	if (path[0] != '/' && dirfd != AT_FDCWD)
 		return -1;
 	if (vbf_cache_dotdot(path))
 		return -1;
