@@ -88,8 +88,10 @@ integration: all fixtures
 check-abi: $(LIB)
 	@B=$(abspath $(B)) sh tests/check-abi.sh
 
+# The unit tests also run under ASan and UBSan (their own build dirs) first.
 test: deps
 	$(MAKE) all fixtures $(UNIT_BIN)
+	$(MAKE) test-asan test-ubsan
 	@B=$(abspath $(B)) sh tests/run-all.sh
 
 demo: deps
