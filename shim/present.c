@@ -3,6 +3,8 @@
 #include "ids.h"
 #include "log.h"
 #include "real.h"
+#include "refuse.h"
+#include "vbf.h"
 #include <sys/sysmacros.h>
 
 static uint32_t mapped(uint32_t real, int is_gid, uint32_t fallback, int *hit)
@@ -35,13 +37,17 @@ void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_vie
 	v->gid = mapped(st->st_gid, 1, dg, &hit);
 }
 
-void vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
+int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 {
 	if (likely(!vbf_share_dev(st->st_dev)))
-		return;
+		return 0;
 	int saved = errno;
 	struct vbf_where w;
 	if (vbf_where_stat(dirfd, path, follow, st, &w) >= 0) {
+		if (w.key && vbf_store_is_internal(w.idx, w.key)) {
+			errno = ENOENT; /* the state store is not the program's */
+			return -1;
+		}
 		struct vbf_view v;
 		vbf_view_of(w.idx, w.key, st, &v);
 		st->st_uid = v.uid;
@@ -50,13 +56,31 @@ void vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 		vbf_count(VBF_C_PRESENTED);
 	}
 	errno = saved;
+	return 0;
 }
 
-void vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
+int vbf_stat_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st)
+{
+	if (c == VBF_CACHE_MISS)
+		vbf_cache_fill(q, r, st);
+	if (r == 0) {
+		if (!vbf_active())
+			return 0;
+		if (vbf_present_stat(dirfd, path, follow, st))
+			return -1;
+		vbf_link_alias(st);
+		return 0;
+	}
+	char lb[VBF_REDIRECT_CAP];
+	const char *lp = vbf_redirected(r, dirfd, path, 0, lb);
+	return lp ? REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) : r;
+}
+
+int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
 {
 	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	if (likely(!vbf_share_dev(dev)))
-		return;
+		return 0;
 	/* A struct stat with what the view needs: dev for the share, type and
 	 * owner for the record fingerprint and the map. */
 	struct stat st;
@@ -74,6 +98,10 @@ void vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx
 	int saved = errno;
 	struct vbf_where w;
 	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0) {
+		if (w.key && vbf_store_is_internal(w.idx, w.key)) {
+			errno = ENOENT;
+			return -1;
+		}
 		struct vbf_view v;
 		vbf_view_of(w.idx, w.key, &st, &v);
 		if (stx->stx_mask & STATX_UID)
@@ -85,4 +113,20 @@ void vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx
 		vbf_count(VBF_C_PRESENTED);
 	}
 	errno = saved;
+	return 0;
+}
+
+int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int flags, unsigned mask,
+		   struct statx *stx)
+{
+	if (c == VBF_CACHE_MISS)
+		vbf_cache_fillx(q, r, stx);
+	if (r == 0) {
+		if (vbf_active())
+			return vbf_present_statx(dirfd, path, flags, stx);
+		return 0;
+	}
+	char lb[VBF_REDIRECT_CAP];
+	const char *lp = vbf_redirected(r, dirfd, path, flags, lb);
+	return lp ? REAL(statx)(AT_FDCWD, lp, flags & ~AT_EMPTY_PATH, mask, stx) : r;
 }

@@ -7,6 +7,7 @@
 
 #include "shares.h"
 #include "store.h"
+#include "cache.h"
 
 struct vbf_view {
 	uid_t uid;
@@ -18,10 +19,19 @@ struct vbf_view {
 void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_view *v);
 
 /* Fix a stat result in place when it is on a share. (dirfd, path, follow)
- * name what was asked, as for vbf_where_stat. Keeps errno. */
-void vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st);
+ * name what was asked, as for vbf_where_stat. Keeps errno; -1 (ENOENT) for
+ * the state store's own file, which programs must not see. */
+int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st);
+
+/* Everything after a stat-family call: `r` is the answer (from the cache
+ * when `c` says so, else the real call's), `q` the cache query. Fills the
+ * cache, presents the view, or finds a FIFO/socket kept off the share.
+ * Returns what the wrapper returns. */
+int vbf_stat_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st);
 
 /* The same for statx: only the fields its mask says are filled. */
-void vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx);
+int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx);
+int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int flags, unsigned mask,
+		   struct statx *stx);
 
 #endif

@@ -6,7 +6,6 @@
 #include "cache.h"
 #include "present.h"
 #include "real.h"
-#include "refuse.h"
 #include "vbf.h"
 
 #define FOLLOW 1
@@ -16,23 +15,13 @@
 /* One stat-like wrapper: `call` is the real call, (dirfd, path, follow) what
  * it looked at, `st` the buffer it filled (struct stat64 has the same
  * layout as struct stat on our 64-bit targets). */
-#define STAT_WRAPPER(ret, name, params, call, dirfd, path, follow, st)                 \
-	VBF_EXPORT ret name params                                                     \
-	{                                                                              \
-		struct vbf_cq q;                                                       \
-		int c = vbf_cache_stat(dirfd, path, follow, (struct stat *)(st), &q);  \
-		ret r = VBF_CACHE_ANSWER(c, call);                                     \
-		if (c == VBF_CACHE_MISS)                                               \
-			vbf_cache_fill(&q, r, (struct stat *)(st));                    \
-		char lb_[VBF_REDIRECT_CAP];                                            \
-		const char *lp_;                                                       \
-		if (r == 0 && vbf_active()) {                                          \
-			vbf_present_stat(dirfd, path, follow, (struct stat *)(st));    \
-			vbf_link_alias((struct stat *)(st));                           \
-		} else if ((lp_ = vbf_redirected(r, dirfd, path, 0, lb_)))              \
-			r = REAL(fstatat)(AT_FDCWD, lp_, (struct stat *)(st),          \
-					  (follow) ? 0 : AT_SYMLINK_NOFOLLOW);         \
-		return r;                                                              \
+#define STAT_WRAPPER(ret, name, params, call, dirfd, path, follow, st)                  \
+	VBF_EXPORT ret name params                                                      \
+	{                                                                               \
+		struct vbf_cq q;                                                        \
+		int c = vbf_cache_stat(dirfd, path, follow, (struct stat *)(st), &q);   \
+		return vbf_stat_done(VBF_CACHE_ANSWER(c, call), c, &q, dirfd, path, follow, \
+				     (struct stat *)(st));                              \
 	}
 
 STAT_WRAPPER(int, stat, (const char *p, struct stat *st), REAL(stat)(p, st), AT_FDCWD, p, FOLLOW, st)
@@ -66,14 +55,5 @@ VBF_EXPORT int statx(int d, const char *p, int fl, unsigned int mask, struct sta
 {
 	struct vbf_cq q;
 	int c = vbf_cache_statx(d, p, fl, mask, stx, &q);
-	int r = VBF_CACHE_ANSWER(c, REAL(statx)(d, p, fl, mask, stx));
-	if (c == VBF_CACHE_MISS)
-		vbf_cache_fillx(&q, r, stx);
-	char lb[VBF_REDIRECT_CAP];
-	const char *lp;
-	if (r == 0 && vbf_active())
-		vbf_present_statx(d, p, fl, stx);
-	else if ((lp = vbf_redirected(r, d, p, fl, lb)))
-		r = REAL(statx)(AT_FDCWD, lp, fl & ~AT_EMPTY_PATH, mask, stx);
-	return r;
+	return vbf_statx_done(VBF_CACHE_ANSWER(c, REAL(statx)(d, p, fl, mask, stx)), c, &q, d, p, fl, mask, stx);
 }

@@ -33,17 +33,17 @@ VBF_EXPORT long syscall(long n, ...)
 		return r;
 	switch (n) {
 	case SYS_statx:
-		vbf_present_statx((int)a[0], (const char *)a[1], (int)a[2], (struct statx *)a[4]);
+		r = vbf_present_statx((int)a[0], (const char *)a[1], (int)a[2], (struct statx *)a[4]);
 		break;
 	case SYS_newfstatat:
-		vbf_present_stat((int)a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), (struct stat *)a[2]);
+		r = vbf_present_stat((int)a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), (struct stat *)a[2]);
 		break;
 #ifdef SYS_stat
 	case SYS_stat:
-		vbf_present_stat(AT_FDCWD, (const char *)a[0], 1, (struct stat *)a[1]);
+		r = vbf_present_stat(AT_FDCWD, (const char *)a[0], 1, (struct stat *)a[1]);
 		break;
 	case SYS_lstat:
-		vbf_present_stat(AT_FDCWD, (const char *)a[0], 0, (struct stat *)a[1]);
+		r = vbf_present_stat(AT_FDCWD, (const char *)a[0], 0, (struct stat *)a[1]);
 		break;
 #endif
 	case SYS_fstat:
