@@ -211,13 +211,36 @@ static int cwd_valid;
 static vbf_lock cwd_lock;
 static VBF_TLS int in_cwd; /* this thread holds cwd_lock (a signal handler re-entered) */
 
-void vbf_cwd_changed(void) { __atomic_store_n(&cwd_valid, 0, __ATOMIC_RELEASE); }
+/* The cwd is neither in a share nor above one: a relative name without
+ * ".." cannot reach a share, and is answered without the lock. */
+static int cwd_far;
+
+void vbf_cwd_changed(void)
+{
+	__atomic_store_n(&cwd_far, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&cwd_valid, 0, __ATOMIC_RELEASE);
+}
+
+static int far_from_shares(const char *dir)
+{
+	size_t n = strlen(dir);
+	for (int i = 0; i < vbf_nshares; i++)
+		if (vbf_path_below(dir, vbf_shares[i].root, vbf_shares[i].len) ||
+		    vbf_path_below(vbf_shares[i].root, dir, n))
+			return 0;
+	return 1;
+}
+
+/* Cheap and conservative: could `path` leave the cwd? */
+static int may_climb(const char *path) { return strstr(path, "..") != NULL; }
 
 /* Join `path` to the working directory. -1 when unknown (re-entered under
  * the lock from a signal handler, or getcwd failed). Other threads wait:
  * the lock is held for a copy. */
-static int join_cwd(char *out, size_t cap, const char *path)
+static int join_cwd(char *out, size_t cap, const char *path, int quick)
 {
+	if (quick && __atomic_load_n(&cwd_far, __ATOMIC_ACQUIRE) && !may_climb(path))
+		return -2; /* lexically outside every share */
 	if (in_cwd)
 		return -1;
 	in_cwd = 1;
@@ -225,8 +248,10 @@ static int join_cwd(char *out, size_t cap, const char *path)
 	int n = -1;
 	if (!__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE)) {
 		int saved = errno;
-		if (REAL(getcwd)(cwd, sizeof cwd) && cwd[0] == '/')
+		if (REAL(getcwd)(cwd, sizeof cwd) && cwd[0] == '/') {
 			__atomic_store_n(&cwd_valid, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&cwd_far, far_from_shares(cwd), __ATOMIC_RELEASE);
+		}
 		errno = saved;
 	}
 	if (cwd_valid)
@@ -293,10 +318,12 @@ int vbf_where_name(int dirfd, const char *path, struct vbf_where *w)
 	if (path[0] == '/')
 		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
 	else if (dirfd == AT_FDCWD)
-		n = join_cwd(w->buf, sizeof w->buf, path);
+		n = join_cwd(w->buf, sizeof w->buf, path, 1);
 	else if (vbf_fd_marked(dirfd))
 		n = join_fd(w->buf, sizeof w->buf, dirfd, path);
 	else
+		return -1;
+	if (n == -2)
 		return -1;
 	if (n < 0) {
 		vbf_log_once(VBF_EV_LONGPATH, VBF_INFO, "a path too long to classify was passed through unchanged");
@@ -320,7 +347,7 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	if (path && path[0] == '/')
 		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
 	else if (path && path[0] && dirfd == AT_FDCWD)
-		n = join_cwd(w->buf, sizeof w->buf, path);
+		n = join_cwd(w->buf, sizeof w->buf, path, 0);
 	else if (whole || vbf_fd_marked(dirfd))
 		n = join_fd(w->buf, sizeof w->buf, dirfd, path);
 	else
