@@ -74,6 +74,24 @@ for MODE in ignore deny; do
     fi
 done
 
+# ---- vboxsf's refusals below the library (dir fsync EINVAL, link EPERM,
+# O_DIRECT EINVAL, ...): initdb, start, write, checkpoint (fsyncs files and
+# pg_wal/), restart, read
+T="[refusals]"
+PGR=$MNT/pgref
+mkdir "$PGR"
+svc_root_lib sh -c "chown postgres:postgres '$PGR' && chmod 700 '$PGR'"
+on_exit "svc_lib_refuse postgres '$PGBIN/pg_ctl' -D '$PGR' -m immediate -w stop"
+ROPTS="-c listen_addresses='' -c unix_socket_directories=$SOCK -p 5434"
+check "$T initdb" svc_lib_refuse postgres "$PGBIN/initdb" -D "$PGR" -A trust -U postgres --no-sync
+check "$T start" svc_lib_refuse postgres "$PGBIN/pg_ctl" -D "$PGR" -o "$ROPTS" -l "$SOCK/log.refuse" -w -t 30 start
+check "$T write and checkpoint" svc_lib_refuse postgres "$PGBIN/psql" -X -h "$SOCK" -p 5434 -U postgres -d postgres \
+    -qc "create table t as select generate_series(1, 1000) g; checkpoint;"
+check "$T restart" svc_lib_refuse postgres "$PGBIN/pg_ctl" -D "$PGR" -o "$ROPTS" -l "$SOCK/log.refuse" -m fast -w -t 30 restart
+expect_out "$T read back" "500500" svc_lib_refuse postgres "$PGBIN/psql" -X -h "$SOCK" -p 5434 -U postgres -d postgres \
+    -Atc "select sum(g) from t"
+check "$T stop" svc_lib_refuse postgres "$PGBIN/pg_ctl" -D "$PGR" -m fast -w -t 30 stop
+
 # ---- `docker run --user 4999:4999` with the official entrypoint's nss_wrapper
 # A uid without a passwd entry: the entrypoint exports
 # LD_PRELOAD=libnss_wrapper.so (and a fake passwd) for initdb, then unsets
