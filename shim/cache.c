@@ -60,7 +60,6 @@ _Static_assert(sizeof(struct cent) <= ENT_SIZE, "cache entry outgrew its slot");
 
 int vbf_cache_enabled;
 static vbf_lock lk;
-static VBF_TLS int in_cache;
 static struct cent *tab;
 static struct cent *chunks[MAX_CHUNKS];
 static uint32_t nslots, cap, hand, free_head; /* free_head: slot + 1, 0 = none */
@@ -77,22 +76,8 @@ uint64_t (*vbf_cache_clock)(void) = mono_ms;
 
 /* A signal handler re-entering while its thread holds the lock would spin
  * forever: it skips the cache instead. */
-static int enter(void)
-{
-	if (in_cache)
-		return 0;
-	in_cache = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	vbf_lock_take(&lk);
-	return 1;
-}
-
-static void leave(void)
-{
-	vbf_unlock(&lk);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	in_cache = 0;
-}
+static int enter(void) { return vbf_enter(&lk); }
+static void leave(void) { vbf_leave(&lk); }
 
 void vbf_cache_hold(int on)
 {
@@ -361,11 +346,12 @@ void vbf_cache_table_init(void)
 	cap = (uint32_t)(m > 0 ? m : 0);
 }
 
-void vbf_cache_table_atfork_child(void)
-{
-	in_cache = 0;
-	vbf_lock_reset(&lk);
-}
+/* fork: the lock is held across it so the child's table is whole (a thread
+ * forking from inside the cache, in a signal handler, skips: its child
+ * resets). */
+void vbf_cache_atfork_prepare(void) { vbf_lock_take(&lk); }
+void vbf_cache_atfork_parent(void) { vbf_unlock(&lk); }
+void vbf_cache_table_atfork_child(void) { vbf_lock_reset(&lk); }
 
 void vbf_cache_table_reset(void)
 {

@@ -28,4 +28,30 @@ static inline void vbf_unlock(vbf_lock *l) { atomic_store_explicit(l, 0, memory_
  * held is free. */
 static inline void vbf_lock_reset(vbf_lock *l) { atomic_store(l, 0); }
 
+/* Set while this thread holds any library lock. A signal handler that
+ * enters the library meanwhile takes no lock at all (every caller can go on
+ * without: no record, no cache, cwd unknown), so neither re-entry nor a
+ * fork's prepare handler waiting on one lock while holding another can close
+ * a cycle. Locks are never nested in ordinary code. */
+extern VBF_TLS int vbf_lock_held;
+
+/* Take `l` unless this thread already holds a library lock: 1 taken, 0 go
+ * on without. */
+static inline int vbf_enter(vbf_lock *l)
+{
+	if (vbf_lock_held)
+		return 0;
+	vbf_lock_held = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	vbf_lock_take(l);
+	return 1;
+}
+
+static inline void vbf_leave(vbf_lock *l)
+{
+	vbf_unlock(l);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	vbf_lock_held = 0;
+}
+
 #endif

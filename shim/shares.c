@@ -209,7 +209,6 @@ void vbf_shares_init(const struct vbf_config *c)
 static char cwd[PATH_MAX];
 static int cwd_valid;
 static vbf_lock cwd_lock;
-static VBF_TLS int in_cwd; /* this thread holds cwd_lock (a signal handler re-entered) */
 
 /* The cwd is neither in a share nor above one: a relative name without
  * ".." cannot reach a share, and is answered without the lock. */
@@ -241,10 +240,8 @@ static int join_cwd(char *out, size_t cap, const char *path, int quick)
 {
 	if (quick && __atomic_load_n(&cwd_far, __ATOMIC_ACQUIRE) && !may_climb(path))
 		return -2; /* lexically outside every share */
-	if (in_cwd)
-		return -1;
-	in_cwd = 1;
-	vbf_lock_take(&cwd_lock);
+	if (!vbf_enter(&cwd_lock))
+		return -1; /* a signal handler while this thread is in the library */
 	int n = -1;
 	if (!__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE)) {
 		int saved = errno;
@@ -256,8 +253,7 @@ static int join_cwd(char *out, size_t cap, const char *path, int quick)
 	}
 	if (cwd_valid)
 		n = vbf_path_join(out, cap, cwd, path);
-	vbf_unlock(&cwd_lock);
-	in_cwd = 0;
+	vbf_leave(&cwd_lock);
 	return n;
 }
 
@@ -383,26 +379,6 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	return w->idx = -1;
 }
 
-static int fork_held;
-
-void vbf_shares_atfork_prepare(void)
-{
-	if (in_cwd)
-		return;
-	vbf_lock_take(&cwd_lock);
-	fork_held = 1;
-}
-
-void vbf_shares_atfork_parent(void)
-{
-	if (fork_held)
-		vbf_unlock(&cwd_lock);
-	fork_held = 0;
-}
-
-void vbf_shares_atfork_child(void)
-{
-	fork_held = 0;
-	in_cwd = 0;
-	vbf_lock_reset(&cwd_lock);
-}
+void vbf_shares_atfork_prepare(void) { vbf_lock_take(&cwd_lock); }
+void vbf_shares_atfork_parent(void) { vbf_unlock(&cwd_lock); }
+void vbf_shares_atfork_child(void) { vbf_lock_reset(&cwd_lock); }

@@ -11,9 +11,6 @@
 
 struct vbf_store vbf_stores[VBF_MAX_SHARES];
 
-/* Set while this thread is inside the store: a signal handler that stats a
- * file meanwhile must not wait for a lock its own thread holds. */
-static VBF_TLS int in_store;
 
 static struct vbf_store *store_of(int idx)
 {
@@ -23,20 +20,10 @@ static struct vbf_store *store_of(int idx)
 	return __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) ? s : NULL;
 }
 
-static int enter(struct vbf_store *s)
-{
-	if (in_store)
-		return 0;
-	in_store = 1;
-	vbf_lock_take(&s->lock);
-	return 1;
-}
-
-static void leave(struct vbf_store *s)
-{
-	vbf_unlock(&s->lock);
-	in_store = 0;
-}
+/* A signal handler that stats a file while its thread is in the library
+ * must not wait for a lock (lock.h): it sees no record. */
+static int enter(struct vbf_store *s) { return vbf_enter(&s->lock); }
+static void leave(struct vbf_store *s) { vbf_leave(&s->lock); }
 
 /* ---- table ---- */
 
@@ -412,34 +399,22 @@ int vbf_store_info(int idx, struct vbf_store_info *out)
 	return 0;
 }
 
-/* fork: hold every store lock across it, so the child never inherits a
- * table another thread was half-way through changing. A thread that forks
- * from inside the store (a signal handler) cannot wait for itself: it
- * skips, and its child resets. */
-static int fork_held;
-
+/* fork (vbf.c decides whether to hold the locks across it): the child
+ * never inherits a table another thread was half-way through changing. */
 void vbf_store_atfork_prepare(void)
 {
-	if (in_store)
-		return;
 	for (int i = 0; i < VBF_MAX_SHARES; i++)
 		vbf_lock_take(&vbf_stores[i].lock);
-	fork_held = 1;
 }
 
 void vbf_store_atfork_parent(void)
 {
-	if (!fork_held)
-		return;
-	fork_held = 0;
 	for (int i = 0; i < VBF_MAX_SHARES; i++)
 		vbf_unlock(&vbf_stores[i].lock);
 }
 
 void vbf_store_atfork_child(void)
 {
-	in_store = 0;
-	fork_held = 0;
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
 		vbf_lock_reset(&vbf_stores[i].lock);
 		vbf_stores[i].shm_reopen = 1;

@@ -28,20 +28,36 @@ int vbf_secure(void)
 /* Locks are held across fork so that a child never inherits a table that
  * another thread was changing: cache, then store, then cwd (no code path
  * takes them in another order). */
+static VBF_TLS int fork_holds; /* this thread's prepare handler took the locks */
+
 static void atfork_prepare(void)
 {
+	/* A fork from a signal handler that interrupted the library cannot wait
+	 * for a lock its own thread holds: it holds none, the child resets. */
+	if (vbf_lock_held)
+		return;
+	vbf_lock_held = 1;
+	vbf_cache_atfork_prepare();
 	vbf_store_atfork_prepare();
 	vbf_shares_atfork_prepare();
+	fork_holds = 1;
 }
 
 static void atfork_parent(void)
 {
+	if (!fork_holds)
+		return;
+	fork_holds = 0;
 	vbf_shares_atfork_parent();
 	vbf_store_atfork_parent();
+	vbf_cache_atfork_parent();
+	vbf_lock_held = 0;
 }
 
 static void atfork_child(void)
 {
+	fork_holds = 0;
+	vbf_lock_held = 0;
 	vbf_store_atfork_child();
 	vbf_shares_atfork_child();
 	vbf_cache_atfork_child();
