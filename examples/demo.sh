@@ -4,6 +4,9 @@
 # vboxsf with its default ttl=0), then the same jobs without and with
 # libvboxfix: chown -R + ls -l, git by a user who does not own the share, and
 # PostgreSQL (initdb, start, write, restart, read back).
+# `make demo` runs `sh examples/demo.sh`: on Debian sh is dash, and lib.sh
+# needs bash
+[ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
 set -u
 . "$(dirname "$0")/../tests/integration/lib.sh"
 VBF_SCRIPT=demo
