@@ -143,7 +143,7 @@ D2=$MNT/mysql2
 mkdir "$D2" && svc_root_lib chown mysql:mysql "$D2"
 if svc_lib_refuse mysql "$PYTHON" -c "
 import socket; s = socket.socket(socket.AF_UNIX); s.bind('$D2/probe.sock'); s.close()" 2>/dev/null; then
-    rm -f "$D2/probe.sock"
+    svc_lib_refuse mysql rm -f "$D2/probe.sock"
     md_cycle "$T refusals: socket in the datadir, O_DIRECT" svc_lib_refuse "$D2" "$D2/mysqld.sock" \
         --innodb-flush-method=O_DIRECT
 else
