@@ -10,6 +10,7 @@
 #include "cache_int.h"
 #include "config.h"
 #include "lock.h"
+#include "statconv.h"
 #include "log.h"
 #include "real.h"
 #include <sys/sysmacros.h>
@@ -311,23 +312,7 @@ void vbf_cache_fillx(struct vbf_cq *q, int r, const struct statx *x)
 	int saved = errno;
 	if (r == 0 && (x->stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS) {
 		struct stat st;
-		memset(&st, 0, sizeof st);
-		st.st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
-		st.st_ino = x->stx_ino;
-		st.st_nlink = x->stx_nlink;
-		st.st_mode = x->stx_mode;
-		st.st_uid = x->stx_uid;
-		st.st_gid = x->stx_gid;
-		st.st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
-		st.st_size = (off_t)x->stx_size;
-		st.st_blksize = x->stx_blksize;
-		st.st_blocks = (blkcnt_t)x->stx_blocks;
-		st.st_atim.tv_sec = x->stx_atime.tv_sec;
-		st.st_atim.tv_nsec = x->stx_atime.tv_nsec;
-		st.st_mtim.tv_sec = x->stx_mtime.tv_sec;
-		st.st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
-		st.st_ctim.tv_sec = x->stx_ctime.tv_sec;
-		st.st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
+		vbf_stat_from_statx(&st, x);
 		if (vbf_share_dev(st.st_dev))
 			insert(q, &st, x, 0);
 	} else if (r != 0 && saved == ENOENT) {

@@ -6,8 +6,7 @@
 
 struct vbf_config vbf_cfg;
 
-/* Read a whole small file (passwd, group) into a malloc'd string. */
-static char *slurp(const char *path)
+char *vbf_slurp(const char *path, size_t max)
 {
 	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -20,11 +19,9 @@ static char *slurp(const char *path)
 			break;
 		len += (size_t)n;
 		if (len == cap) {
-			if (cap >= (16u << 20))
-				break; /* a 16 MiB passwd file is not one we parse */
-			char *nb = realloc(buf, cap * 2 + 1);
+			char *nb = cap < max ? realloc(buf, cap * 2 + 1) : NULL;
 			if (!nb)
-				break;
+				break; /* what fits is what we parse */
 			buf = nb;
 			cap *= 2;
 		}
@@ -207,7 +204,7 @@ void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *))
 
 	const char *owner = get("VBOXFIX_OWNER"), *map = get("VBOXFIX_MAP");
 	if ((owner && *owner) || (map && *map)) {
-		char *passwd = slurp("/etc/passwd"), *group = slurp("/etc/group");
+		char *passwd = vbf_slurp("/etc/passwd", 16u << 20), *group = vbf_slurp("/etc/group", 16u << 20);
 		if (owner && *owner) {
 			c->have_owner = !vbf_parse_owner(owner, &c->owner_uid, &c->owner_gid, passwd, group);
 			if (!c->have_owner)

@@ -37,6 +37,10 @@ void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *));
 /* Parse "uid:gid", "user", "user:group" (names from /etc/passwd, /etc/group,
  * read directly: NSS may not be usable inside a preload). 0 or -1. */
 int vbf_parse_owner(const char *s, uint32_t *uid, uint32_t *gid, const char *passwd, const char *group);
+/* Read a whole file (passwd, group, mountinfo) through the real table into
+ * a NUL-terminated malloc'd string; at most about `max` bytes are kept. */
+char *vbf_slurp(const char *path, size_t max);
+
 /* Parse bindfs --map syntax "a/b:@c/@d". 0 or -1. */
 int vbf_parse_map(const char *s, struct vbf_map_ent *out, int max, int *n, const char *passwd, const char *group);
 

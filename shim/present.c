@@ -3,6 +3,7 @@
 #include "ids.h"
 #include "log.h"
 #include "real.h"
+#include "statconv.h"
 #include "refuse.h"
 #include "vbf.h"
 #include <sys/sysmacros.h>
@@ -81,20 +82,10 @@ int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
 	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	if (likely(!vbf_share_dev(dev)))
 		return 0;
-	/* A struct stat with what the view needs: dev for the share, type and
-	 * owner for the record fingerprint and the map. */
+	/* the view needs dev for the share, type and owner for the record
+	 * fingerprint and the map */
 	struct stat st;
-	memset(&st, 0, sizeof st);
-	st.st_dev = dev;
-	st.st_ino = stx->stx_ino;
-	st.st_mode = stx->stx_mode;
-	st.st_uid = stx->stx_uid;
-	st.st_gid = stx->stx_gid;
-	st.st_size = (off_t)stx->stx_size;
-	st.st_mtim.tv_sec = stx->stx_mtime.tv_sec;
-	st.st_mtim.tv_nsec = stx->stx_mtime.tv_nsec;
-	st.st_ctim.tv_sec = stx->stx_ctime.tv_sec;
-	st.st_ctim.tv_nsec = stx->stx_ctime.tv_nsec;
+	vbf_stat_from_statx(&st, stx);
 	int saved = errno;
 	struct vbf_where w;
 	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0) {

@@ -104,32 +104,6 @@ static void collect(void *arg, const char *mnt, const char *root, const char *ty
 	e->dev = dev;
 }
 
-static char *read_all(const char *path)
-{
-	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 16384, len = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		ssize_t n = REAL(read)(fd, buf + len, cap - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == cap) {
-			char *nb = cap < (64u << 20) ? realloc(buf, cap * 2 + 1) : NULL;
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	REAL(close)(fd);
-	if (buf)
-		buf[len] = 0;
-	return buf;
-}
-
 static int add_share(const char *root, dev_t dev, int whole, int store, const char *prefix, const char *type)
 {
 	for (int i = 0; i < vbf_nshares; i++)
@@ -159,7 +133,7 @@ static const struct mount_ent *mount_at(const struct mounts *m, const char *path
 void vbf_shares_init(const struct vbf_config *c)
 {
 	struct mounts m = {0};
-	char *text = read_all("/proc/self/mountinfo");
+	char *text = vbf_slurp("/proc/self/mountinfo", 64u << 20);
 	if (text)
 		vbf_mountinfo_parse(text, collect, &m);
 	free(text);
