@@ -96,7 +96,7 @@ test: deps
 
 demo: deps
 	$(MAKE) all fixtures
-	@B=$(abspath $(B)) sh examples/demo.sh
+	@B=$(abspath $(B)) bash examples/demo.sh
 
 bench: deps
 	$(MAKE) all fixtures

@@ -6,7 +6,7 @@ set -u
 
 PKGS="build-essential uthash-dev libcmocka-dev bindfs fuse3 musl-tools clang
 valgrind hyperfine fakeroot git sqlite3 python3 postgresql mariadb-server
-mariadb-client util-linux binutils procps strace time"
+mariadb-client util-linux binutils procps strace time libnss-wrapper python3-yaml"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: no dpkg-query (not Debian?); install by hand:" $PKGS >&2

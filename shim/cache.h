@@ -46,6 +46,8 @@ extern int vbf_cache_enabled;
  * process with VBOXFIX_TTL_MS=0 still keeps others coherent. */
 void vbf_cache_init(void);
 void vbf_cache_atfork_child(void);
+void vbf_cache_atfork_prepare(void);
+void vbf_cache_atfork_parent(void);
 
 int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
 		     struct vbf_cq *q);
