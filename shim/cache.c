@@ -136,16 +136,6 @@ static struct cent *take_slot(void)
 /* A quick no for absolute paths that do not start with a share's root: the
  * common case outside shares pays two string compares. A path that reaches
  * a share some other way (symlink, "//") is simply not cached. */
-static int maybe_on_share(const char *p)
-{
-	for (int i = 0; i < vbf_nshares; i++) {
-		const struct vbf_share *s = &vbf_shares[i];
-		if (s->len == 1 || (!strncmp(p, s->root, s->len) && (p[s->len] == '/' || p[s->len] == 0)))
-			return 1;
-	}
-	return 0;
-}
-
 static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 {
 	/* names relative to a directory descriptor are what tree walkers (fts,
@@ -208,7 +198,7 @@ static void to_statx(const struct cent *e, unsigned mask, struct statx *x)
 int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
 		     struct vbf_cq *q)
 {
-	if ((path[0] == '/' && !maybe_on_share(path)) || (stx && (mask & ~STATX_CACHEABLE & ~(unsigned)STATX__RESERVED)))
+	if ((path[0] == '/' && !vbf_abs_maybe_share(path)) || (stx && (mask & ~STATX_CACHEABLE & ~(unsigned)STATX__RESERVED)))
 		return VBF_CACHE_SKIP;
 	int saved = errno;
 	int rc = VBF_CACHE_SKIP;

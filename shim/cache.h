@@ -58,7 +58,7 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
 static inline int vbf_cache_stat(int dirfd, const char *path, int follow, struct stat *st, struct vbf_cq *q)
 {
 	/* enabled only once started with shares: no vbf_active() needed */
-	if (!vbf_cache_enabled || !path || !*path)
+	if (!vbf_cache_enabled || !path || !*path || (path[0] == '/' && !vbf_abs_maybe_share(path)))
 		return VBF_CACHE_SKIP;
 	return vbf_cache_lookup(dirfd, path, follow, st, NULL, 0, q);
 }

@@ -60,7 +60,7 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 	return 0;
 }
 
-int vbf_stat_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st)
+int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st)
 {
 	if (c == VBF_CACHE_MISS)
 		vbf_cache_fill(q, r, st);

@@ -8,6 +8,7 @@
 #include "shares.h"
 #include "store.h"
 #include "cache.h"
+#include "vbf.h"
 
 struct vbf_view {
 	uid_t uid;
@@ -27,7 +28,17 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st);
  * when `c` says so, else the real call's), `q` the cache query. Fills the
  * cache, presents the view, or finds a FIFO/socket kept off the share.
  * Returns what the wrapper returns. */
-int vbf_stat_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st);
+int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st);
+
+static inline int vbf_stat_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow,
+				struct stat *st)
+{
+	/* outside shares: one device comparison, no call */
+	if (likely(r == 0 && c == VBF_CACHE_SKIP && __atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 2 &&
+		   (!vbf_on || !vbf_share_dev(st->st_dev))))
+		return 0;
+	return vbf_stat_done_slow(r, c, q, dirfd, path, follow, st);
+}
 
 /* The same for statx: only the fields its mask says are filled. */
 int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx);

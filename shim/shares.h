@@ -14,11 +14,12 @@
 #include "path.h"
 
 struct vbf_share {
-	char root[PATH_MAX];  /* canonical mount point or subtree root */
-	size_t len;
+	/* what every call reads first, together at the front */
 	dev_t dev;
+	size_t len;
 	int whole_fs;         /* root is a mount point: its dev identifies it */
 	int store;            /* index of the share whose records it uses */
+	char root[PATH_MAX];  /* canonical mount point or subtree root */
 	char prefix[PATH_MAX];/* key of `root` inside that share ("" for itself) */
 	char fstype[32];
 };
@@ -42,6 +43,21 @@ static inline int vbf_share_dev(dev_t dev)
 	for (int i = 0; i < vbf_nshares; i++)
 		if (vbf_shares[i].dev == dev)
 			return 1;
+	return 0;
+}
+
+/* Does the absolute path `p` start with a share root? A quick test for the
+ * cache, which keeps only names spelled below a root; "/a/../share/x" says
+ * no here and is simply not cached (the stat result's device still decides
+ * what is presented). */
+static inline int vbf_abs_maybe_share(const char *p)
+{
+	for (int i = 0; i < vbf_nshares; i++) {
+		const struct vbf_share *s = &vbf_shares[i];
+		if (s->len == 1 || (p[1] == s->root[1] && !strncmp(p, s->root, s->len) &&
+				    (p[s->len] == '/' || p[s->len] == 0)))
+			return 1;
+	}
 	return 0;
 }
 

@@ -17,7 +17,20 @@ static struct vbf_store *store_of(int idx)
 	if (idx < 0 || idx >= VBF_MAX_SHARES)
 		return NULL;
 	struct vbf_store *s = &vbf_stores[idx];
+	if (unlikely(!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) && __atomic_load_n(&s->pending, __ATOMIC_ACQUIRE))
+		vbf_store_open(idx, s->root, s->pending_state[0] ? s->pending_state : NULL);
 	return __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) ? s : NULL;
+}
+
+void vbf_store_defer(int idx, const char *root, const char *state_file)
+{
+	if (idx < 0 || idx >= VBF_MAX_SHARES || !root)
+		return;
+	struct vbf_store *s = &vbf_stores[idx];
+	/* copies: the environment the state path came from may change */
+	snprintf(s->root, sizeof s->root, "%s", root);
+	snprintf(s->pending_state, sizeof s->pending_state, "%s", state_file ? state_file : "");
+	__atomic_store_n(&s->pending, 1, __ATOMIC_RELEASE);
 }
 
 /* A signal handler that stats a file while its thread is in the library
@@ -217,7 +230,8 @@ void vbf_store_open(int idx, const char *root, const char *state_file)
 	s->bloom = calloc(1, VBF_BLOOM_BITS / 8);
 	if (!s->bloom)
 		goto out;
-	snprintf(s->root, sizeof s->root, "%s", root);
+	if (s->root != root)
+		snprintf(s->root, sizeof s->root, "%s", root);
 	/* vboxsf invents inode numbers per mount and recycles them: there only
 	 * the type can tell a replaced file */
 	struct statfs sf;
@@ -236,6 +250,7 @@ void vbf_store_close(int idx)
 		return;
 	int saved = errno;
 	__atomic_store_n(&s->open, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->pending, 0, __ATOMIC_RELEASE);
 	vbf_store_clear(s);
 	vbf_file_close(s);
 	free(s->bloom);

@@ -46,6 +46,10 @@ struct vbf_fp {
  * once. */
 void vbf_store_open(int idx, const char *root, const char *state_file);
 
+/* The same, but only when the store is first used: a process that never
+ * touches a share never reads its state file (no request to the share). */
+void vbf_store_defer(int idx, const char *root, const char *state_file);
+
 /* Look up `key`; `real` is the object's real stat. Returns 1 and fills `out`
  * when a matching record exists, else 0. */
 int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_rec *out);

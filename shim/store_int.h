@@ -104,6 +104,8 @@ struct vbf_store {
 	char path[PATH_MAX];
 	char intkey[PATH_MAX]; /* key of the state file when it is inside root */
 	char shmname[48];  /* /dev/shm/vboxfix-<hash of path> */
+	int pending;       /* vbf_store_defer'd: opened at first use */
+	char pending_state[PATH_MAX];
 };
 
 extern struct vbf_store vbf_stores[VBF_MAX_SHARES];

@@ -90,7 +90,7 @@ void vbf_boot(void)
 		vbf_shares_init(&vbf_cfg);
 		for (int i = 0; i < vbf_nshares; i++)
 			if (vbf_shares[i].store == i)
-				vbf_store_open(i, vbf_shares[i].root, vbf_cfg.state);
+				vbf_store_defer(i, vbf_shares[i].root, vbf_cfg.state);
 		vbf_cache_init();
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 		on = vbf_nshares > 0;
