@@ -130,6 +130,17 @@ static const struct mount_ent *mount_at(const struct mounts *m, const char *path
 	return NULL;
 }
 
+/* Filesystems whose mountinfo device is the st_dev of every file on them. */
+static int dev_is_stat_dev(const char *type)
+{
+	static const char *const types[] = {"vboxsf", "fuse", "nfs", "nfs4", "cifs", "smb3", "9p", "virtiofs",
+					    "fakeowner", "tmpfs", "ext4", "xfs"};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (!strcmp(type, types[i]) || (!strncmp(type, "fuse.", 5) && !strcmp(types[i], "fuse")))
+			return 1;
+	return 0;
+}
+
 void vbf_shares_init(const struct vbf_config *c)
 {
 	struct mounts m = {0};
@@ -141,6 +152,15 @@ void vbf_shares_init(const struct vbf_config *c)
 	for (int i = 0; i < c->npaths; i++) {
 		char canon[PATH_MAX];
 		struct stat st;
+		/* A share named by its mount point needs no look at the share
+		 * (a request to the host in every process that starts) where the
+		 * mount's device is what stat reports: not on btrfs, say. */
+		const struct mount_ent *lex = vbf_path_join(canon, sizeof canon, "/", c->paths[i]) > 0
+						      ? mount_at(&m, canon) : NULL;
+		if (lex && dev_is_stat_dev(lex->type)) {
+			add_share(canon, lex->dev, 1, -1, "", lex->type);
+			continue;
+		}
 		if (!REAL(realpath) || !REAL(realpath)(c->paths[i], canon) || REAL(stat)(canon, &st)) {
 			vbf_log(VBF_WARN, "VBOXFIX_PATHS: %s: cannot be resolved (%s); not treated as a share",
 				c->paths[i], strerror(errno));

@@ -129,3 +129,14 @@ expect_out "errno kept on a share stat" "uid=0 gid=0 mode=0777 type=d size=4096 
     with_lib sh -c "'$PROBE' errno-stays '$MNT' | tr '\n' ' ' | sed 's/ \$//'"
 expect_out "VBOXFIX=off does nothing" "uid=$SHARE_UID" \
     with_lib env VBOXFIX=off sh -c "'$PROBE' stat '$MNT' | cut -d' ' -f1"
+
+# --- a process that never touches the share sends it nothing
+BINDFS_PID=$(pgrep -f "bindfs.*$MNT" | head -n 1)
+if [ -n "$BINDFS_PID" ] && [ -r "/proc/$BINDFS_PID/io" ]; then
+    reqs() { awk '/^syscr/{print $2}' "/proc/$BINDFS_PID/io"; }
+    before=$(reqs)
+    for _ in 1 2 3 4 5; do with_lib ls /etc >/dev/null; with_lib "$PROBE" stat /etc/passwd >/dev/null; done
+    expect_eq "processes that never touch the share send it no request" "$(( $(reqs) - before ))" 0
+else
+    skip "no request from processes off the share" "bindfs daemon pid not found"
+fi
