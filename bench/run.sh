@@ -197,4 +197,9 @@ goal() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ if (v == "-" || v == "") p
     echo "every process and for changes it did not make; the library's cache never serves a change"
     echo "made under the library stale, and serves outside changes for at most VBOXFIX_TTL_MS."
 } >"$OUT"
+# the state store's own numbers (load, memory, one recorded chown vs fakeroot)
+if [ "${QUICK:-0}" != 1 ]; then
+    { echo; echo "## State store"; echo; (cd "$VBF_REPO" && B=$B sh bench/store_bench.sh); } >>"$OUT" 2>&1 ||
+        fail "store bench" "see $OUT"
+fi
 ok "bench results written to $OUT"
