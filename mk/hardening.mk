@@ -83,7 +83,7 @@ stress: all fixtures
 	    VBF_TEST_TIMEOUT=$$(($(STRESS_SECONDS) * 3 + 120)) sh tests/run-integration.sh t_80_hardening
 
 # ---- libFuzzer: the parsers (the store loader is tests/fuzz/fuzz.mk's) -----
-FUZZ_CORE = shim/config.c shim/log.c shim/path.c shim/shares.c tests/unit/fake_real.c
+FUZZ_CORE = shim/config.c shim/log.c shim/path.c shim/shares.c shim/lock.c tests/unit/fake_real.c
 FUZZ_BINS = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(HDRS)

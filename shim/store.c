@@ -79,12 +79,12 @@ static void ent_del(struct vbf_store *s, struct vbf_ent *e)
 	HASH_DEL(s->tab, e);
 	s->live -= enc_size(e->klen);
 	s->nrec--;
-	free(e);
+	vbf_arena_free(e, sizeof *e + e->klen + 1);
 }
 
 static struct vbf_ent *ent_new(const char *k, size_t n, const struct vbf_rec *rec, uint32_t fptype, uint64_t ino)
 {
-	struct vbf_ent *e = malloc(sizeof *e + n + 1);
+	struct vbf_ent *e = vbf_arena_alloc(sizeof *e + n + 1);
 	if (!e)
 		return NULL;
 	memcpy(e->key, k, n);
@@ -164,7 +164,7 @@ void vbf_store_clear(struct vbf_store *s)
 	struct vbf_ent *e, *t;
 	HASH_ITER(hh, s->tab, e, t) {
 		HASH_DEL(s->tab, e);
-		free(e);
+		vbf_arena_free(e, sizeof *e + e->klen + 1);
 	}
 	s->nrec = 0;
 	s->live = 0;
@@ -227,7 +227,7 @@ void vbf_store_open(int idx, const char *root, const char *state_file)
 	s->shm = &s->private_shm;
 	s->shm_fd = -1;
 	s->fd = -1;
-	s->bloom = calloc(1, VBF_BLOOM_BITS / 8);
+	s->bloom = vbf_arena_calloc(VBF_BLOOM_BITS / 8);
 	if (!s->bloom)
 		goto out;
 	if (s->root != root)
@@ -253,7 +253,7 @@ void vbf_store_close(int idx)
 	__atomic_store_n(&s->pending, 0, __ATOMIC_RELEASE);
 	vbf_store_clear(s);
 	vbf_file_close(s);
-	free(s->bloom);
+	vbf_arena_free(s->bloom, VBF_BLOOM_BITS / 8);
 	s->bloom = NULL;
 	leave(s);
 	errno = saved;

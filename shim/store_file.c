@@ -152,7 +152,7 @@ static void read_tail(struct vbf_store *s)
 {
 	if (s->fd < 0)
 		return;
-	if (!s->iobuf && !(s->iobuf = malloc(CHUNK)))
+	if (!s->iobuf && !(s->iobuf = vbf_arena_alloc(CHUNK)))
 		return;
 	uint8_t *buf = s->iobuf;
 	size_t have = 0;
@@ -286,7 +286,7 @@ int vbf_file_compact(struct vbf_store *s, int force)
 	if (fd < 0)
 		goto out;
 	RAW(SYS_fchmod, fd, 0666, 0, 0);
-	uint8_t *buf = malloc(CHUNK);
+	uint8_t *buf = vbf_arena_alloc(CHUNK);
 	int bad = !buf;
 	size_t n = 0;
 	uint64_t total = 0;
@@ -306,7 +306,7 @@ int vbf_file_compact(struct vbf_store *s, int force)
 		}
 		total += n;
 		bad = bad || flush(fd, buf, &n);
-		free(buf);
+		vbf_arena_free(buf, CHUNK);
 	}
 	/* the data must be on disk before the name points at it */
 	bad = bad || RAW(SYS_fsync, fd, 0, 0, 0) < 0;
@@ -435,6 +435,6 @@ void vbf_file_close(struct vbf_store *s)
 		munmap(s->shm, 4096);
 	s->fd = s->shm_fd = -1;
 	s->shm = &s->private_shm;
-	free(s->iobuf);
+	vbf_arena_free(s->iobuf, CHUNK);
 	s->iobuf = NULL;
 }

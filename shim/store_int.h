@@ -5,8 +5,12 @@
 #define VBF_STORE_INT_H
 
 #include "store.h"
+#include "arena.h"
 #include "lock.h"
 #include <stdatomic.h>
+/* no malloc under the store's lock (arena.h) */
+#define uthash_malloc(sz) vbf_arena_alloc(sz)
+#define uthash_free(ptr, sz) vbf_arena_free(ptr, sz)
 #include <uthash.h>
 
 /* ---- format (docs/state-store.md has the byte layout) ---- */

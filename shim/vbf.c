@@ -1,4 +1,5 @@
 #include "vbf.h"
+#include "arena.h"
 #include "cache.h"
 #include "config.h"
 #include "env.h"
@@ -58,6 +59,7 @@ static void atfork_child(void)
 {
 	fork_holds = 0;
 	vbf_lock_held = 0;
+	vbf_arena_atfork_child();
 	vbf_store_atfork_child();
 	vbf_shares_atfork_child();
 	vbf_cache_atfork_child();

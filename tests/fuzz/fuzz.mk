@@ -5,7 +5,7 @@
 # reproducer there after fixing it.
 FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
-FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store.c shim/store_file.c shim/store_fmt.c shim/log.c \
+FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store.c shim/store_file.c shim/store_fmt.c shim/log.c shim/arena.c shim/lock.c \
              tests/unit/fake_real.c
 
 $(B)/fuzz/fuzz_store: $(FUZZ_SRC) tests/fuzz/store_target.h $(HDRS)
