@@ -1,5 +1,6 @@
 #include "own.h"
 #include "cache.h"
+#include "defer.h"
 #include "log.h"
 #include "present.h"
 #include "real.h"
@@ -111,6 +112,12 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
 
 int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc, int real_errno)
 {
+	/* a name whose unlink waits for the last close here (defer.h) */
+	if (real_rc == 0 && unlikely(__atomic_load_n(&vbf_defer_nkept, __ATOMIC_RELAXED)) && path && *path) {
+		struct vbf_where k;
+		if (vbf_where_name(dirfd, path, &k) >= 0 && vbf_defer_kept(k.idx, k.key))
+			return fail(ENOENT);
+	}
 	if (real_rc != 0 || mode == F_OK) {
 		errno = real_errno;
 		return real_rc;

@@ -1,5 +1,6 @@
 #include "present.h"
 #include "config.h"
+#include "defer.h"
 #include "ids.h"
 #include "log.h"
 #include "real.h"
@@ -45,7 +46,8 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 	int saved = errno;
 	struct vbf_where w;
 	if (vbf_where_stat(dirfd, path, follow, st, &w) >= 0) {
-		if (w.key && vbf_store_is_internal(w.idx, w.key)) {
+		if (w.key && (vbf_store_is_internal(w.idx, w.key) ||
+			      (path && *path && vbf_defer_kept(w.idx, w.key)))) {
 			errno = ENOENT; /* the state store is not the program's */
 			return -1;
 		}
@@ -89,7 +91,8 @@ int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
 	int saved = errno;
 	struct vbf_where w;
 	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0) {
-		if (w.key && vbf_store_is_internal(w.idx, w.key)) {
+		if (w.key && (vbf_store_is_internal(w.idx, w.key) ||
+			      (path && *path && vbf_defer_kept(w.idx, w.key)))) {
 			errno = ENOENT;
 			return -1;
 		}

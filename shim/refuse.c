@@ -4,6 +4,7 @@
  * refuse_redirect.c, hard links in refuse_link.c. */
 #include "refuse.h"
 #include "config.h"
+#include "defer.h"
 #include "fdtab.h"
 #include "log.h"
 #include "real.h"
@@ -78,6 +79,10 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 	char local[VBF_REDIRECT_CAP];
 	if (internal(w))
 		return fail(ENOENT);
+	/* A name whose unlink waits for the last close is gone here; the host
+	 * still has it, so a create cannot make a new file there yet. */
+	if (vbf_defer_kept(w->idx, w->key))
+		return fail(flags & O_CREAT ? ETXTBSY : ENOENT);
 	/* A create must not put a regular file over a redirected FIFO's name. */
 	if ((flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0) {
 		if (flags & O_EXCL)
@@ -234,7 +239,7 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 	int ia = vbf_where_name(fa, a, &wa), ib = vbf_where_name(fb, b, &wb);
 	if (ia < 0 && ib < 0)
 		return call_rename(fn, fa, a, fb, b, flags);
-	if (internal(&wa) || internal(&wb))
+	if (internal(&wa) || internal(&wb) || vbf_defer_kept(wa.idx, wa.key))
 		return fail(ENOENT);
 	int r;
 	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
@@ -294,11 +299,17 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 	struct vbf_where w;
 	if (vbf_where_name(d, p, &w) < 0)
 		return call_unlink(fn, d, p, fl);
-	if (internal(&w))
+	if (internal(&w) || vbf_defer_kept(w.idx, w.key))
 		return fail(ENOENT);
 	int dir = fn == VBF_UN_RMDIR || (fn == VBF_UN_UNLINKAT && (fl & AT_REMOVEDIR));
-	int r;
-	BUSY_RETRY(r, call_unlink(fn, d, p, fl));
+	int e0 = errno, r = call_unlink(fn, d, p, fl);
+	/* A file this process holds open stays busy until it closes it: no
+	 * retry, the unlink finishes at the last close (defer.h). */
+	if (r < 0 && vbf_is_busy(errno) && !dir && vbf_defer_unlink(&w, d, p, errno) == 0) {
+		r = 0;
+		errno = e0;
+	} else
+		BUSY_AGAIN(r, call_unlink(fn, d, p, fl));
 	/* The share root keeps only the store's own files: they go with it. */
 	if (r < 0 && errno == ENOTEMPTY && dir && w.key && !w.key[0] && vbf_store_remove_files(w.idx) == 0)
 		r = call_unlink(fn, d, p, fl);

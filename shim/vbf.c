@@ -2,6 +2,7 @@
 #include "arena.h"
 #include "cache.h"
 #include "config.h"
+#include "defer.h"
 #include "env.h"
 #include "lock.h"
 #include "log.h"
@@ -107,6 +108,8 @@ __attribute__((constructor)) static void vbf_ctor(void) { vbf_boot(); }
 
 __attribute__((destructor)) static void vbf_dtor(void)
 {
+	if (vbf_boot_state == 2)
+		vbf_defer_exit();
 	if (vbf_boot_state == 2 && vbf_cfg.stats && !vbf_cfg.off)
 		vbf_stats_dump();
 }

@@ -5,6 +5,7 @@
  * The common case costs one byte compare per entry; only an entry that has
  * the store's name asks whether its directory is a share root, and that
  * asks the kernel for the directory's path (/proc/self/fd), not the share. */
+#include "defer.h"
 #include "real.h"
 #include "shares.h"
 #include "store.h"
@@ -28,8 +29,14 @@ static int dir_is_store_root(DIR *d)
 
 static int hide(DIR *d, const char *name)
 {
+	/* a name kept by an unlink that waits for the last close here */
+	if (unlikely(__atomic_load_n(&vbf_defer_nkept, __ATOMIC_RELAXED)) && vbf_defer_listed(dirfd(d), name))
+		return 1;
 	if (likely(name[0] != '.' || name[1] != 'v'))
 		return 0;
+	/* a file unlinked while open here, waiting for its last close */
+	if (vbf_defer_name(name))
+		return vbf_active() && vbf_defer_dir_on_share(dirfd(d));
 	if (!vbf_store_name_internal(name) || !vbf_active())
 		return 0;
 	int saved = errno;

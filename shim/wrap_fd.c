@@ -1,6 +1,7 @@
 /* Descriptors and the working directory: keep the fd marks (fdtab.h) and
  * the cached cwd (shares.h) true. Each wrapper adds one table access. */
 #include "cache.h"
+#include "defer.h"
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
@@ -11,25 +12,39 @@
 VBF_EXPORT int close(int fd)
 {
 	/* unmark first: once closed, another thread may reuse the number */
+	unsigned char bits = vbf_fd_bits(fd);
 	vbf_fd_mark(fd, 0);
 	int wtok = vbf_cache_fd_take(fd);
 	int r = REAL(close)(fd);
 	vbf_cache_fd_release(wtok);
+	if (unlikely(bits & VBF_FD_DEFER))
+		vbf_defer_closed(fd, bits);
 	return r;
 }
 
-static int copied(int from, int to)
+/* `old`: the bits `to` had before (dup2/dup3 close what it was). */
+static int copied(int from, int to, unsigned char old)
 {
 	if (to >= 0)
 		vbf_fd_mark(to, vbf_fd_marked(from));
 	if (to >= 0)
 		vbf_cache_fd_copied(from, to);
+	if (to >= 0 && to != from && unlikely((old | vbf_fd_bits(from)) & VBF_FD_DEFER))
+		vbf_defer_copied(from, to, old);
 	return to;
 }
 
-VBF_EXPORT int dup(int fd) { return copied(fd, REAL(dup)(fd)); }
-VBF_EXPORT int dup2(int a, int b) { return copied(a, REAL(dup2)(a, b)); }
-VBF_EXPORT int dup3(int a, int b, int fl) { return copied(a, REAL(dup3)(a, b, fl)); }
+VBF_EXPORT int dup(int fd) { return copied(fd, REAL(dup)(fd), 0); }
+VBF_EXPORT int dup2(int a, int b)
+{
+	unsigned char old = vbf_fd_bits(b);
+	return copied(a, REAL(dup2)(a, b), old);
+}
+VBF_EXPORT int dup3(int a, int b, int fl)
+{
+	unsigned char old = vbf_fd_bits(b);
+	return copied(a, REAL(dup3)(a, b, fl), old);
+}
 
 static int do_fcntl(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
 {
@@ -39,7 +54,7 @@ static int do_fcntl(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
 	/* glibc reads the third argument as a pointer-sized value too */
 	int r = fn(fd, cmd, arg);
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		copied(fd, r);
+		copied(fd, r, 0);
 	return r;
 }
 
@@ -58,17 +73,26 @@ VBF_EXPORT int fcntl64(int fd, int cmd, ...)
 
 VBF_EXPORT int fclose(FILE *f)
 {
-	vbf_fd_mark(fileno(f), 0);
-	int wtok = vbf_cache_fd_take(fileno(f));
+	int fd = fileno(f);
+	unsigned char bits = vbf_fd_bits(fd);
+	vbf_fd_mark(fd, 0);
+	int wtok = vbf_cache_fd_take(fd);
 	int r = REAL(fclose)(f);
 	vbf_cache_fd_release(wtok);
+	if (unlikely(bits & VBF_FD_DEFER))
+		vbf_defer_closed(fd, bits);
 	return r;
 }
 
 VBF_EXPORT int closedir(DIR *d)
 {
-	vbf_fd_mark(dirfd(d), 0);
-	return REAL(closedir)(d);
+	int fd = dirfd(d);
+	unsigned char bits = vbf_fd_bits(fd);
+	vbf_fd_mark(fd, 0);
+	int r = REAL(closedir)(d);
+	if (unlikely(bits & VBF_FD_DEFER))
+		vbf_defer_closed(fd, bits);
+	return r;
 }
 
 VBF_EXPORT DIR *fdopendir(int fd) { return REAL(fdopendir)(fd); }
