@@ -4,11 +4,13 @@
 #   $(B)/fixtures/probe-fortify  -O2 -D_FORTIFY_SOURCE=2 (__open_2, ...)
 #   $(B)/fixtures/probe-static   -static: bypasses any preload (the limitation)
 #   $(B)/fixtures/probe-musl     musl-gcc, only when musl-gcc is installed
-#   $(B)/fixtures/librefuse.so   the refusal preload (tests/fixtures/refuse.c)
+#   $(B)/fixtures/librefuse.so   the refusal preload (tests/fixtures/refuse*.c, refuse.h)
 
 FIX_DIR   = $(B)/fixtures
 FIX_CF    = $(WARN) -D_GNU_SOURCE
 MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
+REFUSE_SRC = tests/fixtures/refuse.c tests/fixtures/refuse_busy.c \
+             tests/fixtures/refuse_names.c tests/fixtures/refuse_io.c
 PROBES    = $(FIX_DIR)/probe $(FIX_DIR)/probe-lfs $(FIX_DIR)/probe-fortify \
             $(FIX_DIR)/probe-static $(if $(MUSL_GCC),$(FIX_DIR)/probe-musl)
 
@@ -35,10 +37,10 @@ $(FIX_DIR)/probe-musl: tests/fixtures/probe.c
 	$(MUSL_GCC) $(CFLAGS) $(FIX_CF) -o $@ $<
 
 # No _FILE_OFFSET_BITS and no fortify: they would rename or wrap our open.
-$(FIX_DIR)/librefuse.so: tests/fixtures/refuse.c
+$(FIX_DIR)/librefuse.so: $(REFUSE_SRC) tests/fixtures/refuse.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -U_FORTIFY_SOURCE -fPIC -shared -fvisibility=hidden \
-	    -o $@ $< -ldl -lpthread
+	    -o $@ $(REFUSE_SRC) -ldl -lpthread
 
 # FIX_BIN (one binary per tests/fixtures/*.c) is not what the fixtures are;
-# build refuse.c only as librefuse.so.
+# build refuse*.c (one library in several files) only as librefuse.so.
