@@ -94,8 +94,9 @@ test: deps
 	$(MAKE) test-asan test-ubsan
 	@B=$(abspath $(B)) sh tests/run-all.sh
 
-demo: deps
-	$(MAKE) all fixtures
+demo:
+	@sh .ci/deps.sh demo
+	$(MAKE) all
 	@B=$(abspath $(B)) bash examples/demo.sh
 
 bench: deps

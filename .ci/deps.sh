@@ -4,9 +4,12 @@
 # Not root: list what is missing and carry on (tests that need it skip).
 set -u
 
-PKGS="build-essential uthash-dev libcmocka-dev bindfs fuse3 musl-tools clang
-valgrind hyperfine fakeroot git sqlite3 python3 postgresql mariadb-server
-mariadb-client util-linux binutils procps strace time libnss-wrapper python3-yaml"
+# `deps.sh demo` installs only what make demo runs; no argument: everything
+# the tests and benchmarks use.
+DEMO_PKGS="build-essential uthash-dev bindfs fuse3 git postgresql util-linux procps"
+PKGS="$DEMO_PKGS libcmocka-dev musl-tools clang valgrind hyperfine fakeroot
+sqlite3 python3 mariadb-server mariadb-client binutils strace time libnss-wrapper python3-yaml"
+[ "${1:-}" = demo ] && PKGS=$DEMO_PKGS
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: no dpkg-query (not Debian?); install by hand:" $PKGS >&2
