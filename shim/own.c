@@ -1,6 +1,7 @@
 #include "own.h"
 #include "cache.h"
 #include "defer.h"
+#include "ids.h"
 #include "log.h"
 #include "present.h"
 #include "real.h"
@@ -139,6 +140,30 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 		return fail(err);
 	errno = saved;
 	return 0;
+}
+
+int vbf_op_owner_refused(int dirfd, const char *path, int flags, const char *what)
+{
+	struct stat st;
+	struct vbf_where w;
+	int saved = errno, yes = 0;
+	if (!path || !*path) {
+		path = "";
+		flags |= AT_EMPTY_PATH;
+	}
+	if (target_stat(dirfd, path, flags, &st) == 0 &&
+	    vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0) {
+		struct vbf_view v;
+		vbf_view_of(w.idx, w.key, &st, &v);
+		yes = vbf_euid() == v.uid;
+	}
+	if (yes) {
+		vbf_count(VBF_C_REFUSED);
+		vbf_log_once(VBF_EV_OWNER_RIGHT, VBF_INFO, "%s on a share refused by the real owner's check; left unchanged",
+			     what);
+	}
+	errno = saved;
+	return yes;
 }
 
 /* ---- creation ---- */

@@ -21,6 +21,14 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags);
  * flags selects the effective ids. */
 int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc, int real_errno);
 
+/* An owner's right (explicit file times, setting an ACL) on (dirfd, path)
+ * was refused with EPERM because the kernel checks the mount's real owner.
+ * Returns 1 when the target is on a share and presented as the caller's own,
+ * so that a normal filesystem would have allowed it; the caller then answers
+ * as the share would if it simply did not keep that metadata. Counted, and
+ * logged once per process as `what`. */
+int vbf_op_owner_refused(int dirfd, const char *path, int flags, const char *what);
+
 /* A create on a share returned `fd` (or, for mkdir, 0 with fd = -1): record
  * `mode & ~umask` when the share did not give the object that mode. */
 void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);

@@ -3,6 +3,8 @@
  * success the metadata cache is told (cache.h), which outside shares costs
  * a lexical test and no system call. */
 #include "cache.h"
+#include "fdtab.h"
+#include "own.h"
 #include "real.h"
 #include "vbf.h"
 
@@ -24,40 +26,75 @@ static int changed(int r, int d, const char *p)
 	return r;
 }
 
+/* lexically on a share (no system call), or a descriptor opened on one */
+static int maybe_share(int d, const char *p)
+{
+	struct vbf_where w;
+	return p && *p ? vbf_where_name(d, p, &w) >= 0 : vbf_fd_marked(d);
+}
+
+/* Explicit times are the owner's right, and on a share the kernel checks
+ * the mount's real owner: a presented owner that is refused is answered
+ * like a chown the share ignores (own.h). `e` is errno before the call. */
+static int times_done(int r, int e, int d, const char *p, int fl, int explicit_times)
+{
+	if (r != 0 && errno == EPERM && explicit_times && vbf_active() && maybe_share(d, p) &&
+	    vbf_op_owner_refused(d, p, fl, "setting explicit file times")) {
+		errno = e;
+		return 0;
+	}
+	return changed(r, d, p);
+}
+
+static int explicit_ts(const struct timespec t[2])
+{
+	for (int i = 0; t && i < 2; i++)
+		if (t[i].tv_nsec != UTIME_NOW && t[i].tv_nsec != UTIME_OMIT)
+			return 1;
+	return 0;
+}
+
 VBF_EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int fl)
 {
 	NEED(utimensat);
-	return changed(REAL(utimensat)(d, p, t, fl), d, p);
+	int e = errno;
+	return times_done(REAL(utimensat)(d, p, t, fl), e, d, p, fl, explicit_ts(t));
 }
 VBF_EXPORT int futimens(int fd, const struct timespec t[2])
 {
 	NEED(futimens);
-	return changed(REAL(futimens)(fd, t), fd, NULL);
+	int e = errno;
+	return times_done(REAL(futimens)(fd, t), e, fd, NULL, 0, explicit_ts(t));
 }
 VBF_EXPORT int utimes(const char *p, const struct timeval t[2])
 {
 	NEED(utimes);
-	return changed(REAL(utimes)(p, t), AT_FDCWD, p);
+	int e = errno;
+	return times_done(REAL(utimes)(p, t), e, AT_FDCWD, p, 0, t != NULL);
 }
 VBF_EXPORT int lutimes(const char *p, const struct timeval t[2])
 {
 	NEED(lutimes);
-	return changed(REAL(lutimes)(p, t), AT_FDCWD, p);
+	int e = errno;
+	return times_done(REAL(lutimes)(p, t), e, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t != NULL);
 }
 VBF_EXPORT int futimes(int fd, const struct timeval t[2])
 {
 	NEED(futimes);
-	return changed(REAL(futimes)(fd, t), fd, NULL);
+	int e = errno;
+	return times_done(REAL(futimes)(fd, t), e, fd, NULL, 0, t != NULL);
 }
 VBF_EXPORT int futimesat(int d, const char *p, const struct timeval t[2])
 {
 	NEED(futimesat);
-	return changed(REAL(futimesat)(d, p, t), d, p);
+	int e = errno;
+	return times_done(REAL(futimesat)(d, p, t), e, d, p, 0, t != NULL);
 }
 VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 {
 	NEED(utime);
-	return changed(REAL(utime)(p, t), AT_FDCWD, p);
+	int e = errno;
+	return times_done(REAL(utime)(p, t), e, AT_FDCWD, p, 0, t != NULL);
 }
 
 VBF_EXPORT int truncate(const char *p, off_t n)
@@ -93,4 +130,33 @@ VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
 	NEED(symlinkat);
 	return changed(REAL(symlinkat)(target, d, p), d, p);
+}
+
+/* Setting a POSIX ACL is the owner's right, and the kernel checks the
+ * mount's real owner: refused to the presented owner with EPERM, the honest
+ * answer is the one vboxsf gives, "ACLs not supported", so that cp -a, tar
+ * and rsync fall back to chmod. Only the ACL names, only EPERM, only on a
+ * share, only for the presented owner. */
+static int acl_done(int r, int d, const char *p, int fl, const char *name)
+{
+	if (r != 0 && errno == EPERM && name && !strncmp(name, "system.posix_acl_", 17) && vbf_active() &&
+	    maybe_share(d, p) && vbf_op_owner_refused(d, p, fl, "setting an ACL"))
+		errno = EOPNOTSUPP;
+	return r;
+}
+
+VBF_EXPORT int setxattr(const char *p, const char *n, const void *v, size_t sz, int fl)
+{
+	NEED(setxattr);
+	return acl_done(REAL(setxattr)(p, n, v, sz, fl), AT_FDCWD, p, 0, n);
+}
+VBF_EXPORT int lsetxattr(const char *p, const char *n, const void *v, size_t sz, int fl)
+{
+	NEED(lsetxattr);
+	return acl_done(REAL(lsetxattr)(p, n, v, sz, fl), AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, n);
+}
+VBF_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t sz, int fl)
+{
+	NEED(fsetxattr);
+	return acl_done(REAL(fsetxattr)(fd, n, v, sz, fl), fd, NULL, 0, n);
 }

@@ -94,6 +94,46 @@ print(s.st_uid, s.st_gid, oct(s.st_mode), l.st_uid, d.st_uid)"
     check "$T tar x" with_lib tar -C "$MNT/data" -xpf "$LOCAL/t.tar" --same-owner
     expect_out "$T tar x kept owner and mode" "12:34:604" with_lib stat -c '%u:%g:%a' "$MNT/data/t/d/x"
 
+    # --- the same tools as an unprivileged user who is not the share's owner
+    mkdir -p "$MNT/u" && with_lib chown "$TEST_UID:$TEST_GID" "$MNT/u"
+    tmp_dir ULOCAL
+    mkdir -p "$ULOCAL/t/d" && echo y >"$ULOCAL/t/d/y" && chmod 0750 "$ULOCAL/t/d" && chmod 0640 "$ULOCAL/t/d/y"
+    chown -R "$TEST_UID:$TEST_GID" "$ULOCAL/t" && tar -C "$ULOCAL" -cf "$ULOCAL/t.tar" t
+    check "$T user: cp -a" as_user with_lib cp -a "$ULOCAL/t" "$MNT/u/cp"
+    check "$T user: tar x" as_user with_lib tar -C "$MNT/u" -xf "$ULOCAL/t.tar"
+    check "$T user: chown -R to itself, chmod -R" as_user with_lib sh -c \
+        "chown -R $TEST_UID:$TEST_GID '$MNT/u' && chmod -R go-rwx '$MNT/u/t'"
+    expect_out "$T user: ls -ln" "$TEST_UID $TEST_GID" \
+        as_user with_lib sh -c "ls -ln '$MNT/u/cp/d' | awk 'NR==2{print \$3, \$4}'"
+    expect_out "$T user: find -printf %u %m" "vbfuser 700 vbfuser 600" \
+        as_user with_lib sh -c "find '$MNT/u/t/d' -printf '%u %m ' | sed 's/ \$//'"
+    expect_out "$T user: cp -a kept modes" "750 640" \
+        as_user with_lib sh -c "stat -c %a '$MNT/u/cp/d' '$MNT/u/cp/d/y' | tr '\n' ' ' | sed 's/ \$//'"
+    expect_out "$T user: python stat/fstat/dir_fd" "4300 0o40700 4300 0o100600" as_user with_lib "$PYTHON" -c "
+import os
+fd = os.open('$MNT/u/t/d', os.O_RDONLY)
+s = os.fstat(fd); d = os.stat('y', dir_fd=fd)
+print(s.st_uid, oct(s.st_mode), d.st_uid, oct(d.st_mode))"
+
+    # --- owner's rights the kernel checks against the mount's real owner
+    UTIME="import os,sys
+try:
+    os.utime(sys.argv[1], (0, 0)); print('ok')
+except OSError as e: print(e.errno)"
+    ACL="import os,sys
+try:
+    os.setxattr(sys.argv[1], 'system.posix_acl_access', b'\x02\x00\x00\x00\x01\x00\x06\x00\xff\xff\xff\xff\x04\x00\x04\x00\xff\xff\xff\xff\x20\x00\x04\x00\xff\xff\xff\xff'); print('ok')
+except OSError as e: print(e.errno)"
+    expect_out "$T explicit times without the library: EPERM" "1" as_user "$PYTHON" -c "$UTIME" "$MNT/u/t/d/y"
+    expect_out "$T explicit times by the presented owner: answered as an ignoring share" "ok" \
+        as_user with_lib "$PYTHON" -c "$UTIME" "$MNT/u/t/d/y"
+    with_lib chown 999:999 "$MNT/u/t/d/y"
+    expect_out "$T explicit times by someone else: still EPERM" "1" as_user with_lib "$PYTHON" -c "$UTIME" "$MNT/u/t/d/y"
+    with_lib chown "$TEST_UID:$TEST_GID" "$MNT/u/t/d/y"
+    expect_out "$T setting an ACL without the library: EPERM" "1" as_user "$PYTHON" -c "$ACL" "$MNT/u/t/d/y"
+    expect_out "$T setting an ACL as the presented owner: not supported, so tools fall back to chmod" "95" \
+        as_user with_lib "$PYTHON" -c "$ACL" "$MNT/u/t/d/y"
+
     # --- git by a user who is not the share's owner
     if command -v git >/dev/null; then
         mkdir -p "$MNT/repo"
@@ -125,6 +165,9 @@ for args in "stat $OUT/f" "lstat $OUT/l" "fstat $OUT/f" "statx $OUT/f" "stat $OU
     got=$(as_user with_lib "$PROBE" $args 2>&1); rm -f "$OUT/new"
     expect_eq "outside: $args" "$got" "$want"
 done
+UTIME_OUT=$(printf 'import os\ntry:\n    os.utime("%s", (0, 0)); print("ok")\nexcept OSError as e: print(e.errno)\n' "$OUT/f")
+expect_eq "outside: explicit times by a non-owner" "$(as_user with_lib "$PYTHON" -c "$UTIME_OUT")" \
+    "$(as_user "$PYTHON" -c "$UTIME_OUT")"
 expect_out "errno kept on a share stat" "uid=0 gid=0 mode=0777 type=d size=4096 errno unchanged" \
     with_lib sh -c "'$PROBE' errno-stays '$MNT' | tr '\n' ' ' | sed 's/ \$//'"
 expect_out "VBOXFIX=off does nothing" "uid=$SHARE_UID" \
