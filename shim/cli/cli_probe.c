@@ -31,17 +31,24 @@ static const char *const probe_names[] = {"f", "l", "sl", "p", "s", "r", "n", "d
 static char g_tmp[PATH_MAX];
 static char g_wfile[PATH_MAX];
 static volatile int g_tmpfd = -1;
+static volatile pid_t g_wpid; /* the write-check child, while it runs */
 
 static void cleanup(void)
 {
 	int fd = g_tmpfd;
-	if (fd >= 0) {
+	if (fd >= 0)
 		for (int i = 0; probe_names[i]; i++) {
 			if (unlinkat(fd, probe_names[i], 0) != 0)
 				unlinkat(fd, probe_names[i], AT_REMOVEDIR);
 		}
-		if (g_tmp[0])
-			rmdir(g_tmp);
+	/* also right after mkdtemp, before the descriptor is kept: still empty */
+	if (g_tmp[0])
+		rmdir(g_tmp);
+	/* the child may create its file after we looked: stop it first */
+	pid_t pid = g_wpid;
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 	}
 	if (g_wfile[0])
 		unlink(g_wfile);
@@ -388,6 +395,7 @@ void dr_write_check(struct share *s, const struct cli_user *u)
 			_exit(3);
 		_exit(0);
 	}
+	g_wpid = pid > 0 ? pid : 0;
 	close(pipefd[1]);
 	int e = EIO;
 	if (pid < 0 || read(pipefd[0], &e, sizeof e) != sizeof e)
@@ -395,6 +403,7 @@ void dr_write_check(struct share *s, const struct cli_user *u)
 	close(pipefd[0]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
+	g_wpid = 0;
 	unlink(g_wfile); /* in case the child died between create and unlink */
 	g_wfile[0] = 0;
 
