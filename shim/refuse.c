@@ -230,7 +230,11 @@ static int rename_redirected(int fb, const char *b, const struct vbf_where *wa, 
 		if (errno != EEXIST || (flags & RENAME_NOREPLACE) || vbf_redirect_lookup(wb, to) != 0)
 			return -1;
 	}
-	return REAL(renameat)(AT_FDCWD, from, AT_FDCWD, to);
+	if (REAL(renameat)(AT_FDCWD, from, AT_FDCWD, to) != 0)
+		return -1;
+	vbf_redirect_index(from, wa, 0);
+	vbf_redirect_index(to, wb, 1);
+	return 0;
 }
 
 int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int flags)
@@ -275,8 +279,8 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 	/* A redirected FIFO/socket under the target name is replaced, as the
 	 * name's old object would have been. */
 	char local[VBF_REDIRECT_CAP];
-	if (ib >= 0 && vbf_redirect_lookup(&wb, local) == 0)
-		REAL(unlinkat)(AT_FDCWD, local, 0);
+	if (ib >= 0 && vbf_redirect_lookup(&wb, local) == 0 && REAL(unlinkat)(AT_FDCWD, local, 0) == 0)
+		vbf_redirect_index(local, &wb, 0);
 	errno = saved;
 	return 0;
 }
@@ -318,6 +322,8 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 		if (vbf_redirect_lookup(&w, local) == 0) {
 			int e = errno;
 			r = REAL(unlinkat)(AT_FDCWD, local, 0);
+			if (r == 0)
+				vbf_redirect_index(local, &w, 0);
 			if (r < 0 && errno == ENOENT)
 				errno = e;
 			return r;

@@ -109,7 +109,70 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err);
 int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err);
 
+/* ---- listing them: a reverse index by share directory ---- */
+
+/* The local names are hashes, which no listing can turn back into names:
+ * each object also gets an index entry, kept by the calls that create,
+ * unlink and rename it, in its creator's subdirectory:
+ *
+ *   BASE/u<uid>/l<hash of the share directory>/<name> -> ../<hash>
+ *
+ * An entry only proposes a name; a listing shows it when the object it
+ * names exists (the same lookup as stat), so a stale entry costs nothing
+ * but a failed lstat. */
+
+/* The index entry for the object `local` (BASE/u<uid>/<hash>) of share path
+ * `sp`: its length, or -1 when it does not fit; *dirlen is the length of its
+ * directory part. Pure. */
+int vbf_redirect_index_name(const char *local, const char *sp, char *out, size_t cap, size_t *dirlen);
+
+/* Add (add=1) or drop the index entry of `local`, the object of share path
+ * `w`. Best effort: a missing entry only hides the object from listings.
+ * Keeps errno. */
+void vbf_redirect_index(const char *local, const struct vbf_where *w, int add);
+
+/* Where a listing of one directory stands: the hashes of the directory's
+ * share path (`dh`) and of that path followed by "/" (`ph`, continued with
+ * a name it is the name's object hash), the ordinal of the owner
+ * subdirectory being read and the offset in its index directory. */
+struct vbf_list_pos {
+	uint64_t dh, ph;
+	int64_t off;
+	int ui;
+};
+
+/* The hashes of directory share path `dsp`. Pure. */
+void vbf_redirect_dir_hashes(const char *dsp, uint64_t *dh, uint64_t *ph);
+
+/* The real stream of directory descriptor `fd` ended: 0 and `pos` at the
+ * start of its redirected objects, or -1 (no redirect directory, not a
+ * share directory). One lstat when nothing was ever redirected. Keeps errno. */
+int vbf_redirect_list_begin(int fd, struct vbf_list_pos *pos);
+
+/* The next redirected object of the directory, skipping names the real
+ * directory `fd` has: 1 with name, DT_FIFO/DT_SOCK and inode, 0 at the end.
+ * Keeps errno. */
+int vbf_redirect_list_next(int fd, struct vbf_list_pos *pos, char name[NAME_MAX + 1], unsigned char *type,
+			   uint64_t *ino);
+
 /* Internal to the module (refuse*.c). */
+#define VBF_FNV_INIT 0xcbf29ce484222325ull
+#define VBF_REDIRECT_BASE_MAX 64
+struct linux_dirent64_hdr {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+uint64_t vbf_redirect_hash_n(uint64_t h, const char *s, size_t n);
+int vbf_redirect_hname(const char *base, unsigned int uid, uint64_t h, char *out, size_t cap);
+const char *vbf_redirect_base(void);
+int vbf_redirect_lstat(const char *p, struct stat *st);
+int vbf_redirect_is_object(const struct stat *st);
+int vbf_redirect_owner_dir(const char *base, const char *name, unsigned int *uid);
+int vbf_redirect_mkdir(const char *p, mode_t mode, int shared);
+int vbf_redirect_find(uint64_t h, char buf[VBF_REDIRECT_CAP]);
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
 int vbf_share_path(const struct vbf_where *w, char *out, size_t cap);
 int vbf_refuse_parent_ok(int dirfd, const char *path);

@@ -20,25 +20,31 @@
 #include "vbf.h"
 
 #define DEFAULT_BASE "/tmp/.vboxfix"
-#define BASE_MAX 64
+#define BASE_MAX VBF_REDIRECT_BASE_MAX
 
-uint64_t vbf_redirect_hash(const char *s)
+uint64_t vbf_redirect_hash_n(uint64_t h, const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
+	for (; n && *s; s++, n--) {
 		h ^= (unsigned char)*s;
 		h *= 0x100000001b3ull;
 	}
 	return h;
 }
 
-int vbf_redirect_name(const char *base, unsigned int uid, const char *share_path, char *out, size_t cap)
+uint64_t vbf_redirect_hash(const char *s) { return vbf_redirect_hash_n(VBF_FNV_INIT, s, (size_t)-1); }
+
+int vbf_redirect_hname(const char *base, unsigned int uid, uint64_t h, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "%s/u%u/%016llx", base, uid, (unsigned long long)vbf_redirect_hash(share_path));
+	int n = snprintf(out, cap, "%s/u%u/%016llx", base, uid, (unsigned long long)h);
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-static const char *base_dir(void)
+int vbf_redirect_name(const char *base, unsigned int uid, const char *share_path, char *out, size_t cap)
+{
+	return vbf_redirect_hname(base, uid, vbf_redirect_hash(share_path), out, cap);
+}
+
+const char *vbf_redirect_base(void)
 {
 	/* read where it is used: set once per container, never by programs */
 	const char *b = getenv("VBOXFIX_RUNDIR");
@@ -58,12 +64,12 @@ int vbf_share_path(const struct vbf_where *w, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-static int lstat_raw(const char *p, struct stat *st) { return REAL(fstatat)(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW); }
+int vbf_redirect_lstat(const char *p, struct stat *st) { return REAL(fstatat)(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW); }
 
-static int is_object(const struct stat *st) { return S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode); }
+int vbf_redirect_is_object(const struct stat *st) { return S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode); }
 
 /* Another uid's subdirectory `name` ("u<digits>") of base: is it genuine? */
-static int owner_dir(const char *base, const char *name, unsigned int *uid)
+int vbf_redirect_owner_dir(const char *base, const char *name, unsigned int *uid)
 {
 	char *end, dir[BASE_MAX + 16];
 	struct stat st;
@@ -73,23 +79,15 @@ static int owner_dir(const char *base, const char *name, unsigned int *uid)
 	if (*end || u > 0xffffffffUL)
 		return 0;
 	snprintf(dir, sizeof dir, "%s/%s", base, name);
-	if (lstat_raw(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != (uid_t)u)
+	if (vbf_redirect_lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != (uid_t)u)
 		return 0;
 	*uid = (unsigned int)u;
 	return 1;
 }
 
-struct linux_dirent64_hdr {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 /* Objects of other uids: read the base directory with raw calls (no
  * opendir: no allocation, usable anywhere). */
-static int scan_others(const char *base, unsigned int me, const char *sp, char *buf)
+static int scan_others(const char *base, unsigned int me, uint64_t h, char *buf)
 {
 	long fd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)base, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
 	if (fd < 0)
@@ -103,9 +101,9 @@ static int scan_others(const char *base, unsigned int me, const char *sp, char *
 			unsigned int uid;
 			struct stat st;
 			off += e->reclen;
-			if (owner_dir(base, e->name, &uid) && uid != me &&
-			    vbf_redirect_name(base, uid, sp, buf, VBF_REDIRECT_CAP) > 0 && lstat_raw(buf, &st) == 0 &&
-			    is_object(&st))
+			if (vbf_redirect_owner_dir(base, e->name, &uid) && uid != me &&
+			    vbf_redirect_hname(base, uid, h, buf, VBF_REDIRECT_CAP) > 0 && vbf_redirect_lstat(buf, &st) == 0 &&
+			    vbf_redirect_is_object(&st))
 				found = 0;
 		}
 	}
@@ -113,23 +111,32 @@ static int scan_others(const char *base, unsigned int me, const char *sp, char *
 	return found;
 }
 
+int vbf_redirect_find(uint64_t h, char buf[VBF_REDIRECT_CAP])
+{
+	struct stat st;
+	int saved = errno, r = -1;
+	const char *base = vbf_redirect_base();
+	/* one local lstat when nothing was ever redirected here */
+	if (vbf_redirect_lstat(base, &st) == 0 && S_ISDIR(st.st_mode)) {
+		unsigned int me = (unsigned int)REAL(geteuid)();
+		if (vbf_redirect_hname(base, me, h, buf, VBF_REDIRECT_CAP) > 0 && vbf_redirect_lstat(buf, &st) == 0 &&
+		    vbf_redirect_is_object(&st))
+			r = 0;
+		else
+			r = scan_others(base, me, h, buf);
+	}
+	errno = saved;
+	return r;
+}
+
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP])
 {
 	char sp[VBF_PATH_CAP];
-	struct stat st;
 	if (w->idx < 0)
 		return -1;
 	int saved = errno, r = -1;
-	const char *base = base_dir();
-	/* one local lstat when nothing was ever redirected here */
-	if (lstat_raw(base, &st) == 0 && S_ISDIR(st.st_mode) && vbf_share_path(w, sp, sizeof sp) >= 0) {
-		unsigned int me = (unsigned int)REAL(geteuid)();
-		if (vbf_redirect_name(base, me, sp, buf, VBF_REDIRECT_CAP) > 0 && lstat_raw(buf, &st) == 0 &&
-		    is_object(&st))
-			r = 0;
-		else
-			r = scan_others(base, me, sp, buf);
-	}
+	if (vbf_share_path(w, sp, sizeof sp) >= 0)
+		r = vbf_redirect_find(vbf_redirect_hash(sp), buf);
 	errno = saved;
 	return r;
 }
@@ -182,13 +189,13 @@ int vbf_refuse_parent_ok(int dirfd, const char *path)
 
 /* mkdir that tolerates an existing directory with the right owner and no
  * symlink in its place. */
-static int ensure_dir(const char *p, mode_t mode, int shared)
+int vbf_redirect_mkdir(const char *p, mode_t mode, int shared)
 {
 	struct stat st;
 	uid_t me = REAL(geteuid)();
 	if (REAL(mkdir)(p, 0700) == 0)
 		return REAL(chmod)(p, mode); /* exactly `mode`, whatever the umask */
-	if (errno != EEXIST || lstat_raw(p, &st) != 0)
+	if (errno != EEXIST || vbf_redirect_lstat(p, &st) != 0)
 		return -1;
 	if (S_ISDIR(st.st_mode) &&
 	    (st.st_uid == me || (shared && (st.st_uid == 0 || (st.st_mode & 01002) == 01002))))
@@ -212,14 +219,14 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 		errno = EEXIST;
 		return -1;
 	}
-	const char *base = base_dir();
+	const char *base = vbf_redirect_base();
 	unsigned int me = (unsigned int)REAL(geteuid)();
 	snprintf(own, sizeof own, "%s/u%u", base, me);
 	if (vbf_share_path(w, sp, sizeof sp) < 0 || vbf_redirect_name(base, me, sp, buf, VBF_REDIRECT_CAP) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (ensure_dir(base, 01777, 1) != 0 || ensure_dir(own, 0755, 0) != 0)
+	if (vbf_redirect_mkdir(base, 01777, 1) != 0 || vbf_redirect_mkdir(own, 0755, 0) != 0)
 		return -1;
 	return 0;
 }
@@ -247,6 +254,7 @@ int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode)
 		}
 		if (REAL(mknodat)(AT_FDCWD, local, (mode & 07777) | type, 0) != 0)
 			return -1;
+		vbf_redirect_index(local, &w, 1);
 		vbf_log_once(VBF_EV_FIFO, VBF_INFO, "a FIFO on a share lives in the local directory (%s)", local);
 	} else {
 		errno = err; /* device nodes: no emulation */
@@ -302,6 +310,7 @@ int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
 	socklen_t n = local_addr(&un, local);
 	if (REAL(bind)(fd, (const struct sockaddr *)&un, n) != 0)
 		return -1;
+	vbf_redirect_index(local, &w, 1);
 	vbf_count(VBF_C_EMULATED);
 	vbf_log_once(VBF_EV_SOCK, VBF_INFO, "a unix socket on a share lives in the local directory (%s)", local);
 	return 0;

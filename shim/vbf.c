@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "config.h"
 #include "defer.h"
+#include "dir_tail.h"
 #include "env.h"
 #include "lock.h"
 #include "log.h"
@@ -61,6 +62,7 @@ static void atfork_child(void)
 	fork_holds = 0;
 	vbf_lock_held = 0;
 	vbf_arena_atfork_child();
+	vbf_tail_atfork_child();
 	vbf_store_atfork_child();
 	vbf_shares_atfork_child();
 	vbf_cache_atfork_child();

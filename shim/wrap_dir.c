@@ -4,8 +4,13 @@
  *
  * The common case costs one byte compare per entry; only an entry that has
  * the store's name asks whether its directory is a share root, and that
- * asks the kernel for the directory's path (/proc/self/fd), not the share. */
+ * asks the kernel for the directory's path (/proc/self/fd), not the share.
+ *
+ * FIFOs and sockets a share refused live elsewhere (refuse_list.c); when the
+ * real stream of a share directory ends they follow it, one entry a call;
+ * dir_tail.c keeps where each stream is in them. */
 #include "defer.h"
+#include "dir_tail.h"
 #include "real.h"
 #include "shares.h"
 #include "store.h"
@@ -45,12 +50,34 @@ static int hide(DIR *d, const char *name)
 	return r;
 }
 
+#define FILL(ent, t)                                                                               \
+	do {                                                                                       \
+		size_t len_ = strlen((t)->name);                                                   \
+		(ent)->d_ino = (t)->ino;                                                           \
+		(ent)->d_off = 0;                                                                  \
+		(ent)->d_reclen = (unsigned short)((offsetof(__typeof__(*(ent)), d_name) + len_ + 8) & ~(size_t)7); \
+		(ent)->d_type = (t)->type;                                                         \
+		memcpy((ent)->d_name, (t)->name, len_ + 1);                                        \
+	} while (0)
+
 VBF_EXPORT struct dirent *readdir(DIR *d)
 {
 	struct dirent *e;
+	int saved = errno;
+	errno = 0; /* an end and an error both answer NULL: only errno tells */
 	while ((e = REAL(readdir)(d)) && hide(d, e->d_name))
 		;
-	return e;
+	if (likely(e != NULL) || errno) {
+		if (e)
+			errno = saved;
+		return e;
+	}
+	errno = saved;
+	struct vbf_tail *t = vbf_tail_next(d);
+	if (!t)
+		return NULL;
+	FILL(&t->out.e, t);
+	return &t->out.e;
 }
 
 VBF_EXPORT int readdir_r(DIR *d, struct dirent *buf, struct dirent **res)
@@ -58,6 +85,11 @@ VBF_EXPORT int readdir_r(DIR *d, struct dirent *buf, struct dirent **res)
 	int r;
 	while (!(r = REAL(readdir_r)(d, buf, res)) && *res && hide(d, (*res)->d_name))
 		;
+	struct vbf_tail *t;
+	if (!r && !*res && (t = vbf_tail_next(d))) {
+		FILL(buf, t);
+		*res = buf;
+	}
 	return r;
 }
 
@@ -65,9 +97,21 @@ VBF_EXPORT int readdir_r(DIR *d, struct dirent *buf, struct dirent **res)
 VBF_EXPORT struct dirent64 *readdir64(DIR *d)
 {
 	struct dirent64 *e;
+	int saved = errno;
+	errno = 0;
 	while ((e = REAL(readdir64)(d)) && hide(d, e->d_name))
 		;
-	return e;
+	if (likely(e != NULL) || errno) {
+		if (e)
+			errno = saved;
+		return e;
+	}
+	errno = saved;
+	struct vbf_tail *t = vbf_tail_next(d);
+	if (!t)
+		return NULL;
+	FILL(&t->out.e64, t);
+	return &t->out.e64;
 }
 
 VBF_EXPORT int readdir64_r(DIR *d, struct dirent64 *buf, struct dirent64 **res)
@@ -75,6 +119,23 @@ VBF_EXPORT int readdir64_r(DIR *d, struct dirent64 *buf, struct dirent64 **res)
 	int r;
 	while (!(r = REAL(readdir64_r)(d, buf, res)) && *res && hide(d, (*res)->d_name))
 		;
+	struct vbf_tail *t;
+	if (!r && !*res && (t = vbf_tail_next(d))) {
+		FILL(buf, t);
+		*res = buf;
+	}
 	return r;
 }
 #endif
+
+VBF_EXPORT void rewinddir(DIR *d)
+{
+	vbf_tail_reset(d, 0);
+	REAL(rewinddir)(d);
+}
+
+VBF_EXPORT void seekdir(DIR *d, long pos)
+{
+	REAL(seekdir)(d, pos);
+	vbf_tail_reset(d, 1);
+}

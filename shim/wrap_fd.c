@@ -2,6 +2,7 @@
  * the cached cwd (shares.h) true. Each wrapper adds one table access. */
 #include "cache.h"
 #include "defer.h"
+#include "dir_tail.h"
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
@@ -89,6 +90,7 @@ VBF_EXPORT int closedir(DIR *d)
 	int fd = dirfd(d);
 	unsigned char bits = vbf_fd_bits(fd);
 	vbf_fd_mark(fd, 0);
+	vbf_tail_reset(d, 0);
 	int r = REAL(closedir)(d);
 	if (unlikely(bits & VBF_FD_DEFER))
 		vbf_defer_closed(fd, bits);

@@ -197,6 +197,33 @@ static void t_name_too_long_base(void **s)
 	assert_int_equal(vbf_redirect_name(base, 0, "/share/x", a, sizeof a), -1);
 }
 
+/* The index entry of an object: in its owner's subdirectory, under the hash
+ * of the share directory that a listing of that directory computes. */
+static void t_index_name(void **s)
+{
+	char a[VBF_REDIRECT_CAP], x[400], want[400];
+	size_t dl;
+	uint64_t dh, ph;
+	vbf_redirect_name("/r", 7, "/share/d/mysql.sock", a, sizeof a);
+	assert_true(vbf_redirect_index_name(a, "/share/d/mysql.sock", x, sizeof x, &dl) > 0);
+	vbf_redirect_dir_hashes("/share/d", &dh, &ph);
+	snprintf(want, sizeof want, "/r/u7/l%016llx/mysql.sock", (unsigned long long)dh);
+	assert_string_equal(x, want);
+	assert_int_equal(dl, strlen(want) - strlen("/mysql.sock"));
+	/* continued with a name, the listing's hash is the object's */
+	assert_true(vbf_redirect_hash_n(ph, "mysql.sock", (size_t)-1) == vbf_redirect_hash("/share/d/mysql.sock"));
+	/* a share rooted at "/": "/x" lies in "/" */
+	vbf_redirect_name("/r", 0, "/x", a, sizeof a);
+	assert_true(vbf_redirect_index_name(a, "/x", x, sizeof x, &dl) > 0);
+	vbf_redirect_dir_hashes("/", &dh, &ph);
+	snprintf(want, sizeof want, "/r/u0/l%016llx/x", (unsigned long long)dh);
+	assert_string_equal(x, want);
+	assert_true(vbf_redirect_hash_n(ph, "x", (size_t)-1) == vbf_redirect_hash("/x"));
+	/* no name, or no room: no entry */
+	assert_int_equal(vbf_redirect_index_name(a, "/share/d/", x, sizeof x, &dl), -1);
+	assert_int_equal(vbf_redirect_index_name(a, "/share/d/n", x, 20, &dl), -1);
+}
+
 static void t_hash_known(void **s)
 {
 	/* FNV-1a 64: the name must never change between versions, or a client
@@ -264,6 +291,7 @@ int main(void)
 		cmocka_unit_test(t_name_stable_and_short),
 		cmocka_unit_test(t_name_too_long_base),
 		cmocka_unit_test(t_hash_known),
+		cmocka_unit_test(t_index_name),
 		cmocka_unit_test(t_split),
 		cmocka_unit_test(t_share_path),
 	};

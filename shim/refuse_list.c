@@ -1,0 +1,189 @@
+/* Redirected FIFOs and sockets in directory listings (refuse.h: the index).
+ * `ls -l datadir` must show mysql.sock; the object's local name is a hash,
+ * so its directory and name are recorded beside it when it is made:
+ *
+ *   BASE/u<uid>/l<hash of the share directory>/<name> -> ../<hash>
+ *
+ * The index is in the creator's subdirectory, like the object, so only that
+ * uid (or root) can add to it. It is a hint, never the truth: a listing shows
+ * a name only when the lookup every stat makes finds its object, and finds
+ * it in the subdirectory whose index proposed it (so a name is listed once
+ * and is the object a stat of it shows). Everything here uses raw getdents
+ * and no allocation: it runs inside readdir.
+ */
+#include "refuse.h"
+#include "real.h"
+
+#define IDX_CAP (VBF_REDIRECT_BASE_MAX + 32 + NAME_MAX + 2)
+
+/* The directory part of share path `sp`: what the directory's own share
+ * path is ("/x" lies in "/", not in ""). */
+static uint64_t dir_hash(const char *sp, const char *slash)
+{
+	if (slash == sp)
+		return vbf_redirect_hash("/");
+	return vbf_redirect_hash_n(VBF_FNV_INIT, sp, (size_t)(slash - sp));
+}
+
+int vbf_redirect_index_name(const char *local, const char *sp, char *out, size_t cap, size_t *dirlen)
+{
+	const char *ls = strrchr(local, '/'), *ss = strrchr(sp, '/');
+	if (!ls || !ss || !ss[1])
+		return -1;
+	int n = snprintf(out, cap, "%.*s/l%016llx", (int)(ls - local), local,
+			 (unsigned long long)dir_hash(sp, ss));
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	*dirlen = (size_t)n;
+	int m = snprintf(out + n, cap - (size_t)n, "%s", ss);
+	return m < 0 || (size_t)m >= cap - (size_t)n ? -1 : n + m;
+}
+
+void vbf_redirect_dir_hashes(const char *dsp, uint64_t *dh, uint64_t *ph)
+{
+	*dh = vbf_redirect_hash(dsp);
+	/* the objects of "/" are "/name", of "/a" they are "/a/name" */
+	*ph = vbf_redirect_hash_n(strcmp(dsp, "/") ? *dh : VBF_FNV_INIT, "/", 1);
+}
+
+void vbf_redirect_index(const char *local, const struct vbf_where *w, int add)
+{
+	char sp[VBF_PATH_CAP], idx[IDX_CAP];
+	size_t dl;
+	int saved = errno;
+	if (vbf_share_path(w, sp, sizeof sp) < 0 || vbf_redirect_index_name(local, sp, idx, sizeof idx, &dl) < 0)
+		goto out;
+	if (add) {
+		char target[32];
+		snprintf(target, sizeof target, "..%s", strrchr(local, '/'));
+		/* twice: a concurrent drop of the last entry may remove the
+		 * directory between our mkdir and our symlink */
+		for (int tries = 0; tries < 2; tries++) {
+			if (REAL(symlink)(target, idx) == 0 || errno != ENOENT)
+				break;
+			idx[dl] = 0;
+			int r = vbf_redirect_mkdir(idx, 0755, 0);
+			idx[dl] = '/';
+			if (r != 0)
+				break;
+		}
+	} else {
+		REAL(unlinkat)(AT_FDCWD, idx, 0);
+		idx[dl] = 0;
+		/* no empty index directory left behind; ENOTEMPTY is the usual answer */
+		REAL(unlinkat)(AT_FDCWD, idx, AT_REMOVEDIR);
+	}
+out:
+	errno = saved;
+}
+
+int vbf_redirect_list_begin(int fd, struct vbf_list_pos *pos)
+{
+	char dsp[VBF_PATH_CAP];
+	struct stat st;
+	struct vbf_where w;
+	int saved = errno, r = -1;
+	/* nothing was ever redirected: this lstat is the whole cost */
+	if (vbf_redirect_lstat(vbf_redirect_base(), &st) == 0 && S_ISDIR(st.st_mode) && REAL(fstat)(fd, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && vbf_where_stat(fd, NULL, 1, &st, &w) >= 0 && w.key &&
+	    vbf_share_path(&w, dsp, sizeof dsp) >= 0) {
+		vbf_redirect_dir_hashes(dsp, &pos->dh, &pos->ph);
+		pos->off = 0;
+		pos->ui = 0;
+		r = 0;
+	}
+	errno = saved;
+	return r;
+}
+
+static int is_dot(const char *n) { return n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])); }
+
+/* Should `name`, proposed by the index of owner subdirectory `own`, be
+ * listed in the directory `fd`? */
+static int listable(int fd, const struct vbf_list_pos *pos, const char *own, const char *name, unsigned char *type,
+		  uint64_t *ino)
+{
+	char obj[VBF_REDIRECT_CAP];
+	struct stat st;
+	size_t ol = strlen(own);
+	if (is_dot(name) || vbf_redirect_find(vbf_redirect_hash_n(pos->ph, name, (size_t)-1), obj) != 0)
+		return 0;
+	/* another owner's object wins the lookup: that owner's index lists it */
+	if (strncmp(obj, own, ol) || obj[ol] != '/' || strchr(obj + ol + 1, '/'))
+		return 0;
+	if (vbf_redirect_lstat(obj, &st) != 0 || !vbf_redirect_is_object(&st))
+		return 0;
+	struct stat real;
+	/* a real entry of that name was listed already and hides the object */
+	if (REAL(fstatat)(fd, name, &real, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	*type = S_ISFIFO(st.st_mode) ? DT_FIFO : DT_SOCK;
+	*ino = (uint64_t)st.st_ino;
+	return 1;
+}
+
+/* The next accepted entry of the index of owner subdirectory `own`, from
+ * pos->off on; pos->off is left after what was read. */
+static int next_in(int fd, struct vbf_list_pos *pos, const char *own, char *name, unsigned char *type,
+		   uint64_t *ino)
+{
+	char idx[IDX_CAP];
+	char d[2048] __attribute__((aligned(8)));
+	long n;
+	int found = 0;
+	snprintf(idx, sizeof idx, "%s/l%016llx", own, (unsigned long long)pos->dh);
+	long xfd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)idx, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+				   0, 0);
+	if (xfd < 0)
+		return 0;
+	if (pos->off && vbf_raw_syscall(SYS_lseek, xfd, (long)pos->off, SEEK_SET, 0, 0, 0) < 0) {
+		vbf_raw_syscall(SYS_close, xfd, 0, 0, 0, 0, 0);
+		return 0;
+	}
+	while (!found && (n = vbf_raw_syscall(SYS_getdents64, xfd, (long)d, sizeof d, 0, 0, 0)) > 0) {
+		for (long off = 0; off < n && !found;) {
+			struct linux_dirent64_hdr *e = (void *)(d + off);
+			off += e->reclen;
+			pos->off = e->off;
+			if (listable(fd, pos, own, e->name, type, ino)) {
+				snprintf(name, NAME_MAX + 1, "%s", e->name);
+				found = 1;
+			}
+		}
+	}
+	vbf_raw_syscall(SYS_close, xfd, 0, 0, 0, 0, 0);
+	return found;
+}
+
+int vbf_redirect_list_next(int fd, struct vbf_list_pos *pos, char name[NAME_MAX + 1], unsigned char *type,
+			   uint64_t *ino)
+{
+	const char *base = vbf_redirect_base();
+	char d[2048] __attribute__((aligned(8)));
+	int saved = errno, found = 0, ui = 0;
+	long n, bfd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)base, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+	if (bfd < 0) {
+		errno = saved;
+		return 0;
+	}
+	/* every genuine owner subdirectory, in the base directory's order;
+	 * pos->ui counts the ones already read to their end */
+	while (!found && (n = vbf_raw_syscall(SYS_getdents64, bfd, (long)d, sizeof d, 0, 0, 0)) > 0) {
+		for (long off = 0; off < n && !found;) {
+			struct linux_dirent64_hdr *e = (void *)(d + off);
+			char own[VBF_REDIRECT_BASE_MAX + 16];
+			unsigned int uid;
+			off += e->reclen;
+			if (!vbf_redirect_owner_dir(base, e->name, &uid) || ui++ < pos->ui)
+				continue;
+			snprintf(own, sizeof own, "%s/%s", base, e->name);
+			if (!(found = next_in(fd, pos, own, name, type, ino))) {
+				pos->ui = ui;
+				pos->off = 0;
+			}
+		}
+	}
+	vbf_raw_syscall(SYS_close, bfd, 0, 0, 0, 0, 0);
+	errno = saved;
+	return found;
+}
