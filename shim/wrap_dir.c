@@ -60,72 +60,48 @@ static int hide(DIR *d, const char *name)
 		memcpy((ent)->d_name, (t)->name, len_ + 1);                                        \
 	} while (0)
 
-VBF_EXPORT struct dirent *readdir(DIR *d)
-{
-	struct dirent *e;
-	int saved = errno;
-	errno = 0; /* an end and an error both answer NULL: only errno tells */
-	while ((e = REAL(readdir)(d)) && hide(d, e->d_name))
-		;
-	if (likely(e != NULL) || errno) {
-		if (e)
-			errno = saved;
-		return e;
+/* The four listing calls, alike but for the entry type: the real entries
+ * without hidden names, then the redirected FIFOs and sockets. */
+#define READDIR_WRAPPER(type, name, member)                                             \
+	VBF_EXPORT type *name(DIR *d)                                                   \
+	{                                                                               \
+		type *e;                                                                \
+		int saved = errno;                                                      \
+		errno = 0; /* an end and an error both answer NULL: only errno tells */ \
+		while ((e = REAL(name)(d)) && hide(d, e->d_name))                       \
+			;                                                               \
+		if (likely(e != NULL) || errno) {                                       \
+			if (e)                                                          \
+				errno = saved;                                          \
+			return e;                                                       \
+		}                                                                       \
+		errno = saved;                                                          \
+		struct vbf_tail *t = vbf_tail_next(d);                                  \
+		if (!t)                                                                 \
+			return NULL;                                                    \
+		FILL(&t->out.member, t);                                                \
+		return &t->out.member;                                                  \
 	}
-	errno = saved;
-	struct vbf_tail *t = vbf_tail_next(d);
-	if (!t)
-		return NULL;
-	FILL(&t->out.e, t);
-	return &t->out.e;
-}
 
-VBF_EXPORT int readdir_r(DIR *d, struct dirent *buf, struct dirent **res)
-{
-	int r;
-	while (!(r = REAL(readdir_r)(d, buf, res)) && *res && hide(d, (*res)->d_name))
-		;
-	struct vbf_tail *t;
-	if (!r && !*res && (t = vbf_tail_next(d))) {
-		FILL(buf, t);
-		*res = buf;
+#define READDIR_R_WRAPPER(type, name)                                                   \
+	VBF_EXPORT int name(DIR *d, type *buf, type **res)                              \
+	{                                                                               \
+		int r;                                                                  \
+		while (!(r = REAL(name)(d, buf, res)) && *res && hide(d, (*res)->d_name)) \
+			;                                                               \
+		struct vbf_tail *t;                                                     \
+		if (!r && !*res && (t = vbf_tail_next(d))) {                            \
+			FILL(buf, t);                                                   \
+			*res = buf;                                                     \
+		}                                                                       \
+		return r;                                                               \
 	}
-	return r;
-}
 
+READDIR_WRAPPER(struct dirent, readdir, e)
+READDIR_R_WRAPPER(struct dirent, readdir_r)
 #if VBF_GLIBC
-VBF_EXPORT struct dirent64 *readdir64(DIR *d)
-{
-	struct dirent64 *e;
-	int saved = errno;
-	errno = 0;
-	while ((e = REAL(readdir64)(d)) && hide(d, e->d_name))
-		;
-	if (likely(e != NULL) || errno) {
-		if (e)
-			errno = saved;
-		return e;
-	}
-	errno = saved;
-	struct vbf_tail *t = vbf_tail_next(d);
-	if (!t)
-		return NULL;
-	FILL(&t->out.e64, t);
-	return &t->out.e64;
-}
-
-VBF_EXPORT int readdir64_r(DIR *d, struct dirent64 *buf, struct dirent64 **res)
-{
-	int r;
-	while (!(r = REAL(readdir64_r)(d, buf, res)) && *res && hide(d, (*res)->d_name))
-		;
-	struct vbf_tail *t;
-	if (!r && !*res && (t = vbf_tail_next(d))) {
-		FILL(buf, t);
-		*res = buf;
-	}
-	return r;
-}
+READDIR_WRAPPER(struct dirent64, readdir64, e64)
+READDIR_R_WRAPPER(struct dirent64, readdir64_r)
 #endif
 
 VBF_EXPORT void rewinddir(DIR *d)
