@@ -183,3 +183,27 @@ if [ -n "$BINDFS_PID" ] && [ -r "/proc/$BINDFS_PID/io" ]; then
 else
     skip "no request from processes off the share" "bindfs daemon pid not found"
 fi
+
+# --- outside shares: not one extra system call of these kinds
+if command -v strace >/dev/null 2>&1; then
+    LOOP="import os
+for i in range(200):
+    os.stat('$OUT/f'); os.lstat('$OUT/l'); os.access('$OUT/f', os.R_OK)
+    os.chown('$OUT/f', 12, 34); os.chmod('$OUT/f', 0o644)
+    try: os.stat('$OUT/missing')
+    except OSError: pass
+    os.close(os.open('$OUT/f', os.O_RDONLY))"
+    calls() {
+        strace -f -qq -c -e trace=stat,lstat,newfstatat,statx,fchownat,chown,fchmodat,chmod,faccessat,faccessat2,access,openat,close \
+            -o "$SHARE_DIR/strace.$1" "${@:2}" "$PYTHON" -c "$LOOP" >/dev/null 2>&1
+        awk '$NF ~ /^(stat|lstat|newfstatat|statx|fchownat|chown|fchmodat|chmod|faccessat|faccessat2|access)$/ {print $NF, $4}' \
+            "$SHARE_DIR/strace.$1" | sort | tr '\n' ' '
+    }
+    # the same loader work on both sides: bare runs with an empty preload
+    echo 'int vbf_empty_preload;' | cc -shared -fPIC -x c - -o "$SHARE_DIR/empty.so"
+    bare=$(calls bare env "LD_PRELOAD=$SHARE_DIR/empty.so")
+    lib=$(calls lib env "LD_PRELOAD=$LIB")
+    expect_eq "outside: the same stat/chown/chmod/access system calls, counted" "$lib" "$bare"
+else
+    skip "outside: system calls counted" "strace missing"
+fi
