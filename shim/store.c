@@ -455,18 +455,6 @@ int vbf_store_is_internal(int idx, const char *key)
 	       (!key[strlen(s->intkey)] || key[strlen(s->intkey)] == '.');
 }
 
-int vbf_store_owns_fd(int fd)
-{
-	if (fd < 0)
-		return 0;
-	for (int i = 0; i < VBF_MAX_SHARES; i++) {
-		struct vbf_store *s = &vbf_stores[i];
-		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE) && (s->fd == fd || s->shm_fd == fd))
-			return 1;
-	}
-	return 0;
-}
-
 int vbf_store_remove_files(int idx)
 {
 	struct vbf_store *s = store_of(idx);

@@ -84,9 +84,6 @@ int vbf_store_is_internal(int idx, const char *key);
 /* Is `name` (one directory entry) a store file name, whatever directory it
  * is in? readdir hides it when the directory is a share root. */
 int vbf_store_name_internal(const char *name);
-/* Is `fd` one of the store's descriptors? close/dup2/dup3 wrappers must not
- * let a program close or replace it (daemons close every fd at start-up). */
-int vbf_store_owns_fd(int fd);
 /* The share root itself is being removed (rmdir got ENOTEMPTY): delete the
  * store's files at the root so the directory can go, and drop every record.
  * Returns 0 when something was removed (retry the rmdir), else -1. */
