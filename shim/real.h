@@ -49,6 +49,16 @@ void *vbf_real_slow(void **slot);
 		 ? vbf_real.name                                              \
 		 : (__typeof__(vbf_real.name))vbf_real_slow((void **)&vbf_real.name))
 
+/* In a wrapper: a function this libc does not have answers ENOSYS, as a
+ * program that found our export (dlsym, weak reference) would expect. */
+#define VBF_NEED(name)                                                         \
+	do {                                                                   \
+		if (!REAL(name)) {                                             \
+			errno = ENOSYS;                                        \
+			return -1;                                             \
+		}                                                              \
+	} while (0)
+
 /* A system call made without libc: used where libc's `syscall` may be our own
  * wrapper or not yet resolved. */
 long vbf_raw_syscall(long n, long a, long b, long c, long d, long e, long f);

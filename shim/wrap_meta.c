@@ -8,12 +8,6 @@
 #include "real.h"
 #include "vbf.h"
 
-#define NEED(name)                                                             \
-	if (!REAL(name)) {                                                     \
-		errno = ENOSYS;                                                \
-		return -1;                                                     \
-	}
-
 /* (d, p) names the object, or the descriptor d when p is NULL or empty */
 static int changed(int r, int d, const char *p)
 {
@@ -56,66 +50,66 @@ static int explicit_ts(const struct timespec t[2])
 
 VBF_EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int fl)
 {
-	NEED(utimensat);
+	VBF_NEED(utimensat);
 	int e = errno;
 	return times_done(REAL(utimensat)(d, p, t, fl), e, d, p, fl, explicit_ts(t));
 }
 VBF_EXPORT int futimens(int fd, const struct timespec t[2])
 {
-	NEED(futimens);
+	VBF_NEED(futimens);
 	int e = errno;
 	return times_done(REAL(futimens)(fd, t), e, fd, NULL, 0, explicit_ts(t));
 }
 VBF_EXPORT int utimes(const char *p, const struct timeval t[2])
 {
-	NEED(utimes);
+	VBF_NEED(utimes);
 	int e = errno;
 	return times_done(REAL(utimes)(p, t), e, AT_FDCWD, p, 0, t != NULL);
 }
 VBF_EXPORT int lutimes(const char *p, const struct timeval t[2])
 {
-	NEED(lutimes);
+	VBF_NEED(lutimes);
 	int e = errno;
 	return times_done(REAL(lutimes)(p, t), e, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t != NULL);
 }
 VBF_EXPORT int futimes(int fd, const struct timeval t[2])
 {
-	NEED(futimes);
+	VBF_NEED(futimes);
 	int e = errno;
 	return times_done(REAL(futimes)(fd, t), e, fd, NULL, 0, t != NULL);
 }
 VBF_EXPORT int futimesat(int d, const char *p, const struct timeval t[2])
 {
-	NEED(futimesat);
+	VBF_NEED(futimesat);
 	int e = errno;
 	return times_done(REAL(futimesat)(d, p, t), e, d, p, 0, t != NULL);
 }
 VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 {
-	NEED(utime);
+	VBF_NEED(utime);
 	int e = errno;
 	return times_done(REAL(utime)(p, t), e, AT_FDCWD, p, 0, t != NULL);
 }
 
 VBF_EXPORT int truncate(const char *p, off_t n)
 {
-	NEED(truncate);
+	VBF_NEED(truncate);
 	return changed(REAL(truncate)(p, n), AT_FDCWD, p);
 }
 VBF_EXPORT int ftruncate(int fd, off_t n)
 {
-	NEED(ftruncate);
+	VBF_NEED(ftruncate);
 	return changed(REAL(ftruncate)(fd, n), fd, NULL);
 }
 #if VBF_GLIBC
 VBF_EXPORT int truncate64(const char *p, off64_t n)
 {
-	NEED(truncate64);
+	VBF_NEED(truncate64);
 	return changed(REAL(truncate64)(p, n), AT_FDCWD, p);
 }
 VBF_EXPORT int ftruncate64(int fd, off64_t n)
 {
-	NEED(ftruncate64);
+	VBF_NEED(ftruncate64);
 	return changed(REAL(ftruncate64)(fd, n), fd, NULL);
 }
 #endif
@@ -123,12 +117,12 @@ VBF_EXPORT int ftruncate64(int fd, off64_t n)
 /* A new symlink can put a whole tree under a name cached as missing. */
 VBF_EXPORT int symlink(const char *target, const char *p)
 {
-	NEED(symlink);
+	VBF_NEED(symlink);
 	return changed(REAL(symlink)(target, p), AT_FDCWD, p);
 }
 VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
-	NEED(symlinkat);
+	VBF_NEED(symlinkat);
 	return changed(REAL(symlinkat)(target, d, p), d, p);
 }
 
@@ -147,16 +141,16 @@ static int acl_done(int r, int d, const char *p, int fl, const char *name)
 
 VBF_EXPORT int setxattr(const char *p, const char *n, const void *v, size_t sz, int fl)
 {
-	NEED(setxattr);
+	VBF_NEED(setxattr);
 	return acl_done(REAL(setxattr)(p, n, v, sz, fl), AT_FDCWD, p, 0, n);
 }
 VBF_EXPORT int lsetxattr(const char *p, const char *n, const void *v, size_t sz, int fl)
 {
-	NEED(lsetxattr);
+	VBF_NEED(lsetxattr);
 	return acl_done(REAL(lsetxattr)(p, n, v, sz, fl), AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, n);
 }
 VBF_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t sz, int fl)
 {
-	NEED(fsetxattr);
+	VBF_NEED(fsetxattr);
 	return acl_done(REAL(fsetxattr)(fd, n, v, sz, fl), fd, NULL, 0, n);
 }
