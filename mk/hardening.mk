@@ -2,7 +2,8 @@
 # Makefile after tests/fixtures.mk (uses B, CC, CFLAGS, WARN, FIX_DIR, FIX_CF,
 # LIB_OBJ, CLI, UNIT_BIN).
 #
-#   make stress        t_80's stress run at full size: 32 threads x 4 processes, 60 s
+#   make stress        t_80's stress run at full size: 32 threads x 4 processes, 60 s;
+#                      then tests/stress/store_stress.sh, STORE_STRESS_SECONDS (150)
 #   make test-musl     musl libvboxfix.so in $(B)/musl and the musl integration test
 #   make test-asan     unit tests and the library with AddressSanitizer, in $(B)-asan
 #   make test-ubsan    the same with UndefinedBehaviorSanitizer, in $(B)-ubsan
@@ -14,6 +15,7 @@ SAN_CC    ?= $(CC)
 FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
 STRESS_SECONDS ?= 60
+STORE_STRESS_SECONDS ?= 150
 
 # ---- fixtures: stress, exec driver, fault preload -----------------------------
 HARD_FIX = $(FIX_DIR)/stress $(FIX_DIR)/execs $(FIX_DIR)/libfaults.so
@@ -78,9 +80,13 @@ test-ubsan:
 valgrind: all fixtures
 	@B=$(abspath $(B)) sh tests/run-integration.sh t_81_valgrind
 
+# then the state store's (tests/stress/store_stress.sh): kills, compactions,
+# two containers, hostile pages; both run, either failing fails
 stress: all fixtures
-	@B=$(abspath $(B)) VBF_STRESS_SECONDS=$(STRESS_SECONDS) VBF_STRESS_THREADS=32 VBF_STRESS_PROCS=4 \
-	    VBF_TEST_TIMEOUT=$$(($(STRESS_SECONDS) * 3 + 120)) sh tests/run-integration.sh t_80_hardening
+	@rc=0; B=$(abspath $(B)) VBF_STRESS_SECONDS=$(STRESS_SECONDS) VBF_STRESS_THREADS=32 VBF_STRESS_PROCS=4 \
+	    VBF_TEST_TIMEOUT=$$(($(STRESS_SECONDS) * 3 + 120)) sh tests/run-integration.sh t_80_hardening || rc=1; \
+	B=$(abspath $(B)) timeout -k 10 $$(($(STORE_STRESS_SECONDS) + 240)) \
+	    bash tests/stress/store_stress.sh $(STORE_STRESS_SECONDS) </dev/null || rc=1; exit $$rc
 
 # ---- libFuzzer: the parsers (the store loader is tests/fuzz/fuzz.mk's) -----
 FUZZ_CORE = shim/config.c shim/log.c shim/path.c shim/shares.c shim/lock.c tests/unit/fake_real.c
