@@ -44,3 +44,10 @@ $(FIX_DIR)/librefuse.so: $(REFUSE_SRC) tests/fixtures/refuse.h
 
 # FIX_BIN (one binary per tests/fixtures/*.c) is not what the fixtures are;
 # build refuse*.c (one library in several files) only as librefuse.so.
+
+# Logged chown/chmod writers for the store's kill tests (t_86, t_87,
+# tests/stress); their verifier is tests/fixtures/ackcheck.py.
+fixtures: $(FIX_DIR)/acker
+$(FIX_DIR)/acker: tests/fixtures/acker.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
