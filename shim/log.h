@@ -17,6 +17,7 @@ enum vbf_event {
 	VBF_EV_ODIRECT, VBF_EV_LINK, VBF_EV_FIFO, VBF_EV_SOCK, VBF_EV_BUSY,
 	VBF_EV_DIRSYNC, VBF_EV_RENAME, VBF_EV_DEFER,
 	VBF_EV_OWNER_RIGHT,  /* explicit times or an ACL refused to the presented owner */
+	VBF_EV_RUNDIR,       /* the redirect directory was not this user's: fallback */
 	VBF_EV__N
 };
 

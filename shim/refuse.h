@@ -167,11 +167,32 @@ struct linux_dirent64_hdr {
 };
 uint64_t vbf_redirect_hash_n(uint64_t h, const char *s, size_t n);
 int vbf_redirect_hname(const char *base, unsigned int uid, uint64_t h, char *out, size_t cap);
+/* VBOXFIX_RUNDIR when it is an absolute path without "." or ".."
+ * components or a trailing slash, shorter than VBF_REDIRECT_BASE_MAX (else
+ * one warning and /tmp/.vboxfix). */
 const char *vbf_redirect_base(void);
+int vbf_redirect_base_ok(const char *b);
+/* The fallback of `uid` when BASE or BASE/u<uid> is not its to trust:
+ * BASE-<uid>, private to it, holding u<uid> as BASE would. */
+int vbf_redirect_fallback(const char *base, unsigned int uid, char *out, size_t cap);
+/* What the base directory, as it is now, may be used for by this euid. */
+enum { VBF_RD_NONE, VBF_RD_ALL, VBF_RD_OWNER };
+struct vbf_rundir {
+	const char *base;
+	unsigned int me, owner;	/* euid; the base's owner */
+	unsigned char own;	/* BASE/u<me> may hold this uid's objects */
+	unsigned char others;	/* VBF_RD_ALL: every genuine u<V>; VBF_RD_OWNER: only u<owner> */
+};
+/* One lstat of the base: -1 when there is nothing there. */
+int vbf_rundir_get(struct vbf_rundir *rd);
+/* May u<uid> in this base be read for objects (its own check aside)? */
+int vbf_rundir_scans(const struct vbf_rundir *rd, unsigned int uid);
 int vbf_redirect_lstat(const char *p, struct stat *st);
 int vbf_redirect_is_object(const struct stat *st);
+/* `name` in `base` is u<uid>, a directory of that uid that group and
+ * others cannot write (lstat: not a symlink). */
 int vbf_redirect_owner_dir(const char *base, const char *name, unsigned int *uid);
-int vbf_redirect_mkdir(const char *p, mode_t mode, int shared);
+int vbf_redirect_mkdir(const char *p, mode_t mode);
 int vbf_redirect_find(uint64_t h, char buf[VBF_REDIRECT_CAP]);
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
 int vbf_share_path(const struct vbf_where *w, char *out, size_t cap);

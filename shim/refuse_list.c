@@ -14,7 +14,8 @@
 #include "refuse.h"
 #include "real.h"
 
-#define IDX_CAP (VBF_REDIRECT_BASE_MAX + 32 + NAME_MAX + 2)
+/* the object's directory (at most VBF_REDIRECT_CAP), /l<16 hex>/<name> */
+#define IDX_CAP (VBF_REDIRECT_CAP + 20 + NAME_MAX + 2)
 
 /* The directory part of share path `sp`: what the directory's own share
  * path is ("/x" lies in "/", not in ""). */
@@ -62,7 +63,7 @@ void vbf_redirect_index(const char *local, const struct vbf_where *w, int add)
 			if (REAL(symlink)(target, idx) == 0 || errno != ENOENT)
 				break;
 			idx[dl] = 0;
-			int r = vbf_redirect_mkdir(idx, 0755, 0);
+			int r = vbf_redirect_mkdir(idx, 0755);
 			idx[dl] = '/';
 			if (r != 0)
 				break;
@@ -82,9 +83,11 @@ int vbf_redirect_list_begin(int fd, struct vbf_list_pos *pos)
 	char dsp[VBF_PATH_CAP];
 	struct stat st;
 	struct vbf_where w;
+	struct vbf_rundir rd;
 	int saved = errno, r = -1;
-	/* nothing was ever redirected: this lstat is the whole cost */
-	if (vbf_redirect_lstat(vbf_redirect_base(), &st) == 0 && S_ISDIR(st.st_mode) && REAL(fstat)(fd, &st) == 0 &&
+	/* nothing was ever redirected: this lstat is the whole cost (a base
+	 * that is not a directory may still mean objects in the fallback) */
+	if (vbf_rundir_get(&rd) == 0 && REAL(fstat)(fd, &st) == 0 &&
 	    S_ISDIR(st.st_mode) && vbf_where_stat(fd, NULL, 1, &st, &w) >= 0 && w.key &&
 	    vbf_share_path(&w, dsp, sizeof dsp) >= 0) {
 		vbf_redirect_dir_hashes(dsp, &pos->dh, &pos->ph);
@@ -158,32 +161,54 @@ static int next_in(int fd, struct vbf_list_pos *pos, const char *own, char *name
 int vbf_redirect_list_next(int fd, struct vbf_list_pos *pos, char name[NAME_MAX + 1], unsigned char *type,
 			   uint64_t *ino)
 {
-	const char *base = vbf_redirect_base();
+	struct vbf_rundir rd;
 	char d[2048] __attribute__((aligned(8)));
-	int saved = errno, found = 0, ui = 0;
-	long n, bfd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)base, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
-	if (bfd < 0) {
+	char own[VBF_REDIRECT_CAP], mine[16];
+	int saved = errno, found = 0, ui = 0, bad_own = 0;
+	long n;
+	if (vbf_rundir_get(&rd) != 0) {
 		errno = saved;
 		return 0;
 	}
-	/* every genuine owner subdirectory, in the base directory's order;
-	 * pos->ui counts the ones already read to their end */
-	while (!found && (n = vbf_raw_syscall(SYS_getdents64, bfd, (long)d, sizeof d, 0, 0, 0)) > 0) {
+	snprintf(mine, sizeof mine, "u%u", rd.me);
+	/* every owner subdirectory the lookup would read, in the base
+	 * directory's order; pos->ui counts the ones already read to their end */
+	long bfd = rd.own || rd.others != VBF_RD_NONE
+			   ? vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)rd.base,
+					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0)
+			   : -1;
+	while (bfd >= 0 && !found && (n = vbf_raw_syscall(SYS_getdents64, bfd, (long)d, sizeof d, 0, 0, 0)) > 0) {
 		for (long off = 0; off < n && !found;) {
 			struct linux_dirent64_hdr *e = (void *)(d + off);
-			char own[VBF_REDIRECT_BASE_MAX + 16];
 			unsigned int uid;
 			off += e->reclen;
-			if (!vbf_redirect_owner_dir(base, e->name, &uid) || ui++ < pos->ui)
+			if (!vbf_redirect_owner_dir(rd.base, e->name, &uid)) {
+				if (!strcmp(e->name, mine))
+					bad_own = 1;
 				continue;
-			snprintf(own, sizeof own, "%s/%s", base, e->name);
+			}
+			if (!vbf_rundir_scans(&rd, uid) || ui++ < pos->ui)
+				continue;
+			snprintf(own, sizeof own, "%s/%s", rd.base, e->name);
 			if (!(found = next_in(fd, pos, own, name, type, ino))) {
 				pos->ui = ui;
 				pos->off = 0;
 			}
 		}
 	}
-	vbf_raw_syscall(SYS_close, bfd, 0, 0, 0, 0, 0);
+	if (bfd >= 0)
+		vbf_raw_syscall(SYS_close, bfd, 0, 0, 0, 0, 0);
+	/* last, this uid's fallback, where the lookup would look for its own
+	 * objects (refuse_redirect.c) */
+	if (!found && (!rd.own || bad_own) && ui++ >= pos->ui &&
+	    vbf_redirect_fallback(rd.base, rd.me, own, sizeof own) > 0) {
+		size_t l = strlen(own);
+		snprintf(own + l, sizeof own - l, "/%s", mine);
+		if (!(found = next_in(fd, pos, own, name, type, ino))) {
+			pos->ui = ui;
+			pos->off = 0;
+		}
+	}
 	errno = saved;
 	return found;
 }

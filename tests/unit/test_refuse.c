@@ -274,6 +274,155 @@ static void t_share_path(void **s)
 	vbf_nshares = 0;
 }
 
+/* ---- whose run directory: the checks before any bind or connect ---- */
+
+static void t_rundir_value(void **s)
+{
+	char fb[VBF_REDIRECT_CAP], obj[VBF_REDIRECT_CAP], base[80];
+	assert_true(vbf_redirect_base_ok("/tmp/.vboxfix"));
+	assert_true(vbf_redirect_base_ok("/run/vbf/.x..y"));
+	const char *bad[] = {NULL, "", "/", "rel", "rel/dir", "/tmp/", "/tmp/x/..", "/tmp/./x", "/tmp/../tmp/x", "//"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_false(vbf_redirect_base_ok(bad[i]));
+	/* the longest accepted base: its fallback's objects still fit sun_path */
+	memset(base, 'b', VBF_REDIRECT_BASE_MAX - 1);
+	base[0] = '/';
+	base[VBF_REDIRECT_BASE_MAX - 1] = 0;
+	assert_true(vbf_redirect_base_ok(base));
+	assert_true(vbf_redirect_fallback(base, 4294967295u, fb, sizeof fb) > 0);
+	assert_true(vbf_redirect_hname(fb, 4294967295u, ~0ull, obj, sizeof obj) > 0);
+	assert_true(strlen(obj) < 108);
+	base[VBF_REDIRECT_BASE_MAX - 1] = 'b';
+	base[VBF_REDIRECT_BASE_MAX] = 0;
+	assert_false(vbf_redirect_base_ok(base));
+	vbf_redirect_fallback("/tmp/.vboxfix", 999, fb, sizeof fb);
+	assert_string_equal(fb, "/tmp/.vboxfix-999");
+}
+
+static struct stat st_of(mode_t mode, uid_t uid)
+{
+	struct stat st;
+	memset(&st, 0, sizeof st);
+	st.st_mode = mode;
+	st.st_uid = uid;
+	return st;
+}
+
+static void t_rundir_trust(void **s)
+{
+	static const struct {
+		mode_t mode;
+		uid_t uid;
+		int own, others;
+	} c[] = {
+		{S_IFDIR | 01777, 0, 1, VBF_RD_ALL},   /* the usual shared base */
+		{S_IFDIR | 0755, 0, 1, VBF_RD_ALL},
+		{S_IFDIR | 0755, 5, 1, VBF_RD_ALL},    /* the caller's own */
+		{S_IFDIR | 01777, 5, 1, VBF_RD_ALL},
+		{S_IFDIR | 01777, 6, 0, VBF_RD_OWNER}, /* another user's: only its own objects */
+		{S_IFDIR | 0755, 6, 0, VBF_RD_OWNER},
+		{S_IFDIR | 0777, 0, 0, VBF_RD_NONE},   /* anyone can rename what is in it */
+		{S_IFDIR | 0775, 5, 0, VBF_RD_NONE},
+		{S_IFLNK | 0777, 5, 0, VBF_RD_NONE},
+		{S_IFREG | 0644, 0, 0, VBF_RD_NONE},
+	};
+	struct fake_node n[1] = {{.path = "/rb"}};
+	struct vbf_rundir rd;
+	setenv("VBOXFIX_RUNDIR", "/rb", 1);
+	fake_fs_install();
+	fake_ids(5, 5, NULL, 0);
+	fake_fs_set(n, 0);
+	assert_int_equal(vbf_rundir_get(&rd), -1); /* nothing there */
+	fake_fs_set(n, 1);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		n[0].st = st_of(c[i].mode, c[i].uid);
+		assert_int_equal(vbf_rundir_get(&rd), 0);
+		assert_int_equal(rd.own, c[i].own);
+		assert_int_equal(rd.others, c[i].others);
+		assert_int_equal(vbf_rundir_scans(&rd, 5), c[i].own);
+		assert_int_equal(vbf_rundir_scans(&rd, 6), c[i].others != VBF_RD_NONE);
+		assert_int_equal(vbf_rundir_scans(&rd, 7), c[i].others == VBF_RD_ALL);
+	}
+	unsetenv("VBOXFIX_RUNDIR");
+}
+
+#define OBJ "0000000000001234"
+
+/* find(): which objects it returns, by who owns their directories */
+static const char *find_with(struct fake_node *n, int count, char *buf)
+{
+	fake_fs_set(n, count);
+	errno = 4321;
+	int r = vbf_redirect_find(0x1234, buf);
+	assert_int_equal(errno, 4321);
+	return r == 0 ? buf : "none";
+}
+
+static void t_rundir_find(void **s)
+{
+	char buf[VBF_REDIRECT_CAP];
+	struct fake_node n[] = {
+		{.path = "/rb"},			/* 0: the base */
+		{.path = "/rb/u5"},			/* 1: the caller's directory */
+		{.path = "/rb/u5/" OBJ},		/* 2 */
+		{.path = "/rb-5"},			/* 3: its fallback */
+		{.path = "/rb-5/u5"},			/* 4 */
+		{.path = "/rb-5/u5/" OBJ},		/* 5 */
+		{.path = "/rb/u6"},			/* 6: the base owner's directory */
+		{.path = "/rb/u6/" OBJ},		/* 7 */
+	};
+	const int N = (int)(sizeof n / sizeof n[0]);
+	setenv("VBOXFIX_RUNDIR", "/rb", 1);
+	fake_fs_install();
+	fake_ids(5, 5, NULL, 0);
+	n[0].st = st_of(S_IFDIR | 01777, 0);
+	n[1].st = st_of(S_IFDIR | 0755, 5);
+	n[2].st = st_of(S_IFSOCK | 0755, 5);
+	n[3].st = st_of(S_IFDIR | 0700, 5);
+	n[4].st = st_of(S_IFDIR | 0755, 5);
+	n[5].st = st_of(S_IFSOCK | 0755, 5);
+	n[6].st = st_of(S_IFDIR | 0755, 6);
+	n[7].st = st_of(S_IFSOCK | 0755, 6);
+	assert_string_equal(find_with(n, N, buf), "/rb/u5/" OBJ);
+	/* the caller's directory made by someone else, or writable by others,
+	 * or a symlink: its objects are never used; the fallback's are */
+	n[1].st = st_of(S_IFDIR | 0755, 6);
+	assert_string_equal(find_with(n, N, buf), "/rb-5/u5/" OBJ);
+	n[1].st = st_of(S_IFDIR | 0777, 5);
+	assert_string_equal(find_with(n, N, buf), "/rb-5/u5/" OBJ);
+	n[1].st = st_of(S_IFLNK | 0777, 5);
+	assert_string_equal(find_with(n, N, buf), "/rb-5/u5/" OBJ);
+	assert_string_equal(find_with(n, 3, buf), "none");
+	/* a fallback that is not the caller's own is not used either */
+	n[3].st = st_of(S_IFDIR | 0700, 6);
+	assert_string_equal(find_with(n, N, buf), "none");
+	n[3].st = st_of(S_IFDIR | 0777, 5);
+	assert_string_equal(find_with(n, N, buf), "none");
+	n[3].st = st_of(S_IFDIR | 0700, 5);
+	n[4].st = st_of(S_IFDIR | 0755, 6);
+	assert_string_equal(find_with(n, N, buf), "none");
+	n[4].st = st_of(S_IFDIR | 0755, 5);
+	/* a base of uid 6: the caller's objects are in its fallback, and of
+	 * the base only u6 is read, when it is uid 6's own */
+	n[0].st = st_of(S_IFDIR | 01777, 6);
+	n[1].st = st_of(S_IFDIR | 0755, 5);
+	assert_string_equal(find_with(n, N, buf), "/rb-5/u5/" OBJ);
+	assert_string_equal(find_with(n, 3, buf), "none");
+	n[5].err = ENOENT;
+	assert_string_equal(find_with(n, N, buf), "/rb/u6/" OBJ);
+	n[6].st = st_of(S_IFDIR | 0775, 6);
+	assert_string_equal(find_with(n, N, buf), "none");
+	n[6].st = st_of(S_IFDIR | 0755, 7);
+	assert_string_equal(find_with(n, N, buf), "none");
+	/* a base anyone can rename things in: nothing in it */
+	n[0].st = st_of(S_IFDIR | 0777, 0);
+	n[6].st = st_of(S_IFDIR | 0755, 6);
+	assert_string_equal(find_with(n, N, buf), "none");
+	n[5].err = 0;
+	assert_string_equal(find_with(n, N, buf), "/rb-5/u5/" OBJ);
+	unsetenv("VBOXFIX_RUNDIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +443,9 @@ int main(void)
 		cmocka_unit_test(t_index_name),
 		cmocka_unit_test(t_split),
 		cmocka_unit_test(t_share_path),
+		cmocka_unit_test_setup(t_rundir_value, setup),
+		cmocka_unit_test_setup(t_rundir_trust, setup),
+		cmocka_unit_test_setup(t_rundir_find, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
