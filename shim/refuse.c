@@ -298,6 +298,18 @@ static int call_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 	return fail(ENOSYS);
 }
 
+struct unlink_call {
+	enum vbf_unlink_fn fn;
+	int d, fl;
+	const char *p;
+};
+
+static int unlink_again(void *arg)
+{
+	struct unlink_call *c = arg;
+	return call_unlink(c->fn, c->d, c->p, c->fl);
+}
+
 int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 {
 	struct vbf_where w;
@@ -314,9 +326,16 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 		errno = e0;
 	} else
 		BUSY_AGAIN(r, call_unlink(fn, d, p, fl));
-	/* The share root keeps only the store's own files: they go with it. */
-	if (r < 0 && errno == ENOTEMPTY && dir && w.key && !w.key[0] && vbf_store_remove_files(w.idx) == 0)
-		r = call_unlink(fn, d, p, fl);
+	/* A share root that holds only the store's own files: they go with
+	 * it (store.h says when, and how a failed retry keeps the records). */
+	if (r < 0 && errno == ENOTEMPTY && dir && w.key && !w.key[0]) {
+		struct unlink_call c = {fn, d, fl, p};
+		int e = errno, r2 = vbf_store_rmdir_root(w.idx, unlink_again, &c);
+		if (r2 == 0)
+			return 0; /* its records went with it */
+		if (errno != ENOTEMPTY)
+			errno = e;
+	}
 	if (r < 0 && errno == ENOENT && !dir) {
 		char local[VBF_REDIRECT_CAP];
 		if (vbf_redirect_lookup(&w, local) == 0) {

@@ -224,8 +224,7 @@ void vbf_store_open(int idx, const char *root, const char *state_file)
 	s->tab = NULL;
 	s->nrec = 0;
 	s->live = 0;
-	s->shm = &s->private_shm;
-	s->shm_fd = -1;
+	s->gen = &s->private_gen;
 	s->fd = -1;
 	s->bloom = vbf_arena_calloc(VBF_BLOOM_BITS / 8);
 	if (!s->bloom)
@@ -261,8 +260,7 @@ void vbf_store_close(int idx)
 
 static void catch_up(struct vbf_store *s)
 {
-	if (atomic_load_explicit(&s->shm->gen, memory_order_acquire) != s->seen_gen ||
-	    atomic_load_explicit(&s->shm->epoch, memory_order_acquire) != s->seen_epoch)
+	if (atomic_load_explicit(s->gen, memory_order_acquire) != s->seen_gen)
 		vbf_file_sync(s);
 }
 
@@ -432,7 +430,7 @@ void vbf_store_atfork_child(void)
 {
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
 		vbf_lock_reset(&vbf_stores[i].lock);
-		vbf_stores[i].shm_reopen = 1;
+		vbf_stores[i].forked = 1;
 	}
 }
 
@@ -455,23 +453,12 @@ int vbf_store_is_internal(int idx, const char *key)
 	       (!key[strlen(s->intkey)] || key[strlen(s->intkey)] == '.');
 }
 
-int vbf_store_remove_files(int idx)
+int vbf_store_rmdir_root(int idx, int (*again)(void *), void *arg)
 {
 	struct vbf_store *s = store_of(idx);
-	if (!s || !enter(s))
+	if (!s || !again || !enter(s))
 		return -1;
-	int saved = errno, r = -1;
-	char path[PATH_MAX + 8];
-	int n = snprintf(path, sizeof path, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
-	if (n < (int)sizeof path && vbf_raw_syscall(SYS_unlinkat, AT_FDCWD, (long)path, 0, 0, 0, 0) == 0)
-		r = 0;
-	/* the tree is gone, and so are its records; the log we hold open is
-	 * unlinked, so later puts go to memory until the next open */
-	if (r == 0 && !strcmp(s->path, path)) {
-		vbf_store_clear(s);
-		s->writable = 0;
-	}
+	int r = vbf_file_rmdir_root(s, again, arg);
 	leave(s);
-	errno = saved;
 	return r;
 }

@@ -84,10 +84,12 @@ int vbf_store_is_internal(int idx, const char *key);
 /* Is `name` (one directory entry) a store file name, whatever directory it
  * is in? readdir hides it when the directory is a share root. */
 int vbf_store_name_internal(const char *name);
-/* The share root itself is being removed (rmdir got ENOTEMPTY): delete the
- * store's files at the root so the directory can go, and drop every record.
- * Returns 0 when something was removed (retry the rmdir), else -1. */
-int vbf_store_remove_files(int idx);
+/* rmdir of the share root answered ENOTEMPTY. When the store's own files
+ * are all the root holds, they are removed under the log's exclusive lock
+ * and `again(arg)` retries the rmdir; if that still fails, the log is put
+ * back with every record. Otherwise nothing changes. Returns again's result
+ * (errno from it), or -1 with errno unchanged when nothing was tried. */
+int vbf_store_rmdir_root(int idx, int (*again)(void *), void *arg);
 
 /* ---- inspection and maintenance: for `vboxfix state` ---- */
 

@@ -1,24 +1,40 @@
-/* The state store's log file and the shared generation counter.
+/* The state store's log file: opening it safely, reading its tail, and
+ * appending records so that no acknowledged record is ever lost.
  *
  * One append-only file per share (default <root>/.vboxfix.state), whole
- * records written with one O_APPEND write(2) each, so concurrent writers in
- * any process never interleave. A page in /dev/shm named after the file
- * carries a generation counter bumped after every append and an epoch bumped
- * after every compaction: a lookup reads the log only when the counter moved,
- * so the stat path costs one memory load and no request to the share.
- * flock on that page's file orders writers (shared) against compaction
- * (exclusive); the kernel drops it when a holder dies.
+ * records written with one O_APPEND write(2) each. The protocol, argued in
+ * docs/state-store.md ("Concurrency"):
+ *   - writers hold a shared record lock on the log while they append and
+ *     read back; a compaction (store_compact.c) holds it exclusively while
+ *     it writes the replacement, appends a seal record to the old log and
+ *     renames the replacement over it;
+ *   - a writer that reads a seal before its own record looks at the path
+ *     again and, when it names another file, appends the record there too;
+ *   - a reader that finds a seal at the end of the log does the same.
+ * The lock is a POSIX record lock on the log itself: the kernel drops it
+ * when its process dies, a fork child does not inherit it, and every
+ * process of this kernel shares it, whatever /dev/shm or mount namespace it
+ * sees. A page in shared memory carries a counter that moves after every
+ * append, so a lookup reads the log only when something changed; it is a
+ * hint, and nothing read from it or from the file is trusted.
  */
 #include "store_int.h"
 #include "log.h"
-#include <sys/file.h>
-#include <sys/mman.h>
 
-#define SHM_MAGIC 0x76626667u /* "gfbv" */
 #define CHUNK (256u << 10)
 #define HIGH_FD 512
+#define STATE_MAX (256ull << 20)
+/* The locked byte is far past any log we read, so on shares whose locks are
+ * mandatory (CIFS to a Windows host) our own reads and writes never meet it. */
+#define LOCK_OFF 0x7fff0000L
+#define LOCK_WAIT_US 10000000L
+#define PAGE_MAGIC 0x76626667u /* "gfbv" */
+#define PAGE_VERSION 3
+#define HEAD_LEN (VBF_REC_HDR + 24)
 
 uint64_t vbf_compact_min = 256 * 1024;
+
+#define RAW(n, a, b, c, d) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 static uint64_t fnv64(const char *s)
 {
@@ -28,11 +44,9 @@ static uint64_t fnv64(const char *s)
 	return h;
 }
 
-#define RAW(n, a, b, c, d) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
-
 /* Programs close "all" descriptors at start-up; keep ours out of the low
  * range they usually walk, and cloexec. */
-static int move_high(int fd)
+int vbf_file_move_high(int fd)
 {
 	if (fd < 0 || fd >= HIGH_FD)
 		return fd;
@@ -43,27 +57,7 @@ static int move_high(int fd)
 	return hi;
 }
 
-/* The default name is opened with O_NOFOLLOW: a symlink planted on the share
- * must not make us write elsewhere. VBOXFIX_STATE may be a symlink. */
-static int open_log(const char *path, int *created, int log_nofollow)
-{
-	int fd = REAL(open)(path, O_RDWR | O_APPEND | O_CLOEXEC | log_nofollow, 0);
-	*created = 0;
-	if (fd < 0 && errno == ENOENT) {
-		fd = REAL(open)(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | log_nofollow, 0666);
-		if (fd >= 0) {
-			*created = 1;
-			/* every service user shares the file: umask must not
-			 * shut one of them out */
-			RAW(SYS_fchmod, fd, 0666, 0, 0);
-		} else if (errno == EEXIST) {
-			fd = REAL(open)(path, O_RDWR | O_APPEND | O_CLOEXEC | log_nofollow, 0);
-		}
-	}
-	return move_high(fd);
-}
-
-static int write_all(int fd, const uint8_t *b, size_t n)
+int vbf_file_write_all(int fd, const uint8_t *b, size_t n)
 {
 	while (n) {
 		ssize_t w = REAL(write)(fd, b, n);
@@ -77,63 +71,118 @@ static int write_all(int fd, const uint8_t *b, size_t n)
 	return 0;
 }
 
-static void shm_attach(struct vbf_store *s)
-{
-	s->shm = &s->private_shm;
-	s->shm_fd = -1;
-	snprintf(s->shmname, sizeof s->shmname, "/dev/shm/vboxfix-%016llx", (unsigned long long)fnv64(s->path));
-	int fd = REAL(open)(s->shmname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0)
-		goto fail;
-	fd = move_high(fd);
-	struct stat st;
-	if (REAL(fstat)(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		goto fail_fd;
-	if (st.st_uid == (uid_t)RAW(SYS_geteuid, 0, 0, 0, 0) && (st.st_mode & 0777) != 0666)
-		RAW(SYS_fchmod, fd, 0666, 0, 0);
-	if (st.st_size < 4096 && ftruncate(fd, 4096) < 0)
-		goto fail_fd;
-	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		goto fail_fd;
-	s->shm = m;
-	s->shm_fd = fd;
-	if (s->shm->magic != SHM_MAGIC) { /* new page: zero is a fine start */
-		s->shm->version = 1;
-		s->shm->magic = SHM_MAGIC;
-	}
-	return;
-fail_fd:
-	REAL(close)(fd);
-fail:
-	vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
-		     "state store %s: no shared counter in /dev/shm (%s): other processes' changes are seen only after restart",
-		     s->path, strerror(errno));
-}
+/* ---- the lock ---- */
 
-static int shm_lock(struct vbf_store *s, int how)
+static int lock_fd(int fd, int type, int wait, int *nolock)
 {
-	if (s->shm_reopen && s->shm_fd >= 0) {
-		/* after fork our descriptor shares the parent's open file, so
-		 * flock would not exclude the parent: get our own */
-		int fd = move_high(REAL(open)(s->shmname, O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-		if (fd >= 0) {
-			REAL(close)(s->shm_fd);
-			s->shm_fd = fd;
+	struct flock fl = {.l_type = (short)type, .l_whence = SEEK_SET, .l_start = LOCK_OFF, .l_len = 1};
+	long waited = 0, step = 100;
+	if (*nolock)
+		return 0;
+	for (;;) {
+		if (REAL(fcntl)(fd, F_SETLK, &fl) == 0)
+			return 0;
+		if (errno == ENOLCK || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) {
+			/* appends go on unlocked; compaction never runs here */
+			*nolock = 1;
+			return 0;
 		}
-		s->shm_reopen = 0;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return -1;
+		/* polled, not F_SETLKW: whoever holds it (another user
+		 * can) costs us a bounded wait, never a hang */
+		if (!wait || waited >= LOCK_WAIT_US) {
+			errno = EAGAIN;
+			return -1;
+		}
+		struct timespec ts = {0, step * 1000};
+		RAW(SYS_nanosleep, &ts, 0, 0, 0);
+		waited += step;
+		step = step >= 10000 ? 20000 : step * 2;
 	}
-	int r = 0;
-	if (s->shm_fd >= 0)
-		while ((r = flock(s->shm_fd, how)) < 0 && errno == EINTR)
-			;
-	return r;
 }
 
-static void shm_unlock(struct vbf_store *s)
+int vbf_file_lock(struct vbf_store *s, int type, int wait) { return lock_fd(s->fd, type, wait, &s->nolock); }
+
+void vbf_file_unlock(struct vbf_store *s)
 {
-	if (s->shm_fd >= 0)
-		flock(s->shm_fd, LOCK_UN);
+	int saved = errno, nolock = s->nolock;
+	lock_fd(s->fd, F_UNLCK, 0, &nolock);
+	errno = saved;
+}
+
+/* ---- opening ---- */
+
+/* A state file starts with an H record; an empty one is being created.
+ * 1 state file, 0 empty, -1 something else. */
+static int head_kind(int fd)
+{
+	uint8_t b[HEAD_LEN];
+	struct vbf_op op;
+	ssize_t r;
+	while ((r = pread(fd, b, sizeof b, 0)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		return 0;
+	return r == HEAD_LEN && vbf_rec_decode(b, HEAD_LEN, &op) == HEAD_LEN && op.type == VBF_OP_HEAD ? 1 : -1;
+}
+
+/* Give an empty log its H record, once, whoever races us. */
+static int give_head(int fd)
+{
+	int nolock = 0, k = -1;
+	if (lock_fd(fd, F_WRLCK, 1, &nolock) < 0)
+		return -1;
+	if ((k = head_kind(fd)) == 0) {
+		uint8_t rec[VBF_REC_MAX];
+		struct vbf_op op = {.type = VBF_OP_HEAD};
+		k = vbf_file_write_all(fd, rec, vbf_rec_encode(&op, rec)) == 0 ? 1 : -1;
+	}
+	lock_fd(fd, F_UNLCK, 0, &nolock);
+	return k;
+}
+
+/* Open `path` as a log. Never blocks (a FIFO, a device), never accepts a
+ * file that is not a state file: nothing foreign is appended to or
+ * replaced. -1 with *why set. */
+static int open_log(const char *path, int nofollow, const char **why)
+{
+	int fl = O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow;
+	int fd = REAL(open)(path, fl, 0);
+	if (fd < 0 && errno == ENOENT) {
+		fd = REAL(open)(path, fl | O_CREAT | O_EXCL, 0666);
+		if (fd >= 0) /* every service user shares the file: umask must not shut one out */
+			RAW(SYS_fchmod, fd, 0666, 0, 0);
+		else if (errno == EEXIST)
+			fd = REAL(open)(path, fl, 0);
+	}
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	struct stat st;
+	*why = NULL;
+	if (REAL(fstat)(fd, &st) < 0)
+		*why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*why = "not a regular file";
+	else if ((uint64_t)st.st_size > STATE_MAX)
+		*why = "larger than 256 MiB: not read";
+	if (!*why) {
+		REAL(fcntl)(fd, F_SETFL, O_APPEND);
+		fd = vbf_file_move_high(fd);
+		int k = head_kind(fd);
+		if (k == 0)
+			k = give_head(fd);
+		if (k < 0)
+			*why = "not a vboxfix state file: left alone";
+	}
+	if (*why) {
+		REAL(close)(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
 }
 
 static void remember_identity(struct vbf_store *s)
@@ -145,30 +194,78 @@ static void remember_identity(struct vbf_store *s)
 	}
 }
 
-static void apply_cb(void *arg, const struct vbf_op *op) { vbf_store_apply(arg, op); }
-
-/* Read and apply the log from s->pos to its end. Bounded memory: one chunk. */
-static void read_tail(struct vbf_store *s)
+/* Is s->fd still our log? The program may have closed the descriptor and
+ * reused its number (daemons close "all" descriptors), and a compaction or
+ * an rm may have unlinked the file: /proc tells both without a request to
+ * the share. */
+static int fd_is_log(struct vbf_store *s)
 {
+	char proc[40], got[PATH_MAX];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", s->fd);
+	ssize_t n = REAL(readlink)(proc, got, sizeof got - 1);
+	if (n >= 0) {
+		got[n] = 0;
+		return !strcmp(got, s->path);
+	}
+	struct stat st;
+	return REAL(fstat)(s->fd, &st) == 0 && st.st_dev == s->fdev && st.st_ino == s->fino;
+}
+
+int vbf_file_is_current(struct vbf_store *s)
+{
+	struct stat a, b;
+	return REAL(fstat)(s->fd, &a) == 0 && REAL(fstatat)(AT_FDCWD, s->path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* ---- reading ---- */
+
+struct tail {
+	struct vbf_store *s;
+	int sealed; /* a seal was among what this read applied */
+};
+
+static void apply_cb(void *arg, const struct vbf_op *op)
+{
+	struct tail *t = arg;
+	if (op->type == VBF_OP_SEAL) {
+		t->sealed = t->s->sealed = 1;
+		return;
+	}
+	t->s->sealed = 0; /* records after a seal: whoever wrote them found the path still naming this file */
+	vbf_store_apply(t->s, op);
+}
+
+static void stop_reading(struct vbf_store *s)
+{
+	s->writable = 0;
+	vbf_log_once(VBF_EV_STORE_BAD, VBF_WARN, "state store %s: over 256 MiB: records kept in memory only", s->path);
+}
+
+int vbf_file_read_tail(struct vbf_store *s)
+{
+	struct tail t = {s, 0};
 	if (s->fd < 0)
-		return;
+		return 0;
 	if (!s->iobuf && !(s->iobuf = vbf_arena_alloc(CHUNK)))
-		return;
+		return 0;
 	uint8_t *buf = s->iobuf;
 	size_t have = 0;
 	unsigned skipped = 0;
-	uint64_t off = s->pos + 0;
 	for (;;) {
-		ssize_t r = pread(s->fd, buf + have, CHUNK - have, (off_t)(off + have));
+		if (s->pos >= STATE_MAX) { /* bounded work whatever the file holds */
+			stop_reading(s);
+			break;
+		}
+		ssize_t r = pread(s->fd, buf + have, CHUNK - have, (off_t)(s->pos + have));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			break;
 		have += (size_t)r;
 		int eof = r == 0 || have < CHUNK;
-		size_t used = vbf_rec_scan(buf, have, eof, apply_cb, s, &skipped);
-		off += used;
-		s->pos = off;
+		size_t used = vbf_rec_scan(buf, have, eof, apply_cb, &t, &skipped);
+		s->pos += used;
 		if (eof)
 			break;
 		memmove(buf, buf + used, have - used);
@@ -177,223 +274,205 @@ static void read_tail(struct vbf_store *s)
 	if (skipped)
 		vbf_log_once(VBF_EV_STORE_BAD, VBF_WARN, "state store %s: skipped %u unreadable stretch(es)", s->path,
 			     skipped);
+	return t.sealed;
 }
 
-static void reload(struct vbf_store *s)
+void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload)
 {
-	int created;
-	int fd = open_log(s->path, &created, s->nofollow);
-	if (fd >= 0) {
+	if (s->fd >= 0 && s->fd != fd)
 		REAL(close)(s->fd);
-		s->fd = fd;
-		remember_identity(s);
+	s->fd = fd;
+	s->forked = 0;
+	s->sealed = 0;
+	remember_identity(s);
+	if (reload) {
+		vbf_store_clear(s);
+		s->pos = 0;
+		vbf_file_read_tail(s);
+	} else {
+		s->pos = pos;
 	}
-	vbf_store_clear(s);
-	s->pos = 0;
-	read_tail(s);
 }
 
-/* The program may have closed our descriptor and reused the number (daemons
- * close "all" descriptors): never read another file as the log, never write
- * a record into it. Checked only when the log is about to be used, so the
- * lookup path stays free of system calls. 1 when s->fd is the log. */
-static int check_fd(struct vbf_store *s)
+/* Open the path again and read it whole: the log we hold was replaced,
+ * unlinked, or is not ours any more. No lock may be held (closing a
+ * descriptor of a locked file drops the lock). 0, or -1: memory only. */
+int vbf_file_open_path(struct vbf_store *s, const char **why) { return open_log(s->path, s->nofollow, why); }
+
+static int reopen(struct vbf_store *s)
 {
-	struct stat st;
-	if (s->fd >= 0 && REAL(fstat)(s->fd, &st) == 0 && st.st_dev == s->fdev && st.st_ino == s->fino)
-		return 1;
-	int created;
-	int fd = open_log(s->path, &created, s->nofollow);
-	if (fd < 0)
+	const char *why;
+	int fd = vbf_file_open_path(s, &why);
+	if (fd < 0) {
+		s->writable = 0;
+		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s lost (%s): records kept in memory only",
+			     s->path, why);
+		return -1;
+	}
+	vbf_file_adopt(s, fd, 0, 1);
+	return 0;
+}
+
+/* The log we hold has a seal in what we just read, and we hold its shared
+ * lock, so the compactor that wrote the seal has finished or died. When the
+ * path names another file now, move to it (lock released): 1. When it still
+ * names ours, the seal is void: 0, lock still held. */
+static int follow(struct vbf_store *s)
+{
+	if (vbf_file_is_current(s)) {
+		s->sealed = 0;
 		return 0;
-	s->fd = fd; /* the old number is the program's now: not closed */
-	remember_identity(s);
+	}
+	vbf_file_unlock(s);
+	reopen(s);
 	return 1;
 }
 
-static void sync_log(struct vbf_store *s, int verify)
+void vbf_file_bump(struct vbf_store *s)
 {
-	uint64_t e = atomic_load(&s->shm->epoch);
-	uint64_t g = atomic_load(&s->shm->gen);
-	if (e != s->seen_epoch)
-		reload(s);
-	else if (g != s->seen_gen && (!verify || check_fd(s)))
-		read_tail(s);
-	s->seen_epoch = e;
-	s->seen_gen = g;
+	s->seen_gen = atomic_fetch_add(s->gen, 1) + 1;
 }
 
-void vbf_file_sync(struct vbf_store *s) { sync_log(s, 1); }
+void vbf_file_sync(struct vbf_store *s)
+{
+	uint64_t g = atomic_load_explicit(s->gen, memory_order_acquire);
+	if (g == s->seen_gen || s->fd < 0)
+		return;
+	s->seen_gen = g;
+	if (s->forked || !fd_is_log(s)) {
+		reopen(s);
+		return;
+	}
+	uint64_t before = s->pos;
+	vbf_file_read_tail(s);
+	if (s->pos == before) {
+		/* nothing new though the counter moved: a log that shrank
+		 * (reset by hand, or another user) is read again */
+		struct stat st;
+		if (REAL(fstat)(s->fd, &st) == 0 && (uint64_t)st.st_size < s->pos)
+			vbf_file_adopt(s, s->fd, 0, 1);
+	}
+	if (s->sealed && vbf_file_lock(s, F_RDLCK, 1) == 0 && !follow(s))
+		vbf_file_unlock(s);
+}
 
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 {
 	uint8_t *rec = s->recbuf;
 	size_t n = vbf_rec_encode(op, rec);
+	const char *why = "write failed";
 	if (!n)
 		return -1;
-	if (s->fd < 0 || !s->writable) {
-		vbf_store_apply(s, op);
-		return -1;
-	}
-	shm_lock(s, LOCK_SH);
-	vbf_file_sync(s);
-	if (!check_fd(s)) {
-		shm_unlock(s);
-		s->writable = 0;
-		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s lost: records kept in memory only", s->path);
-		vbf_store_apply(s, op);
-		return -1;
-	}
-	int rc = write_all(s->fd, rec, n);
-	if (rc == 0) {
-		atomic_fetch_add(&s->shm->gen, 1);
-		sync_log(s, 0); /* applies ours, in log order with the others' */
-	} else {
-		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s: write failed (%s): records kept in memory only",
-			     s->path, strerror(errno));
-		vbf_store_apply(s, op);
-	}
-	shm_unlock(s);
-	if (rc == 0)
-		vbf_file_compact(s, 0);
-	return rc;
-}
-
-static int flush(int fd, uint8_t *buf, size_t *n)
-{
-	int r = *n ? write_all(fd, buf, *n) : 0;
-	*n = 0;
-	return r;
-}
-
-int vbf_file_compact(struct vbf_store *s, int force)
-{
-	if (s->fd < 0 || !s->writable)
-		return -1;
-	if (!force && (s->pos < vbf_compact_min || s->pos < 2 * s->live || s->pos < s->next_compact_try))
-		return -1;
-	/* not again before the log grows by half: a share that refuses the
-	 * rename (Windows host, file open elsewhere) must not make every put
-	 * rewrite the whole file */
-	s->next_compact_try = s->pos + s->pos / 2;
-	if (shm_lock(s, LOCK_EX | LOCK_NB) < 0)
-		return -1; /* writers at work, or another compaction */
-	vbf_file_sync(s);
-	char tmp[PATH_MAX + 32];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, RAW(SYS_getpid, 0, 0, 0, 0)) >= (int)sizeof tmp)
-		goto out;
-	int fd = REAL(open)(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0)
-		goto out;
-	RAW(SYS_fchmod, fd, 0666, 0, 0);
-	uint8_t *buf = vbf_arena_alloc(CHUNK);
-	int bad = !buf;
-	size_t n = 0;
-	uint64_t total = 0;
-	if (buf) {
-		struct vbf_op op = {.type = VBF_OP_HEAD};
-		n = vbf_rec_encode(&op, buf);
-		for (struct vbf_ent *e = s->tab; e && !bad; e = e->hh.next) {
-			if (CHUNK - n < VBF_REC_MAX) {
-				total += n;
-				bad = flush(fd, buf, &n);
-			}
-			op = (struct vbf_op){.type = VBF_OP_PUT, .rec = e->rec, .key = e->key, .klen = e->klen};
-			op.fp.type = e->fptype & S_IFMT;
-			op.fp.has_ino = e->fptype & VBF_FP_INO;
-			op.fp.ino = e->ino;
-			n += vbf_rec_encode(&op, buf + n);
+	for (int tries = 0; s->fd >= 0 && s->writable && tries < 4; tries++) {
+		if ((s->forked || !fd_is_log(s)) && reopen(s) < 0)
+			break;
+		if (vbf_file_lock(s, F_RDLCK, 1) < 0) {
+			why = "its lock is held by another process";
+			break;
 		}
-		total += n;
-		bad = bad || flush(fd, buf, &n);
-		vbf_arena_free(buf, CHUNK);
+		if (vbf_file_write_all(s->fd, rec, n) < 0) {
+			why = strerror(errno);
+			vbf_file_unlock(s);
+			break;
+		}
+		/* applies ours in log order with the others'; under our lock
+		 * no seal can follow it, so a seal seen here came before it */
+		if (vbf_file_read_tail(s) && follow(s))
+			continue; /* ours went to a replaced log: write it again in the new one */
+		vbf_file_unlock(s);
+		vbf_file_bump(s);
+		vbf_file_compact(s, 0);
+		return 0;
 	}
-	/* the data must be on disk before the name points at it */
-	bad = bad || RAW(SYS_fsync, fd, 0, 0, 0) < 0;
-	REAL(close)(fd);
-#ifdef SYS_rename
-	bad = bad || RAW(SYS_rename, tmp, s->path, 0, 0) < 0;
-#else
-	bad = bad || RAW(SYS_renameat, AT_FDCWD, tmp, AT_FDCWD, s->path) < 0;
-#endif
-	if (bad) {
-		RAW(SYS_unlinkat, AT_FDCWD, tmp, 0, 0);
-		goto out;
-	}
-	int created;
-	fd = open_log(s->path, &created, s->nofollow);
-	if (fd >= 0) {
-		REAL(close)(s->fd);
-		s->fd = fd;
-		remember_identity(s);
-		s->pos = total;
-	}
-	atomic_fetch_add(&s->shm->epoch, 1);
-	atomic_fetch_add(&s->shm->gen, 1);
-	s->seen_epoch = atomic_load(&s->shm->epoch);
-	s->seen_gen = atomic_load(&s->shm->gen);
-	if (fd < 0)
-		s->seen_epoch--; /* reload on the next sync */
-	s->next_compact_try = 0;
-	shm_unlock(s);
-	return 0;
-out:
-	shm_unlock(s);
+	if (s->fd >= 0 && s->writable)
+		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s: %s: a record was kept in memory only", s->path,
+			     why);
+	vbf_store_apply(s, op);
 	return -1;
 }
 
+/* ---- the shared page ---- */
+
+#define PAGE_NAME "vboxfix-store-gen"
+
+/* Attached once per process; never detached (a few pages, one mapping). */
+static struct vbf_gen_page *page;
+static atomic_int page_state; /* 0 not tried, 1 being attached, 2 done */
+
+void vbf_file_page_remove(void)
+{
+	vbf_shpage_remove(PAGE_NAME, sizeof *page, PAGE_MAGIC, PAGE_VERSION);
+}
+
+static void page_attach(struct vbf_store *s)
+{
+	int z = 0;
+	if (atomic_compare_exchange_strong(&page_state, &z, 1)) {
+		page = vbf_shpage_attach(PAGE_NAME, sizeof *page, PAGE_MAGIC, PAGE_VERSION);
+		if (!page)
+			vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
+				     "state store: no shared page: other processes' changes are seen when this one next writes");
+		atomic_store(&page_state, 2);
+	}
+	while (atomic_load(&page_state) != 2) /* another store of this process attaching it: a few system calls */
+		RAW(SYS_sched_yield, 0, 0, 0, 0);
+	s->gen = page ? &page->gen[fnv64(s->path) % VBF_GEN_SLOTS] : &s->private_gen;
+}
+
 /* Where the records live: VBOXFIX_STATE, else <root>/.vboxfix.state, else
- * (root not writable) /var/tmp/vboxfix/<hash of root>.state. */
+ * (not writable, or something else has that name) /var/tmp/vboxfix/<hash
+ * of root>.state. */
+static int open_where(struct vbf_store *s, int idx, const char *state_file, char *path, size_t cap)
+{
+	const char *why;
+	int fd = -1, n;
+	if (state_file && *state_file) {
+		struct stat st;
+		if (REAL(stat)(state_file, &st) == 0 && S_ISDIR(st.st_mode))
+			n = snprintf(path, cap, "%s/%016llx.state", state_file, (unsigned long long)fnv64(s->root));
+		else
+			n = snprintf(path, cap, "%s", state_file);
+		/* two shares must not share one log: keys would collide */
+		for (int i = 0; i < VBF_MAX_SHARES && n < (int)cap; i++)
+			if (i != idx && vbf_stores[i].open && !strcmp(vbf_stores[i].path, path))
+				n = snprintf(path, cap, "%s-%016llx", state_file, (unsigned long long)fnv64(s->root));
+		why = "name too long";
+		if (n < (int)cap)
+			fd = open_log(path, 0, &why);
+		if (fd < 0)
+			vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
+				     "VBOXFIX_STATE=%s cannot be used (%s): records kept in memory only", path, why);
+		return fd;
+	}
+	n = snprintf(path, cap, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
+	s->nofollow = O_NOFOLLOW;
+	why = "name too long";
+	if (n < (int)cap && (fd = open_log(path, O_NOFOLLOW, &why)) >= 0)
+		return fd;
+	const char *why0 = why;
+	if (REAL(mkdir)("/var/tmp/vboxfix", 0700) == 0)
+		RAW(SYS_fchmodat, AT_FDCWD, "/var/tmp/vboxfix", 01777, 0); /* every user's fallback */
+	snprintf(path, cap, "/var/tmp/vboxfix/%016llx.state", (unsigned long long)fnv64(s->root));
+	fd = open_log(path, O_NOFOLLOW, &why);
+	vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store at %s cannot be used (%s): using %s%s", s->root, why0,
+		     fd >= 0 ? path : "memory only", fd >= 0 ? "" : " (that failed too)");
+	return fd;
+}
+
 void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 {
-	int created = 0, fd = -1;
 	char path[PATH_MAX];
 	s->fd = -1;
 	s->writable = 0;
 	s->nofollow = 0;
 	s->intkey[0] = 0;
-	if (state_file && *state_file) {
-		struct stat st;
-		int n;
-		if (REAL(stat)(state_file, &st) == 0 && S_ISDIR(st.st_mode))
-			n = snprintf(path, sizeof path, "%s/%016llx.state", state_file,
-				     (unsigned long long)fnv64(s->root));
-		else
-			n = snprintf(path, sizeof path, "%s", state_file);
-		/* two shares must not share one log: keys would collide */
-		for (int i = 0; i < VBF_MAX_SHARES && n < (int)sizeof path; i++)
-			if (i != idx && vbf_stores[i].open && !strcmp(vbf_stores[i].path, path))
-				n = snprintf(path, sizeof path, "%s-%016llx", state_file,
-					     (unsigned long long)fnv64(s->root));
-		if (n >= (int)sizeof path)
-			errno = ENAMETOOLONG;
-		else
-			fd = open_log(path, &created, 0);
-		if (fd < 0)
-			vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
-				     "VBOXFIX_STATE=%s cannot be written (%s): records kept in memory only", path,
-				     strerror(errno));
-	} else {
-		int n = snprintf(path, sizeof path, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
-		s->nofollow = O_NOFOLLOW;
-		fd = n < (int)sizeof path ? open_log(path, &created, O_NOFOLLOW) : -1;
-		if (fd < 0) {
-			int why = errno;
-			if (REAL(mkdir)("/var/tmp/vboxfix", 0700) == 0)
-				RAW(SYS_fchmodat, AT_FDCWD, "/var/tmp/vboxfix", 01777, 0); /* every user's fallback */
-			snprintf(path, sizeof path, "/var/tmp/vboxfix/%016llx.state", (unsigned long long)fnv64(s->root));
-			fd = open_log(path, &created, O_NOFOLLOW);
-			vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
-				     "state store at %s is not writable (%s): using %s%s", s->root, strerror(why),
-				     fd >= 0 ? path : "memory only", fd >= 0 ? "" : " (that failed too)");
-		}
-	}
+	int fd = open_where(s, idx, state_file, path, sizeof path);
 	if (fd < 0) {
-		snprintf(s->path, sizeof s->path, "%s", "");
+		s->path[0] = 0;
 		return;
 	}
-	/* canonical, so every process names the same shared counter */
-	char proc[64], canon[PATH_MAX];
+	/* canonical, so every process names the same shared page */
+	char proc[40], canon[PATH_MAX];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	ssize_t l = REAL(readlink)(proc, canon, sizeof canon - 1);
 	if (l > 0 && canon[0] == '/') {
@@ -407,34 +486,22 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + 1);
 	else if (!strncmp(s->path, s->root, rl) && s->path[rl] == '/')
 		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + rl + 1);
-	s->fd = fd;
 	s->writable = 1;
-	remember_identity(s);
-	if (created) {
-		uint8_t rec[VBF_REC_MAX];
-		struct vbf_op op = {.type = VBF_OP_HEAD};
-		size_t n = vbf_rec_encode(&op, rec);
-		write_all(fd, rec, n);
-	}
-	shm_attach(s);
-	/* read the counters first: an append that lands after our read
-	 * then still moves them past what we saw */
-	s->seen_epoch = atomic_load(&s->shm->epoch);
-	s->seen_gen = atomic_load(&s->shm->gen);
-	s->pos = 0;
-	read_tail(s);
+	page_attach(s);
+	/* the counter first: an append that lands after our read then still
+	 * moves it past what we saw */
+	s->seen_gen = atomic_load(s->gen);
+	vbf_file_adopt(s, fd, 0, 1);
+	if (s->sealed && vbf_file_lock(s, F_RDLCK, 1) == 0 && !follow(s))
+		vbf_file_unlock(s);
 }
 
 void vbf_file_close(struct vbf_store *s)
 {
 	if (s->fd >= 0)
 		REAL(close)(s->fd);
-	if (s->shm_fd >= 0)
-		REAL(close)(s->shm_fd);
-	if (s->shm && s->shm != &s->private_shm)
-		munmap(s->shm, 4096);
-	s->fd = s->shm_fd = -1;
-	s->shm = &s->private_shm;
+	s->fd = -1;
+	s->gen = &s->private_gen;
 	vbf_arena_free(s->iobuf, CHUNK);
 	s->iobuf = NULL;
 }

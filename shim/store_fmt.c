@@ -80,7 +80,8 @@ static uint8_t *put_key(uint8_t *p, const char *k, size_t n)
 size_t vbf_rec_encode(const struct vbf_op *op, uint8_t *out)
 {
 	uint8_t *p = out + VBF_REC_HDR;
-	if (op->type != VBF_OP_HEAD && op->type != VBF_OP_RESET && !vbf_key_valid(op->key, op->klen))
+	if (op->type != VBF_OP_HEAD && op->type != VBF_OP_RESET && op->type != VBF_OP_SEAL &&
+	    !vbf_key_valid(op->key, op->klen))
 		return 0;
 	switch (op->type) {
 	case VBF_OP_HEAD:
@@ -89,6 +90,7 @@ size_t vbf_rec_encode(const struct vbf_op *op, uint8_t *out)
 		p += 20;
 		break;
 	case VBF_OP_RESET:
+	case VBF_OP_SEAL:
 		break;
 	case VBF_OP_PUT:
 		put32(p, op->rec.flags);
@@ -146,7 +148,7 @@ static int take_key(const uint8_t *b, size_t n, size_t len, size_t *o, const cha
 
 long vbf_rec_decode(const uint8_t *b, size_t n, struct vbf_op *op)
 {
-	static const char types[] = "HPFDRZ";
+	static const char types[] = "HPFDRZS";
 	const uint8_t want[4] = {'V', 'f', 0, VBF_FMT_VERSION};
 	for (size_t i = 0; i < 4; i++) {
 		if (i >= n)
@@ -170,6 +172,7 @@ long vbf_rec_decode(const uint8_t *b, size_t n, struct vbf_op *op)
 		o += 20;
 		break;
 	case VBF_OP_RESET:
+	case VBF_OP_SEAL:
 		break;
 	case VBF_OP_PUT:
 		if (len < VBF_PUT_FIXED)
@@ -219,6 +222,7 @@ size_t vbf_rec_scan(const uint8_t *b, size_t n, int eof, void (*apply)(void *, c
 	while (o < judge) {
 		long r = vbf_rec_decode(b + o, n - o, &op);
 		if (r > 0) {
+			op.at = o;
 			apply(arg, &op);
 			o += (size_t)r;
 			continue;

@@ -7,6 +7,7 @@
 #include "store.h"
 #include "arena.h"
 #include "lock.h"
+#include "shpage.h"
 #include <stdatomic.h>
 /* no malloc under the store's lock (arena.h) */
 #define uthash_malloc(sz) vbf_arena_alloc(sz)
@@ -28,6 +29,7 @@ enum vbf_op_type {
 	VBF_OP_DEL = 'D',    /* drop a key and everything below it */
 	VBF_OP_REN = 'R',    /* move a key and everything below it */
 	VBF_OP_RESET = 'Z',  /* drop everything before this record */
+	VBF_OP_SEAL = 'S',   /* a compaction replaced this file: look at the path again */
 };
 
 /* A decoded record; keys point into the buffer it was decoded from and are
@@ -38,6 +40,7 @@ struct vbf_op {
 	struct vbf_fp fp;
 	const char *key, *key2;
 	size_t klen, k2len;
+	size_t at;           /* offset in the buffer it was decoded from (vbf_rec_scan) */
 };
 
 uint32_t vbf_crc32c(uint32_t crc, const void *buf, size_t n);
@@ -75,27 +78,32 @@ struct vbf_ent {
 #define VBF_FP_INO 0x1u   /* in vbf_ent.fptype's low bits (S_IFMT's are high) */
 #define VBF_BLOOM_BITS (1u << 17)
 
-/* The cross-process page in /dev/shm: one per state file. */
-struct vbf_shm {
-	uint32_t magic, version;
-	atomic_uint_least64_t gen;   /* bumped after every append */
-	atomic_uint_least64_t epoch; /* bumped after every compaction */
+/* The cross-process page, one for every store of the machine: a counter
+ * per slot, a state file's slot chosen by a hash of its path. A counter is a
+ * hint, never the truth: it moves after every append and compaction, so a
+ * lookup reads the log only when it moved. Two files sharing a slot, or
+ * another user writing the page, cost at most a read of the log's tail. */
+#define VBF_GEN_SLOTS 4096
+struct vbf_gen_page {
+	struct vbf_shpage_hdr hdr;
+	atomic_uint_least64_t gen[VBF_GEN_SLOTS];
 };
 
 struct vbf_store {
 	vbf_lock lock;
 	int open;
 	int fd;            /* the log, O_APPEND; -1: memory only */
-	dev_t fdev;        /* identity of fd, checked before each write */
+	dev_t fdev;        /* identity of fd, when /proc cannot tell */
 	ino_t fino;
-	int shm_fd;        /* flock target; -1 when there is no shared page */
-	int shm_reopen;    /* after fork: the flock must be on our own file */
+	int forked;        /* after fork fd shares its offset with the parent's: reopen before appending */
+	int nolock;        /* the filesystem has no record locks: never compact */
+	int sealed;        /* the last record read is a seal: the path may name a newer log */
 	int trust_ino;     /* st_ino is stable for this share (not vboxsf) */
 	int writable;
 	int nofollow;      /* O_NOFOLLOW for the default name */
-	struct vbf_shm *shm;
-	struct vbf_shm private_shm; /* when /dev/shm is unusable */
-	uint64_t seen_gen, seen_epoch;
+	atomic_uint_least64_t *gen;          /* in the shared page, or: */
+	atomic_uint_least64_t private_gen;  /* when no shared page can be had */
+	uint64_t seen_gen;
 	uint64_t pos;      /* log bytes applied */
 	uint64_t live;     /* bytes the live records would take when compacted */
 	uint64_t next_compact_try;
@@ -107,7 +115,6 @@ struct vbf_store {
 	char root[PATH_MAX];
 	char path[PATH_MAX];
 	char intkey[PATH_MAX]; /* key of the state file when it is inside root */
-	char shmname[48];  /* /dev/shm/vboxfix-<hash of path> */
 	int pending;       /* vbf_store_defer'd: opened at first use */
 	char pending_state[PATH_MAX];
 };
@@ -119,16 +126,39 @@ extern uint64_t vbf_compact_min; /* tunable by tests */
 void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op);
 void vbf_store_clear(struct vbf_store *s);
 
-/* store_file.c */
+/* store_file.c: the log and its protocol (docs/state-store.md,
+ * "Concurrency"). Every function runs under the store's lock. */
 void vbf_file_open(struct vbf_store *s, int idx, const char *state_file);
 void vbf_file_close(struct vbf_store *s);
-/* Bring the table up to date with the log (lock held). */
+/* Bring the table up to date with the log. */
 void vbf_file_sync(struct vbf_store *s);
 /* Append one record and bring the table up to date, which applies it.
- * Returns 0, or -1 when it was applied in memory only. */
+ * Returns 0 once the record is in the current log, or -1 when it was
+ * applied in memory only (already warned). */
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op);
+/* The lock on the log (F_RDLCK for appends, F_WRLCK to replace it); with
+ * `wait`, for a bounded time. 0 or -1. */
+int vbf_file_lock(struct vbf_store *s, int type, int wait);
+void vbf_file_unlock(struct vbf_store *s);
+/* Read and apply the log's tail; 1 when a seal was among it. */
+int vbf_file_read_tail(struct vbf_store *s);
+/* Does the path still name the log we hold? */
+int vbf_file_is_current(struct vbf_store *s);
+/* Open (or create) the log at s->path, checked like at start-up. */
+int vbf_file_open_path(struct vbf_store *s, const char **why);
+/* Make `fd` (a log just opened or written) the one we hold. */
+void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload);
+int vbf_file_write_all(int fd, const uint8_t *b, size_t n);
+int vbf_file_move_high(int fd);
+void vbf_file_bump(struct vbf_store *s);
+/* Remove the stores' shared page (tests, uninstall). */
+void vbf_file_page_remove(void);
+
+/* store_compact.c */
 /* Rewrite the log from the table when dead records dominate, or always when
  * `force`. Returns 0 when rewritten. */
 int vbf_file_compact(struct vbf_store *s, int force);
+/* rmdir of the share root answered ENOTEMPTY: see vbf_store_rmdir_root. */
+int vbf_file_rmdir_root(struct vbf_store *s, int (*again)(void *), void *arg);
 
 #endif

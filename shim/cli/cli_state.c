@@ -11,11 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static int do_compact(void);
+
 static const char state_help[] =
 	"Usage: vboxfix state [--path DIR] [--state FILE] list\n"
 	"       vboxfix state [--path DIR] [--state FILE] forget [-r] PATH...\n"
 	"       vboxfix state [--path DIR] [--state FILE] export [FILE]\n"
 	"       vboxfix state [--path DIR] [--state FILE] import FILE\n"
+	"       vboxfix state [--path DIR] [--state FILE] compact\n"
 	"\n"
 	"The owners and modes libvboxfix recorded for files on a share (chowns and\n"
 	"chmods the share ignored or refused). Shares: --path DIR (repeatable), or\n"
@@ -30,6 +33,8 @@ static const char state_help[] =
 	"  import FILE     add the records of an export ('-' = stdin) to one share\n"
 	"                  (--path DIR, or the only share); records for paths that do\n"
 	"                  not exist, or are now of another type, are skipped\n"
+	"  compact         rewrite each state file from its live records now (the\n"
+	"                  library does it by itself when dead records dominate)\n"
 	"\n"
 	"Exit status: 0 done, 1 some records skipped or not written, 2 usage error.\n";
 
@@ -190,6 +195,29 @@ static int do_list(FILE *out, int export)
 				have && info.path && *info.path ? info.path : "no state file (memory only)");
 		if (vbf_store_foreach(i, print_rec, &w) != 0)
 			rc = CLI_ACTION;
+		vbf_store_close(i);
+	}
+	return rc;
+}
+
+static int do_compact(void)
+{
+	int rc = CLI_OK;
+	for (int i = 0; i < nshares; i++) {
+		vbf_store_open(i, shares[i].root, state_file);
+		struct vbf_store_info before, after;
+		memset(&before, 0, sizeof before);
+		vbf_store_info(i, &before);
+		if (vbf_store_compact(i) != 0) {
+			cli_err("state: %s: not compacted (memory only, no record locks, or another process holds its lock)",
+				shares[i].root);
+			rc = CLI_ACTION;
+		} else {
+			vbf_store_info(i, &after);
+			printf("share %s: %llu -> %llu bytes, %lu records\n", shares[i].root,
+			       (unsigned long long)before.file_bytes, (unsigned long long)after.file_bytes,
+			       after.records);
+		}
 		vbf_store_close(i);
 	}
 	return rc;
@@ -368,10 +396,11 @@ int cmd_state(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage("state", "missing action: list, forget, export or import");
+		return cli_usage("state", "missing action: list, forget, export, import or compact");
 	const char *act = argv[optind++];
-	if (strcmp(act, "list") && strcmp(act, "forget") && strcmp(act, "export") && strcmp(act, "import"))
-		return cli_usage("state", "unknown action '%s' (list, forget, export, import)", act);
+	if (strcmp(act, "list") && strcmp(act, "forget") && strcmp(act, "export") && strcmp(act, "import") &&
+	    strcmp(act, "compact"))
+		return cli_usage("state", "unknown action '%s' (list, forget, export, import, compact)", act);
 	if (nshares == 0) {
 		static char def[MAXS][PATH_MAX];
 		int n = dr_default_paths(def, MAXS);
@@ -389,6 +418,11 @@ int cmd_state(int argc, char **argv)
 	}
 	if (!strcmp(act, "forget"))
 		return do_forget(rest, argv + optind, recursive);
+	if (!strcmp(act, "compact")) {
+		if (rest)
+			return cli_usage("state", "compact takes no arguments");
+		return do_compact();
+	}
 	if (!strcmp(act, "export")) {
 		if (rest > 1)
 			return cli_usage("state", "export takes at most one FILE");

@@ -5,6 +5,7 @@
 #include "store_int.h"
 #include "log.h"
 #include <sys/stat.h>
+#include <time.h>
 
 static char root[64];
 
@@ -27,8 +28,6 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
-		if (vbf_stores[i].open && vbf_stores[i].shmname[0])
-			unlink(vbf_stores[i].shmname);
 		vbf_store_close(i);
 	}
 	vbf_compact_min = 256 * 1024;
@@ -310,8 +309,11 @@ static void t_torn_tail(void **st)
 static void t_hostile(void **st)
 {
 	/* garbage, a huge length, a valid-CRC record with a ".." key, an
-	 * absolute key, a NUL in a key, then one good record */
+	 * absolute key, a NUL in a key, then one good record, all after a
+	 * valid head (a file without one is not ours: t_foreign) */
 	uint8_t rec[VBF_REC_MAX];
+	struct vbf_op head = {.type = VBF_OP_HEAD};
+	append_bytes(rec, vbf_rec_encode(&head, rec));
 	append_bytes("garbage\0\xff\xff\xff\xff", 12);
 	uint8_t huge[12] = {'V', 'f', 'P', 1, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4};
 	append_bytes(huge, sizeof huge);
@@ -338,6 +340,97 @@ static void t_hostile(void **st)
 	vbf_store_close(0);
 	vbf_store_open(0, root, NULL);
 	assert_true(has(0, "new", NULL));
+}
+
+static void same_bytes(const char *path, const char *want, size_t n)
+{
+	char got[256];
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, sizeof got, f), n);
+	fclose(f);
+	assert_memory_equal(got, want, n);
+}
+
+static void t_foreign(void **st)
+{
+	/* VBOXFIX_STATE naming a file that is not a state file: never
+	 * appended to, never replaced; records live in memory */
+	char path[128];
+	static const char text[] = "root:x:0:0:root:/root:/bin/bash\n";
+	snprintf(path, sizeof path, "%s/shadow-copy", root);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	vbf_store_open(0, root, path);
+	assert_int_equal(vbf_store_put(0, "a", NULL, &R_OWN), -1);
+	assert_true(has(0, "a", &R_OWN));
+	assert_int_equal(vbf_store_compact(0), -1);
+	vbf_store_close(0);
+	same_bytes(path, text, sizeof text - 1);
+	/* the default name taken by something else: the fallback is used */
+	f = fopen(state_path(), "w");
+	fputs(text, f);
+	fclose(f);
+	vbf_store_open(0, root, NULL);
+	struct vbf_store_info info;
+	vbf_store_info(0, &info);
+	assert_non_null(strstr(info.path, "/var/tmp/vboxfix/"));
+	vbf_store_put(0, "b", NULL, &R_OWN);
+	same_bytes(state_path(), text, sizeof text - 1);
+	unlink(info.path);
+	vbf_store_close(0);
+	unlink(state_path());
+}
+
+static void t_not_regular(void **st)
+{
+	/* a FIFO or a device must never block a process */
+	char path[128];
+	snprintf(path, sizeof path, "%s/fifo", root);
+	assert_int_equal(mkfifo(path, 0666), 0);
+	vbf_store_open(0, root, path);
+	assert_int_equal(vbf_store_put(0, "a", NULL, &R_OWN), -1);
+	vbf_store_close(0);
+	vbf_store_open(0, root, "/dev/zero");
+	assert_int_equal(vbf_store_put(0, "a", NULL, &R_OWN), -1);
+	assert_true(has(0, "a", &R_OWN));
+	vbf_store_close(0);
+	assert_int_equal(mkfifo(state_path(), 0666), 0);
+	vbf_store_open(0, root, NULL);
+	vbf_store_put(0, "b", NULL, &R_OWN);
+	assert_true(has(0, "b", &R_OWN));
+	struct vbf_store_info info;
+	vbf_store_info(0, &info);
+	unlink(info.path);
+	vbf_store_close(0);
+	unlink(state_path());
+}
+
+static void t_huge_sparse(void **st)
+{
+	/* a 2 GB sparse file costs nothing at open: it is not read */
+	uint8_t rec[VBF_REC_MAX];
+	struct vbf_op head = {.type = VBF_OP_HEAD};
+	append_bytes(rec, vbf_rec_encode(&head, rec));
+	assert_int_equal(truncate(state_path(), 2000000000), 0);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	vbf_store_open(0, root, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec < 2);
+	vbf_store_put(0, "a", NULL, &R_OWN);
+	assert_true(has(0, "a", &R_OWN));
+	vbf_store_close(0);
+	unlink(state_path());
+	/* 200 MB of holes after the head: read, in bounded time */
+	append_bytes(rec, vbf_rec_encode(&head, rec));
+	assert_int_equal(truncate(state_path(), 200000000), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	vbf_store_open(0, root, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec < 10);
+	vbf_store_close(0);
 }
 
 static void t_two_processes(void **st)
@@ -404,6 +497,14 @@ static void t_explicit_and_fallback(void **st)
 	unlink(i1.path);
 }
 
+static int rmdir_root(void *arg) { return rmdir(root); }
+
+static int rmdir_fails(void *arg)
+{
+	mkdir(arg, 0700); /* a file appears just before the rmdir */
+	return rmdir(root);
+}
+
 static void t_internal(void **st)
 {
 	vbf_store_open(0, root, NULL);
@@ -417,10 +518,27 @@ static void t_internal(void **st)
 	assert_false(vbf_store_name_internal("."));
 	struct vbf_store_info info;
 	vbf_store_info(0, &info);
-	/* removing the share root: the store's file goes with it */
+	/* removing the share root: the store's file goes with it, but only
+	 * when nothing else is left */
 	vbf_store_put(0, "a", NULL, &R_OWN);
-	assert_int_equal(vbf_store_remove_files(0), 0);
-	assert_int_equal(rmdir(root), 0);
+	char other[128];
+	snprintf(other, sizeof other, "%s/x", root);
+	assert_int_equal(mkdir(other, 0700), 0);
+	assert_int_equal(vbf_store_rmdir_root(0, rmdir_root, NULL), -1);
+	assert_true(has(0, "a", NULL));
+	assert_int_equal(file_size() > 0, 1);
+	rmdir(other);
+	/* an entry appearing between the check and the rmdir: the log comes
+	 * back whole */
+	assert_int_equal(vbf_store_rmdir_root(0, rmdir_fails, other), -1);
+	assert_int_equal(errno, ENOTEMPTY);
+	assert_true(has(0, "a", NULL));
+	vbf_store_close(0);
+	vbf_store_open(0, root, NULL);
+	assert_true(has(0, "a", NULL));
+	rmdir(other);
+	assert_int_equal(vbf_store_rmdir_root(0, rmdir_root, NULL), 0);
+	assert_int_equal(access(root, F_OK), -1);
 	assert_false(has(0, "a", NULL));
 	mkdir(root, 0700);
 }
@@ -486,6 +604,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fingerprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_foreign, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_not_regular, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_huge_sparse, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_two_processes, setup, teardown),

@@ -1,0 +1,281 @@
+/* Replacing the state store's log: compaction, and removing it with the
+ * share root. Both hold the log's lock exclusively (store_file.c), so no
+ * writer appends meanwhile; both write a replacement from a table that is
+ * the replay of the whole current log, seal the old log, and only then let
+ * the name point at the new one. The argument that no acknowledged record
+ * is lost is in docs/state-store.md ("Concurrency").
+ */
+#include "store_int.h"
+#include "log.h"
+
+#define CHUNK (256u << 10)
+#define RAW(n, a, b, c, d) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Call `fn` for each name in directory `dir` (raw getdents: no malloc under
+ * the store's lock, and the library's own listing hides store files). A
+ * non-zero return stops the walk and is returned; -1 when the directory
+ * cannot be read. */
+static int each_name(const char *dir, int (*fn)(void *, int, const char *), void *arg)
+{
+	int dfd = (int)RAW(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return -1;
+	_Alignas(8) char buf[4096];
+	long n;
+	int r = 0;
+	while (!r && (n = RAW(SYS_getdents64, dfd, buf, sizeof buf, 0)) > 0)
+		for (long o = 0; !r && o < n;) {
+			struct linux_dirent64 *d = (void *)(buf + o);
+			if (d->d_reclen == 0 || o + d->d_reclen > n)
+				break;
+			o += d->d_reclen;
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+				r = fn(arg, dfd, d->d_name);
+		}
+	RAW(SYS_close, dfd, 0, 0, 0);
+	return r;
+}
+
+static void split(const char *path, char *dir, size_t cap, const char **base)
+{
+	const char *sl = strrchr(path, '/');
+	*base = sl ? sl + 1 : path;
+	size_t n = sl ? (size_t)(sl - path) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	if (!n)
+		snprintf(dir, cap, "%s", sl ? "/" : ".");
+}
+
+struct tmp_match {
+	const char *base;
+	size_t blen;
+};
+
+/* Compaction temp files of the log named `base`: "<base>.tmp.*". */
+static int unlink_tmp(void *arg, int dfd, const char *name)
+{
+	const struct tmp_match *m = arg;
+	if (!strncmp(name, m->base, m->blen) && !strncmp(name + m->blen, ".tmp.", 5))
+		RAW(SYS_unlinkat, dfd, name, 0, 0);
+	return 0;
+}
+
+/* While we hold the current log's lock exclusively no other compaction can
+ * be under way (each checks, under that lock, that its log is current), so
+ * every temp file left is from one that was killed. */
+static void remove_stale_tmp(const char *path)
+{
+	char dir[PATH_MAX];
+	struct tmp_match m;
+	split(path, dir, sizeof dir, &m.base);
+	m.blen = strlen(m.base);
+	each_name(dir, unlink_tmp, &m);
+}
+
+static int flush(int fd, uint8_t *buf, size_t *n)
+{
+	int r = *n ? vbf_file_write_all(fd, buf, *n) : 0;
+	*n = 0;
+	return r;
+}
+
+/* The table as a log: H, then one P per record. Bytes written, or -1. */
+static int64_t write_table(struct vbf_store *s, int fd)
+{
+	uint8_t *buf = vbf_arena_alloc(CHUNK);
+	if (!buf)
+		return -1;
+	int bad = 0;
+	size_t n = 0;
+	int64_t total = 0;
+	struct vbf_op op = {.type = VBF_OP_HEAD};
+	n = vbf_rec_encode(&op, buf);
+	for (struct vbf_ent *e = s->tab; e && !bad; e = e->hh.next) {
+		if (CHUNK - n < VBF_REC_MAX) {
+			total += (int64_t)n;
+			bad = flush(fd, buf, &n);
+		}
+		op = (struct vbf_op){.type = VBF_OP_PUT, .rec = e->rec, .key = e->key, .klen = e->klen};
+		op.fp.type = e->fptype & S_IFMT;
+		op.fp.has_ino = e->fptype & VBF_FP_INO;
+		op.fp.ino = e->ino;
+		n += vbf_rec_encode(&op, buf + n);
+	}
+	total += (int64_t)n;
+	bad = bad || flush(fd, buf, &n);
+	vbf_arena_free(buf, CHUNK);
+	return bad ? -1 : total;
+}
+
+static int seal(struct vbf_store *s)
+{
+	uint8_t rec[VBF_REC_HDR + 4];
+	struct vbf_op op = {.type = VBF_OP_SEAL};
+	return vbf_file_write_all(s->fd, rec, vbf_rec_encode(&op, rec));
+}
+
+/* Write the table to a new file and rename it over the log we hold (locked
+ * exclusively, read to its end, still named by its path). 0, or -1 with the
+ * old log left in place. */
+static int replace_log(struct vbf_store *s)
+{
+	char tmp[PATH_MAX + 48];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, RAW(SYS_getpid, 0, 0, 0, 0)) >= (int)sizeof tmp)
+		return -1;
+	int fd = REAL(open)(tmp, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0666);
+	if (fd < 0)
+		return -1;
+	RAW(SYS_fchmod, fd, 0666, 0, 0);
+	int64_t len = write_table(s, fd);
+	uint64_t before = s->pos;
+	/* The seal before the name moves: a writer that reads it then finds
+	 * the path naming the new log, or us dead and the seal void. */
+	int bad = len < 0 || seal(s) < 0;
+	if (!bad) {
+		vbf_file_read_tail(s);
+		if (s->pos != before + VBF_REC_HDR + 4) {
+			/* records that came without the lock (a program closed
+			 * our descriptor, dropping it): the table has them now */
+			bad = RAW(SYS_ftruncate, fd, 0, 0, 0) < 0 || (len = write_table(s, fd)) < 0;
+		}
+	}
+	/* the data must be on disk before the name points at it */
+	bad = bad || RAW(SYS_fsync, fd, 0, 0, 0) < 0;
+#ifdef SYS_renameat
+	bad = bad || RAW(SYS_renameat, AT_FDCWD, tmp, AT_FDCWD, s->path) < 0;
+#else
+	bad = bad || vbf_raw_syscall(SYS_renameat2, AT_FDCWD, (long)tmp, AT_FDCWD, (long)s->path, 0, 0) < 0;
+#endif
+	if (bad) {
+		RAW(SYS_unlinkat, AT_FDCWD, tmp, 0, 0);
+		REAL(close)(fd);
+		return -1;
+	}
+	vbf_file_unlock(s); /* before its descriptor closes */
+	vbf_file_adopt(s, vbf_file_move_high(fd), (uint64_t)len, 0);
+	vbf_file_bump(s);
+	return 0;
+}
+
+/* Take the log exclusively and make sure it is the current one, read to
+ * its end: only then may it be replaced from the table. */
+static int take_current(struct vbf_store *s, int wait)
+{
+	if (s->fd < 0 || !s->writable || s->forked)
+		return -1;
+	if (vbf_file_lock(s, F_WRLCK, wait) < 0)
+		return -1;
+	if (s->nolock) /* no lock to exclude others: never replace */
+		return -1;
+	vbf_file_read_tail(s);
+	if (!s->writable || s->sealed || !vbf_file_is_current(s)) {
+		vbf_file_unlock(s);
+		return -1;
+	}
+	return 0;
+}
+
+int vbf_file_compact(struct vbf_store *s, int force)
+{
+	if (s->fd < 0 || !s->writable || s->nolock)
+		return -1;
+	if (!force && (s->pos < vbf_compact_min || s->pos < 2 * s->live || s->pos < s->next_compact_try))
+		return -1;
+	/* not again before the log grows by half: a share that refuses the
+	 * rename (Windows host, file open elsewhere) must not make every put
+	 * rewrite the whole file */
+	s->next_compact_try = s->pos + s->pos / 2;
+	if (take_current(s, force) < 0)
+		return -1;
+	remove_stale_tmp(s->path);
+	int r = replace_log(s);
+	if (r < 0)
+		vbf_file_unlock(s);
+	else
+		s->next_compact_try = 0;
+	return r;
+}
+
+/* ---- rmdir of the share root ---- */
+
+static int foreign_entry(void *arg, int dfd, const char *name)
+{
+	(void)arg, (void)dfd;
+	return !vbf_store_name_internal(name);
+}
+
+static int unlink_store_file(void *arg, int dfd, const char *name)
+{
+	(void)arg;
+	if (vbf_store_name_internal(name))
+		RAW(SYS_unlinkat, dfd, name, 0, 0);
+	return 0;
+}
+
+/* The log is gone with the rmdir that failed after all: write the table
+ * back (appended, like any record, to whatever log the path names now). */
+static void put_back(struct vbf_store *s)
+{
+	const char *why;
+	int fd = vbf_file_open_path(s, &why);
+	int ok = fd >= 0;
+	if (ok) {
+		vbf_file_adopt(s, fd, 0, 0);
+		ok = vbf_file_lock(s, F_RDLCK, 1) == 0;
+		ok = ok && write_table(s, s->fd) >= 0;
+		vbf_file_unlock(s);
+		vbf_file_adopt(s, s->fd, 0, 1);
+		vbf_file_bump(s);
+	}
+	if (!ok) {
+		s->writable = 0;
+		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
+			     "state store %s: could not be put back after a failed rmdir: records kept in memory only",
+			     s->path);
+	}
+}
+
+int vbf_file_rmdir_root(struct vbf_store *s, int (*again)(void *), void *arg)
+{
+	/* only the store's files left, or ENOTEMPTY stands and nothing moves */
+	if (each_name(s->root, foreign_entry, NULL) != 0)
+		return -1;
+	int ours = s->intkey[0] && !strchr(s->intkey, '/');
+	if (ours && take_current(s, 1) < 0)
+		return -1;
+	if (ours && each_name(s->root, foreign_entry, NULL) != 0) {
+		vbf_file_unlock(s);
+		return -1;
+	}
+	if (ours) {
+		/* writers waiting for the lock read the seal and look at the
+		 * path; our descriptor goes before the rmdir (FUSE keeps an
+		 * unlinked open file as a hidden entry) */
+		seal(s);
+		vbf_file_unlock(s);
+		REAL(close)(s->fd);
+		s->fd = -1;
+	}
+	each_name(s->root, unlink_store_file, NULL);
+	int r = again(arg), e = errno;
+	if (ours && r < 0) {
+		put_back(s); /* something appeared meanwhile: every record stays */
+	} else if (ours) {
+		vbf_store_clear(s); /* the tree is gone and so are its records */
+		s->writable = 0;
+		vbf_file_bump(s);
+	}
+	errno = e;
+	return r;
+}

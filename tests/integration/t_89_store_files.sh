@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The state store's files cannot be turned against it (issue 11, items 3
+# and 5): rmdir of a share root keeps every record unless the store's files
+# are all that is left; a state file that is not one (another file, a FIFO,
+# a device) is never appended to, replaced or blocked on; killed
+# compactions leave no temporary file behind for long; a huge sparse state
+# file costs a bounded time at start.
+. "$(dirname "$0")/lib.sh"
+need_fuse
+need_lib
+need_cmd timeout "$PYTHON"
+
+share_setup ignore
+CLI=$B/vboxfix
+
+# --- rmdir --ignore-fail-on-non-empty of a share root with files in it
+mkdir -p "$SRC/data/sub" && touch "$SRC/data/f"
+export VBOXFIX_PATHS=$MNT/data
+with_lib chown -R 999:999 "$MNT/data" && with_lib chmod 700 "$MNT/data"
+check "rmdir --ignore-fail-on-non-empty of a non-empty share root returns 0" \
+    with_lib rmdir --ignore-fail-on-non-empty "$MNT/data"
+expect_out "and every record stays" "999:999 700 999:999" with_lib sh -c \
+    "echo \$(stat -c '%u:%g %a' '$MNT/data') \$(stat -c '%u:%g' '$MNT/data/f')"
+expect_out "plain rmdir of it answers ENOTEMPTY" "ENOTEMPTY" with_lib "$PYTHON" -c "
+import os, errno
+try: os.rmdir('$MNT/data')
+except OSError as e: print(errno.errorcode[e.errno])"
+expect_out "records still there after it" "999:999" with_lib stat -c '%u:%g' "$MNT/data/f"
+if [ -f "$SRC/data/.vboxfix.state" ]; then ok "the state file is still there"; else fail "the state file is still there" "gone"; fi
+# only the store's files left: the root goes, with them
+rm -rf "$SRC/data/f" "$SRC/data/sub"
+check "rmdir of a share root holding only the store's files" with_lib rmdir "$MNT/data"
+if [ ! -e "$SRC/data" ]; then ok "the share root is gone"; else fail "the share root is gone" "$(ls -A "$SRC/data")"; fi
+unset VBOXFIX_PATHS
+export VBOXFIX_PATHS=$MNT
+
+# --- VBOXFIX_STATE at a file that is not a state file
+tmp_dir T
+printf 'root:$6$secret:19000:0:99999:7:::\n' >"$T/shadow"
+cp "$T/shadow" "$T/shadow.orig"
+mkdir -p "$SRC/x" && touch "$SRC/x/f"
+VBOXFIX_STATE=$T/shadow with_lib chown 12:34 "$MNT/x/f" 2>"$T/err"
+if cmp -s "$T/shadow" "$T/shadow.orig"; then ok "a foreign VBOXFIX_STATE is not appended to"; else fail "a foreign VBOXFIX_STATE is not appended to" "it changed"; fi
+if grep -q "not a vboxfix state file" "$T/err"; then ok "and says why"; else fail "and says why" "$(cat "$T/err")"; fi
+VBOXFIX_STATE=$T/shadow with_lib "$CLI" state --path "$MNT" compact >/dev/null 2>&1
+if cmp -s "$T/shadow" "$T/shadow.orig"; then ok "nor replaced by a compaction"; else fail "nor replaced by a compaction" "it changed"; fi
+
+# --- a FIFO or a device as the state file never blocks (records then live
+# in the memory of the process that made them)
+mkfifo "$T/fifo"
+chown_stat="import os; os.chown('$MNT/x/f', 12, 34); s = os.stat('$MNT/x/f'); print('%d:%d' % (s.st_uid, s.st_gid))"
+expect_out "VBOXFIX_STATE=FIFO: chown and stat finish" "12:34" timeout 10 env VBOXFIX_STATE="$T/fifo" \
+    LD_PRELOAD="$LIB" VBOXFIX_LOG=off "$PYTHON" -c "$chown_stat"
+expect_out "VBOXFIX_STATE=/dev/zero: chown and stat finish" "12:34" timeout 10 env VBOXFIX_STATE=/dev/zero \
+    LD_PRELOAD="$LIB" VBOXFIX_LOG=off "$PYTHON" -c "$chown_stat"
+rm -f "$SRC/.vboxfix.state"
+mkfifo "$SRC/.vboxfix.state"
+expect_out "a FIFO named .vboxfix.state on the share: 2000 chowns finish" "done" timeout 60 env \
+    LD_PRELOAD="$LIB" VBOXFIX_LOG=off sh -c \
+    "i=0; while [ \$i -lt 2000 ]; do chown \$i:\$i '$MNT/x/f' || exit 1; i=\$((i+1)); done; echo done"
+rm -f "$SRC/.vboxfix.state"
+
+# --- temporary files of killed compactions are removed by the next one
+with_lib chown 5:6 "$MNT/x/f"
+for p in 11 22 33; do cp "$SRC/.vboxfix.state" "$SRC/.vboxfix.state.tmp.$p"; done
+check "a compaction succeeds" with_lib "$CLI" state --path "$MNT" compact
+left=$(find "$SRC" -maxdepth 1 -name '.vboxfix.state.tmp.*' | wc -l)
+expect_eq "and leaves no temporary file" "$left" 0
+expect_out "records survive it" "5:6" with_lib stat -c %u:%g "$MNT/x/f"
+
+# --- a huge sparse state file: bounded start-up
+with_lib chown 7:8 "$MNT/x/f"
+truncate -s 2G "$SRC/.vboxfix.state"
+start=$(date +%s%N)
+expect_out "a process starts with a 2 GB sparse state file" "ok" timeout 20 env LD_PRELOAD="$LIB" \
+    VBOXFIX_LOG=off sh -c "stat '$MNT/x/f' >/dev/null && echo ok"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ "$ms" -lt 2000 ]; then ok "in bounded time (${ms} ms)"; else fail "in bounded time" "${ms} ms"; fi
+rm -f "$SRC/.vboxfix.state"
+
