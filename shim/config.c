@@ -1,5 +1,7 @@
 /* VBOXFIX_* settings. Read once, validated, and never fatal: a bad value is
- * named in one warning and the default stays. */
+ * named in one warning and the default stays. Each setting warns on its own
+ * (plain vbf_log: this runs once per process), so one bad value never hides
+ * another, and a long list gives one line, not one per entry. */
 #include "config.h"
 #include "log.h"
 #include "real.h"
@@ -8,7 +10,9 @@ struct vbf_config vbf_cfg;
 
 char *vbf_slurp(const char *path, size_t max)
 {
-	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put at one of these names reads as empty instead
+	 * of stopping every process at start */
+	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
 	size_t cap = 8192, len = 0;
@@ -147,13 +151,13 @@ static long parse_long(const char *name, const char *v, long def, long min, long
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (errno || *end || x < min || x > max) {
-		vbf_log_once(VBF_EV_BAD_ENV, VBF_WARN, "%s=%.64s is not a number in [%ld, %ld]; using %ld", name,
-			     v, min, max, def);
+		vbf_log(VBF_WARN, "%s=%.64s is not a number in [%ld, %ld]; using %ld", name, v, min, max, def);
 		return def;
 	}
 	return x;
 }
 
+/* -1 for a name it does not know (warned once the log is set up). */
 static int parse_level(const char *v)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -162,28 +166,58 @@ static int parse_level(const char *v)
 	for (int i = 0; i < 4; i++)
 		if (!strcmp(v, names[i]))
 			return i;
-	vbf_log_once(VBF_EV_BAD_ENV, VBF_WARN, "VBOXFIX_LOG=%.32s: use error, warn, info or debug", v);
-	return VBF_WARN;
+	return -1;
 }
 
+/* VBOXFIX_PATHS: up to VBF_MAX_SHARES absolute entries; an exact repeat
+ * takes no slot. What is left out is counted by reason and named in one
+ * warning with the first entry of each kind. */
 static void parse_paths(struct vbf_config *c, const char *v)
 {
+	enum { REL, LONG, FULL, NKIND };
+	static const char *const kind[NKIND] = {"not absolute", "longer than PATH_MAX", "beyond the limit"};
+	unsigned long count[NKIND] = {0}, total = 0;
+	const char *first[NKIND] = {0};
+	size_t first_n[NKIND] = {0};
 	for (const char *s = v; s && *s;) {
 		size_t n = strcspn(s, ":");
 		if (n == 0) {
 			s++;
 			continue;
 		}
-		if (s[0] != '/' || n >= PATH_MAX || c->npaths >= VBF_MAX_SHARES)
-			vbf_log_once(VBF_EV_BAD_ENV, VBF_WARN,
-				     "VBOXFIX_PATHS: '%.*s' ignored (absolute paths only, at most %d)", (int)(n > 200 ? 200 : n),
-				     s, VBF_MAX_SHARES);
-		else {
+		int k = s[0] != '/' ? REL : n >= PATH_MAX ? LONG : c->npaths >= VBF_MAX_SHARES ? FULL : NKIND;
+		int dup = 0;
+		for (int i = 0; (k == FULL || k == NKIND) && i < c->npaths && !dup; i++)
+			dup = !strncmp(c->paths[i], s, n) && !c->paths[i][n];
+		if (dup) {
+			/* the same share again: nothing to add, nothing lost */
+		} else if (k < NKIND) {
+			if (!count[k]++) {
+				first[k] = s;
+				first_n[k] = n;
+			}
+			total++;
+		} else {
 			memcpy(c->paths[c->npaths], s, n);
 			c->paths[c->npaths++][n] = 0;
 		}
 		s += n;
 	}
+	if (!total)
+		return;
+	char buf[640];
+	int len = 0;
+	for (int k = 0; k < NKIND; k++) {
+		if (!count[k])
+			continue;
+		int m = snprintf(buf + len, sizeof buf - (size_t)len, "%s%lu %s (first: '%.*s')", len ? ", " : "", count[k],
+				 kind[k], (int)(first_n[k] > 120 ? 120 : first_n[k]), first[k]);
+		if (m < 0 || (size_t)m >= sizeof buf - (size_t)len)
+			break;
+		len += m;
+	}
+	vbf_log(VBF_WARN, "VBOXFIX_PATHS: %lu entr%s ignored: %s; %d share%s used (absolute paths only, at most %d)", total,
+		total == 1 ? "y" : "ies", buf, c->npaths, c->npaths == 1 ? "" : "s", VBF_MAX_SHARES);
 }
 
 void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *))
@@ -191,9 +225,16 @@ void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *))
 	memset(c, 0, sizeof *c);
 	const char *v = get("VBOXFIX");
 	c->off = v && (!strcmp(v, "off") || !strcmp(v, "0"));
-	c->log_level = parse_level(get("VBOXFIX_LOG"));
+	const char *level = get("VBOXFIX_LOG");
+	c->log_level = parse_level(level);
 	c->log_file = get("VBOXFIX_LOG_FILE");
-	vbf_log_setup(c->log_level, c->log_file);
+	vbf_log_setup(c->log_level < 0 ? VBF_WARN : c->log_level, c->log_file);
+	if (c->log_level < 0) {
+		c->log_level = VBF_WARN;
+		vbf_log(VBF_WARN, "VBOXFIX_LOG=%.32s: use error, warn, info or debug; using warn", level);
+	}
+	if (v && *v && !c->off && strcmp(v, "on") && strcmp(v, "1"))
+		vbf_log(VBF_WARN, "VBOXFIX=%.32s: only 'off' or '0' turns the library off; it stays on", v);
 	parse_paths(c, get("VBOXFIX_PATHS"));
 	c->autodetect = (int)parse_long("VBOXFIX_AUTODETECT", get("VBOXFIX_AUTODETECT"), 1, 0, 1);
 	c->state = get("VBOXFIX_STATE");
@@ -208,12 +249,18 @@ void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *))
 		if (owner && *owner) {
 			c->have_owner = !vbf_parse_owner(owner, &c->owner_uid, &c->owner_gid, passwd, group);
 			if (!c->have_owner)
-				vbf_log_once(VBF_EV_BAD_ENV, VBF_WARN,
-					     "VBOXFIX_OWNER=%.64s: not uid:gid or a known user[:group]; ignored", owner);
+				vbf_log(VBF_WARN, "VBOXFIX_OWNER=%.64s: not uid:gid or a known user[:group]; ignored", owner);
 		}
 		if (map && *map && vbf_parse_map(map, c->map, VBF_MAX_MAP, &c->nmap, passwd, group)) {
 			c->nmap = 0;
-			vbf_log_once(VBF_EV_BAD_ENV, VBF_WARN, "VBOXFIX_MAP=%.64s: expected a/b:@c/@d; ignored", map);
+			size_t n = 1;
+			for (const char *p = map; *p; p++)
+				n += *p == ':';
+			if (n > VBF_MAX_MAP)
+				vbf_log(VBF_WARN, "VBOXFIX_MAP: %zu entries, at most %d; the whole map is ignored", n,
+					VBF_MAX_MAP);
+			else
+				vbf_log(VBF_WARN, "VBOXFIX_MAP=%.64s: expected a/b:@c/@d with known names; ignored", map);
 		}
 		free(passwd);
 		free(group);

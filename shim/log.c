@@ -3,6 +3,7 @@
 #include "log.h"
 #include "real.h"
 #include <stdatomic.h>
+#include <sys/sysmacros.h>
 
 int vbf_log_level = VBF_WARN;
 static int log_fd = 2;
@@ -16,14 +17,56 @@ static const char *const counter_name[] = {
 	"requests_avoided", "retries", "emulations",
 };
 
+/* The log file is opened by every process the library enters, so nothing
+ * about it may block or act on a device: only a regular file (or a name that
+ * does not exist yet) is used, and the null device, so that a log can be
+ * discarded. A terminal is what stderr already is; any other device, a FIFO
+ * or a directory is refused. The stat before the open keeps such a file
+ * unopened (opening a tape, modem line or watchdog acts on it, and a FIFO's
+ * reader would see a writer come and go); O_NONBLOCK covers one put there
+ * between the stat and the open (an open that would wait for a reader fails
+ * with ENXIO instead), and the fstat after it decides. Anything else is one
+ * warning on stderr, and logging stays there. */
+static int usable(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) || (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3));
+}
+
 void vbf_log_setup(int level, const char *file)
 {
+	int saved = errno;
 	vbf_log_level = level;
-	if (file && *file) {
-		int fd = REAL(open)(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			log_fd = fd;
+	/* setup runs once per process; a second call (unit tests) starts from
+	 * stderr again and leaves the old descriptor alone: its number may
+	 * belong to the program by now */
+	log_fd = 2;
+	if (!file || !*file) {
+		errno = saved;
+		return;
 	}
+	struct stat st;
+	const char *why = NULL;
+	int err = 0, fd = -1;
+	if (REAL(stat)(file, &st) == 0 && !usable(&st)) {
+		why = "not a regular file (nor the null device)";
+	} else {
+		fd = REAL(open)(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+		if (fd < 0) {
+			err = errno;
+			why = "cannot be opened";
+		} else if (REAL(fstat)(fd, &st) != 0 || !usable(&st)) {
+			REAL(close)(fd);
+			fd = -1;
+			why = "not a regular file (nor the null device)";
+		}
+	}
+	if (fd >= 0)
+		log_fd = fd;
+	else if (err)
+		vbf_log(VBF_WARN, "VBOXFIX_LOG_FILE=%.200s %s (%s); logging to stderr", file, why, strerror(err));
+	else
+		vbf_log(VBF_WARN, "VBOXFIX_LOG_FILE=%.200s is %s; logging to stderr", file, why);
+	errno = saved;
 }
 
 static void vlog(enum vbf_level lvl, const char *fmt, va_list ap)

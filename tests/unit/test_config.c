@@ -1,6 +1,10 @@
 /* config.c: VBOXFIX_* parsing; bad values warn and keep defaults. */
 #include "config.h"
 #include "fake_real.h"
+#include "log.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *passwd = "root:x:0:0:root:/root:/bin/sh\nmysql:x:999:998::/nonexistent:/bin/false\n"
 			    "postgres:x:105:110::/var/lib/postgresql:/bin/bash\n";
@@ -84,8 +88,91 @@ static void t_load(void **s)
 	assert_true(c.off);
 }
 
+/* How many lines of `path` contain `needle`. */
+static int count_lines(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int n = 0;
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Each bad setting is named once, even several together; a long
+ * VBOXFIX_PATHS gives one line that counts what was left out. */
+static void t_warnings(void **s)
+{
+	fake_real_reset();
+	char dir[] = "/tmp/vbf-unit-cfg.XXXXXX", log[64], paths[4096];
+	assert_non_null(mkdtemp(dir));
+	snprintf(log, sizeof log, "%s/log", dir);
+	int n = snprintf(paths, sizeof paths, "rel:");
+	for (int i = 0; i < 40; i++) /* 20 distinct, each twice */
+		n += snprintf(paths + n, sizeof paths - (size_t)n, "/s/%d:", i % 20);
+	static const char *e[] = {"VBOXFIX_PATHS", NULL, "VBOXFIX_TTL_MS", "soon", "VBOXFIX_RETRY_MS", "x",
+				  "VBOXFIX_CACHE_MAX", "-1", "VBOXFIX_LOG_FILE", NULL, NULL};
+	e[1] = paths;
+	e[9] = log;
+	env_table = e;
+	struct vbf_config c;
+	vbf_config_load(&c, fake_env);
+	assert_int_equal(c.npaths, 16); /* the repeats took no slot */
+	assert_string_equal(c.paths[15], "/s/15");
+	assert_int_equal(count_lines(log, "VBOXFIX_PATHS"), 1);
+	/* rel, then /s/16../s/19 twice each */
+	assert_int_equal(count_lines(log, "VBOXFIX_PATHS: 9 entries ignored: 1 not absolute (first: 'rel'), "
+					  "8 beyond the limit (first: '/s/16'); 16 shares used"),
+			 1);
+	assert_int_equal(count_lines(log, "VBOXFIX_TTL_MS=soon"), 1);
+	assert_int_equal(count_lines(log, "VBOXFIX_RETRY_MS=x"), 1);
+	assert_int_equal(count_lines(log, "VBOXFIX_CACHE_MAX=-1"), 1);
+	unlink(log);
+	rmdir(dir);
+}
+
+/* A log "file" that is a FIFO, a directory or a device: the load returns at
+ * once (alarm: a hang fails the test), with one warning on stderr. */
+static void t_log_file(void **s)
+{
+	fake_real_reset();
+	char dir[] = "/tmp/vbf-unit-log.XXXXXX", fifo[64], err[64], missing[80];
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	snprintf(err, sizeof err, "%s/stderr", dir);
+	snprintf(missing, sizeof missing, "%s/no/such/log", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *targets[] = {fifo, dir, "/dev/zero", missing};
+	const char *why[] = {"is not a regular file", "is not a regular file", "is not a regular file",
+			     "cannot be opened (No such file or directory)"};
+	for (int i = 0; i < 4; i++) {
+		int efd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved = dup(2);
+		assert_true(efd >= 0 && saved >= 0);
+		dup2(efd, 2);
+		static const char *e[] = {"VBOXFIX_LOG_FILE", NULL, NULL};
+		e[1] = targets[i];
+		env_table = e;
+		struct vbf_config c;
+		alarm(5);
+		vbf_config_load(&c, fake_env);
+		vbf_log(VBF_WARN, "after");
+		alarm(0);
+		dup2(saved, 2);
+		close(saved);
+		close(efd);
+		assert_int_equal(count_lines(err, why[i]), 1);
+		assert_int_equal(count_lines(err, "after"), 1); /* still logging to stderr */
+	}
+	unlink(err);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(t_owner), cmocka_unit_test(t_map), cmocka_unit_test(t_load)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(t_owner), cmocka_unit_test(t_map), cmocka_unit_test(t_load),
+					   cmocka_unit_test(t_warnings), cmocka_unit_test(t_log_file)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
