@@ -318,3 +318,9 @@ void vbf_defer_exit(void)
 				errno);
 	errno = saved;
 }
+
+void vbf_defer_atfork_prepare(void) { vbf_lock_take(&lock); }
+void vbf_defer_atfork_parent(void) { vbf_unlock(&lock); }
+/* The records stay as they were: the first use here finds the table owned
+ * by the parent and starts an empty one (adopt). */
+void vbf_defer_atfork_child(void) { vbf_lock_reset(&lock); }

@@ -29,8 +29,9 @@ int vbf_secure(void)
 }
 
 /* Locks are held across fork so that a child never inherits a table that
- * another thread was changing: cache, then store, then cwd (no code path
- * takes them in another order). */
+ * another thread was changing, nor a lock that only a thread missing in the
+ * child could release: cache, then store, then cwd, then the deferred-unlink
+ * table (no code path takes them in another order). */
 static VBF_TLS int fork_holds; /* this thread's prepare handler took the locks */
 
 static void atfork_prepare(void)
@@ -43,6 +44,7 @@ static void atfork_prepare(void)
 	vbf_cache_atfork_prepare();
 	vbf_store_atfork_prepare();
 	vbf_shares_atfork_prepare();
+	vbf_defer_atfork_prepare();
 	fork_holds = 1;
 }
 
@@ -51,6 +53,7 @@ static void atfork_parent(void)
 	if (!fork_holds)
 		return;
 	fork_holds = 0;
+	vbf_defer_atfork_parent();
 	vbf_shares_atfork_parent();
 	vbf_store_atfork_parent();
 	vbf_cache_atfork_parent();
@@ -66,6 +69,7 @@ static void atfork_child(void)
 	vbf_store_atfork_child();
 	vbf_shares_atfork_child();
 	vbf_cache_atfork_child();
+	vbf_defer_atfork_child();
 }
 
 void vbf_boot(void)

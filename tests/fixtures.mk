@@ -51,3 +51,10 @@ fixtures: $(FIX_DIR)/acker
 $(FIX_DIR)/acker: tests/fixtures/acker.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
+
+# t_82_small.sh (fork while the deferred-unlink lock is held) and
+# t_81_valgrind.sh (an error memcheck must report)
+fixtures: $(FIX_DIR)/small
+$(FIX_DIR)/small: tests/fixtures/small.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
