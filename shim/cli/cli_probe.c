@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -26,12 +28,36 @@
 #endif
 
 /* What the signal handler removes: names inside the probe directory, the
- * directory itself, and the write-check file. */
+ * directory itself, and the write-check file if the check made it. */
 static const char *const probe_names[] = {"f", "l", "sl", "p", "s", "r", "n", "d", "d2", NULL};
 static char g_tmp[PATH_MAX];
-static char g_wfile[PATH_MAX];
 static volatile int g_tmpfd = -1;
 static volatile pid_t g_wpid; /* the write-check child, while it runs */
+
+/* The write check's file, shared with the child that makes it (it runs as
+ * the user being checked): the name it tries, and whether a file it created
+ * is there now. Only such a file is ever removed: a name someone else made
+ * first is left alone. */
+struct wcheck {
+	volatile int made;
+	char name[PATH_MAX];
+};
+static struct wcheck g_wlocal, *g_w = &g_wlocal;
+
+/* Wait for the write-check child, at most about 2 s (it may be inside an
+ * open on a share that stopped answering), then kill it. Signal-safe. */
+static void stop_writer(pid_t pid)
+{
+	kill(pid, SIGTERM); /* held back by the child while it creates and removes its file */
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
 
 static void cleanup(void)
 {
@@ -46,12 +72,10 @@ static void cleanup(void)
 		rmdir(g_tmp);
 	/* the child may create its file after we looked: stop it first */
 	pid_t pid = g_wpid;
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	if (g_wfile[0])
-		unlink(g_wfile);
+	if (pid > 0)
+		stop_writer(pid);
+	if (g_w->made && g_w->name[0] && unlink(g_w->name) == 0)
+		g_w->made = 0;
 }
 
 static void on_signal(int sig)
@@ -361,13 +385,82 @@ static const char *perm_class(const struct stat *d, const struct cli_user *u, in
 	return "other";
 }
 
+/* `n` random hex digits: from the kernel's generator, else a mix of clock,
+ * pid and a counter (then only O_EXCL protects the name, as it always does). */
+static void random_hex(char *out, int n)
+{
+	unsigned char r[32];
+	int len = n / 2 + 1 > (int)sizeof r ? (int)sizeof r : n / 2 + 1;
+	ssize_t got = getrandom(r, (size_t)len, GRND_NONBLOCK);
+	if (got != len) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		got = fd >= 0 ? read(fd, r, (size_t)len) : -1;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (got != len) {
+		static unsigned long k;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		unsigned long long x = ((unsigned long long)ts.tv_nsec << 20) ^ (unsigned long long)ts.tv_sec ^
+				       ((unsigned long long)getpid() << 40) ^ ++k * 0x9e3779b97f4a7c15ull;
+		for (int i = 0; i < len; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
+			r[i] = (unsigned char)(x >> 56);
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < n && i / 2 < len; i++)
+		out[i] = hex[(r[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out[n] = 0;
+}
+
+/* In the child, as the user being checked: create a file under a new
+ * random name with O_CREAT|O_EXCL (a name that exists already, whoever made
+ * it, is another try, never a failure and never removed), then remove it.
+ * The catchable signals wait while a file may exist, so the shared record
+ * says exactly whether one does. 0 or errno. */
+static int write_try(struct wcheck *w, const char *dir)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	int e = EEXIST;
+	for (int attempt = 0; attempt < 16 && e == EEXIST; attempt++) {
+		char rnd[17];
+		random_hex(rnd, 16);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		if ((size_t)cli_fmt(w->name, sizeof w->name, "%s/.vboxfix-doctor-w.%s", dir, rnd) >= sizeof w->name) {
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			return ENAMETOOLONG;
+		}
+		int fd = open(w->name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		e = fd < 0 ? errno : 0;
+		if (fd >= 0) {
+			w->made = 1;
+			close(fd);
+			if (unlink(w->name) == 0)
+				w->made = 0;
+		}
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	return e;
+}
+
 void dr_write_check(struct share *s, const struct cli_user *u)
 {
-	cli_fmt(g_wfile, sizeof g_wfile, "%s/.vboxfix-doctor-w.%ld", s->path, (long)getpid());
+	/* shared with the child; without it the parent never learns a name,
+	 * so it never removes anything */
+	if (g_w == &g_wlocal) {
+		void *m = mmap(NULL, sizeof *g_w, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED)
+			g_w = m;
+	}
+	g_w->made = 0;
+	g_w->name[0] = 0;
 	int pipefd[2];
 	if (pipe(pipefd) != 0) {
 		s->write_err = errno;
-		g_wfile[0] = 0;
 		return;
 	}
 	fflush(NULL);
@@ -382,15 +475,8 @@ void dr_write_check(struct share *s, const struct cli_user *u)
 			if (setgroups((size_t)u->ngroups, u->groups) != 0 || setgid(u->gid) != 0 || setuid(u->uid) != 0)
 				e = errno ? errno : EPERM;
 		}
-		if (!e) {
-			int fd = open(g_wfile, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-			if (fd < 0)
-				e = errno;
-			else {
-				close(fd);
-				unlink(g_wfile);
-			}
-		}
+		if (!e)
+			e = write_try(g_w, s->path);
 		if (write(pipefd[1], &e, sizeof e) != sizeof e)
 			_exit(3);
 		_exit(0);
@@ -404,8 +490,10 @@ void dr_write_check(struct share *s, const struct cli_user *u)
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	g_wpid = 0;
-	unlink(g_wfile); /* in case the child died between create and unlink */
-	g_wfile[0] = 0;
+	/* the child died between its create and its unlink */
+	if (g_w->made && unlink(g_w->name) == 0)
+		g_w->made = 0;
+	g_w->name[0] = 0;
 
 	int allowed = 0;
 	s->write_why = perm_class(&s->root, u, &allowed);
