@@ -58,3 +58,13 @@ fixtures: $(FIX_DIR)/small
 $(FIX_DIR)/small: tests/fixtures/small.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
+
+# t_84_oddargs.sh (one odd-argument case per child) and t_85_record_all.sh
+# (a create racing stats of the same name, an unlinked file's descriptor)
+fixtures: $(FIX_DIR)/oddargs $(FIX_DIR)/race
+$(FIX_DIR)/oddargs: tests/fixtures/oddargs.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -o $@ $< -ldl
+$(FIX_DIR)/race: tests/fixtures/race.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
