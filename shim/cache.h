@@ -57,8 +57,11 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
  * call, then vbf_cache_fill), SKIP (make the call, nothing else). */
 static inline int vbf_cache_stat(int dirfd, const char *path, int follow, struct stat *st, struct vbf_cq *q)
 {
-	/* enabled only once started with shares: no vbf_active() needed */
-	if (!vbf_cache_enabled || !path || !*path || (path[0] == '/' && !vbf_abs_maybe_share(path)))
+	/* enabled only once started with shares: no vbf_active() needed. A hit
+	 * reads `path` and writes `st` with no real call to check them first
+	 * (shares.h): the kernel's EFAULT must stay an EFAULT. */
+	if (!vbf_cache_enabled || !path || !vbf_str_ok(path, 1) || !*path ||
+	    (path[0] == '/' && !vbf_abs_maybe_share(path)) || !st || !vbf_buf_ok(st, sizeof *st))
 		return VBF_CACHE_SKIP;
 	return vbf_cache_lookup(dirfd, path, follow, st, NULL, 0, q);
 }
@@ -67,8 +70,8 @@ static inline int vbf_cache_stat(int dirfd, const char *path, int follow, struct
 static inline int vbf_cache_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
 				  struct vbf_cq *q)
 {
-	if (!vbf_cache_enabled || !path || !*path ||
-	    (flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC || (flags & AT_EMPTY_PATH))
+	if (!vbf_cache_enabled || (flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC || (flags & AT_EMPTY_PATH) ||
+	    !path || !vbf_str_ok(path, 1) || !*path || !stx || !vbf_buf_ok(stx, sizeof *stx))
 		return VBF_CACHE_SKIP;
 	return vbf_cache_lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), NULL, stx, mask, q);
 }

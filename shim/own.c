@@ -69,7 +69,7 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 static int real_chmod(int dirfd, const char *path, mode_t mode, int flags)
 {
 	if ((flags & AT_EMPTY_PATH) && (!path || !*path))
-		return REAL(fchmod)(dirfd, mode);
+		return dirfd == AT_FDCWD ? REAL(chmod)(".", mode) : REAL(fchmod)(dirfd, mode);
 	return REAL(fchmodat)(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
 }
 

@@ -251,15 +251,67 @@ static int join_cwd(char *out, size_t cap, const char *path, int quick)
 	return n;
 }
 
-/* Join `path` to the directory open as `fd` (its name from /proc). */
-static int join_fd(char *out, size_t cap, int fd, const char *path)
+/* Is `a` the object `b` is? vboxsf numbers an inode afresh at every lookup
+ * that misses its cache, so where the numbers differ, size and times decide. */
+static int same_object(const struct stat *a, const struct stat *b)
+{
+	if (a->st_dev != b->st_dev || (a->st_mode & S_IFMT) != (b->st_mode & S_IFMT))
+		return 0;
+	return a->st_ino == b->st_ino ||
+	       (a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+		a->st_ctim.tv_nsec == b->st_ctim.tv_nsec);
+}
+
+#define DELETED " (deleted)"
+
+/* The kernel ends the name of a descriptor with " (deleted)" once its
+ * dentry has left the tree: the file was unlinked, or (FUSE, vboxsf with a
+ * zero TTL) another thread's lookup of the same name found the dentry stale
+ * and replaced it while the file stayed. The name without the suffix counts
+ * when it still names this object, a name that really ends so counts as it
+ * is, anything else has no name. `fdst` is fd's stat, or NULL. 0 with *n
+ * the length to use, or -1. Costs two stats, only for such names. */
+static int undeleted(int fd, char *name, ssize_t *n, const struct stat *fdst)
+{
+	const size_t sl = sizeof DELETED - 1;
+	if ((size_t)*n <= sl || memcmp(name + *n - sl, DELETED, sl))
+		return 0;
+	struct stat own, named;
+	int saved = errno, found = -1;
+	if (fdst || REAL(fstat)(fd, &own) == 0) {
+		if (!fdst)
+			fdst = &own;
+		name[*n - sl] = 0;
+		if (REAL(fstatat)(AT_FDCWD, name, &named, AT_SYMLINK_NOFOLLOW) == 0 && same_object(&named, fdst)) {
+			*n -= (ssize_t)sl;
+			found = 0;
+		} else {
+			name[*n - sl] = ' ';
+			if (REAL(fstatat)(AT_FDCWD, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    same_object(&named, fdst))
+				found = 0;
+		}
+	}
+	errno = saved;
+	return found;
+}
+
+/* Join `path` to the directory open as `fd` (its name from /proc). `fdst`:
+ * fd's stat when the caller has it. */
+static int join_fd(char *out, size_t cap, int fd, const char *path, const struct stat *fdst)
 {
 	char link[32], dir[PATH_MAX];
+	if (fd < 0)
+		return -1;
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	int saved = errno;
 	ssize_t n = REAL(readlink)(link, dir, sizeof dir - 1);
 	errno = saved;
 	if (n <= 0 || dir[0] != '/')
+		return -1;
+	dir[n] = 0;
+	if (undeleted(fd, dir, &n, fdst))
 		return -1;
 	dir[n] = 0;
 	return vbf_path_join(out, cap, dir, path ? path : "");
@@ -303,14 +355,14 @@ int vbf_where_name(int dirfd, const char *path, struct vbf_where *w)
 	int n;
 	w->idx = -1;
 	w->key = NULL;
-	if (!vbf_nshares || !path)
-		return -1;
+	if (!vbf_nshares || !vbf_str_ok(path, 1))
+		return -1; /* NULL or unreadable: the real call says EFAULT */
 	if (path[0] == '/')
 		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
 	else if (dirfd == AT_FDCWD)
 		n = join_cwd(w->buf, sizeof w->buf, path, 1);
 	else if (vbf_fd_marked(dirfd))
-		n = join_fd(w->buf, sizeof w->buf, dirfd, path);
+		n = join_fd(w->buf, sizeof w->buf, dirfd, path, NULL);
 	else
 		return -1;
 	if (n == -2)
@@ -334,12 +386,15 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	int whole = 0;
 	for (int i = 0; i < vbf_nshares; i++)
 		whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
-	if (path && path[0] == '/')
+	/* `path` was read by the call that filled `st`; NULL or "" with
+	 * AT_EMPTY_PATH named dirfd itself (the working directory for AT_FDCWD) */
+	int self = !path || !*path;
+	if (!self && path[0] == '/')
 		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
-	else if (path && path[0] && dirfd == AT_FDCWD)
-		n = join_cwd(w->buf, sizeof w->buf, path, 0);
+	else if (dirfd == AT_FDCWD)
+		n = join_cwd(w->buf, sizeof w->buf, self ? "" : path, 0);
 	else if (whole || vbf_fd_marked(dirfd))
-		n = join_fd(w->buf, sizeof w->buf, dirfd, path);
+		n = join_fd(w->buf, sizeof w->buf, dirfd, path, self ? st : NULL);
 	else
 		return -1;
 	if (n >= 0 && match(w, 1, st->st_dev) >= 0)
@@ -371,6 +426,100 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 			return w->idx = vbf_shares[i].store;
 		}
 	return w->idx = -1;
+}
+
+/* ---- caller memory (shares.h) ---- */
+
+#define PG ((uintptr_t)4096) /* the smallest page: a larger one only costs probes */
+#define MEMO 8
+#define M_READ ((uintptr_t)1)
+#define M_WRITE ((uintptr_t)2)
+
+/* Pages known readable (and writable) in this thread, each entry written
+ * with one store: a signal handler sees the old entry or the new one. */
+static VBF_TLS uintptr_t memo[MEMO];
+static VBF_TLS unsigned memo_next;
+
+static int known(uintptr_t pg, uintptr_t bits)
+{
+	for (int i = 0; i < MEMO; i++)
+		if ((memo[i] & ~(PG - 1)) == pg && (memo[i] & bits) == bits)
+			return 1;
+	return 0;
+}
+
+static void learn(uintptr_t pg, uintptr_t bits)
+{
+	for (int i = 0; i < MEMO; i++)
+		if ((memo[i] & ~(PG - 1)) == pg) {
+			memo[i] |= bits;
+			return;
+		}
+	memo[memo_next++ % MEMO] = pg | bits;
+}
+
+/* rt_sigprocmask copies the new set in before it looks at `how`: with a
+ * `how` no kernel knows it reads 8 bytes, changes nothing and says EINVAL,
+ * or EFAULT when the page cannot be read. No path lookup, no side effect;
+ * anything else it might answer (a seccomp filter) counts as readable, as
+ * before this check existed. */
+static int readable(uintptr_t pg)
+{
+	int saved = errno;
+	long r = vbf_raw_syscall(SYS_rt_sigprocmask, -1, (long)pg, 0, 8 /* the kernel's sigset_t */, 0, 0);
+	int bad = r == -1 && errno == EFAULT;
+	errno = saved;
+	return !bad;
+}
+
+int vbf_str_ok(const char *s, int probe)
+{
+	uintptr_t a = (uintptr_t)s;
+	size_t n = 0;
+	if (a < PG)
+		return 0; /* NULL and its neighbours are never mapped */
+	for (;;) {
+		uintptr_t pg = a & ~(PG - 1);
+		if (!known(pg, M_READ)) {
+			if (!probe || !readable(pg))
+				return 0;
+			learn(pg, M_READ);
+		}
+		for (; a < pg + PG; a++, n++) {
+			if (n >= VBF_PATH_CAP)
+				return 0;
+			if (!*(const char *)a)
+				return 1;
+		}
+	}
+}
+
+/* rt_sigprocmask with no new set writes the current mask, 8 bytes, to its
+ * last argument: placed inside the caller's buffer, it finds the page
+ * writable or EFAULT, and what it wrote is overwritten by the answer. */
+static int writable(void *at)
+{
+	int saved = errno;
+	long r = vbf_raw_syscall(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, 0, (long)at, 8, 0, 0);
+	int bad = r == -1 && errno == EFAULT;
+	errno = saved;
+	return !bad;
+}
+
+int vbf_buf_ok(void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p, last = a + n - 8;
+	if (a < PG || n < 8)
+		return 0;
+	for (uintptr_t pg = a & ~(PG - 1); pg <= ((a + n - 1) & ~(PG - 1)); pg += PG) {
+		if (known(pg, M_READ | M_WRITE))
+			continue;
+		uintptr_t at = pg < a ? a : pg;
+		if (!writable((void *)(at <= last ? at : last)))
+			return 0;
+		learn(pg, M_READ | M_WRITE);
+	}
+	return 1;
 }
 
 void vbf_shares_atfork_prepare(void) { vbf_lock_take(&cwd_lock); }

@@ -61,6 +61,23 @@ static inline int vbf_abs_maybe_share(const char *p)
 	return 0;
 }
 
+/* ---- caller memory the library touches before the real call ----
+ *
+ * The kernel answers EFAULT for a path or buffer it cannot reach; the
+ * library must not fault on the same pointer where it looks first (to
+ * classify a name, to answer a stat from the cache). One cheap system call
+ * checks a page, and the answer is remembered per thread (8 pages), so a
+ * program that passes its paths and buffers from the same few pages pays
+ * it once. A page unmapped after it was checked is the one case still
+ * touched unchecked. */
+
+/* `s` is a NUL-terminated string shorter than VBF_PATH_CAP, every byte of it
+ * readable. `probe`: a page not yet known costs one system call (else 0). */
+int vbf_str_ok(const char *s, int probe);
+/* The `n` (>= 8) bytes at `p` are writable. A page not yet known costs one
+ * system call, which writes 8 bytes inside the buffer. */
+int vbf_buf_ok(void *p, size_t n);
+
 /* A place on a share: the share whose records apply and the key there. */
 struct vbf_where {
 	int idx;           /* store index, -1 when not on a share */

@@ -27,18 +27,8 @@ static int maybe_share(int d, const char *p)
 	return p && *p ? vbf_where_name(d, p, &w) >= 0 : vbf_fd_marked(d);
 }
 
-/* Explicit times are the owner's right, and on a share the kernel checks
- * the mount's real owner: a presented owner that is refused is answered
- * like a chown the share ignores (own.h). `e` is errno before the call. */
-static int times_done(int r, int e, int d, const char *p, int fl, int explicit_times)
-{
-	if (r != 0 && errno == EPERM && explicit_times && vbf_active() && maybe_share(d, p) &&
-	    vbf_op_owner_refused(d, p, fl, "setting explicit file times")) {
-		errno = e;
-		return 0;
-	}
-	return changed(r, d, p);
-}
+/* explicit times given in a form that is not a timespec (utimes, utime) */
+static const struct timespec EXPLICIT[2] = {{0, 0}, {0, 0}};
 
 static int explicit_ts(const struct timespec t[2])
 {
@@ -48,47 +38,61 @@ static int explicit_ts(const struct timespec t[2])
 	return 0;
 }
 
+/* Explicit times are the owner's right, and on a share the kernel checks
+ * the mount's real owner: a presented owner that is refused is answered
+ * like a chown the share ignores (own.h). `e` is errno before the call.
+ * The times are read only after the kernel has (EPERM comes after EFAULT). */
+static int times_done(int r, int e, int d, const char *p, int fl, const struct timespec *t)
+{
+	if (r != 0 && errno == EPERM && explicit_ts(t) && vbf_active() && maybe_share(d, p) &&
+	    vbf_op_owner_refused(d, p, fl, "setting explicit file times")) {
+		errno = e;
+		return 0;
+	}
+	return changed(r, d, p);
+}
+
 VBF_EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int fl)
 {
 	VBF_NEED(utimensat);
 	int e = errno;
-	return times_done(REAL(utimensat)(d, p, t, fl), e, d, p, fl, explicit_ts(t));
+	return times_done(REAL(utimensat)(d, p, t, fl), e, d, p, fl, t);
 }
 VBF_EXPORT int futimens(int fd, const struct timespec t[2])
 {
 	VBF_NEED(futimens);
 	int e = errno;
-	return times_done(REAL(futimens)(fd, t), e, fd, NULL, 0, explicit_ts(t));
+	return times_done(REAL(futimens)(fd, t), e, fd, NULL, 0, t);
 }
 VBF_EXPORT int utimes(const char *p, const struct timeval t[2])
 {
 	VBF_NEED(utimes);
 	int e = errno;
-	return times_done(REAL(utimes)(p, t), e, AT_FDCWD, p, 0, t != NULL);
+	return times_done(REAL(utimes)(p, t), e, AT_FDCWD, p, 0, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int lutimes(const char *p, const struct timeval t[2])
 {
 	VBF_NEED(lutimes);
 	int e = errno;
-	return times_done(REAL(lutimes)(p, t), e, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t != NULL);
+	return times_done(REAL(lutimes)(p, t), e, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int futimes(int fd, const struct timeval t[2])
 {
 	VBF_NEED(futimes);
 	int e = errno;
-	return times_done(REAL(futimes)(fd, t), e, fd, NULL, 0, t != NULL);
+	return times_done(REAL(futimes)(fd, t), e, fd, NULL, 0, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int futimesat(int d, const char *p, const struct timeval t[2])
 {
 	VBF_NEED(futimesat);
 	int e = errno;
-	return times_done(REAL(futimesat)(d, p, t), e, d, p, 0, t != NULL);
+	return times_done(REAL(futimesat)(d, p, t), e, d, p, 0, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 {
 	VBF_NEED(utime);
 	int e = errno;
-	return times_done(REAL(utime)(p, t), e, AT_FDCWD, p, 0, t != NULL);
+	return times_done(REAL(utime)(p, t), e, AT_FDCWD, p, 0, t ? EXPLICIT : NULL);
 }
 
 VBF_EXPORT int truncate(const char *p, off_t n)

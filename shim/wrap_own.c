@@ -1,6 +1,9 @@
-/* chown, chmod and access. Outside shares: the plain call, unless the share
- * could only be recognised by its answer (a refusal through a symlink or an
- * inherited descriptor): then one stat decides. */
+/* chown, chmod and access. A target named on a share goes through own.c.
+ * Any other chown or chmod is the plain call, then one fstatat decides
+ * whether it reached a share after all (a symlink from outside, a
+ * /proc/self/fd name, an inherited descriptor): on a share that accepts
+ * the call and changes nothing (vboxsf), only the device number tells.
+ * Outside shares that fstatat is the whole cost (docs/design.md). */
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
@@ -8,27 +11,51 @@
 #include "shares.h"
 #include "vbf.h"
 
+/* the flags own.c takes */
+#define OWN_FLAGS (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
+
 /* Is (d, p) on a share? By name for paths, by mark for descriptors. */
 static int on_share(int d, const char *p, int fl)
 {
 	struct vbf_where w;
 	if (!vbf_active())
 		return 0;
-	if ((fl & AT_EMPTY_PATH) && p && !*p)
+	if ((fl & AT_EMPTY_PATH) && d != AT_FDCWD && vbf_str_ok(p, 1) && !*p)
 		return vbf_fd_marked(d);
 	return vbf_where_name(d, p, &w) >= 0;
 }
 
-/* The plain call failed the way a share refuses: was it a share? */
-static int refused_on_share(int r, int d, const char *p, int fl)
+/* The plain call answered `r`: did it act on a share? Errors about the
+ * target itself (ENOENT, EBADF, EFAULT...) are final; success and what a
+ * share answers when it refuses are looked at once. */
+static int reached_share(int r, int d, const char *p, int fl, int known)
 {
 	struct stat st;
-	if (r == 0 || !vbf_is_refusal(errno) || !vbf_active())
+	struct vbf_where w;
+	if ((r != 0 && (!vbf_is_refusal(errno) || (fl & ~known))) || !vbf_active())
 		return 0;
 	int saved = errno;
-	int yes = REAL(fstatat)(d, p, &st, fl & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) == 0 && vbf_share_dev(st.st_dev);
+	/* a share that is a subtree shares its device with the rest of its
+	 * filesystem: there the name decides, lexically (shares.h) */
+	int yes = REAL(fstatat)(d, p, &st, fl & OWN_FLAGS) == 0 && vbf_share_dev(st.st_dev) &&
+		  vbf_where_stat(d, p, !(fl & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0;
 	errno = saved;
 	return yes;
+}
+
+/* fchown/fchmod need a descriptor open for I/O: the kernel answers EBADF
+ * for an O_PATH one (fchownat with AT_EMPTY_PATH takes it). */
+static int opath(int fd)
+{
+	int saved = errno, fl = REAL(fcntl)(fd, F_GETFL);
+	errno = saved;
+	return fl != -1 && (fl & O_PATH);
+}
+
+static int ebadf(void)
+{
+	errno = EBADF;
+	return -1;
 }
 
 /* A FIFO or socket redirected off the share (refuse.h) is changed where it
@@ -47,43 +74,61 @@ static int redirected_chmod(int r, int d, const char *p, mode_t m, int fl)
 	return lp ? REAL(chmod)(lp, m) : r;
 }
 
-#define CHOWN_BODY(d, p, u, g, fl, plain)                                      \
-	if (on_share(d, p, fl))                                                \
+/* `known`: the flags the op takes for this call. Others go to the plain
+ * call first (libc or the kernel refuse what they do not know, EINVAL),
+ * and only its success is looked at. */
+
+#define CHOWN_BODY(d, p, u, g, fl, known, plain)                               \
+	if (!((fl) & ~(known)) && on_share(d, p, fl))                          \
 		return redirected_chown(vbf_op_chown(d, p, u, g, fl), d, p, u, g, fl); \
 	int r = plain;                                                         \
-	return refused_on_share(r, d, p, fl) ? vbf_op_chown(d, p, u, g, fl) : r;
+	return reached_share(r, d, p, fl, known) ? vbf_op_chown(d, p, u, g, (fl) & OWN_FLAGS) : r;
 
-#define CHMOD_BODY(d, p, m, fl, plain)                                         \
-	if (on_share(d, p, fl))                                                \
+#define CHMOD_BODY(d, p, m, fl, known, plain)                                  \
+	if (!((fl) & ~(known)) && on_share(d, p, fl))                          \
 		return redirected_chmod(vbf_op_chmod(d, p, m, fl), d, p, m, fl); \
 	int r = plain;                                                         \
-	return refused_on_share(r, d, p, fl) ? vbf_op_chmod(d, p, m, fl) : r;
+	return reached_share(r, d, p, fl, known) ? vbf_op_chmod(d, p, m, (fl) & OWN_FLAGS) : r;
 
-VBF_EXPORT int chown(const char *p, uid_t u, gid_t g) { CHOWN_BODY(AT_FDCWD, p, u, g, 0, REAL(chown)(p, u, g)) }
+VBF_EXPORT int chown(const char *p, uid_t u, gid_t g) { CHOWN_BODY(AT_FDCWD, p, u, g, 0, 0, REAL(chown)(p, u, g)) }
 VBF_EXPORT int lchown(const char *p, uid_t u, gid_t g)
 {
-	CHOWN_BODY(AT_FDCWD, p, u, g, AT_SYMLINK_NOFOLLOW, REAL(lchown)(p, u, g))
+	CHOWN_BODY(AT_FDCWD, p, u, g, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW, REAL(lchown)(p, u, g))
 }
-VBF_EXPORT int fchown(int fd, uid_t u, gid_t g) { CHOWN_BODY(fd, "", u, g, AT_EMPTY_PATH, REAL(fchown)(fd, u, g)) }
+VBF_EXPORT int fchown(int fd, uid_t u, gid_t g)
+{
+	if (vbf_fd_marked(fd) && opath(fd))
+		return ebadf();
+	CHOWN_BODY(fd, "", u, g, AT_EMPTY_PATH, AT_EMPTY_PATH, REAL(fchown)(fd, u, g))
+}
 VBF_EXPORT int fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
 {
-	CHOWN_BODY(d, p, u, g, fl, REAL(fchownat)(d, p, u, g, fl))
+	CHOWN_BODY(d, p, u, g, fl, OWN_FLAGS, REAL(fchownat)(d, p, u, g, fl))
 }
 
-VBF_EXPORT int chmod(const char *p, mode_t m) { CHMOD_BODY(AT_FDCWD, p, m, 0, REAL(chmod)(p, m)) }
+VBF_EXPORT int chmod(const char *p, mode_t m) { CHMOD_BODY(AT_FDCWD, p, m, 0, 0, REAL(chmod)(p, m)) }
 VBF_EXPORT int lchmod(const char *p, mode_t m)
 {
 	if (!REAL(lchmod))
 		return fchmodat(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW);
-	CHMOD_BODY(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW, REAL(lchmod)(p, m))
+	CHMOD_BODY(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW, REAL(lchmod)(p, m))
 }
-VBF_EXPORT int fchmod(int fd, mode_t m) { CHMOD_BODY(fd, "", m, AT_EMPTY_PATH, REAL(fchmod)(fd, m)) }
-VBF_EXPORT int fchmodat(int d, const char *p, mode_t m, int fl) { CHMOD_BODY(d, p, m, fl, REAL(fchmodat)(d, p, m, fl)) }
+VBF_EXPORT int fchmod(int fd, mode_t m)
+{
+	if (vbf_fd_marked(fd) && opath(fd))
+		return ebadf();
+	CHMOD_BODY(fd, "", m, AT_EMPTY_PATH, AT_EMPTY_PATH, REAL(fchmod)(fd, m))
+}
+/* AT_EMPTY_PATH here is new (glibc 2.39, Linux 6.6): older ones say EINVAL */
+VBF_EXPORT int fchmodat(int d, const char *p, mode_t m, int fl)
+{
+	CHMOD_BODY(d, p, m, fl, AT_SYMLINK_NOFOLLOW, REAL(fchmodat)(d, p, m, fl))
+}
 
 /* access: the real answer first; on a share, also the presented one. */
 #define ACCESS_BODY(d, p, m, fl, plain)                                        \
 	int r = plain, e = errno;                                              \
-	if (!on_share(d, p, fl))                                               \
+	if ((r && e == EFAULT) || !on_share(d, p, fl))                         \
 		return errno = e, r;                                           \
 	char lb_[VBF_REDIRECT_CAP];                                            \
 	errno = e;                                                             \
