@@ -203,7 +203,11 @@ for i in range(200):
     echo 'int vbf_empty_preload;' | cc -shared -fPIC -x c - -o "$SHARE_DIR/empty.so"
     bare=$(calls bare env "LD_PRELOAD=$SHARE_DIR/empty.so")
     lib=$(calls lib env "LD_PRELOAD=$LIB")
-    expect_eq "outside: the same stat/chown/chmod/access system calls, counted" "$lib" "$bare"
+    # ...but for the one fstatat after each chown/chmod whose target is not
+    # named on a share (a symlink or descriptor may still reach one; issue
+    # 11 item 7): 200 chowns + 200 chmods
+    want=$(awk '{for (i = 1; i < NF; i += 2) printf "%s %d ", $i, $(i+1) + ($i == "newfstatat" ? 400 : 0)}' <<<"$bare")
+    expect_eq "outside: the same stat/chown/chmod/access system calls, counted (+1 fstatat per chown/chmod)" "$lib" "$want"
 else
     skip "outside: system calls counted" "strace missing"
 fi
