@@ -49,7 +49,8 @@ for round in 1 2 3; do
     ad_probe "after the compactor was killed (round $round, $why)" && ad_probe "(round $round, second writer)"
     rc=$?
     # the sleeper is ours to end (it would sleep 25 s)
-    for p in $(AD_W=$W/b ad_unfinished); do kill -KILL "$p" 2>/dev/null; done
+    # shellcheck disable=SC2046
+    ad_kill_ours $(AD_W=$W/b ad_unfinished)
     if [ "$rc" != 0 ]; then stuck=1; break; fi
 done
 if [ "$stuck" = 0 ] && [ "$AD_PROBE_HANGS" = 0 ]; then

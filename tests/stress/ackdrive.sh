@@ -76,13 +76,26 @@ ad_wait() {
     return 0
 }
 
+# ad_kill_ours PID...: SIGKILL those that still run our acker binary (a pid
+# reaped long ago may name someone else's process by now)
+ad_kill_ours() {
+    local p me
+    me=$(readlink -f "$ACKER")
+    for p in "$@"; do
+        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$me" ] && kill -KILL "$p" 2>/dev/null
+    done
+    return 0
+}
+
 ad_kill_all() {
     local p
-    for p in "${AD_ALL[@]}" ${AD_CLI_PID:-} ${AD_COUNT_PID:-}; do kill -KILL "$p" 2>/dev/null; done
+    ad_kill_ours "${AD_ALL[@]}" "${AD_COUNT_PID:-}"
+    [ -n "${AD_CLI_PID:-}" ] && kill -KILL "$AD_CLI_PID" 2>/dev/null
     # children that outlived their acker (and sleepers), by the pids they logged
     local w
     for w in "${AD_WDIRS[@]}"; do
-        for p in $(AD_W=$w ad_unfinished); do kill -KILL "$p" 2>/dev/null; done
+        # shellcheck disable=SC2046
+        ad_kill_ours $(AD_W=$w ad_unfinished)
     done
 }
 
@@ -293,12 +306,18 @@ ad_finish() {
     done
     for p in $pids; do
         if ad_alive "$p"; then
-            kill -KILL "$p" 2>/dev/null
+            ad_kill_ours "$p"
             AD_HANG=$((AD_HANG + 1)); AD_WHY+=("child $p still running 10s after the end")
         else
             # the driver never kills children: one that ended without its
             # E line crashed, or hung until its own alarm
-            AD_CRASH=$((AD_CRASH + 1)); AD_WHY+=("child $p ended without finishing (crash, or SIGALRM after a hang)")
+            local sig
+            sig=$(cat "$AD_W"/log.* 2>/dev/null | sed -n "s/^X $p \([0-9]*\)\$/\1/p" | head -1)
+            case $sig in
+                14) AD_HANG=$((AD_HANG + 1)); AD_WHY+=("child $p hung (its 15 s alarm)") ;;
+                '') AD_CRASH=$((AD_CRASH + 1)); AD_WHY+=("child $p ended without finishing (killed)") ;;
+                *) AD_CRASH=$((AD_CRASH + 1)); AD_WHY+=("child $p died of signal $sig") ;;
+            esac
         fi
     done
 }
