@@ -27,7 +27,7 @@ AD_COMPACT_MIN=${AD_COMPACT_MIN:-8192}
 # ad_reset: counters back to zero (between the parts of one script)
 ad_reset() {
     AD_KILLS=0 AD_COMPACT_KILLS=0 AD_CRASH=0 AD_HANG=0 AD_CLEAN=0 AD_STARTS=0
-    AD_PROBES=0 AD_PROBE_HANGS=0 AD_CLI_RUNS=0 AD_CLI_KILLS=0 AD_CLI_BAD=0
+    AD_PROBES=0 AD_PROBE_HANGS=0 AD_CLI_RUNS=0 AD_CLI_KILLS=0 AD_CLI_BAD=0 AD_CLI_BUSY=0
     AD_ACKED=0 AD_LOST=0 AD_COMPACTIONS=0 AD_TRIGGERS=
     AD_WHY=()
 }
@@ -157,7 +157,7 @@ ad_probe() {
 # The extra compactor: `vboxfix state compact` in a loop, itself SIGKILLed
 # now and then (runs as a background job; counts go to $AD_W/cli.*).
 ad_cli_loop() {
-    local end=$1 runs=0 kills=0 bad=0 pid rc
+    local end=$1 runs=0 kills=0 bad=0 busy=0 pid
     while [ "$(date +%s)" -lt "$end" ]; do
         "$CLI" state --path "$MNT" compact >/dev/null 2>&1 &
         pid=$!
@@ -167,11 +167,12 @@ ad_cli_loop() {
             kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
         fi
         if ! ad_wait "$pid" 10; then bad=$((bad + 1)); echo "compact did not finish in 10s" >>"$AD_W/cli.why"
+        elif [ "$AD_RC" = 1 ]; then busy=$((busy + 1))   # "not compacted": the lock was taken, which is fine
         elif [ "$AD_RC" != 0 ] && [ "$AD_RC" != 137 ]; then bad=$((bad + 1)); echo "compact: status $AD_RC" >>"$AD_W/cli.why"
         fi
         sleep 0.1
     done
-    echo "$runs $kills $bad" >"$AD_W/cli.count"
+    echo "$runs $kills $bad $busy" >"$AD_W/cli.count"
 }
 
 # ad_openers SECONDS N: N loops in the background, each starting one
@@ -271,8 +272,9 @@ ad_run() {
     if [ -n "$AD_CLI_PID" ]; then
         ad_wait "$AD_CLI_PID" 20 || AD_WHY+=("the compactor loop did not end")
         if [ -r "$AD_W/cli.count" ]; then
-            read -r a b c <"$AD_W/cli.count"
+            read -r a b c d <"$AD_W/cli.count"
             AD_CLI_RUNS=$((AD_CLI_RUNS + a)) AD_CLI_KILLS=$((AD_CLI_KILLS + b)) AD_CLI_BAD=$((AD_CLI_BAD + c))
+            AD_CLI_BUSY=$((AD_CLI_BUSY + d))
             [ "$c" = 0 ] || AD_WHY+=("compactor: $(head -3 "$AD_W/cli.why" | tr '\n' ' ')")
         fi
         AD_CLI_PID=
@@ -348,7 +350,7 @@ ad_verify() {
 ad_summary() {
     echo "# acked=$AD_ACKED lost=$AD_LOST ackers=$AD_STARTS kills=$AD_KILLS (at compactions: $AD_COMPACT_KILLS rounds:$AD_TRIGGERS)" \
         "crashes=$AD_CRASH hangs=$AD_HANG fresh_writers=$AD_PROBES stuck=$AD_PROBE_HANGS" \
-        "compactions_seen=$AD_COMPACTIONS cli_compacts=$AD_CLI_RUNS (killed $AD_CLI_KILLS, bad $AD_CLI_BAD)" \
+        "compactions_seen=$AD_COMPACTIONS cli_compacts=$AD_CLI_RUNS (killed $AD_CLI_KILLS, lock busy $AD_CLI_BUSY, bad $AD_CLI_BAD)" \
         "compact_min=$AD_COMPACT_MIN$([ "$AD_HAVE_COMPACT" = 1 ] || echo ' (no vboxfix state compact in this build)')"
 }
 
