@@ -23,6 +23,7 @@ struct vbf_config {
 	long ttl_ms;                  /* VBOXFIX_TTL_MS */
 	long cache_max;               /* VBOXFIX_CACHE_MAX */
 	long retry_ms;                /* VBOXFIX_RETRY_MS */
+	long compact_min;             /* VBOXFIX_COMPACT_MIN: state file size before compaction is considered */
 	int stats;                    /* VBOXFIX_STATS */
 	int log_level;                /* VBOXFIX_LOG */
 	const char *log_file;         /* VBOXFIX_LOG_FILE */

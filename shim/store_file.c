@@ -466,6 +466,8 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 	s->writable = 0;
 	s->nofollow = 0;
 	s->intkey[0] = 0;
+	if (vbf_cfg.compact_min > 0) /* 0: settings not loaded (the CLI, unit tests) */
+		vbf_compact_min = (uint64_t)vbf_cfg.compact_min;
 	int fd = open_where(s, idx, state_file, path, sizeof path);
 	if (fd < 0) {
 		s->path[0] = 0;
