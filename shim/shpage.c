@@ -120,6 +120,20 @@ static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t
 	stamp(h, nh, size, magic, version);
 	if (hdr_ok(h, nh, size, magic, version))
 		return h;
+	/* A header overwritten on a segment that root or we created is our
+	 * page that someone scribbled on, not a stranger's segment (another
+	 * user cannot create as root or as us): stamp it again, so that one
+	 * burst of writes does not push every later process off to another
+	 * key, or off the page altogether. */
+	if (ds.cuid == 0 || ds.cuid == (uint32_t)RAW(SYS_geteuid, 0, 0, 0)) {
+		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&h->version, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&h->size, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&h->name_hash, 0, __ATOMIC_RELAXED);
+		stamp(h, nh, size, magic, version);
+		if (hdr_ok(h, nh, size, magic, version))
+			return h;
+	}
 	RAW(SYS_shmdt, h, 0, 0);
 	return NULL;
 }

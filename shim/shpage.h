@@ -14,9 +14,12 @@
  * when its size is exactly `size`, its perms are 0666 and its header says
  * (magic, version, size, hash of name); an all-zero header (a creator that
  * has not stamped it yet, or died first) is stamped by whoever finds it:
- * the stamp is the same bytes whoever writes it. Anything else (a squatter,
- * a key collision, another layout) is skipped for the next of
- * VBF_SHPAGE_TRIES keys; after that the caller gets NULL and falls back.
+ * the stamp is the same bytes whoever writes it. A wrong header on a
+ * segment created by root or by the caller's euid is stamped again (another
+ * user scribbled on our page; no other user can create a segment as us).
+ * Anything else (a squatter, a key collision, another layout) is skipped
+ * for the next of VBF_SHPAGE_TRIES keys; after that the caller gets NULL
+ * and falls back.
  * The header is checked at attach only: what is written to it later changes
  * nothing for processes already attached.
  *
@@ -28,8 +31,7 @@
 #ifndef VBF_SHPAGE_H
 #define VBF_SHPAGE_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "sys.h"
 
 struct vbf_shpage_hdr {
 	uint32_t magic, version;

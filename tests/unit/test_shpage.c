@@ -37,21 +37,40 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* a segment at attempt `i`'s key, as a squatter would leave it */
-static int make_squatter(int i, size_t size, int mode, uint32_t magic)
+/* a segment at attempt `i`'s key, as a squatter would leave it: created
+ * by another uid when we are root (a segment of our own or root's with a
+ * wrong header is taken for our page scribbled on, and stamped again) */
+static int make_squatter(int i, size_t size, int mode, uint32_t magic, uint64_t name_hash)
 {
-	int id = shmget(vbf_shpage_key(name, SIZE, 1, i), size, IPC_CREAT | IPC_EXCL | mode);
+	int key = vbf_shpage_key(name, SIZE, 1, i);
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t c = fork();
+	if (c == 0) {
+		if (geteuid() == 0 && (setgid(4300) || setuid(4300)))
+			_exit(1);
+		int id = shmget(key, size, IPC_CREAT | IPC_EXCL | mode);
+		if (id >= 0 && (magic || name_hash)) {
+			struct vbf_shpage_hdr *h = shmat(id, NULL, 0);
+			if (h == (void *)-1)
+				_exit(2);
+			h->magic = magic;
+			h->version = 1;
+			h->size = size;
+			h->name_hash = name_hash;
+			shmdt(h);
+		}
+		if (write(pfd[1], &id, sizeof id) != sizeof id)
+			_exit(3);
+		_exit(0);
+	}
+	int id = -1;
+	assert_int_equal(read(pfd[0], &id, sizeof id), sizeof id);
+	waitpid(c, NULL, 0);
+	close(pfd[0]);
+	close(pfd[1]);
 	assert_true(id >= 0);
 	squat[i] = id;
-	if (magic) {
-		struct vbf_shpage_hdr *h = shmat(id, NULL, 0);
-		assert_true(h != (void *)-1);
-		h->magic = magic;
-		h->version = 1;
-		h->size = size;
-		h->name_hash = vbf_shpage_hash(name);
-		shmdt(h);
-	}
 	return id;
 }
 
@@ -142,9 +161,12 @@ static void t_create_share_fork(void **state)
 
 static void t_squatters_skipped(void **state)
 {
-	make_squatter(0, 4096, 0666, 0);           /* wrong size */
-	make_squatter(1, SIZE, 0666, 0xdeadbeef);  /* another header */
-	make_squatter(2, SIZE, 0600, MAGIC);       /* right header, perms shut others out */
+	if (geteuid() != 0)
+		skip(); /* squatters of another uid */
+	uint64_t nh = vbf_shpage_hash(name);
+	make_squatter(0, 4096, 0666, 0, 0);         /* wrong size */
+	make_squatter(1, SIZE, 0666, 0xdeadbeef, nh); /* another header */
+	make_squatter(2, SIZE, 0600, MAGIC, nh);      /* right header, perms shut others out */
 	char *p = vbf_shpage_attach(name, SIZE, MAGIC, 1);
 	assert_non_null(p);
 	assert_int_equal(attempt_of(p), 3);
@@ -152,8 +174,8 @@ static void t_squatters_skipped(void **state)
 	assert_int_equal(vbf_shpage_remove(name, SIZE, MAGIC, 1), 2); /* 3 and the 0600 one: right header */
 	squat[2] = -1;
 	/* every key taken: NULL, errno kept */
-	make_squatter(2, 100, 0666, 0);
-	make_squatter(3, SIZE + 4096, 0666, 0);
+	make_squatter(2, 100, 0666, 0, 0);
+	make_squatter(3, SIZE + 4096, 0666, 0, 0);
 	errno = 1234;
 	assert_null(vbf_shpage_attach(name, SIZE, MAGIC, 1));
 	assert_int_equal(errno, 1234);
@@ -161,19 +183,20 @@ static void t_squatters_skipped(void **state)
 
 static void t_unstamped_page(void **state)
 {
+	if (geteuid() != 0)
+		skip();
 	/* a creator that died before stamping: the next one stamps and uses it */
-	make_squatter(0, SIZE, 0666, 0);
+	make_squatter(0, SIZE, 0666, 0, 0);
 	char *p = vbf_shpage_attach(name, SIZE, MAGIC, 1);
 	assert_non_null(p);
 	assert_int_equal(attempt_of(p), 0);
 	vbf_shpage_detach(p, SIZE);
 	/* a zero first word but someone else's header: not touched */
-	int id = make_squatter(1, SIZE, 0666, 0);
+	int id = make_squatter(1, SIZE, 0666, 0, 42);
 	struct vbf_shpage_hdr *h = shmat(id, NULL, 0);
-	h->name_hash = 42;
 	shmctl(squat[0], IPC_RMID, NULL);
 	squat[0] = -1;
-	make_squatter(0, 1, 0666, 0);
+	make_squatter(0, 1, 0666, 0, 0);
 	p = vbf_shpage_attach(name, SIZE, MAGIC, 1);
 	assert_non_null(p);
 	assert_int_equal(attempt_of(p), 2);
@@ -186,14 +209,18 @@ static void t_unstamped_page(void **state)
 static void t_header_rewritten_later(void **state)
 {
 	/* the header is checked at attach only: a process attached keeps its
-	 * page whatever is written there; the next attach moves on */
+	 * page whatever is written there */
 	char *p = vbf_shpage_attach(name, SIZE, MAGIC, 1);
 	assert_non_null(p);
 	memset(p, 0xff, SIZE);
+	/* our own segment scribbled on: stamped again and used, not left for
+	 * another key */
 	char *q = vbf_shpage_attach(name, SIZE, MAGIC, 1);
 	assert_non_null(q);
-	assert_int_equal(attempt_of(q), 1);
-	/* zeroed: restamped and used again */
+	assert_int_equal(attempt_of(q), 0);
+	assert_int_equal(((struct vbf_shpage_hdr *)p)->magic, MAGIC);
+	assert_int_equal((unsigned char)p[SIZE / 2], 0xff); /* the body is the caller's business */
+	/* zeroed: stamped and used again */
 	memset(p, 0, SIZE);
 	char *r = vbf_shpage_attach(name, SIZE, MAGIC, 1);
 	assert_non_null(r);
@@ -201,6 +228,15 @@ static void t_header_rewritten_later(void **state)
 	vbf_shpage_detach(p, SIZE);
 	vbf_shpage_detach(q, SIZE);
 	vbf_shpage_detach(r, SIZE);
+	if (geteuid() != 0)
+		return;
+	/* a segment of another uid with a wrong header is not ours to fix */
+	vbf_shpage_remove(name, SIZE, MAGIC, 1);
+	make_squatter(0, SIZE, 0666, 0x12345678, 0);
+	p = vbf_shpage_attach(name, SIZE, MAGIC, 1);
+	assert_non_null(p);
+	assert_int_equal(attempt_of(p), 1);
+	vbf_shpage_detach(p, SIZE);
 }
 
 static void t_other_uid_cannot_shrink(void **state)
