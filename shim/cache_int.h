@@ -5,9 +5,33 @@
 
 #include "cache.h"
 #include "fdtab.h"
+#include "shpage.h"
+#include <stdatomic.h>
 #include <sys/mman.h>
 
-#define VBF_CACHE_NB 16384u /* buckets of the shared page; a power of two */
+#define VBF_CACHE_NB 16384u  /* buckets of the shared page; a power of two */
+#define VBF_CACHE_NSLOT 4096u /* open-for-write registry slots */
+#define VBF_CACHE_MAGIC 0x76626663u /* "cfbv" */
+#define VBF_CACHE_VERSION 3
+
+/* The shared page (cache_shm.c). Every user can write all of it: nothing
+ * read from it is used as an index, count or pid without a range check. */
+struct vbf_cache_wslot {
+	atomic_int pid;
+	atomic_uint bucket; /* + 1; 0 while free or being given back */
+};
+struct vbf_cache_page {
+	struct vbf_shpage_hdr h;
+	_Alignas(64) atomic_uint_least64_t seq;
+	_Alignas(64) atomic_uint_least64_t self_gen[VBF_CACHE_NB];
+	atomic_uint_least64_t tree_gen[VBF_CACHE_NB];
+	atomic_int busy[VBF_CACHE_NB];
+	struct vbf_cache_wslot slot[VBF_CACHE_NSLOT];
+};
+/* For tests: the page this process uses (NULL: none), and how many
+ * liveness probes (kill 0) the last start-up's reap made. */
+struct vbf_cache_page *vbf_cache_page(void);
+extern unsigned vbf_cache_reap_probes;
 
 /* Buckets of "" and of every ancestor of `key`, then of `key` itself, into
  * anc[0..*depth); *h the key's full hash. -1 when the key is too deep. */

@@ -1,12 +1,12 @@
-/* The cache's shared half: a page in /dev/shm that every process under the
- * library maps, holding
+/* The cache's shared half: a page (shpage.h) that every process under the
+ * library attaches, holding
  *   - a sequence number, bumped by every change a wrapper makes on a share;
  *   - per hash bucket, the sequence of the last change to a name ("self":
  *     its parent's listing changed) and to a name or anything below it
  *     ("tree");
  *   - per hash bucket, how many descriptors are open for writing.
- * The store's page (store_file.c) is the same idea for records; this one is
- * separate because it is keyed by bucket and must work with no store file.
+ * The store's page is the same idea for records; this one is separate
+ * because it is keyed by bucket and must work with no store file.
  * No locks, no descriptor kept open: plain atomics on a shared mapping, so
  * nothing here blocks, allocates or can be closed by a program.
  *
@@ -15,44 +15,48 @@
  * leaves slots behind, and the next process to start gives back the slots
  * of processes that no longer exist. Until then those names are just not
  * cached, which is safe. Slots are tried by pid: processes in different pid
- * namespaces sharing one /dev/shm could take a live writer for dead
+ * namespaces sharing one IPC namespace could take a live writer for dead
  * (documented limit).
+ *
+ * Any local user can write every byte of the page. What that may cost is
+ * bounded: every bucket, slot index and pid read from it is range-checked
+ * before use (a bucket of a token is kept in process memory, never re-read
+ * from the page); loops over it are bounded (reap probes at most
+ * REAP_PROBES pids per start, a CAS loop gives up after RAISE_TRIES); forged
+ * counts and generations only cost misses, or keep an entry for at most
+ * VBOXFIX_TTL_MS (a generation rewound, a busy count set to 0); a busy
+ * count set high keeps that bucket's names out of the cache until the
+ * segment is removed. The segment cannot shrink (shpage.h): no SIGBUS.
  */
 #include "cache_int.h"
 #include "config.h"
 #include "log.h"
 #include "real.h"
-#include <stdatomic.h>
 
-#define SHM_MAGIC 0x76626663u /* "cfbv" */
-#define SHM_VERSION 2
 #define B_MASK (VBF_CACHE_NB - 1)
-#define NSLOT 4096u
-#define T_COUNT 0x8000u /* token bit: counted, no slot (all slots taken) */
+#define NSLOT VBF_CACHE_NSLOT
+/* A token (what a descriptor open for writing holds): TOK_ON, the bucket,
+ * and slot + 1 (0: counted without a slot, all slots were taken). */
+#define TOK_ON (1u << 30)
+#define TOK_BSHIFT 13
+#define TOK_SLOT 0x1fffu
+_Static_assert(NSLOT < TOK_SLOT && ((uint64_t)B_MASK << TOK_BSHIFT) < TOK_ON, "token fields overlap");
+#define PID_LIMIT 4194304 /* the kernel's PID_MAX_LIMIT: no pid reaches it */
+#define REAP_PROBES 256   /* kill(pid, 0) per start, at most */
+#define RAISE_TRIES 64
 
-struct wslot {
-	atomic_int pid;
-	atomic_uint bucket; /* + 1; 0 while free or being given back */
-};
-
-struct shm {
-	uint32_t magic, version, nb, pad;
-	_Alignas(64) atomic_uint_least64_t seq;
-	_Alignas(64) atomic_uint_least64_t self_gen[VBF_CACHE_NB];
-	atomic_uint_least64_t tree_gen[VBF_CACHE_NB];
-	atomic_int busy[VBF_CACHE_NB];
-	struct wslot slot[NSLOT];
-};
-
-const char *vbf_cache_shm_path = "/dev/shm/vboxfix-cache-v2";
-static struct shm *S;
+const char *vbf_cache_shm_path = "vboxfix-cache";
+unsigned vbf_cache_reap_probes;
+static struct vbf_cache_page *S;
 static uint64_t seed[VBF_MAX_SHARES];
-/* Per descriptor: the token (slot + 1, or T_COUNT | bucket) of what it has
- * open for writing, else 0. */
-static _Atomic uint16_t wfd[VBF_FDTAB_SIZE];
+/* Per descriptor: the token of what it has open for writing, else 0. */
+static _Atomic uint32_t wfd[VBF_FDTAB_SIZE];
 static atomic_int nwfd;
 static int mypid;
-static int token_bucket(int t);
+
+static uint32_t tok_bucket(uint32_t t) { return (t >> TOK_BSHIFT) & B_MASK; }
+
+struct vbf_cache_page *vbf_cache_page(void) { return S; }
 
 #define RAW(n, a, b, c, d) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define FNV_P 0x100000001b3ull
@@ -68,6 +72,8 @@ static uint32_t bucket(uint64_t h) { return (uint32_t)(h ^ (h >> 31)) & B_MASK; 
 
 int vbf_cache_key_hash(int idx, const char *key, uint16_t *anc, uint16_t *depth, uint64_t *h)
 {
+	if (idx < 0 || idx >= VBF_MAX_SHARES)
+		return -1;
 	uint64_t x = seed[idx];
 	uint16_t d = 0;
 	anc[d++] = (uint16_t)bucket(x);
@@ -89,7 +95,7 @@ int vbf_cache_key_hash(int idx, const char *key, uint16_t *anc, uint16_t *depth,
 	return 0;
 }
 
-int vbf_cache_busy(uint32_t b) { return S && atomic_load(&S->busy[b]) > 0; }
+int vbf_cache_busy(uint32_t b) { return S && atomic_load(&S->busy[b & B_MASK]) > 0; }
 
 uint64_t vbf_cache_seq(void) { return S ? atomic_load(&S->seq) : 0; }
 
@@ -97,25 +103,31 @@ int vbf_cache_valid(uint32_t self, const uint16_t *anc, uint16_t depth, uint64_t
 {
 	/* busy first: a writer bumps before it uncounts, so a reader that sees
 	 * the count gone also sees the bump */
-	if (!S || atomic_load(&S->busy[self]) > 0)
+	if (!S || depth > VBF_CACHE_DEPTH + 1 || atomic_load(&S->busy[self & B_MASK]) > 0)
 		return 0;
-	if (atomic_load_explicit(&S->self_gen[self], memory_order_acquire) > seq)
+	if (atomic_load_explicit(&S->self_gen[self & B_MASK], memory_order_acquire) > seq)
 		return 0;
 	for (uint16_t i = 0; i < depth; i++)
-		if (atomic_load_explicit(&S->tree_gen[anc[i]], memory_order_acquire) > seq)
+		if (atomic_load_explicit(&S->tree_gen[anc[i] & B_MASK], memory_order_acquire) > seq)
 			return 0;
 	return 1;
 }
 
+/* Bounded: a writer outside the library rewriting the word as fast as we
+ * read it must not keep us here. Giving up leaves the change unpublished,
+ * which only that writer could arrange anyway (it can write any value). */
 static void raise_to(atomic_uint_least64_t *g, uint64_t s)
 {
 	uint64_t cur = atomic_load(g);
-	while (cur < s && !atomic_compare_exchange_weak(g, &cur, s))
-		;
+	for (int n = 0; n < RAISE_TRIES && cur < s; n++)
+		if (atomic_compare_exchange_weak(g, &cur, s))
+			return;
 }
 
 static void bump_bucket(uint32_t b)
 {
+	if (b >= VBF_CACHE_NB)
+		return;
 	uint64_t s = atomic_fetch_add(&S->seq, 1) + 1;
 	raise_to(&S->tree_gen[b], s);
 	raise_to(&S->self_gen[b], s);
@@ -136,7 +148,7 @@ void vbf_cache_changed_key(int idx, const char *key)
 void vbf_cache_changed(int dirfd, const char *path)
 {
 	struct vbf_where w;
-	if (!S || !path) /* S is mapped only once started with shares */
+	if (!S || !path) /* S is attached only once started with shares */
 		return;
 	int saved = errno;
 	if (vbf_where_name(dirfd, path, &w) >= 0 && w.key)
@@ -150,10 +162,9 @@ void vbf_cache_changed_fd(int fd)
 	if (!S || fd < 0)
 		return;
 	int saved = errno;
-	uint16_t t = fd < VBF_FDTAB_SIZE ? atomic_load(&wfd[fd]) : 0;
-	int b = t ? token_bucket(t) : -1;
-	if (b >= 0)
-		bump_bucket((uint32_t)b);
+	uint32_t t = fd < VBF_FDTAB_SIZE ? atomic_load(&wfd[fd]) : 0;
+	if (t)
+		bump_bucket(tok_bucket(t));
 	else if (vbf_fd_marked(fd) && vbf_where_name(fd, "", &w) >= 0 && w.key)
 		vbf_cache_changed_key(w.idx, w.key);
 	errno = saved;
@@ -161,102 +172,136 @@ void vbf_cache_changed_fd(int fd)
 
 /* ---- open for writing ---- */
 
-static int claim(uint32_t b)
+static uint32_t claim(uint32_t b)
 {
+	b &= B_MASK;
 	atomic_fetch_add(&S->busy[b], 1);
 	for (uint32_t n = 0, i = ((uint32_t)mypid * 31u + b) % NSLOT; n < NSLOT; n++, i = (i + 1) % NSLOT) {
 		int zero = 0;
 		if (atomic_load_explicit(&S->slot[i].pid, memory_order_relaxed) == 0 &&
 		    atomic_compare_exchange_strong(&S->slot[i].pid, &zero, mypid)) {
 			atomic_store(&S->slot[i].bucket, b + 1);
-			return (int)i + 1;
+			return TOK_ON | b << TOK_BSHIFT | (i + 1);
 		}
 	}
-	return (int)(T_COUNT | b);
+	return TOK_ON | b << TOK_BSHIFT;
 }
 
 int vbf_cache_write_begin(const struct vbf_where *w, int writes)
 {
-	if (!S || !writes || w->idx < 0 || !w->key)
+	if (!S || !writes || w->idx < 0 || w->idx >= VBF_MAX_SHARES || !w->key)
 		return 0;
-	return claim(bucket(fnv(seed[w->idx], w->key, strlen(w->key))));
-}
-
-static int token_bucket(int t)
-{
-	if (t & T_COUNT)
-		return t & (int)B_MASK;
-	return (int)atomic_load(&S->slot[t - 1].bucket) - 1;
+	return (int)claim(bucket(fnv(seed[w->idx], w->key, strlen(w->key))));
 }
 
 void vbf_cache_fd_release(int token)
 {
-	if (!S || token <= 0)
+	uint32_t t = (uint32_t)token;
+	if (!S || token <= 0 || !(t & TOK_ON))
 		return;
-	uint32_t b;
-	if (token & T_COUNT) {
-		b = (uint32_t)token & B_MASK;
-	} else {
-		struct wslot *sl = &S->slot[token - 1];
+	uint32_t b = tok_bucket(t), i = t & TOK_SLOT;
+	if (i) {
+		if (i > NSLOT)
+			return;
+		struct vbf_cache_wslot *sl = &S->slot[i - 1];
+		int me = mypid;
+		/* no longer ours: a start-up took us for dead and gave it back
+		 * (and uncounted it), or it was written from outside (then the
+		 * count stays up: that bucket is just not cached) */
+		if (atomic_load(&sl->pid) != me)
+			return;
 		uint32_t v = atomic_exchange(&sl->bucket, 0);
-		atomic_store(&sl->pid, 0);
+		atomic_compare_exchange_strong(&sl->pid, &me, 0);
 		if (!v)
-			return; /* given back already */
-		b = v - 1;
+			return; /* given back meanwhile */
 	}
 	/* the file's size and times moved while it was open: bump, then
-	 * uncount (vbf_cache_valid reads in the other order) */
+	 * uncount (vbf_cache_valid reads in the other order). The bucket is
+	 * the token's, never what the slot now says. */
 	bump_bucket(b);
 	atomic_fetch_sub(&S->busy[b], 1);
 }
 
-static void track(int fd, int token)
+static void track(int fd, uint32_t token)
 {
-	uint16_t old = atomic_exchange(&wfd[fd], (uint16_t)token);
+	uint32_t old = atomic_exchange(&wfd[fd], token);
 	if (old)
-		vbf_cache_fd_release(old);
+		vbf_cache_fd_release((int)old);
 	else
 		atomic_fetch_add(&nwfd, 1);
 }
 
 void vbf_cache_write_end(int token, int fd, const struct vbf_where *w)
 {
-	if (!token)
+	if (token <= 0)
 		return;
 	int saved = errno;
 	if (fd < 0)
 		vbf_cache_fd_release(token);
 	else if (fd < VBF_FDTAB_SIZE)
-		track(fd, token);
+		track(fd, (uint32_t)token);
 	/* else: never uncounted here; given back when this process is gone */
 	vbf_cache_changed_key(w->idx, w->key);
 	errno = saved;
 }
 
-/* Give back the slots of processes that no longer exist. */
+static void give_back(uint32_t i, int pid, int uncount)
+{
+	uint32_t v = atomic_exchange(&S->slot[i].bucket, 0);
+	if (uncount && v && v <= VBF_CACHE_NB) {
+		bump_bucket(v - 1);
+		atomic_fetch_sub(&S->busy[v - 1], 1);
+	}
+	atomic_compare_exchange_strong(&S->slot[i].pid, &pid, 0);
+}
+
+/* Give back the slots of processes that no longer exist. Every start runs
+ * it (a writer that died is cached again by the next process), so its cost
+ * is bounded whatever the page says: a pid no process can have is cleared
+ * without a system call (and without uncounting: no writer of ours wrote
+ * it), one process's many slots cost one probe, and at most REAP_PROBES
+ * pids are probed, from a place that differs by pid, so what one start
+ * leaves the next ones reach. */
 static void reap(void)
 {
-	for (uint32_t i = 0; i < NSLOT; i++) {
+	struct { int pid, dead; } memo[16];
+	memset(memo, 0, sizeof memo);
+	unsigned probes = 0;
+	uint32_t start = ((uint32_t)mypid * 2654435761u) % NSLOT;
+	for (uint32_t n = 0; n < NSLOT; n++) {
+		uint32_t i = (start + n) % NSLOT;
 		int p = atomic_load_explicit(&S->slot[i].pid, memory_order_relaxed);
-		if (p <= 0 || p == mypid || RAW(SYS_kill, p, 0, 0, 0) == 0 || errno != ESRCH)
+		if (p == 0 || p == mypid)
 			continue;
-		uint32_t v = atomic_exchange(&S->slot[i].bucket, 0);
-		if (v) {
-			bump_bucket(v - 1);
-			atomic_fetch_sub(&S->busy[v - 1], 1);
+		if (p < 0 || p >= PID_LIMIT) { /* never kill() a negative pid: a process group */
+			give_back(i, p, 0);
+			continue;
 		}
-		atomic_compare_exchange_strong(&S->slot[i].pid, &p, 0);
+		int dead, h = p & 15;
+		if (memo[h].pid == p) {
+			dead = memo[h].dead;
+		} else {
+			if (probes >= REAP_PROBES)
+				continue;
+			probes++;
+			dead = RAW(SYS_kill, p, 0, 0, 0) < 0 && errno == ESRCH;
+			memo[h].pid = p;
+			memo[h].dead = dead;
+		}
+		if (dead)
+			give_back(i, p, 1);
 	}
+	vbf_cache_reap_probes = probes;
 }
 
 int vbf_cache_fd_take(int fd)
 {
 	if (fd < 0 || fd >= VBF_FDTAB_SIZE || !atomic_load_explicit(&wfd[fd], memory_order_relaxed))
 		return 0;
-	uint16_t t = atomic_exchange(&wfd[fd], 0);
+	uint32_t t = atomic_exchange(&wfd[fd], 0);
 	if (t)
 		atomic_fetch_sub(&nwfd, 1);
-	return t;
+	return (int)t;
 }
 
 void vbf_cache_fd_copied(int from, int to)
@@ -264,63 +309,31 @@ void vbf_cache_fd_copied(int from, int to)
 	if (!S || from == to || to < 0 || to >= VBF_FDTAB_SIZE)
 		return;
 	int saved = errno;
-	uint16_t t = from >= 0 && from < VBF_FDTAB_SIZE ? atomic_load(&wfd[from]) : 0;
-	int b = t ? token_bucket(t) : -1;
-	if (b >= 0) {
-		track(to, claim((uint32_t)b));
-	} else {
+	uint32_t t = from >= 0 && from < VBF_FDTAB_SIZE ? atomic_load(&wfd[from]) : 0;
+	if (t)
+		track(to, claim(tok_bucket(t)));
+	else
 		vbf_cache_fd_release(vbf_cache_fd_take(to)); /* dup2 closed it */
-	}
 	errno = saved;
 }
 
 /* ---- the page ---- */
 
-static struct shm *map_shm(void)
-{
-	int fd = (int)RAW(SYS_openat, AT_FDCWD, vbf_cache_shm_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	void *m = NULL;
-	if (RAW(SYS_fstat, fd, &st, 0, 0) < 0 || !S_ISREG(st.st_mode))
-		goto out;
-	/* every service user shares the page: umask must not shut one out */
-	if (st.st_uid == (uid_t)RAW(SYS_geteuid, 0, 0, 0, 0) && (st.st_mode & 0777) != 0666)
-		RAW(SYS_fchmod, fd, 0666, 0, 0);
-	if ((size_t)st.st_size < sizeof(struct shm) && RAW(SYS_ftruncate, fd, sizeof(struct shm), 0, 0) < 0)
-		goto out;
-	long p = vbf_raw_syscall(SYS_mmap, 0, sizeof(struct shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == -1)
-		goto out;
-	m = (void *)p;
-	struct shm *s = m;
-	uint32_t zero = 0;
-	/* zero is a fine start; the first process stamps the layout */
-	if (__atomic_compare_exchange_n(&s->magic, &zero, SHM_MAGIC, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		s->version = SHM_VERSION;
-		s->nb = VBF_CACHE_NB;
-	} else if (s->magic != SHM_MAGIC || (s->version && s->version != SHM_VERSION) ||
-		   (s->nb && s->nb != VBF_CACHE_NB)) {
-		RAW(SYS_munmap, m, sizeof(struct shm), 0, 0);
-		m = NULL;
-	}
-out:
-	RAW(SYS_close, fd, 0, 0, 0);
-	return m;
-}
-
 void vbf_cache_init(void)
 {
+	static atomic_int warned;
 	int saved = errno;
 	vbf_cache_table_init();
 	for (int i = 0; i < vbf_nshares && i < VBF_MAX_SHARES; i++)
 		seed[i] = fnv(0xcbf29ce484222325ull, vbf_shares[i].root, strlen(vbf_shares[i].root));
 	mypid = (int)RAW(SYS_getpid, 0, 0, 0, 0);
-	if (vbf_nshares > 0 && !S && (S = map_shm()) != NULL)
-		reap();
-	if (!S && vbf_nshares > 0)
-		vbf_log(VBF_INFO, "no shared page %s: metadata cache off", vbf_cache_shm_path);
+	if (vbf_nshares > 0 && !S) {
+		S = vbf_shpage_attach(vbf_cache_shm_path, sizeof *S, VBF_CACHE_MAGIC, VBF_CACHE_VERSION);
+		if (S)
+			reap();
+		else if (!atomic_exchange(&warned, 1))
+			vbf_log(VBF_WARN, "no usable shared page %s (SysV shm): metadata cache off", vbf_cache_shm_path);
+	}
 	vbf_cache_enabled = S && vbf_cfg.ttl_ms > 0 && vbf_cfg.cache_max > 0;
 	errno = saved;
 }
@@ -334,10 +347,9 @@ void vbf_cache_atfork_child(void)
 	if (!S || atomic_load(&nwfd) <= 0)
 		return;
 	for (int fd = 0; fd < VBF_FDTAB_SIZE; fd++) {
-		uint16_t t = atomic_load_explicit(&wfd[fd], memory_order_relaxed);
-		int b = t ? token_bucket(t) : -1;
-		if (b >= 0)
-			atomic_store(&wfd[fd], (uint16_t)claim((uint32_t)b));
+		uint32_t t = atomic_load_explicit(&wfd[fd], memory_order_relaxed);
+		if (t)
+			atomic_store(&wfd[fd], claim(tok_bucket(t)));
 	}
 }
 
@@ -347,8 +359,7 @@ void vbf_cache_reset(void)
 	for (int fd = 0; fd < VBF_FDTAB_SIZE; fd++)
 		atomic_store(&wfd[fd], 0);
 	atomic_store(&nwfd, 0);
-	if (S)
-		RAW(SYS_munmap, S, sizeof(struct shm), 0, 0);
+	vbf_shpage_detach(S, sizeof *S);
 	S = NULL;
 	vbf_cache_enabled = 0;
 }

@@ -1,12 +1,16 @@
 /* cache*.c: hits, negative entries, the TTL, invalidation of a name, its
  * parent and a subtree, the open-for-write rule, eviction, re-entry and
- * errno. The share is a table entry (no filesystem); the shared page is a
- * temporary file; the clock is fake. */
+ * errno; a shared page rewritten by a hostile user (poisoned slots, random
+ * bytes, forged generations and counts) costs no crash, a bounded reap and
+ * at worst misses or entries kept for the TTL. The share is a table entry
+ * (no filesystem); the shared page is a SysV segment of a name of this test
+ * (removed at teardown); the clock is fake. */
 #include "fake_real.h"
 #include "cache_int.h"
 #include "config.h"
 #include "log.h"
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 static char shm[64];
 static uint64_t fake_now = 1000;
@@ -16,8 +20,7 @@ static int setup(void **state)
 {
 	fake_real_reset();
 	vbf_log_level = -1;
-	snprintf(shm, sizeof shm, "/tmp/vbf-cache-test-%d", (int)getpid());
-	unlink(shm);
+	snprintf(shm, sizeof shm, "vbf-cache-test-%d", (int)getpid());
 	vbf_cache_shm_path = shm;
 	vbf_cache_clock = fake_clock;
 	memset(&vbf_shares[0], 0, sizeof vbf_shares[0]);
@@ -36,7 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	vbf_cache_reset();
-	unlink(shm);
+	vbf_shpage_remove(shm, sizeof(struct vbf_cache_page), VBF_CACHE_MAGIC, VBF_CACHE_VERSION);
 	return 0;
 }
 
@@ -227,6 +230,224 @@ static void t_statx(void **state)
 	assert_int_equal(out.stx_size, 3);
 }
 
+/* ---- a hostile shared page ---- */
+
+/* a process start: detach, attach again, reap */
+static void restart(void)
+{
+	vbf_cache_reset();
+	vbf_cache_init();
+}
+
+static void body_fill(struct vbf_cache_page *P, int c)
+{
+	memset((char *)P + sizeof P->h, c, sizeof *P - sizeof P->h);
+}
+
+static void body_random(struct vbf_cache_page *P, unsigned seed)
+{
+	unsigned char *b = (unsigned char *)P + sizeof P->h;
+	for (size_t i = 0; i < sizeof *P - sizeof P->h; i++) {
+		seed = seed * 1103515245u + 12345u;
+		b[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+/* everything a wrapper does with the page, on names that hash anywhere */
+static void exercise(void)
+{
+	struct stat real = st_of(5), out;
+	struct vbf_where w;
+	char p[64];
+	for (int i = 0; i < 64; i++) {
+		snprintf(p, sizeof p, "/share/d%d/f%d", i % 7, i);
+		cstat(p, &real, &out);
+		cstat(p, &real, &out);
+		assert_int_equal(vbf_where_name(AT_FDCWD, p, &w), 0);
+		int tok = vbf_cache_write_begin(&w, 1);
+		vbf_cache_write_end(tok, 100 + i, &w);
+		vbf_cache_changed_fd(100 + i);
+		vbf_cache_fd_copied(100 + i, 300 + i);
+		vbf_cache_fd_release(vbf_cache_fd_take(100 + i));
+		vbf_cache_changed(AT_FDCWD, p);
+	}
+	for (int i = 0; i < 64; i++)
+		vbf_cache_fd_release(vbf_cache_fd_take(300 + i));
+	/* tokens that were never ours */
+	vbf_cache_fd_release(0x7fffffff);
+	vbf_cache_fd_release(-5);
+	vbf_cache_fd_release(1);
+}
+
+static void t_hostile_poisoned_slots(void **state)
+{
+	struct vbf_cache_page *P = vbf_cache_page();
+	assert_non_null(P);
+	/* the pattern that crashed every new process in its constructor */
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++) {
+		atomic_store(&P->slot[i].pid, 999999999);
+		atomic_store(&P->slot[i].bucket, 0x40000000u);
+	}
+	restart();
+	P = vbf_cache_page();
+	assert_non_null(P);
+	assert_true(vbf_cache_enabled);
+	assert_int_equal(vbf_cache_reap_probes, 0); /* no pid can be that big: no kill() */
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++)
+		assert_int_equal(atomic_load(&P->slot[i].pid), 0);
+	/* negative pids (a kill() would signal a process group), huge buckets */
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++) {
+		atomic_store(&P->slot[i].pid, -(int)i - 1);
+		atomic_store(&P->slot[i].bucket, 0xffffffffu - i);
+	}
+	restart();
+	exercise();
+	P = vbf_cache_page();
+	/* once the page is clean again, everything works as before */
+	body_fill(P, 0);
+	struct stat real = st_of(5), out;
+	cstat("/share/after", &real, &out);
+	assert_int_equal(cstat("/share/after", &real, &out), VBF_CACHE_HIT);
+}
+
+static void t_hostile_random_bytes(void **state)
+{
+	for (unsigned round = 0; round < 40; round++) {
+		struct vbf_cache_page *P = vbf_cache_page();
+		assert_non_null(P);
+		body_random(P, round * 7919u + 1);
+		if (round % 3 == 0)
+			restart();
+		exercise();
+		if (round % 4 == 1)
+			body_fill(vbf_cache_page(), round % 8 == 1 ? 0xff : 0x80);
+		exercise();
+	}
+	body_fill(vbf_cache_page(), 0);
+	restart();
+	struct stat real = st_of(9), out;
+	cstat("/share/after", &real, &out);
+	assert_int_equal(cstat("/share/after", &real, &out), VBF_CACHE_HIT);
+	assert_int_equal(out.st_size, 9);
+}
+
+static void t_hostile_counters(void **state)
+{
+	struct vbf_cache_page *P = vbf_cache_page();
+	struct stat real = st_of(5), out;
+	/* every generation at the top: nothing is served (misses only) */
+	for (uint32_t b = 0; b < VBF_CACHE_NB; b++)
+		atomic_store(&P->tree_gen[b], UINT64_MAX);
+	cstat("/share/g", &real, &out);
+	assert_int_equal(cstat("/share/g", &real, &out), VBF_CACHE_MISS);
+	/* the sequence at the top and generations rewound: a change is no
+	 * longer seen, but an entry lives no longer than the TTL */
+	body_fill(P, 0);
+	atomic_store(&P->seq, UINT64_MAX - 1);
+	cstat("/share/g", &real, &out);
+	vbf_cache_changed(AT_FDCWD, "/share/g");
+	for (uint32_t b = 0; b < VBF_CACHE_NB; b++)
+		atomic_store(&P->self_gen[b], 0), atomic_store(&P->tree_gen[b], 0);
+	assert_int_equal(cstat("/share/g", &real, &out), VBF_CACHE_HIT); /* stale, within the TTL */
+	fake_now += 1000;
+	assert_int_equal(cstat("/share/g", &real, &out), VBF_CACHE_MISS);
+	/* busy counts forged high: that bucket is not cached; forged low:
+	 * cached for the TTL */
+	body_fill(P, 0);
+	for (uint32_t b = 0; b < VBF_CACHE_NB; b++)
+		atomic_store(&P->busy[b], INT32_MAX);
+	cstat("/share/h", &real, &out);
+	assert_int_equal(cstat("/share/h", &real, &out), VBF_CACHE_MISS);
+	for (uint32_t b = 0; b < VBF_CACHE_NB; b++)
+		atomic_store(&P->busy[b], INT32_MIN);
+	exercise();
+	cstat("/share/h", &real, &out);
+	assert_int_equal(cstat("/share/h", &real, &out), VBF_CACHE_HIT);
+}
+
+static void t_hostile_own_slot(void **state)
+{
+	struct vbf_cache_page *P = vbf_cache_page();
+	struct stat real = st_of(5), out;
+	struct vbf_where w;
+	assert_int_equal(vbf_where_name(AT_FDCWD, "/share/w", &w), 0);
+	/* our slot's bucket rewritten: the close uncounts the token's own
+	 * bucket, never the one the slot now names */
+	int tok = vbf_cache_write_begin(&w, 1);
+	vbf_cache_write_end(tok, 9, &w);
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++)
+		if (atomic_load(&P->slot[i].pid) == (int)getpid())
+			atomic_store(&P->slot[i].bucket, 0x40000000u);
+	vbf_cache_fd_release(vbf_cache_fd_take(9));
+	cstat("/share/w", &real, &out);
+	assert_int_equal(cstat("/share/w", &real, &out), VBF_CACHE_HIT);
+	for (uint32_t b = 0; b < VBF_CACHE_NB; b++)
+		assert_true(atomic_load(&P->busy[b]) == 0);
+	/* our slot taken over from outside: the count stays up (that name is
+	 * just not cached), nothing else is touched */
+	tok = vbf_cache_write_begin(&w, 1);
+	vbf_cache_write_end(tok, 9, &w);
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++)
+		if (atomic_load(&P->slot[i].pid) == (int)getpid())
+			atomic_store(&P->slot[i].pid, 1);
+	vbf_cache_fd_release(vbf_cache_fd_take(9));
+	cstat("/share/w", &real, &out);
+	assert_int_equal(cstat("/share/w", &real, &out), VBF_CACHE_MISS);
+}
+
+static void t_reap_bounded(void **state)
+{
+	struct vbf_cache_page *P = vbf_cache_page();
+	struct stat real = st_of(5), out;
+	struct vbf_where w;
+	/* a writer that died: the next start gives its slot back */
+	pid_t c = fork();
+	if (c == 0)
+		_exit(0);
+	waitpid(c, NULL, 0);
+	assert_int_equal(vbf_where_name(AT_FDCWD, "/share/dead", &w), 0);
+	int tok = vbf_cache_write_begin(&w, 1);
+	assert_true(tok > 0);
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++)
+		if (atomic_load(&P->slot[i].pid) == (int)getpid())
+			atomic_store(&P->slot[i].pid, (int)c);
+	restart();
+	cstat("/share/dead", &real, &out);
+	assert_int_equal(cstat("/share/dead", &real, &out), VBF_CACHE_HIT);
+	/* every slot a different dead pid: a start probes a bounded number,
+	 * later starts the rest */
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+	long pid_max = 0;
+	if (!f || fscanf(f, "%ld", &pid_max) != 1 || pid_max > 4194304 - (long)VBF_CACHE_NSLOT) {
+		if (f)
+			fclose(f);
+		skip();
+	}
+	fclose(f);
+	P = vbf_cache_page();
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++) {
+		atomic_store(&P->slot[i].pid, (int)(pid_max + i));
+		atomic_store(&P->slot[i].bucket, i + 1);
+		atomic_store(&P->busy[i], 1);
+	}
+	int starts = 0;
+	for (;;) {
+		restart();
+		starts++;
+		assert_true(vbf_cache_reap_probes <= 256);
+		P = vbf_cache_page();
+		uint32_t left = 0;
+		for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++)
+			left += atomic_load(&P->slot[i].pid) != 0;
+		if (!left)
+			break;
+		assert_true(starts < 20);
+	}
+	assert_int_equal(starts, VBF_CACHE_NSLOT / 256);
+	for (uint32_t i = 0; i < VBF_CACHE_NSLOT; i++)
+		assert_int_equal(atomic_load(&P->busy[i]), 0); /* dead writers uncounted */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +459,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_reentry_and_errno, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_statx, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_hostile_poisoned_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_hostile_random_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_hostile_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_hostile_own_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_reap_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
