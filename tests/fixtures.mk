@@ -59,6 +59,12 @@ $(FIX_DIR)/small: tests/fixtures/small.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
 
+# t_88_hostile_pages.sh: another uid rewriting the shared pages
+fixtures: $(FIX_DIR)/hostile
+$(FIX_DIR)/hostile: tests/fixtures/hostile.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(FIX_CF) -o $@ $<
+
 # t_84_oddargs.sh (one odd-argument case per child) and t_85_record_all.sh
 # (a create racing stats of the same name, an unlinked file's descriptor)
 fixtures: $(FIX_DIR)/oddargs $(FIX_DIR)/race
