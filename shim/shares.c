@@ -4,6 +4,7 @@
 #include "lock.h"
 #include "log.h"
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 
 #define VBOXSF_MAGIC 0x786f4256
 
@@ -458,15 +459,17 @@ static void learn(uintptr_t pg, uintptr_t bits)
 	memo[memo_next++ % MEMO] = pg | bits;
 }
 
-/* rt_sigprocmask copies the new set in before it looks at `how`: with a
- * `how` no kernel knows it reads 8 bytes, changes nothing and says EINVAL,
- * or EFAULT when the page cannot be read. No path lookup, no side effect;
- * anything else it might answer (a seccomp filter) counts as readable, as
- * before this check existed. */
-static int readable(uintptr_t pg)
+/* One byte copied from our own memory by the kernel: EFAULT when the page
+ * cannot be read. No path lookup, no side effect, nothing memcheck calls an
+ * uninitialised read; anything else it might answer (a seccomp filter)
+ * counts as readable, as before this check existed. */
+static int readable(uintptr_t at)
 {
+	char c;
+	struct iovec local = {&c, 1}, remote = {(void *)at, 1};
 	int saved = errno;
-	long r = vbf_raw_syscall(SYS_rt_sigprocmask, -1, (long)pg, 0, 8 /* the kernel's sigset_t */, 0, 0);
+	long pid = vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	long r = vbf_raw_syscall(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
 	int bad = r == -1 && errno == EFAULT;
 	errno = saved;
 	return !bad;
@@ -481,7 +484,7 @@ int vbf_str_ok(const char *s, int probe)
 	for (;;) {
 		uintptr_t pg = a & ~(PG - 1);
 		if (!known(pg, M_READ)) {
-			if (!probe || !readable(pg))
+			if (!probe || !readable(a))
 				return 0;
 			learn(pg, M_READ);
 		}

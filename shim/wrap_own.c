@@ -109,9 +109,8 @@ VBF_EXPORT int fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
 VBF_EXPORT int chmod(const char *p, mode_t m) { CHMOD_BODY(AT_FDCWD, p, m, 0, 0, REAL(chmod)(p, m)) }
 VBF_EXPORT int lchmod(const char *p, mode_t m)
 {
-	if (!REAL(lchmod))
-		return fchmodat(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW);
-	CHMOD_BODY(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW, REAL(lchmod)(p, m))
+	CHMOD_BODY(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW,
+		   REAL(lchmod) ? REAL(lchmod)(p, m) : REAL(fchmodat)(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW))
 }
 VBF_EXPORT int fchmod(int fd, mode_t m)
 {
