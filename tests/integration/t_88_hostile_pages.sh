@@ -69,7 +69,7 @@ run() {
 run first uid= "${L[@]}" "$PROBE" stat "$D/f0"
 
 setpriv --reuid="$HOSTILE_UID" --regid="$HOSTILE_UID" --clear-groups \
-    "$FIX/hostile" -t "$DUR" -d /dev/shm >"$T/hostile.out" 2>&1 &
+    "$FIX/hostile" -a -t "$DUR" -d /dev/shm >"$T/hostile.out" 2>&1 &
 HPID=$!
 END=$((SECONDS + DUR))
 
