@@ -139,9 +139,11 @@ static int replace_log(struct vbf_store *s)
 	RAW(SYS_fchmod, fd, 0666, 0, 0);
 	int64_t len = write_table(s, fd);
 	uint64_t before = s->pos;
+	/* no log is created at the name while it moves (store_file.c) */
+	int lk = len < 0 ? -1 : vbf_file_name_lock(s->path, s->nofollow);
 	/* The seal before the name moves: a writer that reads it then finds
 	 * the path naming the new log, or us dead and the seal void. */
-	int bad = len < 0 || seal(s) < 0;
+	int bad = lk < 0 || seal(s) < 0;
 	if (!bad) {
 		vbf_file_read_tail(s);
 		if (s->pos != before + VBF_REC_HDR + 4) {
@@ -157,6 +159,7 @@ static int replace_log(struct vbf_store *s)
 #else
 	bad = bad || vbf_raw_syscall(SYS_renameat2, AT_FDCWD, (long)tmp, AT_FDCWD, (long)s->path, 0, 0) < 0;
 #endif
+	vbf_file_name_unlock(lk);
 	if (bad) {
 		RAW(SYS_unlinkat, AT_FDCWD, tmp, 0, 0);
 		REAL(close)(fd);

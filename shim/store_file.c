@@ -142,6 +142,37 @@ static int give_head(int fd)
 	return k;
 }
 
+/* Creating the log and renaming a new one over it exclude each other by a
+ * lock on a file that is never replaced, <log>.lock: libfuse renames an
+ * open target away before it renames the new file in (its "hide"), so
+ * without it a lookup in that gap finds no log, and a log created there
+ * would be replaced a moment later without a seal. -1 when the lock file
+ * cannot be had (the caller goes on without it, or gives up replacing). */
+int vbf_file_name_lock(const char *path, int nofollow)
+{
+	char lk[PATH_MAX + 8];
+	if (snprintf(lk, sizeof lk, "%s.lock", path) >= (int)sizeof lk)
+		return -1;
+	int fd = REAL(open)(lk, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow, 0666);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int nolock = 0;
+	if (REAL(fstat)(fd, &st) < 0 || !S_ISREG(st.st_mode) || lock_fd(fd, F_WRLCK, 1, &nolock) < 0) {
+		REAL(close)(fd);
+		return -1;
+	}
+	if (st.st_size == 0 && (st.st_mode & 0777) != 0666)
+		RAW(SYS_fchmod, fd, 0666, 0, 0); /* every service user shares it */
+	return fd;
+}
+
+void vbf_file_name_unlock(int fd)
+{
+	if (fd >= 0)
+		REAL(close)(fd); /* drops the lock */
+}
+
 /* Open `path` as a log. Never blocks (a FIFO, a device), never accepts a
  * file that is not a state file: nothing foreign is appended to or
  * replaced. -1 with *why set. */
@@ -150,11 +181,18 @@ static int open_log(const char *path, int nofollow, const char **why)
 	int fl = O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow;
 	int fd = REAL(open)(path, fl, 0);
 	if (fd < 0 && errno == ENOENT) {
-		fd = REAL(open)(path, fl | O_CREAT | O_EXCL, 0666);
-		if (fd >= 0) /* every service user shares the file: umask must not shut one out */
-			RAW(SYS_fchmod, fd, 0666, 0, 0);
-		else if (errno == EEXIST)
-			fd = REAL(open)(path, fl, 0);
+		int lk = vbf_file_name_lock(path, nofollow);
+		fd = REAL(open)(path, fl, 0); /* a rename we waited for may have put one there */
+		if (fd < 0 && errno == ENOENT) {
+			fd = REAL(open)(path, fl | O_CREAT | O_EXCL, 0666);
+			if (fd >= 0) /* every service user shares the file: umask must not shut one out */
+				RAW(SYS_fchmod, fd, 0666, 0, 0);
+			else if (errno == EEXIST)
+				fd = REAL(open)(path, fl, 0);
+		}
+		int e = errno;
+		vbf_file_name_unlock(lk);
+		errno = e;
 	}
 	if (fd < 0) {
 		*why = strerror(errno);
@@ -473,16 +511,18 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 		s->path[0] = 0;
 		return;
 	}
-	/* canonical, so every process names the same shared page */
+	/* canonical, so every process names the same shared page; but not a
+	 * log replaced since we opened it, which reads back as "<name>
+	 * (deleted)" (we follow the seal in it to the new one below) */
+	static const char gone[] = " (deleted)";
 	char proc[40], canon[PATH_MAX];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	ssize_t l = REAL(readlink)(proc, canon, sizeof canon - 1);
-	if (l > 0 && canon[0] == '/') {
+	if (l > 0)
 		canon[l] = 0;
-		snprintf(s->path, sizeof s->path, "%s", canon);
-	} else {
-		snprintf(s->path, sizeof s->path, "%s", path);
-	}
+	int use = l > 0 && canon[0] == '/' &&
+		  !((size_t)l >= sizeof gone - 1 && !strcmp(canon + l - (sizeof gone - 1), gone));
+	snprintf(s->path, sizeof s->path, "%s", use ? canon : path);
 	size_t rl = strlen(s->root);
 	if (!strcmp(s->root, "/"))
 		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + 1);

@@ -144,6 +144,10 @@ void vbf_file_unlock(struct vbf_store *s);
 int vbf_file_read_tail(struct vbf_store *s);
 /* Does the path still name the log we hold? */
 int vbf_file_is_current(struct vbf_store *s);
+/* The lock that orders creating the log against renaming over it (a file
+ * beside the log, never replaced): the descriptor holding it, or -1. */
+int vbf_file_name_lock(const char *path, int nofollow);
+void vbf_file_name_unlock(int fd);
 /* Open (or create) the log at s->path, checked like at start-up. */
 int vbf_file_open_path(struct vbf_store *s, const char **why);
 /* Make `fd` (a log just opened or written) the one we hold. */
