@@ -149,7 +149,10 @@ static int next_in(int fd, struct vbf_list_pos *pos, const char *own, char *name
 			off += e->reclen;
 			pos->off = e->off;
 			if (listable(fd, pos, own, e->name, type, ino)) {
-				snprintf(name, NAME_MAX + 1, "%s", e->name);
+				/* a kernel name fits NAME_MAX; bounded anyway */
+				size_t l = strnlen(e->name, NAME_MAX);
+				memcpy(name, e->name, l);
+				name[l] = 0;
 				found = 1;
 			}
 		}
