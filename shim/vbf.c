@@ -16,6 +16,7 @@
 int vbf_boot_state;
 int vbf_on;
 static VBF_TLS int booting_here;
+static int inert_libc; /* a glibc build in a process whose libc is not glibc */
 
 static const char *env(const char *name) { return getenv(name); }
 
@@ -33,6 +34,33 @@ int vbf_secure(void)
  * child could release: cache, then store, then cwd, then the deferred-unlink
  * table (no code path takes them in another order). */
 static VBF_TLS int fork_holds; /* this thread's prepare handler took the locks */
+
+#if VBF_GLIBC
+/* The glibc build is also loaded by musl programs (an Alpine image given a
+ * Debian-built library, a musl binary started under a glibc preload). Its
+ * every reference must then resolve, or musl's loader refuses the program
+ * before main: pthread_atfork is glibc's libc_nonshared.a calling
+ * __register_atfork, which musl lacks, so we make that call ourselves through
+ * a weak reference. Both weak names are absent from musl: the process is not
+ * glibc's, and the library stays inert (vbf_boot). */
+extern int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *) __attribute__((weak));
+extern const char *gnu_get_libc_version(void) __attribute__((weak));
+extern void *__dso_handle __attribute__((weak, visibility("hidden")));
+
+static int libc_is_ours(void) { return gnu_get_libc_version && __register_atfork; }
+
+static void register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	__register_atfork(prepare, parent, child, __dso_handle);
+}
+#else
+static int libc_is_ours(void) { return 1; }
+
+static void register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	pthread_atfork(prepare, parent, child);
+}
+#endif
 
 static void atfork_prepare(void)
 {
@@ -93,6 +121,15 @@ void vbf_boot(void)
 		vbf_config_load(&vbf_cfg, env);
 		on = !vbf_cfg.off;
 	}
+	if (on && !libc_is_ours()) {
+		/* Nothing of ours runs here: every wrapper passes through to the
+		 * next definition (real.c resolves it, or its raw-syscall
+		 * fallback answers), nothing is recorded or presented. */
+		vbf_log(VBF_INFO, "this program's C library is not glibc (musl?): the glibc build of libvboxfix.so "
+				  "does nothing here; build it with 'make CC=musl-gcc' for musl programs (Alpine)");
+		on = 0;
+		inert_libc = 1;
+	}
 	if (on)
 		vbf_env_init(); /* before share detection: children need it even with no share here */
 	if (on) {
@@ -101,7 +138,7 @@ void vbf_boot(void)
 			if (vbf_shares[i].store == i)
 				vbf_store_defer(i, vbf_shares[i].root, vbf_cfg.state);
 		vbf_cache_init();
-		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		register_atfork(atfork_prepare, atfork_parent, atfork_child);
 		on = vbf_nshares > 0;
 	}
 	vbf_on = on;
@@ -114,8 +151,9 @@ __attribute__((constructor)) static void vbf_ctor(void) { vbf_boot(); }
 
 __attribute__((destructor)) static void vbf_dtor(void)
 {
-	if (vbf_boot_state == 2)
-		vbf_defer_exit();
-	if (vbf_boot_state == 2 && vbf_cfg.stats && !vbf_cfg.off)
+	if (vbf_boot_state != 2 || inert_libc)
+		return;
+	vbf_defer_exit();
+	if (vbf_cfg.stats && !vbf_cfg.off)
 		vbf_stats_dump();
 }
