@@ -38,6 +38,8 @@ struct vbf_tail *vbf_tail_next(DIR *d);
  * seekdir position is nothing telldir could have said). */
 void vbf_tail_reset(DIR *d, int done);
 
+void vbf_tail_atfork_prepare(void);
+void vbf_tail_atfork_parent(void);
 void vbf_tail_atfork_child(void);
 
 #endif

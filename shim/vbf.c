@@ -32,7 +32,7 @@ int vbf_secure(void)
 /* Locks are held across fork so that a child never inherits a table that
  * another thread was changing, nor a lock that only a thread missing in the
  * child could release: cache, then store, then cwd, then the deferred-unlink
- * table (no code path takes them in another order). */
+ * table, then the listing tails (no code path takes them in another order). */
 static VBF_TLS int fork_holds; /* this thread's prepare handler took the locks */
 
 #if VBF_GLIBC
@@ -73,6 +73,7 @@ static void atfork_prepare(void)
 	vbf_store_atfork_prepare();
 	vbf_shares_atfork_prepare();
 	vbf_defer_atfork_prepare();
+	vbf_tail_atfork_prepare();
 	fork_holds = 1;
 }
 
@@ -81,6 +82,7 @@ static void atfork_parent(void)
 	if (!fork_holds)
 		return;
 	fork_holds = 0;
+	vbf_tail_atfork_parent();
 	vbf_defer_atfork_parent();
 	vbf_shares_atfork_parent();
 	vbf_store_atfork_parent();
