@@ -310,6 +310,8 @@ ad_finish() {
         if ad_alive "$p"; then
             ad_kill_ours "$p"
             AD_HANG=$((AD_HANG + 1)); AD_WHY+=("child $p still running 10s after the end")
+        elif grep -q "^E $p\$" "$AD_W"/log.* 2>/dev/null; then
+            : # it finished after the list was taken: its E line is there now
         else
             # the driver never kills children: one that ended without its
             # E line crashed, or hung until its own alarm
