@@ -2,8 +2,10 @@
 #   make            build into $(B)/
 #   make test       install missing Debian packages (as root), build, run every test
 #   make demo       install, build, emulate a share and show the difference
-#   make install    PREFIX=/usr DESTDIR=... -> $(DESTDIR)$(PREFIX)/lib/libvboxfix.so
+#   make install    PREFIX=/usr DESTDIR=... -> library, command, man pages, completion
+#   make uninstall  the same PREFIX and DESTDIR: removes every file install put
 #   make bench      benchmarks -> bench/results.md
+#   make version    prints the version (the first line of debian/changelog)
 # B= chooses the build directory, so parallel builds (CC=musl-gcc, sanitizers)
 # never share objects.
 
@@ -12,12 +14,15 @@ DESTDIR ?=
 B       ?= build
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-VERSION := 0.1.0
+# The version is written once, in debian/changelog ("vboxfix (X.Y.Z) ...").
+VERSION := $(or $(shell sed -n '1s/^[^ ]* (\([^ ]*\)) .*/\1/p' debian/changelog 2>/dev/null),unknown)
 
 # No _FILE_OFFSET_BITS here: it would rename our stat/open (sys.h refuses it).
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-SHIM_CF  = $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=hidden -DVBF_VERSION='"$(VERSION)"' \
-           -DVBF_LIBDIR='"$(PREFIX)/lib"' -Ishim
+DEFS     = -DVBF_VERSION='"$(VERSION)"' -DVBF_LIBDIR='"$(PREFIX)/lib"'
+SHIM_CF  = $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=hidden $(DEFS) -Ishim
+CLI_CF   = $(WARN) -D_GNU_SOURCE $(DEFS) -Ishim -Ishim/cli
+DEP_CF   = -MMD -MP
 LIBS     = -Wl,--no-as-needed -ldl -lpthread -Wl,--as-needed
 
 WRAP_SRC = $(wildcard shim/wrap_*.c)
@@ -26,55 +31,88 @@ CORE_OBJ = $(CORE_SRC:shim/%.c=$(B)/obj/%.o)
 LIB_OBJ  = $(CORE_OBJ) $(WRAP_SRC:shim/%.c=$(B)/obj/%.o) $(B)/obj/real.o
 LIB      = $(B)/libvboxfix.so
 CLI_SRC  = $(wildcard shim/cli/*.c)
+CLI_OBJ  = $(CLI_SRC:shim/cli/%.c=$(B)/obj/cli/%.o)
 CLI      = $(B)/vboxfix
 HDRS     = $(wildcard shim/*.h) shim/symbols.def
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all lib cli install uninstall test unit integration check-abi demo bench clean deps fixtures
+# What make install puts under $(DESTDIR)$(PREFIX), and make uninstall removes.
+MAN1       = $(wildcard docs/man/*.1)
+MAN7       = $(wildcard docs/man/*.7)
+COMPLETION = $(wildcard shim/cli/vboxfix.bash-completion)
+LIBDIR     = $(DESTDIR)$(PREFIX)/lib
+BINDIR     = $(DESTDIR)$(PREFIX)/bin
+MANDIR     = $(DESTDIR)$(PREFIX)/share/man
+COMPDIR    = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+
+# $(B)/.prefix holds the PREFIX and VERSION the objects were compiled with
+# (both are baked in: the CLI looks for the library in $(PREFIX)/lib). It is
+# remade, and so every object after it, only when they differ from the file:
+# `make && make install PREFIX=/usr` recompiles; make -n and -q tell the truth.
+STAMP      := $(B)/.prefix
+STAMP_TEXT := PREFIX=$(PREFIX) VERSION=$(VERSION)
+ifneq ($(shell cat '$(STAMP)' 2>/dev/null),$(STAMP_TEXT))
+$(STAMP): FORCE
+endif
+$(STAMP):
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(STAMP_TEXT)' >$@
+FORCE:
+
+.PHONY: all lib cli install uninstall test unit integration check-abi demo bench clean deps fixtures version FORCE
 all: $(LIB) $(CLI)
 lib: $(LIB)
 cli: $(CLI)
 
-$(B)/obj/%.o: shim/%.c $(HDRS)
+# Test fixtures (probes, the refusal preload), hardening and fuzzing targets.
+# Included here, before the rules below that read UNIT_BIN.
+include tests/fixtures.mk
+-include mk/hardening.mk
+-include tests/fuzz/fuzz.mk
+
+# Objects depend on the headers they include (-MMD writes $(B)/obj/*.d).
+$(B)/obj/%.o: shim/%.c $(STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SHIM_CF) -c -o $@ $<
+	$(CC) $(CFLAGS) $(SHIM_CF) $(DEP_CF) -c -o $@ $<
+
+$(B)/obj/cli/%.o: shim/cli/%.c $(STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CLI_CF) $(DEP_CF) -c -o $@ $<
+
+-include $(wildcard $(B)/obj/*.d $(B)/obj/cli/*.d)
 
 $(LIB): $(LIB_OBJ)
-	$(CC) $(CFLAGS) -shared -o $@ $(LIB_OBJ) -Wl,-z,defs \
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(LIB_OBJ) -Wl,-z,defs \
 	    -Wl,-z,nodelete -Wl,-soname,libvboxfix.so $(LIBS)
 
 $(B)/core.a: $(CORE_OBJ)
 	rm -f $@; ar rcs $@ $^
 
-$(CLI): $(CLI_SRC) $(B)/obj/real.o $(B)/core.a $(wildcard shim/cli/*.h) $(HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Ishim -Ishim/cli -DVBF_VERSION='"$(VERSION)"' \
-	    -DVBF_LIBDIR='"$(PREFIX)/lib"' -o $@ $(CLI_SRC) $(B)/obj/real.o $(B)/core.a $(LIBS)
-
-$(B)/obj/real.o: $(HDRS)
+$(CLI): $(CLI_OBJ) $(B)/obj/real.o $(B)/core.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/obj/real.o $(B)/core.a $(LIBS)
 
 # Unit tests: the core modules with the real-function table replaced by fakes.
 $(B)/unit/%: tests/unit/%.c tests/unit/fake_real.c tests/unit/fake_real.h $(B)/core.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Ishim -Itests/unit -o $@ $< tests/unit/fake_real.c $(B)/core.a -lcmocka
 
-# Test fixtures: probes and the refusal preload (rules in tests/fixtures.mk).
-include tests/fixtures.mk
--include mk/hardening.mk
--include tests/fuzz/fuzz.mk
-
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libvboxfix.so
-	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/vboxfix
-	if [ -d docs/man ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7; \
-	    for m in docs/man/*.1; do [ -f $$m ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; \
-	    for m in docs/man/*.7; do [ -f $$m ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true; fi
+	install -d $(LIBDIR) $(BINDIR)
+	install -m 0755 $(LIB) $(LIBDIR)/libvboxfix.so
+	install -m 0755 $(CLI) $(BINDIR)/vboxfix
+	$(if $(MAN1),install -d $(MANDIR)/man1 && install -m 0644 $(MAN1) $(MANDIR)/man1/)
+	$(if $(MAN7),install -d $(MANDIR)/man7 && install -m 0644 $(MAN7) $(MANDIR)/man7/)
+	$(if $(COMPLETION),install -d $(COMPDIR) && install -m 0644 $(COMPLETION) $(COMPDIR)/vboxfix)
 
+# Files only: the directories may hold other programs' files.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libvboxfix.so $(DESTDIR)$(PREFIX)/bin/vboxfix
+	rm -f $(LIBDIR)/libvboxfix.so $(BINDIR)/vboxfix $(COMPDIR)/vboxfix \
+	    $(MAN1:docs/man/%=$(MANDIR)/man1/%) $(MAN7:docs/man/%=$(MANDIR)/man7/%)
+
+version:
+	@echo $(VERSION)
 
 deps:
 	@sh .ci/deps.sh

@@ -1,6 +1,6 @@
 # Hardening (issue 8): every process, every libc. Included by the top-level
 # Makefile after tests/fixtures.mk (uses B, CC, CFLAGS, WARN, FIX_DIR, FIX_CF,
-# LIB_OBJ, CLI, UNIT_BIN).
+# LIB_OBJ, CLI_OBJ, CLI, UNIT_BIN), before the rules that read UNIT_BIN.
 #
 #   make stress        t_80's stress run at full size: 32 threads x 4 processes, 60 s;
 #                      then tests/stress/store_stress.sh, STORE_STRESS_SECONDS (150)
@@ -9,6 +9,7 @@
 #   make test-ubsan    the same with UndefinedBehaviorSanitizer, in $(B)-ubsan
 #   make valgrind      memcheck of the probes with the library on the emulated share
 #   make fuzz-parsers  each libFuzzer harness of tests/fuzz/ for FUZZ_TIME seconds
+#   make fuzz          fuzz-parsers, then fuzz-store (the state-store loader, tests/fuzz/fuzz.mk)
 #   make CC=musl-gcc   builds a musl library (uthash reached through $(B)/musl-include)
 
 SAN_CC    ?= $(CC)
@@ -39,15 +40,15 @@ $(FIX_DIR)/libfaults.so: tests/fixtures/faults.c
 ifneq ($(findstring musl,$(notdir $(CC))),)
 MUSL_INC = $(B)/musl-include
 SHIM_CF += -I$(MUSL_INC)
-$(CLI): CFLAGS += -I$(MUSL_INC)
-$(LIB_OBJ) $(CLI): | $(MUSL_INC)/uthash.h
+$(CLI_OBJ) $(CLI): CFLAGS += -I$(MUSL_INC)
+$(LIB_OBJ) $(CLI_OBJ) $(CLI): | $(MUSL_INC)/uthash.h
 $(MUSL_INC)/uthash.h:
 	@mkdir -p $(@D)
 	@test -f /usr/include/uthash.h || { echo "uthash.h not found (apt-get install uthash-dev)" >&2; exit 1; }
 	ln -sf /usr/include/uthash.h $@
 endif
 
-.PHONY: test-musl test-asan test-ubsan valgrind stress fuzz-parsers
+.PHONY: test-musl test-asan test-ubsan valgrind stress fuzz-parsers fuzz
 test-musl: all fixtures
 	@B=$(abspath $(B)) sh tests/run-integration.sh t_70_musl
 
@@ -55,7 +56,6 @@ test-musl: all fixtures
 FUZZ_NAMES = config path mountinfo
 HARD_UNIT  = $(FUZZ_NAMES:%=$(B)/unit/test_fuzz_%)
 UNIT_BIN  += $(HARD_UNIT)
-unit: $(HARD_UNIT)
 
 $(B)/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/unit/fake_real.c $(B)/core.a
 	@mkdir -p $(@D)
@@ -105,4 +105,6 @@ fuzz-parsers: $(FUZZ_BINS)
 	    $(B)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_TIME) -max_len=8192 -rss_limit_mb=1024 -timeout=5 \
 	        -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
-fuzz: fuzz-parsers
+
+# The one definition of fuzz: every harness, the parsers' then the store's.
+fuzz: fuzz-parsers fuzz-store

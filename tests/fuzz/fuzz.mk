@@ -1,5 +1,6 @@
 # Fuzzing the state-store loader with libFuzzer (clang from Debian).
-#   make fuzz FUZZ_TIME=60     (with `include tests/fuzz/fuzz.mk` in the Makefile)
+#   make fuzz-store FUZZ_TIME=60   (make fuzz runs it after the parsers' harnesses,
+#                                  mk/hardening.mk)
 # New inputs go to $(B)/fuzz/corpus; tests/fuzz/corpus/store is the seed
 # corpus kept in git (a unit test replays it in every build). Add a crash
 # reproducer there after fixing it.
@@ -14,8 +15,8 @@ $(B)/fuzz/fuzz_store: $(FUZZ_SRC) tests/fuzz/store_target.h $(HDRS)
 	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Ishim -Itests/unit \
 	    -o $@ $(FUZZ_SRC)
 
-.PHONY: fuzz
-fuzz: $(B)/fuzz/fuzz_store
+.PHONY: fuzz-store
+fuzz-store: $(B)/fuzz/fuzz_store
 	@mkdir -p $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_store -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=512 -timeout=5 \
 	    $(B)/fuzz/corpus tests/fuzz/corpus/store
