@@ -5,10 +5,11 @@
 set -u
 
 # `deps.sh demo` installs only what make demo runs; no argument: everything
-# the tests and benchmarks use.
+# the tests and benchmarks use (dpkg-dev and debhelper: t_96 builds the .deb).
 DEMO_PKGS="build-essential uthash-dev bindfs fuse3 git postgresql util-linux procps"
 PKGS="$DEMO_PKGS libcmocka-dev musl-tools clang valgrind hyperfine fakeroot
-sqlite3 python3 mariadb-server mariadb-client binutils strace time libnss-wrapper python3-yaml"
+sqlite3 python3 mariadb-server mariadb-client binutils strace time libnss-wrapper python3-yaml
+dpkg-dev debhelper"
 [ "${1:-}" = demo ] && PKGS=$DEMO_PKGS
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
