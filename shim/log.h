@@ -18,6 +18,7 @@ enum vbf_event {
 	VBF_EV_DIRSYNC, VBF_EV_RENAME, VBF_EV_DEFER,
 	VBF_EV_OWNER_RIGHT,  /* explicit times or an ACL refused to the presented owner */
 	VBF_EV_RUNDIR,       /* the redirect directory was not this user's: fallback */
+	VBF_EV_START,        /* the start-up line, at first share use */
 	VBF_EV__N
 };
 
@@ -43,6 +44,10 @@ void vbf_count(enum vbf_counter c);
 unsigned long vbf_counter_get(enum vbf_counter c);
 /* Write the counters to the log destination (at exit). */
 void vbf_stats_dump(void);
+/* At VBOXFIX_LOG=info, once per process, when a share is first used (not
+ * at start: a process that never touches a share stays silent): version,
+ * shares, the state file in use and its records, the owner setting. */
+void vbf_log_start(const char *state, const char *key_prefix, unsigned long records);
 /* Where to log: -1 means stderr. */
 void vbf_log_setup(int level, const char *file);
 

@@ -12,13 +12,24 @@
 struct vbf_store vbf_stores[VBF_MAX_SHARES];
 
 
+/* Opens are serialized: which log a store uses can depend on the stores
+ * already open (store_file.c, look_above). Taken before a store's lock,
+ * never while holding one. */
+static vbf_lock open_lock;
+
+static struct vbf_store *held_by(struct vbf_store *s);
+
 static struct vbf_store *store_of(int idx)
 {
 	if (idx < 0 || idx >= VBF_MAX_SHARES)
 		return NULL;
 	struct vbf_store *s = &vbf_stores[idx];
-	if (unlikely(!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) && __atomic_load_n(&s->pending, __ATOMIC_ACQUIRE))
+	if (unlikely(!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) && __atomic_load_n(&s->pending, __ATOMIC_ACQUIRE)) {
 		vbf_store_open(idx, s->root, s->pending_state[0] ? s->pending_state : NULL);
+		const struct vbf_store *h = held_by(s);
+		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) /* first use of a share: the start-up line */
+			vbf_log_start(h->path, s->kprefix, h->nrec);
+	}
 	return __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) ? s : NULL;
 }
 
@@ -211,22 +222,59 @@ void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
 
 /* ---- API ---- */
 
-void vbf_store_open(int idx, const char *root, const char *state_file)
+/* `key` of a share whose records live in another share's log: the key there
+ * (in buf; NULL when too long). The usual case, no prefix, costs a test. */
+static const char *key_in(const struct vbf_store *s, const char *key, char *buf)
 {
-	if (idx < 0 || idx >= VBF_MAX_SHARES || !root)
+	if (!s->kprefix[0] || !key)
+		return key;
+	int n = snprintf(buf, VBF_KEY_MAX + 1, "%s%s%s", s->kprefix, *key ? "/" : "", key);
+	return n >= 0 && n <= VBF_KEY_MAX ? buf : NULL;
+}
+
+/* The store whose log and table hold s's records. */
+static struct vbf_store *held_by(struct vbf_store *s)
+{
+	return s->via ? &vbf_stores[s->via - 1] : s;
+}
+
+static void open_locked(int idx, const char *root, const char *state_file);
+
+/* s's records are in the log of store `j` of this process: open j, then
+ * use its log under s's prefix (j's own prefix first when j uses yet
+ * another store's, so `via` always names a store with a log of its own). */
+static void open_via(struct vbf_store *s, int j)
+{
+	struct vbf_store *t = &vbf_stores[j];
+	char rel[PATH_MAX];
+	snprintf(rel, sizeof rel, "%s", s->kprefix);
+	vbf_unlock(&s->lock);
+	open_locked(j, t->root, t->pending_state[0] ? t->pending_state : NULL);
+	vbf_lock_take(&s->lock);
+	int n = snprintf(s->kprefix, sizeof s->kprefix, "%s%s%s", t->kprefix, t->kprefix[0] ? "/" : "", rel);
+	if (!t->open || n < 0 || n > VBF_KEY_MAX) {
+		s->via = 0; /* memory only */
+		s->kprefix[0] = 0;
 		return;
-	int saved = errno;
+	}
+	s->via = t->via ? t->via : j + 1;
+}
+
+/* open_lock held; s's lock taken here (signal handlers never get this far:
+ * vbf_store_open entered open_lock). */
+static void open_locked(int idx, const char *root, const char *state_file)
+{
 	struct vbf_store *s = &vbf_stores[idx];
-	if (!enter(s))
-		return;
 	if (s->open)
-		goto out;
+		return;
+	vbf_lock_take(&s->lock);
 	s->tab = NULL;
 	s->nrec = 0;
 	s->live = 0;
 	s->gen = &s->private_gen;
 	s->fd = -1;
-	s->bloom = vbf_arena_calloc(VBF_BLOOM_BITS / 8);
+	if (!s->bloom)
+		s->bloom = vbf_arena_calloc(VBF_BLOOM_BITS / 8);
 	if (!s->bloom)
 		goto out;
 	if (s->root != root)
@@ -236,9 +284,22 @@ void vbf_store_open(int idx, const char *root, const char *state_file)
 	struct statfs sf;
 	s->trust_ino = !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
 	vbf_file_open(s, idx, state_file);
+	if (s->via)
+		open_via(s, s->via - 1);
 	__atomic_store_n(&s->open, 1, __ATOMIC_RELEASE);
 out:
-	leave(s);
+	vbf_unlock(&s->lock);
+}
+
+void vbf_store_open(int idx, const char *root, const char *state_file)
+{
+	if (idx < 0 || idx >= VBF_MAX_SHARES || !root)
+		return;
+	int saved = errno;
+	if (!vbf_enter(&open_lock))
+		return;
+	open_locked(idx, root, state_file);
+	vbf_leave(&open_lock);
 	errno = saved;
 }
 
@@ -267,6 +328,9 @@ static void catch_up(struct vbf_store *s)
 int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_rec *out)
 {
 	struct vbf_store *s = store_of(idx);
+	char buf[VBF_KEY_MAX + 1];
+	if (s && (key = key_in(s, key, buf)))
+		s = held_by(s);
 	if (!s || !key || !enter(s))
 		return 0;
 	int saved = errno;
@@ -304,6 +368,11 @@ static int submit(struct vbf_store *s, const struct vbf_op *op)
 int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec)
 {
 	struct vbf_store *s = store_of(idx);
+	char buf[VBF_KEY_MAX + 1];
+	if (s && key && !vbf_key_valid(key, strlen(key)))
+		key = NULL;
+	if (s && (key = key_in(s, key, buf)))
+		s = held_by(s);
 	size_t n = key ? strlen(key) : 0;
 	if (!s || !key || !rec || !vbf_key_valid(key, n)) {
 		errno = EINVAL;
@@ -340,7 +409,14 @@ int vbf_store_put(int idx, const char *key, const struct stat *real, const struc
 static void submit_key(int idx, int type, const char *key, const char *key2)
 {
 	struct vbf_store *s = store_of(idx);
-	if (!s || !key || (type == VBF_OP_REN && !key2))
+	char buf[VBF_KEY_MAX + 1], buf2[VBF_KEY_MAX + 1];
+	if (!s || !key || (type == VBF_OP_REN && !key2) || !vbf_key_valid(key, strlen(key)) ||
+	    (key2 && !vbf_key_valid(key2, strlen(key2))))
+		return;
+	key = key_in(s, key, buf);
+	key2 = key2 ? key_in(s, key2, buf2) : NULL;
+	s = held_by(s);
+	if (!key || (type == VBF_OP_REN && !key2))
 		return;
 	struct vbf_op op = {.type = type, .key = key, .klen = strlen(key)};
 	if (key2) {
@@ -364,13 +440,17 @@ void vbf_store_reset(int idx)
 {
 	struct vbf_store *s = store_of(idx);
 	struct vbf_op op = {.type = VBF_OP_RESET};
-	if (s)
+	if (s && s->kprefix[0]) /* the log holds other shares' records too */
+		submit_key(idx, VBF_OP_DEL, "", NULL);
+	else if (s)
 		submit(s, &op);
 }
 
 int vbf_store_compact(int idx)
 {
 	struct vbf_store *s = store_of(idx);
+	if (s)
+		s = held_by(s);
 	if (!s || !enter(s))
 		return -1;
 	int saved = errno;
@@ -384,13 +464,18 @@ int vbf_store_foreach(int idx, int (*cb)(void *, const char *, const struct vbf_
 		      void *arg)
 {
 	struct vbf_store *s = store_of(idx);
-	if (!s || !cb || !enter(s))
+	if (!s || !cb)
+		return -1;
+	const char *pre = s->kprefix;
+	size_t pl = strlen(pre);
+	if (!enter(s = held_by(s)))
 		return -1;
 	catch_up(s);
 	int r = 0;
 	for (struct vbf_ent *e = s->tab; e && !r; e = e->hh.next) {
 		struct vbf_fp fp = {e->fptype & S_IFMT, (e->fptype & VBF_FP_INO) ? 1 : 0, e->ino};
-		r = cb(arg, e->key, &e->rec, &fp);
+		if (below(e, pre, pl)) /* this share's records only, keyed as its own */
+			r = cb(arg, e->key + pl + (pl && e->klen > pl), &e->rec, &fp);
 	}
 	leave(s);
 	return r;
@@ -399,13 +484,23 @@ int vbf_store_foreach(int idx, int (*cb)(void *, const char *, const struct vbf_
 int vbf_store_info(int idx, struct vbf_store_info *out)
 {
 	struct vbf_store *s = store_of(idx);
-	if (!s || !enter(s))
+	if (!s)
+		return -1;
+	out->root = s->root;
+	out->key_prefix = s->kprefix;
+	size_t pl = strlen(s->kprefix);
+	if (!enter(s = held_by(s)))
 		return -1;
 	catch_up(s);
-	out->root = s->root;
 	out->path = s->path;
 	out->persistent = s->fd >= 0 && s->writable;
 	out->records = s->nrec;
+	out->file_records = s->nrec;
+	if (pl) {
+		out->records = 0;
+		for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
+			out->records += below(e, out->key_prefix, pl);
+	}
 	out->file_bytes = s->pos;
 	out->live_bytes = s->live;
 	leave(s);
@@ -428,6 +523,7 @@ void vbf_store_atfork_parent(void)
 
 void vbf_store_atfork_child(void)
 {
+	vbf_lock_reset(&open_lock);
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
 		vbf_lock_reset(&vbf_stores[i].lock);
 		vbf_stores[i].forked = 1;
@@ -456,9 +552,18 @@ int vbf_store_is_internal(int idx, const char *key)
 int vbf_store_rmdir_root(int idx, int (*again)(void *), void *arg)
 {
 	struct vbf_store *s = store_of(idx);
-	if (!s || !again || !enter(s))
+	if (!s || s->kprefix[0] || !again || !enter(s)) /* with a prefix, the log is not in this root */
 		return -1;
 	int r = vbf_file_rmdir_root(s, again, arg);
 	leave(s);
+	return r;
+}
+
+int vbf_store_locate(const char *root, const char *state_file, char *path, size_t cap, char *key_prefix,
+		     size_t kcap)
+{
+	int saved = errno;
+	int r = vbf_file_locate(root, state_file, path, cap, key_prefix, kcap);
+	errno = saved;
 	return r;
 }

@@ -100,10 +100,22 @@ struct vbf_store_info {
 	const char *root;
 	const char *path;     /* the state file, or "" when memory only */
 	int persistent;       /* records reach the file */
-	unsigned long records;
+	unsigned long records; /* of this share */
 	uint64_t file_bytes;  /* log bytes read so far */
 	uint64_t live_bytes;  /* what a compacted log would take */
+	/* A share without a state file of its own uses the nearest one above
+	 * its root on the same mount (or the one another share of this process
+	 * uses there): key_prefix is its root's key in that file ("" for its
+	 * own file), file_records all the file holds. */
+	const char *key_prefix;
+	unsigned long file_records;
 };
+/* Where the state file of a share rooted at `root` is, by the rule
+ * vbf_store_open follows, without creating or opening anything. 1 when it
+ * exists (path set, key_prefix as above), else 0 (path: where it would be
+ * made). */
+int vbf_store_locate(const char *root, const char *state_file, char *path, size_t cap, char *key_prefix,
+		     size_t kcap);
 /* 0, or -1 when idx is not open. */
 int vbf_store_info(int idx, struct vbf_store_info *out);
 

@@ -457,6 +457,109 @@ static void page_attach(struct vbf_store *s)
 	s->gen = page ? &page->gen[fnv64(s->path) % VBF_GEN_SLOTS] : &s->private_gen;
 }
 
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x00002000
+#endif
+
+/* Is `dir` the root of a mount (bind mounts of one filesystem included)?
+ * statx says so since Linux 5.8; before, only a change of device tells. */
+static int mount_root(const char *dir)
+{
+	struct statx sx;
+	int saved = errno;
+	long r = vbf_raw_syscall(SYS_statx, AT_FDCWD, (long)dir, AT_SYMLINK_NOFOLLOW, 0, (long)&sx, 0);
+	errno = saved;
+	return r == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* A share named by a subdirectory (VBOXFIX_PATHS=/share/pg after records
+ * were made with /share) must find those records: the nearest directory
+ * above `root`, up to the root of its mount and never past it, that holds
+ * a state file, or (idx >= 0) that is the root of another store of this
+ * process. 1: path is that file; 2: *other is that store; 0: none. kprefix
+ * receives root's key below that directory. Costs two stats per level,
+ * once per process, only for a share without a state file of its own. */
+static int look_above(const char *root, int idx, char *path, size_t cap, char *kprefix, size_t kcap, int *other)
+{
+	char dir[PATH_MAX];
+	struct stat top, st;
+	size_t rl = strlen(root);
+	if (root[0] != '/' || rl < 2 || rl >= sizeof dir || REAL(stat)(root, &top) != 0 || mount_root(root))
+		return 0;
+	memcpy(dir, root, rl + 1);
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		slash[slash == dir] = 0; /* "/a" -> "/", "/a/b" -> "/a" */
+		size_t dl = strlen(dir);
+		if (REAL(stat)(dir, &st) != 0 || st.st_dev != top.st_dev)
+			return 0;
+		snprintf(kprefix, kcap, "%s", root + (dl == 1 ? 1 : dl + 1));
+		for (int k = 0; idx >= 0 && k < VBF_MAX_SHARES; k++)
+			if (k != idx && (vbf_stores[k].open || vbf_stores[k].pending) && !strcmp(vbf_stores[k].root, dir)) {
+				*other = k;
+				return 2;
+			}
+		if (snprintf(path, cap, "%s/" VBF_STORE_NAME, dl == 1 ? "" : dir) < (int)cap &&
+		    REAL(fstatat)(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			return 1;
+		if (dl == 1 || mount_root(dir)) {
+			kprefix[0] = 0;
+			return 0;
+		}
+	}
+}
+
+/* The default name has no state file yet: one above it (look_above), held
+ * by another store of this process or not. -1 and s->via set: use that
+ * store; a descriptor of the file above; or -1: the share's own, as before. */
+static int open_above(struct vbf_store *s, int idx, char *path, size_t cap)
+{
+	char above[PATH_MAX];
+	const char *why;
+	int other = -1, r = look_above(s->root, idx, above, sizeof above, s->kprefix, sizeof s->kprefix, &other);
+	for (int k = 0; r == 1 && k < VBF_MAX_SHARES; k++)
+		if (k != idx && vbf_stores[k].open && !vbf_stores[k].via && !strcmp(vbf_stores[k].path, above))
+			other = k, r = 2;
+	if (r == 2) {
+		s->via = other + 1;
+		return -1;
+	}
+	int fd = r == 1 ? open_log(above, O_NOFOLLOW, &why) : -1;
+	if (fd >= 0)
+		snprintf(path, cap, "%s", above);
+	else
+		s->kprefix[0] = 0;
+	return fd;
+}
+
+int vbf_file_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap)
+{
+	struct stat st;
+	int other;
+	kprefix[0] = 0;
+	if (state_file && *state_file) {
+		if (REAL(stat)(state_file, &st) == 0 && S_ISDIR(st.st_mode))
+			snprintf(path, cap, "%s/%016llx.state", state_file, (unsigned long long)fnv64(root));
+		else
+			snprintf(path, cap, "%s", state_file);
+		return REAL(stat)(path, &st) == 0;
+	}
+	char own[PATH_MAX];
+	snprintf(own, sizeof own, "%s/" VBF_STORE_NAME, strcmp(root, "/") ? root : "");
+	if (REAL(fstatat)(AT_FDCWD, own, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
+	    look_above(root, -1, path, cap, kprefix, kcap, &other) != 1) {
+		kprefix[0] = 0;
+		snprintf(path, cap, "%s", own);
+		if (REAL(fstatat)(AT_FDCWD, own, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 1;
+		snprintf(own, sizeof own, "/var/tmp/vboxfix/%016llx.state", (unsigned long long)fnv64(root));
+		if (REAL(stat)(own, &st) != 0)
+			return 0;
+		snprintf(path, cap, "%s", own);
+	}
+	return 1;
+}
+
 /* Where the records live: VBOXFIX_STATE, else <root>/.vboxfix.state, else
  * (not writable, or something else has that name) /var/tmp/vboxfix/<hash
  * of root>.state. */
@@ -484,6 +587,10 @@ static int open_where(struct vbf_store *s, int idx, const char *state_file, char
 	}
 	n = snprintf(path, cap, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
 	s->nofollow = O_NOFOLLOW;
+	struct stat st;
+	if (n < (int)cap && REAL(fstatat)(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+	    ((fd = open_above(s, idx, path, cap)) >= 0 || s->via))
+		return fd;
 	why = "name too long";
 	if (n < (int)cap && (fd = open_log(path, O_NOFOLLOW, &why)) >= 0)
 		return fd;
@@ -504,10 +611,12 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 	s->writable = 0;
 	s->nofollow = 0;
 	s->intkey[0] = 0;
+	s->via = 0;
+	s->kprefix[0] = 0;
 	if (vbf_cfg.compact_min > 0) /* 0: settings not loaded (the CLI, unit tests) */
 		vbf_compact_min = (uint64_t)vbf_cfg.compact_min;
 	int fd = open_where(s, idx, state_file, path, sizeof path);
-	if (fd < 0) {
+	if (fd < 0) { /* memory only, or s->via */
 		s->path[0] = 0;
 		return;
 	}

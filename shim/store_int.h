@@ -117,6 +117,13 @@ struct vbf_store {
 	char intkey[PATH_MAX]; /* key of the state file when it is inside root */
 	int pending;       /* vbf_store_defer'd: opened at first use */
 	char pending_state[PATH_MAX];
+	/* A share without a state file of its own uses one above its root
+	 * (store_file.c, look_above): keys are then this prefix, '/', the key.
+	 * `via` (1 + index) names the store of this process that holds that
+	 * log already: never two descriptors of one log in a process. Both are
+	 * set before `open` and never change while it is. */
+	int via;
+	char kprefix[PATH_MAX];
 };
 
 extern struct vbf_store vbf_stores[VBF_MAX_SHARES];
@@ -128,7 +135,14 @@ void vbf_store_clear(struct vbf_store *s);
 
 /* store_file.c: the log and its protocol (docs/state-store.md,
  * "Concurrency"). Every function runs under the store's lock. */
+/* Sets s->via instead of opening a log when another store of this process
+ * holds the one to use (the caller opens that one, then completes s). */
 void vbf_file_open(struct vbf_store *s, int idx, const char *state_file);
+/* Where the log of a share rooted at `root` is (VBOXFIX_STATE `state_file`,
+ * else <root>/.vboxfix.state or the nearest one above it on the same
+ * mount), without creating anything; `kprefix` receives the share root's
+ * key there. 1 when that file exists, else 0 (path: where it would be). */
+int vbf_file_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
 void vbf_file_close(struct vbf_store *s);
 /* Bring the table up to date with the log. */
 void vbf_file_sync(struct vbf_store *s);

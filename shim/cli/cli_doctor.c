@@ -16,8 +16,15 @@
 #define VBOXSF_MAGIC 0x786f4256
 
 static const char doctor_help[] =
-	"Usage: vboxfix doctor [--json] [--user USER[:GROUP]] [PATH...]\n"
+	"Usage: vboxfix doctor [--json] [--user USER[:GROUP]] [--pid PID] [PATH...]\n"
 	"\n"
+	"Is it working? For each path: whether libvboxfix is loaded (in process\n"
+	"PID: its memory map and environment; else doctor's own LD_PRELOAD), which\n"
+	"share of the library's list holds the path and how it matched, the state\n"
+	"file and its record count, and the owner and mode a process under the\n"
+	"library is shown (a child run with the library answers).\n"
+	"\n"
+	"What the share does:\n"
 	"For each share (default: every vboxsf mount plus VBOXFIX_PATHS): the\n"
 	"filesystem type, mount options, the real owner and mode of its root; a\n"
 	"live probe in a temporary directory it creates there and removes again\n"
@@ -31,9 +38,12 @@ static const char doctor_help[] =
 	"  --json               one JSON document on stdout\n"
 	"  --user USER[:GROUP]  check this user's access (checking another user\n"
 	"                       than yourself needs root)\n"
+	"  --pid PID            judge the environment of this running process\n"
+	"                       (PATH is still looked up in doctor's own mounts)\n"
 	"  -h, --help           show this help\n"
 	"\n"
-	"Exit status: 0 usable with vboxfix, 1 needs action, 2 usage or path error.\n";
+	"Exit status: 0 usable (or not a share: vboxfix is not needed), 1 needs\n"
+	"action, 2 usage or path error.\n";
 
 static void unescape_mountinfo(char *s)
 {
@@ -194,21 +204,55 @@ int dr_default_paths(char (*out)[PATH_MAX], int max)
 	return d.n;
 }
 
-int cmd_doctor(int argc, char **argv)
+/* Does vboxfix have work on this share? vboxsf always; elsewhere when the
+ * probe saw an owner, mode or new-file mode dropped or refused, or, when no
+ * probe could run, when the filesystem is one of the shared kinds. */
+static int dr_needed(const struct share *s)
+{
+	static const char *const shared[] = {"fuse", "cifs", "smb3", "9p", "virtiofs", "nfs", "nfs4", "fakeowner", NULL};
+	if (s->is_vboxsf)
+		return 1;
+	int probed = 0;
+	for (int i = 0; i < s->nprobes; i++) {
+		const struct probe *p = &s->probes[i];
+		int owner_or_mode = !strcmp(p->name, "chown") || !strcmp(p->name, "chmod") || !strcmp(p->name, "create_mode");
+		if (owner_or_mode && (p->res == PR_IGNORED || p->res == PR_REFUSED))
+			return 1;
+		probed |= owner_or_mode && p->res == PR_WORKS;
+	}
+	for (int i = 0; !probed && shared[i]; i++)
+		if (!strcmp(s->fstype, shared[i]) || !strncmp(s->fstype, "fuse.", 5))
+			return 1;
+	return 0;
+}
+
+struct dr_args {
+	int json, pid;
+	const char *user;
+};
+
+/* 0, or the exit status (help, usage error). */
+static int dr_parse(int argc, char **argv, struct dr_args *a)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, 0, 'j'}, {"user", required_argument, 0, 'u'},
-		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+		{"pid", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
-	int json = 0, c;
-	const char *user = NULL;
+	int c;
+	char *end;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = 1; break;
-		case 'u': user = optarg; break;
-		case 'h': fputs(doctor_help, stdout); return CLI_OK;
+		case 'j': a->json = 1; break;
+		case 'u': a->user = optarg; break;
+		case 'p':
+			errno = 0;
+			a->pid = (int)strtol(optarg, &end, 10);
+			if (errno || *end || a->pid <= 0)
+				return cli_usage("doctor", "--pid %s: not a process id", optarg);
+			break;
+		case 'h': fputs(doctor_help, stdout); return -1;
 		case ':': return cli_usage("doctor", "option '%s' needs a value", argv[optind - 1]);
 		default:
 			if (optopt && optopt < 256)
@@ -216,17 +260,49 @@ int cmd_doctor(int argc, char **argv)
 			return cli_usage("doctor", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	return 0;
+}
+
+static void dr_one(struct share *s, const struct cli_user *u, const struct dr_env *e)
+{
+	s->stat_us = -1;
+	if (dr_mount_info(s) != 0) {
+		s->status = CLI_USAGE;
+		return;
+	}
+	dr_probe(s);
+	dr_write_check(s, u);
+	s->needed = dr_needed(s);
+	dr_working(s, e);
+	s->status = s->write_ok && !s->readonly ? CLI_OK : CLI_ACTION;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	/* the child doctor runs under the library to learn what it presents */
+	if (argc == 3 && !strcmp(argv[1], "--presented-stat"))
+		return dr_presented_stat(argv[2]);
+	struct dr_args a = {0, 0, NULL};
+	int prc = dr_parse(argc, argv, &a);
+	if (prc)
+		return prc < 0 ? CLI_OK : prc;
+	dr_env_stash();
 	/* argv[-1] is the program name: re-exec with the whole command line */
 	cli_leave_library(argv - 1);
+	struct dr_env env;
+	if (dr_env_load(&env, a.pid) != 0) {
+		cli_err("doctor: --pid: %s", env.how);
+		return CLI_USAGE;
+	}
 
 	struct cli_user u;
-	if (user) {
+	if (a.user) {
 		char err[512];
-		if (cli_resolve_user(user, &u, err, sizeof err) != 0)
+		if (cli_resolve_user(a.user, &u, err, sizeof err) != 0)
 			return cli_usage("doctor", "--user: %s", err);
 		if (geteuid() != 0 && u.uid != geteuid())
 			return cli_usage("doctor", "--user %s: checking another user needs root (you are uid %u)",
-					 user, (unsigned)geteuid());
+					 a.user, (unsigned)geteuid());
 	} else {
 		cli_current_user(&u);
 	}
@@ -238,7 +314,7 @@ int cmd_doctor(int argc, char **argv)
 		cli_fmt(paths[n++], PATH_MAX, "%s", argv[i]);
 	if (optind == argc)
 		n = dr_default_paths(paths, MAXS);
-	if (n == 0 && !json) {
+	if (n == 0 && !a.json) {
 		cli_err("doctor: no vboxsf mounts found and VBOXFIX_PATHS is empty; name a directory: vboxfix doctor PATH");
 		return CLI_USAGE;
 	}
@@ -249,23 +325,15 @@ int cmd_doctor(int argc, char **argv)
 	dr_install_cleanup();
 	int rc = n ? CLI_OK : CLI_USAGE;
 	for (int i = 0; i < n; i++) {
-		struct share *s = &sh[i];
-		cli_fmt(s->path, sizeof s->path, "%s", paths[i]);
-		s->stat_us = -1;
-		if (dr_mount_info(s) != 0) {
-			s->status = CLI_USAGE;
-		} else {
-			dr_probe(s);
-			dr_write_check(s, &u);
-			s->status = s->write_ok && !s->readonly ? CLI_OK : CLI_ACTION;
-		}
-		if (s->status > rc)
-			rc = s->status;
+		cli_fmt(sh[i].path, sizeof sh[i].path, "%s", paths[i]);
+		dr_one(&sh[i], &u, &env);
+		if (sh[i].status > rc)
+			rc = sh[i].status;
 	}
-	if (json)
-		dr_report_json(stdout, sh, n, &u, rc);
+	if (a.json)
+		dr_report_json(stdout, sh, n, &u, rc, &env);
 	else
-		dr_report_text(stdout, sh, n, &u);
+		dr_report_text(stdout, sh, n, &u, &env);
 	free(sh);
 	fflush(stdout);
 	return rc;

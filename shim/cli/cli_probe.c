@@ -249,6 +249,38 @@ static void probe_socket(struct share *s, int dfd)
 	       V_NOTHING_NEEDED);
 }
 
+/* New file: does it get the mode asked for? 0, or -1 when no file can be
+ * made (nothing else can be tried). */
+static int probe_create(struct share *s, int dfd)
+{
+	struct probe *p = add(s, "create_mode", "new file created with mode 0600");
+	mode_t old = umask(0);
+	int fd = openat(dfd, "f", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600), err = errno;
+	umask(old);
+	if (fd < 0) {
+		p->res = PR_REFUSED;
+		p->err = err;
+		p->vboxfix = "nothing: creating files fails here; see the write check below";
+		return -1;
+	}
+	if (write(fd, "vboxfix\n", 8) != 8) { /* content for link/rename checks */
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 07777) != 0600) {
+		p->res = PR_IGNORED;
+		cli_fmt(p->detail, sizeof p->detail, "got 0%03o", (unsigned)(st.st_mode & 07777));
+		p->vboxfix = "records the requested mode of new files and directories and shows it in stat";
+	} else {
+		p->res = PR_WORKS;
+		p->vboxfix = V_NOTHING_NEEDED;
+	}
+	close(fd);
+	return 0;
+}
+
+static void probe_all(struct share *s, int dfd);
+static void probe_renames(struct share *s, int dfd);
+
 void dr_probe(struct share *s)
 {
 	cli_fmt(g_tmp, sizeof g_tmp, "%s/.vboxfix-doctor.XXXXXX", s->path);
@@ -265,38 +297,20 @@ void dr_probe(struct share *s)
 		return;
 	}
 	g_tmpfd = dfd;
+	if (probe_create(s, dfd) == 0) {
+		probe_all(s, dfd);
+		probe_stat_cost(s, dfd);
+	}
+	cleanup();
+	g_tmpfd = -1;
+	close(dfd);
+	g_tmp[0] = 0;
+}
+
+static void probe_all(struct share *s, int dfd)
+{
 	struct probe *p;
-	int rc, err;
-
-	/* New file: does it get the mode asked for? */
-	p = add(s, "create_mode", "new file created with mode 0600");
-	mode_t old = umask(0);
-	int fd = openat(dfd, "f", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-	err = errno;
-	umask(old);
-	if (fd < 0) {
-		p->res = PR_REFUSED;
-		p->err = err;
-		p->vboxfix = "nothing: creating files fails here; see the write check below";
-		cleanup();
-		g_tmpfd = -1;
-		close(dfd);
-		g_tmp[0] = 0;
-		return;
-	}
-	if (write(fd, "vboxfix\n", 8) != 8) { /* content for link/rename checks */
-	}
-	struct stat st;
-	if (fstat(fd, &st) == 0 && (st.st_mode & 07777) != 0600) {
-		p->res = PR_IGNORED;
-		cli_fmt(p->detail, sizeof p->detail, "got 0%03o", (unsigned)(st.st_mode & 07777));
-		p->vboxfix = "records the requested mode of new files and directories and shows it in stat";
-	} else {
-		p->res = PR_WORKS;
-		p->vboxfix = V_NOTHING_NEEDED;
-	}
-	close(fd);
-
+	int rc, err, fd;
 	probe_chown(s, dfd);
 	probe_chmod(s, dfd);
 
@@ -329,6 +343,13 @@ void dr_probe(struct share *s)
 	rc = fsync(dfd), err = errno;
 	result(p, rc, err, "returns success for fsync on a directory of a share", V_NOTHING_NEEDED);
 
+	probe_renames(s, dfd);
+}
+
+static void probe_renames(struct share *s, int dfd)
+{
+	struct probe *p;
+	int rc, err, fd;
 	p = add(s, "rename_noreplace", "renameat2(RENAME_NOREPLACE)");
 	rc = (int)syscall(SYS_renameat2, dfd, "f", dfd, "r", RENAME_NOREPLACE), err = errno;
 	if (rc == 0)
@@ -355,13 +376,6 @@ void dr_probe(struct share *s)
 	p = add(s, "xattr", "setxattr user.x");
 	rc = setxattr(g_tmp[0] ? g_tmp : ".", "user.x", "1", 1, 0), err = errno;
 	result(p, rc, err, "nothing: passed through (programs usually tolerate missing xattrs)", V_NOTHING_NEEDED);
-
-	probe_stat_cost(s, dfd);
-
-	cleanup();
-	g_tmpfd = -1;
-	close(dfd);
-	g_tmp[0] = 0;
 }
 
 /* Kernel permission class that decides a create in the directory. */
@@ -447,7 +461,8 @@ static int write_try(struct wcheck *w, const char *dir)
 	return e;
 }
 
-void dr_write_check(struct share *s, const struct cli_user *u)
+/* Try the create as `u` in a child. 0 or errno. */
+static int write_as(const struct share *s, const struct cli_user *u)
 {
 	/* shared with the child; without it the parent never learns a name,
 	 * so it never removes anything */
@@ -459,10 +474,8 @@ void dr_write_check(struct share *s, const struct cli_user *u)
 	g_w->made = 0;
 	g_w->name[0] = 0;
 	int pipefd[2];
-	if (pipe(pipefd) != 0) {
-		s->write_err = errno;
-		return;
-	}
+	if (pipe(pipefd) != 0)
+		return errno;
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -494,42 +507,55 @@ void dr_write_check(struct share *s, const struct cli_user *u)
 	if (g_w->made && unlink(g_w->name) == 0)
 		g_w->made = 0;
 	g_w->name[0] = 0;
+	return e;
+}
 
-	int allowed = 0;
-	s->write_why = perm_class(&s->root, u, &allowed);
-	s->write_ok = e == 0;
-	s->write_err = e;
-	if (e == 0)
-		return;
-
+/* The ways out when `u` cannot create files, each a whole sentence (the
+ * report joins them with "or"), then the note that no library helps. */
+static void write_fixes(struct share *s, const struct cli_user *u, int e)
+{
 	char ub[64], gb[64];
 	const char *on = cli_uname(s->root.st_uid, ub, sizeof ub), *gn = cli_gname(s->root.st_gid, gb, sizeof gb);
-	unsigned mode = s->root.st_mode & 07777;
+	const char *src = s->source[0] ? s->source : "SHARE";
+	unsigned mode = s->root.st_mode & 07777, ru = (unsigned)s->root.st_uid, rg = (unsigned)s->root.st_gid;
 	int n = 0;
 	if (e == EROFS) {
 		cli_fmt(s->fix[n++], sizeof s->fix[0], "the share is mounted read-only: remount it read-write");
 	} else {
 		if ((mode & 0300) == 0300)
-			cli_fmt(s->fix[n++], sizeof s->fix[0], "run the service as uid %u (%s), the owner the share gives every file",
-				 (unsigned)s->root.st_uid, on);
+			cli_fmt(s->fix[n++], sizeof s->fix[0],
+				 "run the service as uid %u (%s), the owner the share gives every file "
+				 "(Docker: --user %u:%u; compose: user: \"%u:%u\")", ru, on, ru, rg, ru, rg);
 		if ((mode & 030) == 030)
 			cli_fmt(s->fix[n++], sizeof s->fix[0],
-				 "or run it as a member of group %u (%s): 'vboxfix exec --user %s:%s -- COMMAND' as root, or add %s to that group",
-				 (unsigned)s->root.st_gid, gn, u->name, gn, u->name);
+				 "run it as a member of group %u (%s): 'vboxfix exec --user %s:%s -- COMMAND' as root, add %s "
+				 "to that group, or in Docker: --group-add %u", rg, gn, u->name, gn, u->name, rg);
 		if (s->is_vboxsf) {
-			cli_fmt(s->fix[n++], sizeof s->fix[0], "or mount the share for this user: mount -t vboxsf -o uid=%u,gid=%u %s %s",
-				 (unsigned)u->uid, (unsigned)u->gid, s->source[0] ? s->source : "SHARE", s->mnt);
-			cli_fmt(s->fix[n++], sizeof s->fix[0], "or mount it with permissive modes: mount -t vboxsf -o dmode=0777,fmode=0666 %s %s",
-				 s->source[0] ? s->source : "SHARE", s->mnt);
+			cli_fmt(s->fix[n++], sizeof s->fix[0], "mount the share for this user: mount -t vboxsf -o uid=%u,gid=%u %s %s",
+				 (unsigned)u->uid, (unsigned)u->gid, src, s->mnt);
+			cli_fmt(s->fix[n++], sizeof s->fix[0], "mount it with permissive modes: mount -t vboxsf -o dmode=0777,fmode=0666 %s %s",
+				 src, s->mnt);
 		} else {
 			cli_fmt(s->fix[n++], sizeof s->fix[0],
-				 "or give uid %u write access where the files really live (host-side permissions, or this mount's "
+				 "give uid %u write access where the files really live (host-side permissions, or this mount's "
 				 "options; on vboxsf: uid=%u,gid=%u or dmode=0777,fmode=0666)",
 				 (unsigned)u->uid, (unsigned)u->uid, (unsigned)u->gid);
 		}
 	}
+	s->nalt = n;
 	cli_fmt(s->fix[n++], sizeof s->fix[0],
 		 "no preload library, vboxfix included, can fix this: the kernel checks the share's owner and modes "
 		 "before any library code runs");
 	s->nfix = n;
+}
+
+void dr_write_check(struct share *s, const struct cli_user *u)
+{
+	int e = write_as(s, u);
+	int allowed = 0;
+	s->write_why = perm_class(&s->root, u, &allowed);
+	s->write_ok = e == 0;
+	s->write_err = e;
+	if (e != 0)
+		write_fixes(s, u, e);
 }

@@ -16,9 +16,47 @@ static const char *res_name(enum pr_res r)
 	}
 }
 
-static const char *status_name(int st)
+static const char *status_name(const struct share *s)
 {
-	return st == CLI_OK ? "usable" : st == CLI_ACTION ? "needs-action" : "error";
+	if (s->status == CLI_OK)
+		return s->needed ? "usable" : "not-a-share";
+	return s->status == CLI_ACTION ? "needs-action" : "error";
+}
+
+static const char *loaded_name(int l) { return l > 0 ? "yes" : l == 0 ? "no" : "unknown"; }
+
+/* loaded / covered / state / records / presented */
+static void text_working(FILE *f, const struct share *s, const struct dr_env *e)
+{
+	char ub[64], gb[64];
+	fprintf(f, "  loaded:    %s: %s\n", loaded_name(e->loaded), e->how);
+	const char *off = dr_env_get(e, "VBOXFIX");
+	if (s->covered[0])
+		fprintf(f, "  covered:   yes: %s\n", s->covered);
+	else if (off && (!strcmp(off, "off") || !strcmp(off, "0")))
+		fprintf(f, "  covered:   no: VBOXFIX=%s turns the library off\n", off);
+	else
+		fprintf(f, "  covered:   no: not a vboxsf mount and not in VBOXFIX_PATHS: the library leaves it alone%s%s%s%s\n",
+			s->needed ? "; add it: VBOXFIX_PATHS=" : "", s->needed ? s->path : "",
+			s->needed ? ", or vboxfix exec --path " : "", s->needed ? s->path : "");
+	if (!s->needed && !s->covered[0])
+		return;
+	if (!s->state_exists)
+		fprintf(f, "  state:     none yet: %s is made at the first chown or chmod recorded here\n", s->state);
+	else if (s->state_prefix[0])
+		fprintf(f, "  state:     %s (above the share: its records are those under %s/)\n", s->state, s->state_prefix);
+	else
+		fprintf(f, "  state:     %s\n", s->state);
+	if (s->state_prefix[0])
+		fprintf(f, "  records:   %lu (of %lu in the file)\n", s->records, s->file_records);
+	else
+		fprintf(f, "  records:   %lu\n", s->records);
+	if (s->presented_ok)
+		fprintf(f, "  presented: owner %u (%s), group %u (%s), mode 0%03o (what a process under the library sees)\n",
+			s->presented_uid, cli_uname(s->presented_uid, ub, sizeof ub), s->presented_gid,
+			cli_gname(s->presented_gid, gb, sizeof gb), s->presented_mode);
+	else
+		fprintf(f, "  presented: %s\n", s->presented_why);
 }
 
 static const char *errname(int e)
@@ -58,9 +96,9 @@ static void key_opts(const struct share *s, char *out, size_t n)
 	}
 }
 
-void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u)
+void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u, const struct dr_env *e)
 {
-	int ok = 0, act = 0, bad = 0;
+	int ok = 0, act = 0, bad = 0, plain = 0;
 	for (int i = 0; i < n; i++, s++) {
 		fprintf(f, "share %s\n", s->path);
 		if (s->status == CLI_USAGE) {
@@ -70,12 +108,13 @@ void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u)
 		}
 		char ub[64], gb[64], ko[512];
 		fprintf(f, "  mount:   %s, type %s%s, source %s\n", s->mnt, s->fstype,
-			s->is_vboxsf ? "" : " (not vboxsf: treated as a share when named or in VBOXFIX_PATHS)", s->source);
+			s->is_vboxsf ? "" : " (not vboxsf)", s->source);
 		key_opts(s, ko, sizeof ko);
 		fprintf(f, "  options: %s\n", ko[0] ? ko : "(no uid/gid/dmode/fmode/ttl options)");
 		fprintf(f, "  root:    owner %u (%s), group %u (%s), mode 0%03o\n", (unsigned)s->root.st_uid,
 			cli_uname(s->root.st_uid, ub, sizeof ub), (unsigned)s->root.st_gid, cli_gname(s->root.st_gid, gb, sizeof gb),
 			(unsigned)(s->root.st_mode & 07777));
+		text_working(f, s, e);
 		if (s->probe_err)
 			fprintf(f, "  probe:   skipped: cannot create a directory here as uid %u: %s\n", (unsigned)geteuid(),
 				strerror(s->probe_err));
@@ -110,19 +149,28 @@ void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u)
 			fprintf(f, "CANNOT create files: %s (%s), decided by the %s permission bits\n", strerror(s->write_err),
 				errname(s->write_err), s->write_why ? s->write_why : "?");
 		for (int j = 0; j < s->nfix; j++)
-			fprintf(f, "  %s %s\n", j ? "        " : "fix:    ", s->fix[j]);
+			fprintf(f, "  %s %s\n", !j ? "fix:    " : j < s->nalt ? "     or " : "note:   ", s->fix[j]);
 		if (s->write_ok && u->uid == 0 && geteuid() == 0)
 			fprintf(f, "  hint:    checked as root, who may write anywhere; check the service's user with --user USER\n");
 		if (s->readonly && s->write_ok)
 			fprintf(f, "  note:    mounted read-only\n");
-		fprintf(f, "  verdict: %s\n\n", s->status == CLI_OK ? "usable with vboxfix" : "needs action");
-		if (s->status == CLI_OK)
+		if (!s->needed)
+			fprintf(f, "  verdict: not a share: vboxfix is not needed here (owners and modes stick)%s\n\n",
+				s->status == CLI_OK ? "" : "; the write check above still needs action");
+		else
+			fprintf(f, "  verdict: %s\n\n", s->status == CLI_OK ? "usable with vboxfix" : "needs action");
+		if (s->status != CLI_OK)
+			act++;
+		else if (s->needed)
 			ok++;
 		else
-			act++;
+			plain++;
 	}
-	fprintf(f, "%d share%s: %d usable, %d need%s action, %d error%s\n", n, n == 1 ? "" : "s", ok, act,
+	fprintf(f, "%d share%s: %d usable, %d need%s action, %d error%s", n, n == 1 ? "" : "s", ok, act,
 		act == 1 ? "s" : "", bad, bad == 1 ? "" : "s");
+	if (plain)
+		fprintf(f, ", %d not a share", plain);
+	fputc('\n', f);
 }
 
 static void jkv(FILE *f, const char *k, const char *v, int comma)
@@ -147,7 +195,60 @@ static void json_user(FILE *f, const struct cli_user *u)
 	fprintf(f, "]}");
 }
 
-void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, int rc)
+/* Every mount option, "key": "value" or "flag": true, the first of a
+ * repeated key (mount and superblock options both say rw) only. */
+static void json_options(FILE *f, const struct share *s)
+{
+	fputc('{', f);
+	int first = 1;
+	for (const char *p = s->opts; *p;) {
+		size_t len = strcspn(p, ","), kl = strcspn(p, "=,");
+		int seen = 0;
+		for (const char *q = s->opts; q < p && !seen;) {
+			size_t ql = strcspn(q, "=,");
+			seen = ql == kl && !strncmp(q, p, kl);
+			q += strcspn(q, ",");
+			q += *q == ',';
+		}
+		if (len && !seen) {
+			char k[256], v[1024];
+			cli_fmt(k, sizeof k, "%.*s", (int)kl, p);
+			fputs(first ? "" : ",", f);
+			cli_json_str(f, k);
+			fputc(':', f);
+			if (kl < len) {
+				cli_fmt(v, sizeof v, "%.*s", (int)(len - kl - 1), p + kl + 1);
+				cli_json_str(f, v);
+			} else {
+				fputs("true", f);
+			}
+			first = 0;
+		}
+		p += len + (p[len] == ',');
+	}
+	fputc('}', f);
+}
+
+static void json_working(FILE *f, const struct share *s, const struct dr_env *e)
+{
+	fprintf(f, "\"needed\":%s,", s->needed ? "true" : "false");
+	jkv(f, "loaded", loaded_name(e->loaded), 1);
+	jkv(f, "loaded_how", e->how, 1);
+	jkv(f, "covered", s->covered[0] ? s->covered : NULL, 1);
+	jkv(f, "share_root", s->share_root, 1);
+	fprintf(f, "\"state\":{");
+	jkv(f, "file", s->state, 1);
+	jkv(f, "key_prefix", s->state_prefix, 1);
+	fprintf(f, "\"exists\":%s,\"records\":%lu,\"file_records\":%lu},\"presented\":", s->state_exists ? "true" : "false",
+		s->records, s->state_prefix[0] ? s->file_records : s->records);
+	if (s->presented_ok)
+		fprintf(f, "{\"uid\":%u,\"gid\":%u,\"mode\":\"0%03o\"},", s->presented_uid, s->presented_gid,
+			s->presented_mode);
+	else
+		fprintf(f, "null,");
+}
+
+void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, int rc, const struct dr_env *e)
 {
 	fprintf(f, "{\"version\":");
 	cli_json_str(f, VBF_VERSION);
@@ -157,7 +258,7 @@ void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, i
 	for (int i = 0; i < n; i++, s++) {
 		fprintf(f, "%s\n{", i ? "," : "");
 		jkv(f, "path", s->path, 1);
-		jkv(f, "status", status_name(s->status), 1);
+		jkv(f, "status", status_name(s), 1);
 		if (s->status == CLI_USAGE) {
 			jkv(f, "error", strerror(s->root_err), 0);
 			fprintf(f, "}");
@@ -168,19 +269,11 @@ void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, i
 		jkv(f, "source", s->source, 1);
 		fprintf(f, "\"vboxsf\":%s,\"readonly\":%s,", s->is_vboxsf ? "true" : "false", s->readonly ? "true" : "false");
 		jkv(f, "options_raw", s->opts, 0);
-		fprintf(f, ",\"options\":{");
-		static const char *const keys[] = {"uid", "gid", "dmode", "fmode", "dmask", "fmask", "ttl", NULL};
-		int first = 1;
-		for (int k = 0; keys[k]; k++) {
-			char v[256];
-			if (dr_opt(s, keys[k], v, sizeof v)) {
-				if (!first)
-					fputc(',', f);
-				jkv(f, keys[k], v, 0);
-				first = 0;
-			}
-		}
-		fprintf(f, "},\"root\":{\"uid\":%u,\"gid\":%u,\"mode\":\"0%03o\"},", (unsigned)s->root.st_uid,
+		fprintf(f, ",\"options\":");
+		json_options(f, s);
+		fputc(',', f);
+		json_working(f, s, e);
+		fprintf(f, "\"root\":{\"uid\":%u,\"gid\":%u,\"mode\":\"0%03o\"},", (unsigned)s->root.st_uid,
 			(unsigned)s->root.st_gid, (unsigned)(s->root.st_mode & 07777));
 		fprintf(f, "\"probe_error\":");
 		if (s->probe_err)

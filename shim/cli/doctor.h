@@ -44,10 +44,43 @@ struct share {
 	int write_ok;
 	int write_err;
 	const char *write_why; /* which permission class decided */
-	char fix[DR_MAX_FIX][512];
-	int nfix;
+	char fix[DR_MAX_FIX][512]; /* alternatives, then one note (fix[nalt]) */
+	int nfix, nalt;
 	int status;            /* CLI_OK, CLI_ACTION, CLI_USAGE (path error) */
+	/* is it working? (cli_doctor_env.c) */
+	int needed;            /* the share drops owners or modes: vboxfix has work here */
+	char covered[PATH_MAX + 96]; /* which share of the library's list holds path, "" none */
+	char share_root[PATH_MAX];   /* that share's root (path itself when none) */
+	char state[PATH_MAX];  /* the state file the library would use */
+	char state_prefix[PATH_MAX]; /* share root's key in it, "" for its own */
+	int state_exists;
+	unsigned long records, file_records;
+	int presented_ok;      /* presented_* valid */
+	unsigned presented_uid, presented_gid, presented_mode;
+	char presented_why[256]; /* why not, when not */
 };
+
+/* The environment doctor judges: its own, or that of a running process. */
+#define DR_MAX_ENV 64
+struct dr_env {
+	int pid;               /* 0: doctor's own environment */
+	int loaded;            /* 1 yes, 0 no, -1 cannot tell */
+	char how[PATH_MAX + 128]; /* what says so */
+	char *vars[DR_MAX_ENV]; /* LD_PRELOAD and VBOXFIX* as NAME=VALUE */
+	int nvars;
+};
+
+/* Before cli_leave_library (which rewrites LD_PRELOAD and VBOXFIX in
+ * doctor's environment): remember them, across its re-exec. */
+void dr_env_stash(void);
+/* Fill `e` for pid (0: doctor's own environment). 0, or -1 with a message
+ * in e->how (no such process). */
+int dr_env_load(struct dr_env *e, int pid);
+const char *dr_env_get(const struct dr_env *e, const char *name);
+/* Coverage, state file and presented owner/mode of s->path under `e`. */
+void dr_working(struct share *s, const struct dr_env *e);
+/* The hidden "doctor --presented-stat PATH" child: prints uid gid mode. */
+int dr_presented_stat(const char *path);
 
 /* Gather mount facts for s->path; 0, or -1 with s->root_err set. */
 int dr_mount_info(struct share *s);
@@ -62,7 +95,7 @@ void dr_write_check(struct share *s, const struct cli_user *u);
 /* Signal-safe cleanup of whatever the probes left (installed as handler). */
 void dr_install_cleanup(void);
 
-void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u);
-void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, int rc);
+void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u, const struct dr_env *e);
+void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, int rc, const struct dr_env *e);
 
 #endif
