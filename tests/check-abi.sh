@@ -19,6 +19,9 @@
 #                       everything libc provides is versioned, so these are
 #                       our own functions that were never linked in
 #   abi/loads           (glibc) LD_BIND_NOW=1 LD_PRELOAD=lib /bin/true is clean
+#   abi/cli-glibc-floor the vboxfix binary next to LIB ($VBF_CLI) needs no
+#                       symbol version newer than GLIBC_2.28 either
+#   abi/cli-runs        it starts (LD_BIND_NOW=1 vboxfix --version)
 # Usage: B=build sh tests/check-abi.sh [LIB]
 # Prints `check-abi: N passed, N failed, N skipped`; exit 1 on any failure.
 # With VBF_RESULT_FILE set, writes "PASSED FAILED SKIPPED" there.
@@ -26,6 +29,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-$ROOT/build}
 LIB=${1:-$B/libvboxfix.so}
+CLI=${VBF_CLI:-$(dirname "$LIB")/vboxfix}
 DEF=${VBF_SYMBOLS_DEF:-$ROOT/shim/symbols.def}
 FLOOR=2.28
 
@@ -69,23 +73,51 @@ if [ ! -s "$tmp/dyn" ]; then
 fi
 
 # ---- (a) glibc version floor ---------------------------------------------------
-awk -v floor="$FLOOR" '
-    function newer(v, fl,   a, b, i, x, y) {
-        split(v, a, "."); split(fl, b, ".")
-        for (i = 1; i <= 3; i++) {
-            x = (a[i] == "") ? 0 : a[i] + 0; y = (b[i] == "") ? 0 : b[i] + 0
-            if (x != y) return x > y
+# newer_than_floor FILE: "NAME@GLIBC_x.y" for each symbol version of FILE's
+# imports newer than $FLOOR (objdump -T's version column, parens kept)
+newer_than_floor() {
+    objdump -T "$1" 2>/dev/null | awk -v floor="$FLOOR" '
+        function newer(v, fl,   a, b, i, x, y) {
+            split(v, a, "."); split(fl, b, ".")
+            for (i = 1; i <= 3; i++) {
+                x = (a[i] == "") ? 0 : a[i] + 0; y = (b[i] == "") ? 0 : b[i] + 0
+                if (x != y) return x > y
+            }
+            return 0
         }
-        return 0
-    }
-    {
-        v = $2; gsub(/[()]/, "", v)
-        if (v ~ /^GLIBC_[0-9.]+$/) { sub(/^GLIBC_/, "", v); if (newer(v, floor)) print $3 "@GLIBC_" v }
-    }' "$tmp/dyn" | sort -u >"$tmp/newer"
+        /^[0-9a-f]+ / {
+            tab = index($0, "\t"); if (!tab) next
+            n = split(substr($0, tab + 1), f, " ")
+            v = (n >= 3) ? f[2] : "-"; gsub(/[()]/, "", v)
+            if (v ~ /^GLIBC_[0-9.]+$/) { sub(/^GLIBC_/, "", v); if (newer(v, floor)) print f[n] "@GLIBC_" v }
+        }' | sort -u
+}
+newer_than_floor "$LIB" >"$tmp/newer"
 if [ -s "$tmp/newer" ]; then
     fail abi/glibc-floor "needs versions newer than GLIBC_$FLOOR: $(tr '\n' ' ' <"$tmp/newer")"
 else
     ok abi/glibc-floor
+fi
+
+# ---- the vboxfix binary: same floor (it is copied into older images than the
+# build machine's), and it starts (shim/cli/cli_glibc.c replaces the startup
+# and stat entry points that would pin it to the build machine's glibc)
+if [ -f "$CLI" ]; then
+    newer_than_floor "$CLI" >"$tmp/cli-newer"
+    if [ -s "$tmp/cli-newer" ]; then
+        fail abi/cli-glibc-floor "$CLI needs versions newer than GLIBC_$FLOOR: $(tr '\n' ' ' <"$tmp/cli-newer")"
+    else
+        ok abi/cli-glibc-floor
+    fi
+    if LD_BIND_NOW=1 LD_PRELOAD= "$CLI" --version >"$tmp/cli-run" 2>&1 && grep -q '^vboxfix ' "$tmp/cli-run"; then
+        ok abi/cli-runs
+    else
+        fail abi/cli-runs "LD_BIND_NOW=1 $CLI --version: $(head -c 300 "$tmp/cli-run" | tr '\n' ' ')"
+    fi
+elif [ -z "${1:-}" ] && [ -z "${VBF_CLI:-}" ]; then
+    fail abi/cli-glibc-floor "$CLI not built"
+else
+    skip abi/cli-glibc-floor "no $CLI next to $LIB"
 fi
 
 # ---- symbols.def ---------------------------------------------------------------

@@ -19,8 +19,11 @@
 
 #define VBF_LIBNAME "libvboxfix.so"
 
-/* Exit codes shared by every subcommand. */
-enum { CLI_OK = 0, CLI_ACTION = 1, CLI_USAGE = 2, CLI_NOEXEC = 126, CLI_NOTFOUND = 127 };
+/* Exit codes shared by every subcommand. The tool's own errors (usage, a bad
+ * value, a failed setup) are 125, as env, timeout and chroot use, so that
+ * they never look like an exit status of the command exec runs; 126 and 127
+ * are a shell's "cannot execute" and "not found". */
+enum { CLI_OK = 0, CLI_ACTION = 1, CLI_ERROR = 125, CLI_USAGE = CLI_ERROR, CLI_NOEXEC = 126, CLI_NOTFOUND = 127 };
 
 /* snprintf where truncation is acceptable (messages, bounded paths). */
 int cli_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -64,6 +67,37 @@ char *cli_preload_compose(const char *lib, const char *old);
  * active in this process, re-exec argv_all (argv[0] first) with it removed
  * from LD_PRELOAD; always sets VBOXFIX=off (covers /etc/ld.so.preload). */
 void cli_leave_library(char **argv_all);
+
+/* The C library an ELF file was built for: from its program interpreter
+ * (executables) or its DT_NEEDED entries (shared libraries). */
+enum cli_libc { CLI_LIBC_UNKNOWN = 0, CLI_LIBC_GLIBC, CLI_LIBC_MUSL };
+struct cli_elf {
+	int dynamic;          /* has a program interpreter (PT_INTERP) */
+	int go;               /* Go sections or notes */
+	enum cli_libc libc;
+	char interp[256];     /* PT_INTERP, or "" */
+};
+/* Read a 64-bit ELF file; 0, or -1 when it is not one (a script, another
+ * class) or cannot be read. */
+int cli_elf_read(const char *path, struct cli_elf *e);
+const char *cli_libc_name(enum cli_libc l);
+/* "vboxfix VERSION" and the library exec would load, on stdout. */
+void cli_print_version(void);
+
+/* Users and groups by id from /etc/passwd and /etc/group read directly (the
+ * files a container's programs see, whatever NSS says); the number when
+ * absent. */
+const char *cli_db_uname(uid_t uid, char *buf, size_t n);
+const char *cli_db_gname(gid_t gid, char *buf, size_t n);
+
+/* exec's steps, shared with stats: parse the options (`force_stats` sets
+ * VBOXFIX_STATS=1), validate them, set the environment, switch user. Returns
+ * CLI_GO with *cmdv = COMMAND ARGS..., or an exit status (help, --version,
+ * an error already reported). */
+enum { CLI_GO = -1 };
+int cli_exec_prepare(int argc, char **argv, int force_stats, char ***cmdv);
+/* execvp; on failure reports it like a shell and returns 126 or 127. */
+int cli_exec_run(char **cmdv);
 
 /* JSON string literal of `s` (escaped; invalid UTF-8 becomes U+FFFD). */
 void cli_json_str(FILE *f, const char *s);

@@ -4,7 +4,6 @@
 #include "cli.h"
 #include "config.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -14,64 +13,55 @@
 #include <unistd.h>
 
 static const char exec_help[] =
-	"Usage: vboxfix exec [OPTIONS] -- COMMAND [ARGS...]\n"
+	"Usage: vboxfix exec [OPTIONS] [--] COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND with libvboxfix.so added to LD_PRELOAD (existing entries are\n"
 	"kept). vboxfix replaces itself with COMMAND: same pid, same signals, and\n"
-	"COMMAND's exit status.\n"
+	"COMMAND's exit status. Options end at the first word that is not one (as\n"
+	"with env or setpriv); '--' is needed only before a COMMAND starting with '-'.\n"
 	"\n"
 	"Options (each sets the environment variable shown):\n"
-	"  --path DIR          treat DIR as a share; repeatable      VBOXFIX_PATHS\n"
-	"  --owner USER[:GROUP] owner shown for unrecorded files     VBOXFIX_OWNER\n"
-	"  --map MAP           owner mapping, bindfs --map syntax    VBOXFIX_MAP\n"
+	"  -p, --path DIR      treat DIR as a share; repeatable      VBOXFIX_PATHS\n"
+	"  -o, --owner USER[:GROUP]\n"
+	"                      owner shown for unrecorded files      VBOXFIX_OWNER\n"
+	"  -m, --map MAP       owner mapping, bindfs --map syntax    VBOXFIX_MAP\n"
 	"                      (e.g. 1000/999:@50/@999)\n"
-	"  --ttl MS            attribute cache lifetime, 0 = off     VBOXFIX_TTL_MS\n"
-	"  --state FILE        where recorded owners/modes live      VBOXFIX_STATE\n"
-	"  --log LEVEL         error, warn, info or debug            VBOXFIX_LOG\n"
-	"  --stats             print counters at exit                VBOXFIX_STATS=1\n"
-	"  --user USER[:GROUP] as root: switch to USER (its supplementary groups,\n"
+	"  -t, --ttl MS        attribute cache lifetime, 0 = off     VBOXFIX_TTL_MS\n"
+	"  -s, --state FILE    where recorded owners/modes live      VBOXFIX_STATE\n"
+	"  -l, --log LEVEL     error, warn, info or debug            VBOXFIX_LOG\n"
+	"      --stats         print counters at exit                VBOXFIX_STATS=1\n"
+	"  -u, --user USER[:GROUP]\n"
+	"                      as root: switch to USER (its supplementary groups,\n"
 	"                      then GROUP or its primary group) before running\n"
 	"                      COMMAND; HOME is set from the passwd entry\n"
+	"  -V, --version       show the version and the library exec would load\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"The library is looked for in <bindir>/../lib, then " VBF_LIBDIR ",\n"
-	"then next to the vboxfix binary.\n"
+	"then next to the vboxfix binary. A one-line warning says when COMMAND is\n"
+	"static, a Go program, or uses another C library than the library's.\n"
 	"\n"
-	"Exit status: COMMAND's; 127 not found, 126 not executable, 2 usage error\n"
-	"(unknown option, missing '--' or COMMAND, bad value, library not found,\n"
-	"unknown user or group, --user without root).\n";
+	"Exit status: COMMAND's; 127 not found, 126 found but not executable, 125\n"
+	"vboxfix's own error (unknown option, missing COMMAND, bad value, library\n"
+	"not found, unknown user or group, --user without root).\n";
 
-static const char stats_help[] =
-	"Usage: vboxfix stats\n"
-	"       vboxfix stats [exec options] -- COMMAND [ARGS...]\n"
-	"\n"
-	"With VBOXFIX_STATS=1 every process running with libvboxfix writes one line\n"
-	"of counters when it exits, to stderr (or VBOXFIX_LOG_FILE), never stdout:\n"
-	"\n"
-	"  vboxfix[PID] stats: presented=N chown_recorded=N chmod_recorded=N ...\n"
-	"\n"
-	"  presented            stat results whose owner or mode was rewritten\n"
-	"  chown_recorded       chowns recorded (the share ignored or refused them)\n"
-	"  chmod_recorded       chmods recorded\n"
-	"  create_recorded      modes of new files/directories recorded\n"
-	"  refusals_absorbed    share refusals turned into success\n"
-	"  cache_hits, cache_misses, cache_invalidations\n"
-	"                       the attribute cache (VBOXFIX_TTL_MS)\n"
-	"  requests_avoided     requests to the share the cache saved\n"
-	"  retries              busy-file retries (VBOXFIX_RETRY_MS)\n"
-	"  emulations           link/FIFO/socket/rename emulations\n"
-	"\n"
-	"'vboxfix stats -- COMMAND' is 'vboxfix exec --stats -- COMMAND'; for a\n"
-	"whole container set ENV VBOXFIX_STATS=1 next to LD_PRELOAD.\n";
-
-enum { O_PATH_ = 256, O_OWNER, O_MAP, O_TTL, O_STATE, O_LOG, O_STATS, O_USER };
+enum { O_STATS = 256 };
 
 static const struct option exec_opts[] = {
-	{"path", required_argument, 0, O_PATH_}, {"owner", required_argument, 0, O_OWNER},
-	{"map", required_argument, 0, O_MAP},    {"ttl", required_argument, 0, O_TTL},
-	{"state", required_argument, 0, O_STATE}, {"log", required_argument, 0, O_LOG},
-	{"stats", no_argument, 0, O_STATS},       {"user", required_argument, 0, O_USER},
-	{"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
+	{"path", required_argument, 0, 'p'},  {"owner", required_argument, 0, 'o'},
+	{"map", required_argument, 0, 'm'},   {"ttl", required_argument, 0, 't'},
+	{"state", required_argument, 0, 's'}, {"log", required_argument, 0, 'l'},
+	{"stats", no_argument, 0, O_STATS},   {"user", required_argument, 0, 'u'},
+	{"version", no_argument, 0, 'V'},     {"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0},
+};
+
+/* What the options asked for. */
+struct exec_req {
+	char paths[VBF_MAX_SHARES * (PATH_MAX + 1)];
+	int npaths;
+	const char *owner, *map, *ttl, *state, *log, *user;
+	int stats;
 };
 
 /* Absolute, canonical form of DIR for VBOXFIX_PATHS. */
@@ -130,7 +120,8 @@ static int which(const char *cmd, char *out, size_t n)
 	}
 }
 
-/* 1 when some PATH directory holds a file named `cmd` (executable or not). */
+/* 1 when some PATH directory holds a file named `cmd` (executable or not;
+ * a directory of that name does not count, as for a shell). */
 static int in_path(const char *cmd)
 {
 	const char *path = getenv("PATH");
@@ -141,7 +132,7 @@ static int in_path(const char *cmd)
 		char f[PATH_MAX];
 		struct stat st;
 		cli_fmt(f, sizeof f, "%.*s%s%s", (int)len, path, len ? "/" : "", cmd);
-		if (stat(f, &st) == 0)
+		if (stat(f, &st) == 0 && !S_ISDIR(st.st_mode))
 			return 1;
 		if (!path[len])
 			return 0;
@@ -149,65 +140,25 @@ static int in_path(const char *cmd)
 	}
 }
 
-/* 1 when the ELF file's sections or notes mark a Go binary. */
-static int elf_is_go(FILE *f, const Elf64_Ehdr *eh)
-{
-	if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shnum == 0 ||
-	    eh->e_shnum > 4096 || eh->e_shstrndx >= eh->e_shnum)
-		return 0;
-	Elf64_Shdr *sh = calloc(eh->e_shnum, sizeof *sh);
-	if (!sh)
-		return 0;
-	int go = 0;
-	char *names = NULL;
-	if (fseek(f, (long)eh->e_shoff, SEEK_SET) != 0 || fread(sh, sizeof *sh, eh->e_shnum, f) != eh->e_shnum)
-		goto out;
-	Elf64_Shdr *ns = &sh[eh->e_shstrndx];
-	if (ns->sh_size == 0 || ns->sh_size > (1u << 20))
-		goto out;
-	names = malloc(ns->sh_size + 1);
-	if (!names || fseek(f, (long)ns->sh_offset, SEEK_SET) != 0 || fread(names, 1, ns->sh_size, f) != ns->sh_size)
-		goto out;
-	names[ns->sh_size] = 0;
-	for (int i = 0; i < eh->e_shnum && !go; i++) {
-		if (sh[i].sh_name >= ns->sh_size)
-			continue;
-		const char *nm = names + sh[i].sh_name;
-		go = !strcmp(nm, ".go.buildinfo") || !strcmp(nm, ".note.go.buildid") || !strcmp(nm, ".gopclntab");
-	}
-out:
-	free(names);
-	free(sh);
-	return go;
-}
-
-/* Warn (one line) when no preload library can reach `path`'s calls. */
-static void check_binary(const char *cmd)
+/* One-line warnings when the library cannot reach `cmd`'s calls: a static
+ * or Go program bypasses libc, and a program of another C library than the
+ * library's cannot use it (a glibc build in a musl program stays inert). */
+static void check_binary(const char *cmd, const char *lib)
 {
 	char path[PATH_MAX];
-	if (which(cmd, path, sizeof path) != 0)
-		return;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return;
-	Elf64_Ehdr eh;
-	if (fread(&eh, sizeof eh, 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 1024) {
-		fclose(f); /* a script or another class: its interpreter decides */
-		return;
-	}
-	int interp = 0;
-	for (int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (fseek(f, (long)(eh.e_phoff + (Elf64_Off)i * sizeof ph), SEEK_SET) != 0 || fread(&ph, sizeof ph, 1, f) != 1)
-			break;
-		interp |= ph.p_type == PT_INTERP;
-	}
-	if (elf_is_go(f, &eh))
+	struct cli_elf e, le;
+	if (which(cmd, path, sizeof path) != 0 || cli_elf_read(path, &e) != 0)
+		return; /* not found (exec says so), a script, another class */
+	if (e.go)
 		cli_err("warning: %s is a Go program: it makes system calls without libc, so libvboxfix cannot change what it sees", path);
-	else if (!interp)
+	else if (!e.dynamic)
 		cli_err("warning: %s is statically linked: no preload library can reach it, libvboxfix will have no effect", path);
-	fclose(f);
+	else if (e.libc != CLI_LIBC_UNKNOWN && cli_elf_read(lib, &le) == 0 && le.libc != CLI_LIBC_UNKNOWN &&
+		 le.libc != e.libc)
+		cli_err("warning: %s is a %s program (%s) but %s is a %s build: libvboxfix will have no effect in it; "
+			"use a %s build of the library%s",
+			path, cli_libc_name(e.libc), e.interp, lib, cli_libc_name(le.libc), cli_libc_name(e.libc),
+			e.libc == CLI_LIBC_MUSL ? " (make CC=musl-gcc)" : "");
 }
 
 /* A whole small file as a string (passwd, group), or NULL. */
@@ -273,159 +224,160 @@ static int switch_user(const char *cmd, const char *spec)
 	return 0;
 }
 
-int cmd_exec(int argc, char **argv, int force_stats)
+/* --path DIR: one more entry of VBOXFIX_PATHS. */
+static int add_path(const char *cmd, struct exec_req *q, const char *dir)
+{
+	char *p = NULL;
+	int rc = abs_dir(cmd, dir, &p);
+	if (rc != 0)
+		return rc;
+	size_t used = strlen(q->paths);
+	if (++q->npaths > VBF_MAX_SHARES || used + strlen(p) + 2 > sizeof q->paths)
+		rc = cli_usage(cmd, "--path: at most %d directories", VBF_MAX_SHARES);
+	else
+		cli_fmt(q->paths + used, sizeof q->paths - used, "%s%s", used ? ":" : "", p);
+	free(p);
+	return rc;
+}
+
+/* The options up to the first word that is not one ('+': like env and
+ * setpriv, so that COMMAND's own options stay COMMAND's). CLI_GO, or an
+ * exit status. */
+static int parse_opts(int argc, char **argv, struct exec_req *q)
 {
 	const char *cmd = argv[0];
-	int is_stats = !strcmp(cmd, "stats");
-	char *paths = NULL;
-	size_t plen = 0;
-	int npaths = 0;
-	const char *owner = NULL, *map = NULL, *ttl = NULL, *state = NULL, *log = NULL, *user = NULL;
-	int stats = force_stats, c, rc;
-
+	int c, rc;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", exec_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:m:t:s:l:u:hV", exec_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(is_stats ? stats_help : exec_help, stdout);
-			free(paths);
+			if (!strcmp(cmd, "stats"))
+				return cmd_stats(1, argv);
+			fputs(exec_help, stdout);
 			return CLI_OK;
-		case O_PATH_: {
-			char *p = NULL;
-			if ((rc = abs_dir(cmd, optarg, &p)) != 0) {
-				free(paths);
+		case 'V': cli_print_version(); return CLI_OK;
+		case 'p':
+			if ((rc = add_path(cmd, q, optarg)) != 0)
 				return rc;
-			}
-			char *np = realloc(paths, plen + strlen(p) + 2);
-			if (!np) {
-				free(p);
-				free(paths);
-				return CLI_USAGE;
-			}
-			paths = np;
-			if (++npaths > VBF_MAX_SHARES) {
-				free(p);
-				free(paths);
-				return cli_usage(cmd, "--path: at most %d directories", VBF_MAX_SHARES);
-			}
-			plen += (size_t)sprintf(paths + plen, "%s%s", plen ? ":" : "", p);
-			free(p);
 			break;
-		}
-		case O_OWNER: owner = optarg; break;
-		case O_MAP: map = optarg; break;
-		case O_TTL: ttl = optarg; break;
-		case O_STATE: state = optarg; break;
-		case O_LOG: log = optarg; break;
-		case O_STATS: stats = 1; break;
-		case O_USER: user = optarg; break;
-		case ':':
-			free(paths);
-			return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+		case 'o': q->owner = optarg; break;
+		case 'm': q->map = optarg; break;
+		case 't': q->ttl = optarg; break;
+		case 's': q->state = optarg; break;
+		case 'l': q->log = optarg; break;
+		case 'u': q->user = optarg; break;
+		case O_STATS: q->stats = 1; break;
+		case ':': return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			free(paths);
 			if (optopt && optopt < 256)
 				return cli_usage(cmd, "unknown option '-%c'", optopt);
 			return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind == 1 && is_stats && argc == 1) {
-		fputs(stats_help, stdout);
-		return CLI_OK;
-	}
-	if (optind > argc || strcmp(argv[optind - 1], "--") != 0) {
-		free(paths);
-		if (optind < argc)
-			return cli_usage(cmd, "missing '--' before the command ('%s')", argv[optind]);
-		return cli_usage(cmd, "missing '-- COMMAND'");
-	}
-	if (optind >= argc) {
-		free(paths);
-		return cli_usage(cmd, "missing COMMAND after '--'");
-	}
+	if (optind >= argc)
+		return cli_usage(cmd, "missing COMMAND");
+	return CLI_GO;
+}
 
-	/* Validate every value before touching the environment, with the
-	 * library's own parsers (names from /etc/passwd and /etc/group). */
+/* Every value checked before the environment is touched, with the library's
+ * own parsers (names from /etc/passwd and /etc/group). */
+static int check_values(const char *cmd, const struct exec_req *q)
+{
 	uint32_t u32a, u32b;
-	char *pwdb = owner || map ? slurp("/etc/passwd") : NULL, *grdb = owner || map ? slurp("/etc/group") : NULL;
-	int bad_owner = owner && vbf_parse_owner(owner, &u32a, &u32b, pwdb, grdb) != 0;
+	char *pwdb = q->owner || q->map ? slurp("/etc/passwd") : NULL;
+	char *grdb = q->owner || q->map ? slurp("/etc/group") : NULL;
+	int bad_owner = q->owner && vbf_parse_owner(q->owner, &u32a, &u32b, pwdb, grdb) != 0;
 	int bad_map = 0;
-	if (map) {
+	if (q->map) {
 		struct vbf_map_ent ents[VBF_MAX_MAP];
 		int n = 0;
-		bad_map = vbf_parse_map(map, ents, VBF_MAX_MAP, &n, pwdb, grdb) != 0;
+		bad_map = vbf_parse_map(q->map, ents, VBF_MAX_MAP, &n, pwdb, grdb) != 0;
 	}
 	free(pwdb);
 	free(grdb);
-	if (bad_owner) {
-		free(paths);
-		return cli_usage(cmd, "--owner '%s': expected UID:GID or USER[:GROUP] known in /etc/passwd and /etc/group", owner);
-	}
-	if (bad_map) {
-		free(paths);
+	if (bad_owner)
+		return cli_usage(cmd, "--owner '%s': expected UID:GID or USER[:GROUP] known in /etc/passwd and /etc/group",
+				 q->owner);
+	if (bad_map)
 		return cli_usage(cmd, "--map '%s': expected bindfs --map syntax (FROM/TO:@FROMGROUP/@TOGROUP), "
-				      "e.g. 1000/999:@50/@999, at most %d entries", map, VBF_MAX_MAP);
-	}
-	if (ttl) {
+				      "e.g. 1000/999:@50/@999, at most %d entries", q->map, VBF_MAX_MAP);
+	if (q->ttl) {
 		char *end;
 		errno = 0;
-		long v = strtol(ttl, &end, 10);
-		if (!*ttl || *end || errno || v < 0 || v > 86400000) {
-			free(paths);
-			return cli_usage(cmd, "--ttl '%s': expected milliseconds (0 turns the cache off)", ttl);
-		}
+		long v = strtol(q->ttl, &end, 10);
+		if (!*q->ttl || *end || errno || v < 0 || v > 86400000)
+			return cli_usage(cmd, "--ttl '%s': expected milliseconds (0 turns the cache off)", q->ttl);
 	}
-	if (log && strcmp(log, "error") && strcmp(log, "warn") && strcmp(log, "info") && strcmp(log, "debug")) {
-		free(paths);
-		return cli_usage(cmd, "--log '%s': expected error, warn, info or debug", log);
-	}
+	const char *l = q->log;
+	if (l && strcmp(l, "error") && strcmp(l, "warn") && strcmp(l, "info") && strcmp(l, "debug"))
+		return cli_usage(cmd, "--log '%s': expected error, warn, info or debug", l);
+	return CLI_OK;
+}
 
-	char lib[PATH_MAX], tried[4 * PATH_MAX];
-	if (cli_find_library(lib, sizeof lib, tried, sizeof tried) != 0) {
-		free(paths);
-		cli_err("%s: %s not found (looked at %s); install it with 'make install'", cmd, VBF_LIBNAME, tried);
-		return CLI_USAGE;
-	}
+/* LD_PRELOAD with `lib` first, and the VBOXFIX_* variables of the options. */
+static int export_env(const struct exec_req *q, const char *lib)
+{
 	char *pre = cli_preload_compose(lib, getenv("LD_PRELOAD"));
-	rc = !pre || set("LD_PRELOAD", pre);
+	int bad = !pre || set("LD_PRELOAD", pre);
 	free(pre);
-	if (!rc && paths)
-		rc = set("VBOXFIX_PATHS", paths);
-	free(paths);
-	if (!rc && owner)
-		rc = set("VBOXFIX_OWNER", owner);
-	if (!rc && map)
-		rc = set("VBOXFIX_MAP", map);
-	if (!rc && ttl)
-		rc = set("VBOXFIX_TTL_MS", ttl);
-	if (!rc && state) {
-		char *a = abs_file(state);
-		rc = !a || set("VBOXFIX_STATE", a);
+	bad = bad || (q->npaths && set("VBOXFIX_PATHS", q->paths));
+	bad = bad || (q->owner && set("VBOXFIX_OWNER", q->owner));
+	bad = bad || (q->map && set("VBOXFIX_MAP", q->map));
+	bad = bad || (q->ttl && set("VBOXFIX_TTL_MS", q->ttl));
+	if (!bad && q->state) {
+		char *a = abs_file(q->state);
+		bad = !a || set("VBOXFIX_STATE", a);
 		free(a);
 	}
-	if (!rc && log)
-		rc = set("VBOXFIX_LOG", log);
-	if (!rc && stats)
-		rc = set("VBOXFIX_STATS", "1");
-	if (rc)
-		return CLI_USAGE;
+	bad = bad || (q->log && set("VBOXFIX_LOG", q->log));
+	bad = bad || (q->stats && set("VBOXFIX_STATS", "1"));
+	if (bad)
+		return CLI_ERROR;
 	const char *off = getenv("VBOXFIX");
 	if (off && !strcmp(off, "off"))
 		cli_err("warning: VBOXFIX=off is set: the library will do nothing (unset it to enable)");
+	return CLI_OK;
+}
 
-	if (user && (rc = switch_user(cmd, user)) != 0)
+int cli_exec_prepare(int argc, char **argv, int force_stats, char ***cmdv)
+{
+	const char *cmd = argv[0];
+	static struct exec_req q; /* paths is large; one request per process */
+	memset(&q, 0, sizeof q);
+	q.stats = force_stats;
+	int rc = parse_opts(argc, argv, &q);
+	if (rc != CLI_GO)
 		return rc;
+	if ((rc = check_values(cmd, &q)) != CLI_OK)
+		return rc;
+	char lib[PATH_MAX], tried[4 * PATH_MAX];
+	if (cli_find_library(lib, sizeof lib, tried, sizeof tried) != 0) {
+		cli_err("%s: %s not found (looked at %s); install it with 'make install'", cmd, VBF_LIBNAME, tried);
+		return CLI_ERROR;
+	}
+	if ((rc = export_env(&q, lib)) != CLI_OK)
+		return rc;
+	if (q.user && (rc = switch_user(cmd, q.user)) != 0)
+		return rc;
+	*cmdv = argv + optind;
+	check_binary((*cmdv)[0], lib);
+	return CLI_GO;
+}
 
-	char **av = argv + optind;
-	check_binary(av[0]);
+int cli_exec_run(char **av)
+{
 	fflush(NULL);
 	execvp(av[0], av);
 	int e = errno;
 	/* execvp reports EACCES when some PATH directory could not be searched
-	 * even though no such file exists anywhere: a shell says "not found" */
+	 * (or held a directory of that name) even though no such program exists
+	 * anywhere: a shell says "not found" */
 	if (e == EACCES && !strchr(av[0], '/') && !in_path(av[0]))
 		e = ENOENT;
+	struct stat st;
+	if (e == EACCES && strchr(av[0], '/') && stat(av[0], &st) == 0 && S_ISDIR(st.st_mode))
+		e = EISDIR; /* what a shell says of a directory */
 	if (e == ENOENT || e == ENOTDIR) {
 		cli_err("%s: command not found", av[0]);
 		return CLI_NOTFOUND;
@@ -434,11 +386,9 @@ int cmd_exec(int argc, char **argv, int force_stats)
 	return CLI_NOEXEC;
 }
 
-int cmd_stats(int argc, char **argv)
+int cmd_exec(int argc, char **argv, int force_stats)
 {
-	if (argc == 1) {
-		fputs(stats_help, stdout);
-		return CLI_OK;
-	}
-	return cmd_exec(argc, argv, 1);
+	char **av;
+	int rc = cli_exec_prepare(argc, argv, force_stats, &av);
+	return rc == CLI_GO ? cli_exec_run(av) : rc;
 }

@@ -14,18 +14,20 @@
 static int do_compact(void);
 
 static const char state_help[] =
-	"Usage: vboxfix state [--path DIR] [--state FILE] list\n"
-	"       vboxfix state [--path DIR] [--state FILE] forget [-r] PATH...\n"
-	"       vboxfix state [--path DIR] [--state FILE] export [FILE]\n"
-	"       vboxfix state [--path DIR] [--state FILE] import FILE\n"
-	"       vboxfix state [--path DIR] [--state FILE] compact\n"
+	"Usage: vboxfix state [-p DIR] [-s FILE] list [PATH...]\n"
+	"       vboxfix state [-p DIR] [-s FILE] forget [-r] PATH...\n"
+	"       vboxfix state [-p DIR] [-s FILE] export [FILE]\n"
+	"       vboxfix state [-p DIR] [-s FILE] import FILE\n"
+	"       vboxfix state [-p DIR] [-s FILE] compact\n"
 	"\n"
 	"The owners and modes libvboxfix recorded for files on a share (chowns and\n"
-	"chmods the share ignored or refused). Shares: --path DIR (repeatable), or\n"
-	"every vboxsf mount plus VBOXFIX_PATHS. Records live in DIR/.vboxfix.state\n"
-	"unless --state or VBOXFIX_STATE names another file.\n"
+	"chmods the share ignored or refused). Shares: -p/--path DIR (repeatable),\n"
+	"or every vboxsf mount plus VBOXFIX_PATHS. Records live in\n"
+	"DIR/.vboxfix.state unless -s/--state or VBOXFIX_STATE names another file.\n"
 	"\n"
-	"  list            print every record: mode, owner, path ('-' = not recorded)\n"
+	"  list [PATH...]  print the records (of PATH and below it): mode, owner as\n"
+	"                  numbers and as names from /etc/passwd and /etc/group,\n"
+	"                  path ('-' = not recorded)\n"
 	"  forget PATH...  drop the record of PATH (-r: and of everything below it);\n"
 	"                  stat then shows the default owner and the real mode again\n"
 	"  export [FILE]   write the records as text (to stdout without FILE), with\n"
@@ -36,7 +38,8 @@ static const char state_help[] =
 	"  compact         rewrite each state file from its live records now (the\n"
 	"                  library does it by itself when dead records dominate)\n"
 	"\n"
-	"Exit status: 0 done, 1 some records skipped or not written, 2 usage error.\n";
+	"Exit status: 0 done; 1 some records skipped or not written, or forget\n"
+	"found no record of a PATH; 125 usage error (also a PATH on no share).\n";
 
 #define MAXS VBF_MAX_SHARES
 
@@ -154,35 +157,88 @@ struct walk {
 	const char *root;
 	int export;
 	unsigned long n;
+	const char *const *keys; /* list PATH...: only these keys and below */
+	int nkeys;
+	int recursive;           /* forget: count keys below too */
 };
+
+/* `key` is `want` or (`below`) lies under it ("" is the share root). */
+static int key_in(const char *key, const char *want, int below)
+{
+	size_t l = strlen(want);
+	if (!strcmp(key, want))
+		return 1;
+	return below && (l == 0 || (!strncmp(key, want, l) && key[l] == '/'));
+}
+
+static int wanted(const struct walk *w, const char *key)
+{
+	for (int i = 0; i < w->nkeys; i++)
+		if (key_in(key, w->keys[i], 1))
+			return 1;
+	return w->nkeys == 0;
+}
 
 static int print_rec(void *arg, const char *key, const struct vbf_rec *r, const struct vbf_fp *fp)
 {
 	struct walk *w = arg;
-	char k[3 * PATH_MAX], mode[8] = "-", owner[32] = "-";
+	char k[3 * PATH_MAX], mode[8] = "-", owner[32] = "-", names[160] = "-";
+	if (!wanted(w, key))
+		return 0;
 	if (r->flags & VBF_REC_MODE)
 		cli_fmt(mode, sizeof mode, "0%03o", (unsigned)(r->mode & 07777));
-	if (r->flags & VBF_REC_OWNER)
+	if (r->flags & VBF_REC_OWNER) {
+		char u[64], g[64];
 		cli_fmt(owner, sizeof owner, "%u:%u", (unsigned)r->uid, (unsigned)r->gid);
+		cli_fmt(names, sizeof names, "%s:%s", cli_db_uname(r->uid, u, sizeof u), cli_db_gname(r->gid, g, sizeof g));
+	}
 	esc(key, k, sizeof k);
 	if (w->export)
 		fprintf(w->out, "owner=%s mode=%s type=%c path=%s\n", owner, mode, type_char(fp ? fp->type : 0),
 			*key ? k : ".");
 	else
-		fprintf(w->out, "  %-5s %-13s %s%s%s\n", mode, owner, w->root, *key ? "/" : "", k);
+		fprintf(w->out, "  %-5s %-13s %-19s %s%s%s\n", mode, owner, names, w->root, *key ? "/" : "", k);
 	w->n++;
+	return 0;
+}
+
+static int count_rec(void *arg, const char *key, const struct vbf_rec *r, const struct vbf_fp *fp)
+{
+	(void)r;
+	(void)fp;
+	struct walk *w = arg;
+	w->n += (unsigned long)key_in(key, w->keys[0], w->recursive);
 	return 0;
 }
 
 static const char *state_file;
 
-static int do_list(FILE *out, int export)
+static int key_of(const char *path, char *key, size_t n);
+
+/* list [PATH...] and export: the records of every share, or of the shares
+ * holding the named paths, only those paths and below. */
+static int do_list(FILE *out, int export, int npaths, char **paths)
 {
 	int rc = CLI_OK;
+	static char keys[MAXS][PATH_MAX];
+	const char *sel[MAXS];
+	int which[MAXS];
+	if (npaths > MAXS)
+		return cli_usage("state", "list: at most %d paths", MAXS);
+	for (int i = 0; i < npaths; i++)
+		if ((which[i] = key_of(paths[i], keys[i], sizeof keys[i])) < 0) {
+			cli_err("state: %s is not on a known share (name the share with --path DIR)", paths[i]);
+			return CLI_ERROR;
+		}
 	if (export)
 		fprintf(out, "# vboxfix state export 1\n");
 	for (int i = 0; i < nshares; i++) {
-		struct walk w = {out, shares[i].root, export, 0};
+		struct walk w = {out, shares[i].root, export, 0, sel, 0, 0};
+		for (int j = 0; j < npaths; j++)
+			if (which[j] == i)
+				sel[w.nkeys++] = keys[j];
+		if (npaths && !w.nkeys)
+			continue;
 		vbf_store_open(i, shares[i].root, state_file);
 		struct vbf_store_info info;
 		memset(&info, 0, sizeof info);
@@ -259,6 +315,8 @@ static int key_of(const char *path, char *key, size_t n)
 	return best;
 }
 
+/* Drop the records of each path; a path with no record is said, and makes
+ * the status 1. */
 static int do_forget(int argc, char **argv, int recursive)
 {
 	if (argc == 0)
@@ -266,19 +324,30 @@ static int do_forget(int argc, char **argv, int recursive)
 	int rc = CLI_OK;
 	for (int i = 0; i < argc; i++) {
 		char key[PATH_MAX];
+		const char *keys[1] = {key};
 		int idx = key_of(argv[i], key, sizeof key);
 		if (idx < 0) {
 			cli_err("state: %s is not on a known share (name the share with --path DIR)", argv[i]);
-			rc = CLI_USAGE;
+			rc = CLI_ERROR;
 			continue;
 		}
+		struct walk w = {NULL, shares[idx].root, 0, 0, keys, 1, recursive};
 		vbf_store_open(idx, shares[idx].root, state_file);
-		if (recursive)
+		vbf_store_foreach(idx, count_rec, &w);
+		if (w.n && recursive)
 			vbf_store_del(idx, key);
-		else
+		else if (w.n)
 			vbf_store_forget(idx, key);
 		vbf_store_close(idx);
-		printf("forgot %s%s\n", argv[i], recursive ? " and everything below it" : "");
+		if (!w.n) {
+			cli_err("state: no record of %s%s", argv[i], recursive ? " or below it" : "");
+			if (rc == CLI_OK)
+				rc = CLI_ACTION;
+		} else if (recursive) {
+			printf("forgot %s and everything below it (%lu record%s)\n", argv[i], w.n, w.n == 1 ? "" : "s");
+		} else {
+			printf("forgot %s\n", argv[i]);
+		}
 	}
 	return rc;
 }
@@ -380,7 +449,7 @@ int cmd_state(int argc, char **argv)
 		}
 	cli_leave_library(argv - 1);
 	state_file = getenv("VBOXFIX_STATE");
-	while ((c = getopt_long(argc, argv, ":rh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:s:rh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (add_share(optarg) != 0)
@@ -411,11 +480,8 @@ int cmd_state(int argc, char **argv)
 	if (nshares == 0)
 		return cli_usage("state", "no shares: no vboxsf mounts and VBOXFIX_PATHS is empty; use --path DIR");
 	int rest = argc - optind;
-	if (!strcmp(act, "list")) {
-		if (rest)
-			return cli_usage("state", "list takes no arguments");
-		return do_list(stdout, 0);
-	}
+	if (!strcmp(act, "list"))
+		return do_list(stdout, 0, rest, argv + optind);
 	if (!strcmp(act, "forget"))
 		return do_forget(rest, argv + optind, recursive);
 	if (!strcmp(act, "compact")) {
@@ -427,13 +493,13 @@ int cmd_state(int argc, char **argv)
 		if (rest > 1)
 			return cli_usage("state", "export takes at most one FILE");
 		if (rest == 0)
-			return do_list(stdout, 1);
+			return do_list(stdout, 1, 0, NULL);
 		FILE *f = fopen(argv[optind], "we");
 		if (!f) {
 			cli_err("state: %s: %s", argv[optind], strerror(errno));
 			return CLI_USAGE;
 		}
-		int rc = do_list(f, 1);
+		int rc = do_list(f, 1, 0, NULL);
 		if (fclose(f) != 0) {
 			cli_err("state: %s: %s", argv[optind], strerror(errno));
 			return CLI_ACTION;

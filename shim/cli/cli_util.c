@@ -364,3 +364,30 @@ void cli_json_str(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+/* Name of `id` in a passwd or group file: the first line whose third field
+ * is `id` (both files put the id there). */
+static const char *db_name(const char *file, unsigned id, char *buf, size_t n)
+{
+	FILE *f = fopen(file, "re");
+	char line[1024];
+	cli_fmt(buf, n, "%u", id);
+	if (!f)
+		return buf;
+	while (fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || c1 == line || line[0] == '+' || line[0] == '-')
+			continue; /* not an entry (NIS markers included) */
+		uint32_t v;
+		if (parse_id(c2 + 1, strcspn(c2 + 1, ":\n"), &v) == 0 && v == id) {
+			*c1 = 0;
+			cli_fmt(buf, n, "%s", line);
+			break;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+const char *cli_db_uname(uid_t uid, char *buf, size_t n) { return db_name("/etc/passwd", (unsigned)uid, buf, n); }
+const char *cli_db_gname(gid_t gid, char *buf, size_t n) { return db_name("/etc/group", (unsigned)gid, buf, n); }

@@ -1,9 +1,9 @@
 /* vboxfix: run programs with libvboxfix, diagnose shares, inspect state.
  *
- *   vboxfix exec [options] -- COMMAND [ARGS...]
+ *   vboxfix exec [options] [--] COMMAND [ARGS...]
  *   vboxfix doctor [--json] [--user USER] [PATH...]
- *   vboxfix state list|forget|export|import ...
- *   vboxfix stats [exec options] [-- COMMAND [ARGS...]]
+ *   vboxfix state list|forget|export|import|compact ...
+ *   vboxfix stats [exec options] [[--] COMMAND [ARGS...]]
  */
 #include "cli.h"
 
@@ -16,22 +16,23 @@ static const char usage_text[] =
 	"like the service's own, by running programs with libvboxfix.so preloaded.\n"
 	"\n"
 	"Commands:\n"
-	"  exec [options] -- COMMAND [ARGS...]\n"
+	"  exec [options] [--] COMMAND [ARGS...]\n"
 	"                 run COMMAND with the library preloaded (same pid)\n"
 	"  doctor [--json] [--user USER] [PATH...]\n"
 	"                 probe what each share refuses, and whether USER can write\n"
-	"  state list|forget|export|import\n"
+	"  state list|forget|export|import|compact\n"
 	"                 inspect and edit recorded owners and modes\n"
-	"  stats [exec options] [-- COMMAND [ARGS...]]\n"
+	"  stats [exec options] [[--] COMMAND [ARGS...]]\n"
 	"                 how to get per-process counters; with a command, run it\n"
-	"                 like 'exec --stats'\n"
+	"                 and print the counters of every process under it\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help (or 'vboxfix COMMAND --help')\n"
-	"  -V, --version  show the version\n"
+	"  -V, --version  show the version and the library exec would load\n"
 	"\n"
-	"Exit status: that of COMMAND for exec; 0 fine, 1 action needed (doctor),\n"
-	"2 usage error, 126/127 command not executable / not found.\n"
+	"Exit status: that of COMMAND for exec and stats; 0 fine, 1 action needed\n"
+	"(doctor, state), 125 vboxfix's own error (usage, bad value, setup),\n"
+	"126/127 command not executable / not found.\n"
 	"See vboxfix(1) and libvboxfix(7).\n";
 
 int main(int argc, char **argv)
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-		printf("vboxfix %s\n", VBF_VERSION);
+		cli_print_version();
 		return CLI_OK;
 	}
 	if (!strcmp(cmd, "exec"))
