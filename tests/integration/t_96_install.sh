@@ -19,9 +19,10 @@ VERSION=$(make -s --no-print-directory version)
 MK=(make -s --no-print-directory B="$TB")
 
 # ---- the build: $B's objects when $B is up to date, else a fresh one ----------
-if [ -f "$B/.prefix" ] && [ -d "$B/obj" ] && make -q B="$B" all >/dev/null 2>&1; then
-    cp -a "$B/obj" "$B/.prefix" "$B/core.a" "$B/libvboxfix.so" "$B/vboxfix" "$TB/"
-    from="copy of $(sed -n 's/^PREFIX=\([^ ]*\).*/\1/p' "$TB/.prefix") build"
+if [ -d "$B/obj" ] && [ -f "$B/vboxfix" ] && make -q B="$B" all >/dev/null 2>&1; then
+    cp -a "$B/obj" "$B/core.a" "$B/libvboxfix.so" "$B/vboxfix" "$TB/"
+    [ -f "$B/.prefix" ] && cp -a "$B/.prefix" "$TB/"
+    from="copy of $B"
 else
     from="fresh build"
 fi
