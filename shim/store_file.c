@@ -176,14 +176,14 @@ void vbf_file_name_unlock(int fd)
 /* Open `path` as a log. Never blocks (a FIFO, a device), never accepts a
  * file that is not a state file: nothing foreign is appended to or
  * replaced. -1 with *why set. */
-static int open_log(const char *path, int nofollow, const char **why)
+static int open_log_as(const char *path, int nofollow, int create, const char **why)
 {
 	int fl = O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow;
 	int fd = REAL(open)(path, fl, 0);
 	if (fd < 0 && errno == ENOENT) {
 		int lk = vbf_file_name_lock(path, nofollow);
 		fd = REAL(open)(path, fl, 0); /* a rename we waited for may have put one there */
-		if (fd < 0 && errno == ENOENT) {
+		if (fd < 0 && errno == ENOENT && create) {
 			fd = REAL(open)(path, fl | O_CREAT | O_EXCL, 0666);
 			if (fd >= 0) /* every service user shares the file: umask must not shut one out */
 				RAW(SYS_fchmod, fd, 0666, 0, 0);
@@ -222,6 +222,8 @@ static int open_log(const char *path, int nofollow, const char **why)
 	}
 	return fd;
 }
+
+static int open_log(const char *path, int nofollow, const char **why) { return open_log_as(path, nofollow, 1, why); }
 
 static void remember_identity(struct vbf_store *s)
 {
@@ -587,12 +589,11 @@ static int open_where(struct vbf_store *s, int idx, const char *state_file, char
 	}
 	n = snprintf(path, cap, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
 	s->nofollow = O_NOFOLLOW;
-	struct stat st;
-	if (n < (int)cap && REAL(fstatat)(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
-	    ((fd = open_above(s, idx, path, cap)) >= 0 || s->via))
-		return fd;
 	why = "name too long";
-	if (n < (int)cap && (fd = open_log(path, O_NOFOLLOW, &why)) >= 0)
+	/* the share's own file; without one, a file above it; else a new own */
+	if (n < (int)cap && ((fd = open_log_as(path, O_NOFOLLOW, 0, &why)) >= 0 ||
+			     (errno == ENOENT && ((fd = open_above(s, idx, path, cap)) >= 0 || s->via)) ||
+			     (fd = open_log(path, O_NOFOLLOW, &why)) >= 0))
 		return fd;
 	const char *why0 = why;
 	if (REAL(mkdir)("/var/tmp/vboxfix", 0700) == 0)
