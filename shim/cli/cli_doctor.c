@@ -43,7 +43,7 @@ static const char doctor_help[] =
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status: 0 usable (or not a share: vboxfix is not needed), 1 needs\n"
-	"action, 2 usage or path error.\n";
+	"action, 125 usage or path error.\n";
 
 static void unescape_mountinfo(char *s)
 {
