@@ -33,6 +33,15 @@ fi
 
 echo "deps: installing: $missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The tests and the demo start their own servers on temporary data: the
+# packages' own clusters and daemons (postgresql, mariadb) must not be left
+# running on the host. policy-rc.d, for the time of this install only, tells
+# the maintainer scripts not to start services (Debian's convention).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
 apt_get() { apt-get -q -o Dpkg::Use-Pty=0 "$@" </dev/null; }
 apt_get update || { echo "deps: apt-get update failed" >&2; exit 1; }
 # shellcheck disable=SC2086
