@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # vboxfix: libvboxfix.so (LD_PRELOAD library), the vboxfix command, tests.
 #   make            build into $(B)/
 #   make test       install missing Debian packages (as root), build, run every test

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the Debian packages that build and test vboxfix, only if missing.
 # Idempotent and quick when everything is present (one dpkg-query call).
 # Not root: list what is missing and carry on (tests that need it skip).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # PostgreSQL's pgbench on the emulated share: what libvboxfix costs a real
 # service. Not a pass/fail test. Needs root, /dev/fuse, bindfs, PostgreSQL.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench: the metadata cache measured side by side in ONE run, so the
 # ratios compare like with like on a noisy machine. Not a pass/fail test.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* statbench: the cost of one stat(2)-family call, measured in-process.
  *
  *   statbench [-n CALLS] [-r ROUNDS] [-f stat|lstat|statx|fstatat] PATH...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* State store benchmark: load time and memory for N records, cost of a put
  * (one recorded chown, without the chown itself), of a lookup, and of a
  * lookup right after another process wrote.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # State store benchmark plus the cost of one recorded chown against fakeroot.
 #   B=build sh bench/store_bench.sh      (needs $B/libvboxfix.so, $B/core.a, fakeroot)
 # Prints a markdown fragment on stdout.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make demo: an emulated VirtualBox shared folder (bindfs: every file owned by
 # uid 4242, chown and chmod silently ignored, no attribute caching - like
 # vboxsf with its default ttl=0), then the same jobs without and with

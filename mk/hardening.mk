@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Hardening (issue 8): every process, every libc. Included by the top-level
 # Makefile after tests/fixtures.mk (uses B, CC, CFLAGS, WARN, FIX_DIR, FIX_CF,
 # LIB_OBJ, CLI_OBJ, CLI, UNIT_BIN), before the rules that read UNIT_BIN.

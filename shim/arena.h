@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Memory for the state store's tables, straight from mmap. The store holds
  * its lock while it allocates; with malloc there, a signal handler that
  * interrupted another thread inside malloc and stats a share path would

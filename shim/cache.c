@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The metadata cache (cache.h): the in-process table. The shared page and
  * the open-for-write registry are in cache_shm.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Path metadata cache for shares: a stat of a share path that was asked a
  * moment ago is answered from process memory instead of a host round trip.
  *

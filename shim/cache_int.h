@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Between the two halves of the cache: the table (cache.c) and the shared
  * page with the open-for-write registry (cache_shm.c). */
 #ifndef VBF_CACHE_INT_H

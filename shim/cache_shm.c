@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The cache's shared half: a page (shpage.h) that every process under the
  * library attaches, holding
  *   - a sequence number, bumped by every change a wrapper makes on a share;

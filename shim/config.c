@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* VBOXFIX_* settings. Read once, validated, and never fatal: a bad value is
  * named in one warning and the default stays. Each setting warns on its own
  * (plain vbf_log: this runs once per process), so one bad value never hides

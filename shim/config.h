@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* VBOXFIX_* settings, read and validated once at start-up. A bad value is
  * warned about and ignored (the default stays), never fatal. */
 #ifndef VBF_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The unlink of a file this process holds open, finished at its last close
  * (defer.h). Everything here runs only after a share answered an unlink
  * busy, or for a descriptor whose table entry has VBF_FD_DEFER: other calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An unlink of a file this process holds open, on a share whose host
  * refuses it (a Windows host: ETXTBSY, a sharing violation): the name goes
  * away at once, the file itself at the last close here (docs/refusals.md).

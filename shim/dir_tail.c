@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The synthetic tail of directory listings: dir_tail.h. The lock is held
  * for table reads and writes only, never across a system call. */
 #include "dir_tail.h"

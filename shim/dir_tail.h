@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where each directory stream is in its synthetic tail: the redirected
  * FIFOs and sockets (refuse_list.c) that follow the real entries of a share
  * directory. A small fixed table keyed by the DIR: no allocation inside

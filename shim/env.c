@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Children keep the library (env.h). Start-up saves what a child needs;
  * the exec path only reads it. */
 #include "env.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Children keep the library: the environment a child is started with gets
  * this library back in LD_PRELOAD and the VBOXFIX_* settings the process
  * started with, whatever the program did to its environment (env -i, sudo's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptors known to be on a share: set by the open wrappers (which know
  * the path), copied by dup, cleared by close. It lets fchown(fd) or
  * openat(dirfd, ...) outside shares stay free of extra system calls. A mark

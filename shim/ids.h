@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The caller's effective uid and gid, without a system call on every
  * presented stat (two syscalls would cost more than a cached stat). The
  * values are fetched once and fetched again after any set*id wrapper ran

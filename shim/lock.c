@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one piece of lock state that is not per lock (lock.h). */
 #include "lock.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A tiny spin lock on C11 atomics. pthread's trylock and rwlocks need
  * GLIBC_2.34 symbols (or libpthread before it); this needs nothing. The
  * critical sections it guards are a few hash operations. */

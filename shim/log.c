@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Logging without malloc or stdio: one write(2) per line, so a line from a
  * vfork child, a signal handler or a thread never interleaves mid-line. */
 #include "log.h"

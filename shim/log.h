@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Logging to stderr or VBOXFIX_LOG_FILE, never stdout; no malloc, no stdio
  * locks (safe in a vfork child or a signal handler). Counters for
  * VBOXFIX_STATS. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chown, chmod, access and creation on a share: the presented owner decides
  * who may do what (rules.h), the outcome is recorded (store.h), and the real
  * call is made only where it cannot hurt. Callers have already decided the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Lexical path arithmetic: no system calls, so it can be fuzzed and unit
  * tested on its own. */
 #ifndef VBF_PATH_H

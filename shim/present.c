@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "present.h"
 #include "config.h"
 #include "defer.h"

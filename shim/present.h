@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a stat result shows for an object on a share: the recorded owner,
  * else a VBOXFIX_MAP mapping of the real owner, else VBOXFIX_OWNER, else the
  * caller's effective uid/gid; the recorded mode, else the real one. Type,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The real-function table: resolved once with dlsym(RTLD_NEXT), with
  * raw-syscall fallbacks in place from the start so that a call arriving
  * before the constructor, during resolution (dlsym may allocate, an

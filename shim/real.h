@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The table of real libc functions: the one way this library reaches the OS.
  *
  * Generated from symbols.def. Wrappers pass through with REAL(name); policy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Retry and emulation of what a share refuses: busy names, O_DIRECT,
  * directory fsync, rename flags and directories, and the store kept in step
  * with names that move or go away. Redirected FIFOs and sockets are in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a share refuses that a local filesystem does, and what we do instead
  * (docs/refusals.md):
  *

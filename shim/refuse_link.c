@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hard links on a share that has none (vboxsf answers EPERM): the new name
  * becomes a COPY of the source, with its data, times and presented owner
  * and mode. It is not a shared inode: a later write through one name does

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Redirected FIFOs and sockets in directory listings (refuse.h: the index).
  * `ls -l datadir` must show mysql.sock; the object's local name is a hash,
  * so its directory and name are recorded beside it when it is made:

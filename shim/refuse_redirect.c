@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* FIFOs and AF_UNIX sockets on a share: vboxsf has no mknod, and bind()
  * of a socket path goes through mknod. The object is made in a local
  * directory instead, under a name derived from the share path alone, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* POSIX ownership and permission rules, applied to the presented view. Pure
  * functions: the caller's identity and the object's presented owner and
  * mode in, a verdict out. */

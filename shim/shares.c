@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Share table, mountinfo parsing, and "where is this path". */
 #include "shares.h"
 #include "fdtab.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which trees are shares, and where a path or descriptor lies.
  *
  * Shares are every vboxsf mount (from /proc/self/mountinfo) plus the trees in

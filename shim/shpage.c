@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared pages as SysV segments (shpage.h). */
 #include "shpage.h"
 #include "real.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pages shared by every process and every uid of the machine (or of the
  * container: one IPC namespace), that no other user can shrink.
  *

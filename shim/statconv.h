@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* statx -> struct stat, for code that keeps one form (the cache, the
  * presented view). Fields the statx mask does not cover come out as they
  * were in the kernel's answer (usually 0). */

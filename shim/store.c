@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state store's table and API. The table is what lookups read; it is
  * always the replay of the log in log order (our own appends included, read
  * back), so every process converges on the same state whatever the

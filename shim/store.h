@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Recorded owners and modes: what programs asked of a share that the share
  * did not keep.
  *

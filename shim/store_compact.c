@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replacing the state store's log: compaction, and removing it with the
  * share root. Both hold the log's lock exclusively (store_file.c), so no
  * writer appends meanwhile; both write a replacement from a table that is

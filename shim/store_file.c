@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state store's log file: opening it safely, reading its tail, and
  * appending records so that no acknowledged record is ever lost.
  *

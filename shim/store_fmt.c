@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state store's record format: pure functions on byte buffers, so the
  * loader can be fuzzed and unit tested without files. Little-endian on disk
  * whatever the host; the layout is in docs/state-store.md. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Inside the state store: the record format (store_fmt.c), the log file and
  * its shared generation counter (store_file.c), and the table (store.c).
  * Not for other modules; the fuzz harness and unit tests use it. */

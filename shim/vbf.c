@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vbf.h"
 #include "arena.h"
 #include "cache.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Start-up and the library-wide switch. Every wrapper asks vbf_active()
  * before doing anything of its own: calls can arrive before the constructor
  * (another library's constructor, the dynamic loader), from several threads

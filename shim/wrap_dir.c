@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Directory listing: the state store's files are not there as programs see
  * a share root. An "empty" share must stay empty for `ls -A`, initdb and
  * mysqld --initialize, and `rm -rf` must not trip over (or delete) it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exec, spawn and clearenv: every child starts with this library and the
  * VBOXFIX_* settings, whatever the program did to its environment (env.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptors and the working directory: keep the fd marks (fdtab.h) and
  * the cached cwd (shares.h) true. Each wrapper adds one table access. */
 #include "cache.h"

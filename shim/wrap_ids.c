@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The set*id family: only so that the cached effective ids (ids.h) are
  * fetched again. Each is the plain call. */
 #include "ids.h"

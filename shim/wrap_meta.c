@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Times, sizes and symlinks: calls that change what a stat of a share name
  * shows without passing any other wrapper. Each is the plain call; on
  * success the metadata cache is told (cache.h), which outside shares costs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Names, links, special files and sync: what vboxsf refuses (refuse.h).
  * Outside shares each wrapper is the plain call: the ops classify the names
  * lexically (no system call) and call straight through when neither is on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The open family. Outside shares: exactly the call the program made. On a
  * share: note the descriptor (so fchown/fchmod/openat on it are recognised)
  * and record the mode of what it creates when the share ignores it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chown, chmod and access. A target named on a share goes through own.c.
  * Any other chown or chmod is the plain call, then one fstatat decides
  * whether it reached a share after all (a symlink from outside, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* AF_UNIX socket paths on a share (refuse.h): bind() there is refused with
  * EPERM, so the socket lives under a local name that connect() finds again.
  * Only a refused bind or a connect that found nothing looks at the address. */

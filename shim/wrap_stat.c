@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stat family: call the real function, then fix the result if it is on
  * a share. Classification is by the result's device, so it costs nothing
  * outside shares and is right for any path, dirfd or descriptor. A share

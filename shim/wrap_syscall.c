@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* syscall(2): node/libuv, Rust and Boost make some calls this way. The stat
  * calls are fixed after; chown and chmod go through the same policy as
  * their libc forms. */

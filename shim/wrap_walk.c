@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tree walkers stat inside libc, where no wrapper reaches: fix what they
  * hand back. Paths they report are relative to the working directory at the
  * start of the walk, which is what our cached cwd still holds even when the

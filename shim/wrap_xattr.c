@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading extended attributes of redirected FIFOs and sockets. `ls -l`
  * asks for a name's security context and ACL (lgetxattr, listxattr) right
  * after its lstat; with only the lstat redirected it would print the listed

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # ABI checks of $B/libvboxfix.so (protocol lines: ok - / FAIL - ):
 #   abi/glibc-floor     no symbol version newer than GLIBC_2.28 (objdump -T)
 #   abi/exports         defined .text exports == VBF_SYM names in shim/symbols.def

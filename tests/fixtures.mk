@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Test fixtures, included by the top-level Makefile (uses B, CC, CFLAGS, WARN).
 #   $(B)/fixtures/probe          plain
 #   $(B)/fixtures/probe-lfs      -D_FILE_OFFSET_BITS=64 (stat64, open64, ...)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Everything `make test` runs, after the build:
 #   1. tests/check-abi.sh          ABI of $B/libvboxfix.so
 #   2. tests/run-unit.sh           $B/unit/test_* (cmocka)

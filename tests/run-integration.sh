@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run tests/integration/t_*.sh (sorted), each with bash, a timeout and B set.
 #   B=$PWD/build sh tests/run-integration.sh [NAME...]
 # NAME selects scripts whose file name contains it (t_01, share, ...).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run cmocka unit-test binaries and count their results.
 #   sh tests/run-unit.sh build/unit/test_*
 # cmocka prints its summary on stderr, so each binary runs with 2>&1.

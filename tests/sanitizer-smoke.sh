@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # After `make test-asan` / `make test-ubsan`: preload the sanitized library
 # (its runtime first, as a preloaded sanitized library needs) into a few
 # programs on a VBOXFIX_PATHS tree (no FUSE needed) and fail on any report.

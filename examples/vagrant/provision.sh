@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Provisioning for the Vagrantfile: build and install libvboxfix, then run
 # PostgreSQL with its data directory on the vboxsf share /srv/share.
 set -eu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The vboxfix command: shared helpers of the subcommands.
  *
  * The command is an ordinary program: it calls libc directly, and it links

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix doctor: for each share, its mount facts, a live probe of what it
  * refuses, and whether the service's user can write there at all. It must
  * see the share's raw behaviour, so it never runs under the library. */

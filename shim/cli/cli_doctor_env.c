@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix doctor: "is it working?" for a path, in doctor's own environment
  * or a running process's: is libvboxfix loaded there, which share of the
  * library's list holds the path, which state file it uses and what it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What exec needs to know about a program before running it under the
  * library, read from its ELF headers: whether a preload library can reach it
  * at all (an interpreter, not Go) and which C library it uses, and the same

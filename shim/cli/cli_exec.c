@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix exec: preload the library, set VBOXFIX_* from options, optionally
  * switch user (as root, like setpriv/gosu), then replace ourselves with the
  * command: same pid, the command's exit status and signals. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The vboxfix binary runs on glibc 2.28 and later whatever glibc built it
  * (tests/check-abi.sh checks it), so that it can be copied into older images
  * than the build machine's.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix doctor: the live probe. Everything happens inside a temporary
  * directory on the share, removed at the end and on SIGINT/SIGTERM/SIGHUP.
  * Each result carries one line saying what vboxfix does about it

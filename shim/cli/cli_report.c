@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix doctor: the report, as text or as one JSON document. */
 #include "doctor.h"
 

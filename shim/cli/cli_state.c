@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix state: inspect and edit the recorded owners and modes of shares,
  * through the store API (store.h) the library itself uses. */
 #include "doctor.h"

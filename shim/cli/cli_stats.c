@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix stats -- COMMAND: run COMMAND like exec --stats, and print the
  * counters of every process under it on vboxfix's own stderr.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the subcommands: messages, users and groups, finding the
  * library, composing LD_PRELOAD, JSON strings. */
 #include "cli.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix doctor: what it finds out about one share, shared by the probe
  * (cli_doctor.c, cli_probe.c) and the report (cli_report.c). */
 #ifndef VBF_CLI_DOCTOR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vboxfix: run programs with libvboxfix, diagnose shares, inspect state.
  *
  *   vboxfix exec [options] [--] COMMAND [ARGS...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Fuzzing the state-store loader with libFuzzer (clang from Debian).
 #   make fuzz-store FUZZ_TIME=60   (make fuzz runs it after the parsers' harnesses,
 #                                  mk/hardening.mk)

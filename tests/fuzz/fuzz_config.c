@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: the VBOXFIX_* parsers.
  * Input: a selector byte, then NUL-separated fields.
  *   0: vbf_parse_owner(VALUE, PASSWD, GROUP)

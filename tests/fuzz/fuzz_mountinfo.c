@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: the /proc/self/mountinfo parser. Any text must parse
  * without reading or writing out of bounds, and every mount it reports has
  * absolute, NUL-terminated mount point and root and a bounded type. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: the path canonicaliser. Input: BASE \0 PATH \0 ROOT.
  * Checks what callers rely on: the result is absolute and canonical (no
  * empty, "." or ".." component), fits the buffer, is a fixed point, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for the state-store loader (tests/fuzz/fuzz.mk):
  *   make -f tests/fuzz/fuzz.mk fuzz FUZZ_TIME=60 */
 #include "fake_real.h"

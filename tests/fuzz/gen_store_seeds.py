@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write the seed corpus for fuzz_store into tests/fuzz/corpus/store/.
 The format is described in docs/state-store.md; this is an independent
 encoder, so the seeds also check that the description is right."""

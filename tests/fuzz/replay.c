@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replays a fuzz corpus through a harness, built with the normal compiler
  * and run by `make test` like a unit test (cmocka output):
  *   test_fuzz_NAME [DIR]     default DIR: tests/fuzz/corpus/NAME

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state-store loader as a fuzz target, shared by the libFuzzer harness
  * (fuzz_store.c) and the corpus replay unit test (test_store_corpus.c).
  *

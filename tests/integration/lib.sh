@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash disable=SC2034
 # Helpers for tests/integration/t_*.sh (bash). Source it first:
 #     . "$(dirname "$0")/lib.sh"

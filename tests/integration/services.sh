@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Helpers for the real-service tests (t_9x_*.sh). Source after lib.sh:
 #     . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/services.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The refusal preload itself (tests/fixtures/refuse.c), without libvboxfix:
 # each refusal happens under REFUSE_PATHS and nowhere else. Plain directories,
 # no bindfs, no root needed.

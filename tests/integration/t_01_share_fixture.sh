@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The emulated share itself, without libvboxfix: bindfs shows a fixed owner
 # that is neither root nor the test user, ignores (or denies) chown/chgrp/
 # chmod, caches nothing, and the helpers clean up after themselves.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Core (issue 2): on an emulated share whose owner is 4242 and that ignores
 # (or refuses) chown/chmod, programs see files as their own, chown/chmod are
 # recorded, access never says more than the kernel, and nothing changes

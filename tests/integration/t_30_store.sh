@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Shared state store (issue 3), through the real library on the emulated
 # share: records are seen by later and concurrent processes at once, survive
 # a remount, follow renames, are dropped for files replaced behind our back,

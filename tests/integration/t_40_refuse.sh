@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # What vboxsf refuses (issue 5): O_DIRECT, hard links, FIFOs and unix
 # sockets, busy names, directory fsync, rename flags and directories.
 # tests/fixtures/librefuse.so makes a directory refuse exactly that; each

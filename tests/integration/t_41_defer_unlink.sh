@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # An unlink of a file this process holds open (issue 5, item 4): a Windows
 # host refuses it (ETXTBSY) until the file is closed. librefuse.so with
 # REFUSE_BUSY_OPEN acts so: "1" refuses unlink and rename of a file open in

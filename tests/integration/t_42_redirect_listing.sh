@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Redirected FIFOs and sockets in directory listings (issue 5, item 3): a
 # FIFO or socket the share refused lives in VBOXFIX_RUNDIR, and a listing of
 # its share directory shows it after the real entries: ls -l, os.listdir,

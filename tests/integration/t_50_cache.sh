@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Metadata cache (issue 4) on the emulated share: repeated stats stop
 # reaching the share, and no process under the library is ever shown stale
 # data of a change made under the library (its own or another process's);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench, short: bench/run.sh --quick writes a results table with
 # numbers. Not timed, not pass/fail on any ratio: it only proves the
 # benchmark still runs end to end.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The vboxfix command (issue 6): exec (library lookup, LD_PRELOAD, options,
 # --user, pid/status/signals, static/Go warnings, error codes), doctor on
 # both emulated-share variants as root and as a user the share does not let

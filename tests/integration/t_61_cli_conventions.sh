@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The vboxfix command's conventions (issue 14): exit codes 125/126/127 like
 # env and timeout, options ending at the first non-option word (no '--'
 # needed), short options, --version naming the library, state forget of a

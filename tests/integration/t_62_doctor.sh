@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # "Is it working?" (issue 14 item 4): doctor's loaded / covered / state /
 # records / presented lines without and with the library, for a running
 # process (--pid); "not a share" on a plain directory; its fix sentences

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # musl (issue 8): a musl-built libvboxfix.so presents a share to musl-built
 # programs (stat, lstat, fstat, fstatat, open, chown, chmod, access; statx
 # through syscall); the glibc build loaded by them stays inert (t_71), which

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # musl (issue 14 item 3): the glibc build preloaded into a musl program (an
 # Alpine image given a Debian-built library) must not stop it: musl's loader
 # refused the whole program before main ("Error relocating libvboxfix.so:

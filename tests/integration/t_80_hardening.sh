@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every process (issue 8): children keep the library whatever the program does
 # to its environment; threads, fork, vfork and signals on a share neither
 # deadlock nor show a stale view; a lock held at fork or re-entered from a

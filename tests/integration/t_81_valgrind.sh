@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # valgrind memcheck of the probes with the library preloaded on the emulated
 # share: no invalid read or write, no use of uninitialised memory, and no
 # definite leak in the library (--error-exitcode=1).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Smaller items of issue 11:
 #   log/*      VBOXFIX_LOG_FILE that is not a regular file (FIFO, directory,
 #              device) never blocks a process and is named in one warning on

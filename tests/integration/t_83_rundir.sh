@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The run directory belongs to its user (issue 11, item 4). FIFOs and unix
 # sockets the share refuses live in BASE/u<uid>/<hash> (BASE =
 # VBOXFIX_RUNDIR); another local user who makes BASE first, or u0 inside a

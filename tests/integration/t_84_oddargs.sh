@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Odd arguments (issue 11 item 8, issue 12 item 6): NULL and invalid
 # pointers, NULL buffers, AT_EMPTY_PATH with NULL, fd -1 and O_PATH
 # descriptors give the same return value and errno with the library as

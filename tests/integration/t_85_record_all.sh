@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Every chown/chmod that changes a share file is recorded, whatever reached
 # it (issue 11 item 7): /proc/self/fd/N, a symlink from outside into the
 # share, an inherited descriptor, one opened by a raw system call,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # No acknowledged record is ever lost, whatever is killed when (issue 11,
 # item 2). Writers (tests/fixtures/acker.c, threads and forks) write down
 # every chown/chmod before the call and again after it returned 0; a driver

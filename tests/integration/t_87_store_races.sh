@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The state store's races (issue 11, item 2), each checked by its outcome:
 # every acknowledged chown/chmod is still presented afterwards
 # (tests/fixtures/ackcheck.py) and no writer waits for a dead process.

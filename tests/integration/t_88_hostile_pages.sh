@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Hostile shared pages (issue 11, item 1): another uid rewrites every shared
 # page of the library (SysV segments, and the /dev/shm files older versions
 # used) with random bytes, the write-registry poison {pid=999999999,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The state store's files cannot be turned against it (issue 11, items 3
 # and 5): rmdir of a share root keeps every record unless the store's files
 # are all that is left; a state file that is not one (another file, a FIFO,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # PostgreSQL from Debian's package on the emulated share, the way the official
 # image does it: root creates the data directory, chown -R postgres and
 # chmod 700, then the server runs as postgres. initdb, start (unix socket in a

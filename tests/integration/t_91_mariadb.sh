@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # MariaDB from Debian's package on the emulated share, the way the official
 # mariadb/mysql images do it: as root, create the data directory and chown it
 # to mysql (the entrypoint's `find $DATADIR \! -user mysql -exec chown mysql:`),

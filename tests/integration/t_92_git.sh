@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # git on the emulated share by a user who is not the share's owner (the share
 # shows uid 4242, the user is 4300): clone from a local bare repository,
 # commit, status, gc, fsck. Without the library git stops at "detected

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # SQLite in WAL mode on the emulated share, written by two processes at once
 # (python3's sqlite3, one transaction per row, busy_timeout), by a service
 # user in a directory root chown -R'd to it and chmod 700'd; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # examples/: there is no Docker engine here, so check what the Dockerfiles
 # rely on. For each examples/*/Dockerfile: the build stage's COPY lines,
 # replayed into an empty directory, are enough for its

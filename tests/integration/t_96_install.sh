@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make install / make uninstall into a staging root, objects rebuilt when
 # PREFIX changes (and only the includers of a changed header), and the
 # Debian package: dpkg-buildpackage -us -uc -b, its contents unpacked into a

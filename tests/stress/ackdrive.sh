@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Driver for the store's kill tests: acker processes (tests/fixtures/acker.c)
 # on an emulated share, SIGKILLed at random moments and at compactions,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The state store under everything at once, for `make stress` (issue 11
 # acceptance): for DURATION seconds (default 150) six writer processes of
 # four threads (tests/fixtures/acker.c: forks, children that outlive their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "fake_real.h"
 
 struct vbf_real vbf_real;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests run the core modules against this real-function table: every
  * entry starts as libc's own function (so a test may use a temp directory)
  * and a test swaps in fakes for what it wants to control. */

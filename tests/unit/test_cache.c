@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cache*.c: hits, negative entries, the TTL, invalidation of a name, its
  * parent and a subtree, the open-for-write rule, eviction, re-entry and
  * errno; a shared page rewritten by a hostile user (poisoned slots, random

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.c: VBOXFIX_* parsing; bad values warn and keep defaults. */
 #include "config.h"
 #include "fake_real.h"

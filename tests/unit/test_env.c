@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* env.c: what a child's environment gets back; vbf.c: secure mode makes the
  * library inert (getauxval faked through the real table). */
 #include "env.h"

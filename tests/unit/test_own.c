@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* own.c + present.c: chown/chmod/access on a share against a faked
  * filesystem; the outcome decides, not the share's errno. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* path.c: lexical canonicalisation and "below a root". */
 #include "fake_real.h"
 #include "path.h"

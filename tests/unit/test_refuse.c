@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* refuse.c and refuse_redirect.c: the busy-retry decision, the open policy
  * (O_DIRECT dropped, busy writers retried, nothing else), and the local
  * names of redirected FIFOs and sockets. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rules.c: POSIX chown/chmod/access rules on the presented owner. */
 #include "fake_real.h"
 #include "rules.h"

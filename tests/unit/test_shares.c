@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shares.c: mountinfo parsing and where a path, dirfd or descriptor lies. */
 #include "fake_real.h"
 #include "fdtab.h"

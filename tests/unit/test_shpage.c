@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shpage.c: a page is created, found again and shared across fork; a
  * segment of the wrong size, perms or header at a key is skipped for the
  * next key, and when every key is taken the caller gets NULL; an unstamped

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store*.c: the record format, every operation, compaction, torn tails,
  * hostile files, and two store instances on one file standing in for two
  * processes. Each test works in its own temporary share root. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replays the fuzz corpus (tests/fuzz/corpus/store) through the loader in a
  * normal build, and checks what the hand-made seeds decode to: they are
  * written by an independent encoder (tests/fuzz/gen_store_seeds.py) from the
