@@ -71,6 +71,22 @@ expect_out() {
     got=$("$@" 2>/dev/null) || true
     expect_eq "$name" "$got" "$want"
 }
+# expect_rc NAME WANT CMD...: CMD's exit status must be WANT (output dropped)
+expect_rc() {
+    local name=$1 want=$2 got=0; shift 2
+    "$@" >/dev/null 2>&1 </dev/null || got=$?
+    expect_eq "$name" "$got" "$want"
+}
+# expect_grep NAME PATTERN FILE: FILE contains PATTERN (grep -E);
+# expect_no_grep: it does not
+expect_grep() {
+    if grep -qE -- "$2" "$3"; then ok "$1"
+    else fail "$1" "no /$2/ in: $(_vbf_oneline "$3")"; fi
+}
+expect_no_grep() {
+    if grep -qE -- "$2" "$3"; then fail "$1" "unexpected /$2/ in: $(_vbf_oneline "$3")"
+    else ok "$1"; fi
+}
 
 # skip_all WHY: the whole script is skipped (one SKIPPED line, exit 0)
 skip_all() { skip "$VBF_SCRIPT" "$1"; exit 0; }

@@ -10,21 +10,9 @@ V=$B/vboxfix
 need_file "$V"
 need_lib
 
-# rc NAME WANT CMD...: CMD's exit status must be WANT (output dropped)
-rc() {
-    local name=$1 want=$2 got=0; shift 2
-    "$@" >/dev/null 2>&1 </dev/null || got=$?
-    expect_eq "$name" "$got" "$want"
-}
-# has NAME PATTERN FILE: FILE contains PATTERN (grep -E)
-has() {
-    if grep -qE -- "$2" "$3"; then ok "$1"
-    else fail "$1" "no /$2/ in: $(_vbf_oneline "$3")"; fi
-}
-hasnt() {
-    if grep -qE -- "$2" "$3"; then fail "$1" "unexpected /$2/ in: $(_vbf_oneline "$3")"
-    else ok "$1"; fi
-}
+rc() { expect_rc "$@"; }
+has() { expect_grep "$@"; }
+hasnt() { expect_no_grep "$@"; }
 json_ok() { "$PYTHON" -m json.tool "$1" >/dev/null 2>&1; }
 # jq-like: python3 expression over the document d
 jget() {

@@ -12,19 +12,9 @@ V=$B/vboxfix
 need_file "$V"
 need_lib
 
-rc() {
-    local name=$1 want=$2 got=0; shift 2
-    "$@" >/dev/null 2>&1 </dev/null || got=$?
-    expect_eq "$name" "$got" "$want"
-}
-has() {
-    if grep -qE -- "$2" "$3"; then ok "$1"
-    else fail "$1" "no /$2/ in: $(_vbf_oneline "$3")"; fi
-}
-hasnt() {
-    if grep -qE -- "$2" "$3"; then fail "$1" "unexpected /$2/ in: $(_vbf_oneline "$3")"
-    else ok "$1"; fi
-}
+rc() { expect_rc "$@"; }
+has() { expect_grep "$@"; }
+hasnt() { expect_no_grep "$@"; }
 
 tmp_dir T
 O=$T/out E=$T/err

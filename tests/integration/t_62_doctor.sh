@@ -11,14 +11,8 @@ V=$B/vboxfix
 need_file "$V"
 need_lib
 
-has() {
-    if grep -qE -- "$2" "$3"; then ok "$1"
-    else fail "$1" "no /$2/ in: $(_vbf_oneline "$3")"; fi
-}
-hasnt() {
-    if grep -qE -- "$2" "$3"; then fail "$1" "unexpected /$2/ in: $(_vbf_oneline "$3")"
-    else ok "$1"; fi
-}
+has() { expect_grep "$@"; }
+hasnt() { expect_no_grep "$@"; }
 jget() {
     "$PYTHON" -c "import json,sys
 d=json.load(open(sys.argv[1])); r=($2)
