@@ -181,11 +181,17 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	}
 	if (keyed)
 		vbf_store_rename(wb->idx, tkey, wb->key);
-	if (have_tst) {
-		alias.dev = tst.st_dev;
-		alias.ino = tst.st_ino;
-		alias.size = tst.st_size;
-		alias.mtim = src.st_mtim; /* what utimensat gave the copy */
+	/* What the next stat of the new name will really show: the copy's
+	 * times are the source's only when the share let this caller set
+	 * them (a uid that does not own the mount gets EPERM there, and the
+	 * copy keeps the time of its writes), and a share may change them at
+	 * close or rename. */
+	struct stat fin;
+	if (have_tst && REAL(fstatat)(fb, b, &fin, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(fin.st_mode)) {
+		alias.dev = fin.st_dev;
+		alias.ino = fin.st_ino;
+		alias.size = fin.st_size;
+		alias.mtim = fin.st_mtim;
 		alias.src_dev = src.st_dev;
 		alias.src_ino = src.st_ino;
 		vbf_link_pending = 1;

@@ -7,6 +7,7 @@
 #include "fdtab.h"
 #include "own.h"
 #include "real.h"
+#include "refuse.h"
 #include "vbf.h"
 
 /* (d, p) names the object, or the descriptor d when p is NULL or empty */
@@ -53,11 +54,37 @@ static int times_done(int r, int e, int d, const char *p, int fl, const struct t
 	return changed(r, d, p);
 }
 
+/* The share has no such name: a FIFO, socket or device redirected off it
+ * (refuse.h) takes its times where it lives, under the local object's own
+ * owner rule (tar x sets a FIFO's times right after making it). `ts` are
+ * the times as a timespec pair, or NULL for "now"; the program's pointer
+ * was read by libc or the kernel before the path answered ENOENT. */
+static int times_redirected(int r, int d, const char *p, int fl, const struct timespec *ts)
+{
+	char lb[VBF_REDIRECT_CAP];
+	const char *lp = r != 0 && p && *p ? vbf_redirected(r, d, p, fl, lb) : NULL;
+	return lp ? REAL(utimensat)(AT_FDCWD, lp, ts, fl & AT_SYMLINK_NOFOLLOW) : r;
+}
+
+static const struct timespec *from_tv(const struct timeval *tv, struct timespec ts[2])
+{
+	if (!tv)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		ts[i].tv_sec = tv[i].tv_sec;
+		ts[i].tv_nsec = tv[i].tv_usec * 1000;
+	}
+	return ts;
+}
+
 VBF_EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int fl)
 {
 	VBF_NEED(utimensat);
 	int e = errno;
-	return times_done(REAL(utimensat)(d, p, t, fl), e, d, p, fl, t);
+	int r = REAL(utimensat)(d, p, t, fl);
+	if (r != 0 && errno == ENOENT)
+		return times_redirected(r, d, p, fl, t);
+	return times_done(r, e, d, p, fl, t);
 }
 VBF_EXPORT int futimens(int fd, const struct timespec t[2])
 {
@@ -69,13 +96,21 @@ VBF_EXPORT int utimes(const char *p, const struct timeval t[2])
 {
 	VBF_NEED(utimes);
 	int e = errno;
-	return times_done(REAL(utimes)(p, t), e, AT_FDCWD, p, 0, t ? EXPLICIT : NULL);
+	int r = REAL(utimes)(p, t);
+	struct timespec ts[2];
+	if (r != 0 && errno == ENOENT)
+		return times_redirected(r, AT_FDCWD, p, 0, from_tv(t, ts));
+	return times_done(r, e, AT_FDCWD, p, 0, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int lutimes(const char *p, const struct timeval t[2])
 {
 	VBF_NEED(lutimes);
 	int e = errno;
-	return times_done(REAL(lutimes)(p, t), e, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t ? EXPLICIT : NULL);
+	int r = REAL(lutimes)(p, t);
+	struct timespec ts[2];
+	if (r != 0 && errno == ENOENT)
+		return times_redirected(r, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, from_tv(t, ts));
+	return times_done(r, e, AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int futimes(int fd, const struct timeval t[2])
 {
@@ -87,13 +122,26 @@ VBF_EXPORT int futimesat(int d, const char *p, const struct timeval t[2])
 {
 	VBF_NEED(futimesat);
 	int e = errno;
-	return times_done(REAL(futimesat)(d, p, t), e, d, p, 0, t ? EXPLICIT : NULL);
+	int r = REAL(futimesat)(d, p, t);
+	struct timespec ts[2];
+	if (r != 0 && errno == ENOENT)
+		return times_redirected(r, d, p, 0, from_tv(t, ts));
+	return times_done(r, e, d, p, 0, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 {
 	VBF_NEED(utime);
 	int e = errno;
-	return times_done(REAL(utime)(p, t), e, AT_FDCWD, p, 0, t ? EXPLICIT : NULL);
+	int r = REAL(utime)(p, t);
+	if (r != 0 && errno == ENOENT) {
+		struct timespec ts[2];
+		if (t) {
+			ts[0] = (struct timespec){.tv_sec = t->actime};
+			ts[1] = (struct timespec){.tv_sec = t->modtime};
+		}
+		return times_redirected(r, AT_FDCWD, p, 0, t ? ts : NULL);
+	}
+	return times_done(r, e, AT_FDCWD, p, 0, t ? EXPLICIT : NULL);
 }
 
 VBF_EXPORT int truncate(const char *p, off_t n)
