@@ -77,12 +77,13 @@ static inline void vbf_link_alias(struct stat *st)
 		vbf_link_alias_slow(st);
 }
 
-/* mknod/mkfifo answered EPERM on a share: a FIFO or socket is made in the
- * local directory, a regular file with an exclusive create; a device stays
- * EPERM. */
-int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode);
+/* mknod/mkfifo answered EPERM on a share: a FIFO, a socket or (made by
+ * root) a character or block device `dev` is made in the local directory,
+ * a regular file with an exclusive create; a device made by anyone else
+ * stays EPERM. */
+int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev);
 
-/* ---- redirected FIFOs and sockets ---- */
+/* ---- redirected FIFOs, sockets and device nodes ---- */
 
 /* Room for a local name: it must fit sockaddr_un.sun_path. */
 #define VBF_REDIRECT_CAP 108
@@ -151,7 +152,8 @@ void vbf_redirect_dir_hashes(const char *dsp, uint64_t *dh, uint64_t *ph);
 int vbf_redirect_list_begin(int fd, struct vbf_list_pos *pos);
 
 /* The next redirected object of the directory, skipping names the real
- * directory `fd` has: 1 with name, DT_FIFO/DT_SOCK and inode, 0 at the end.
+ * directory `fd` has: 1 with name, DT_FIFO/DT_SOCK/DT_CHR/DT_BLK and inode,
+ * 0 at the end.
  * Keeps errno. */
 int vbf_redirect_list_next(int fd, struct vbf_list_pos *pos, char name[NAME_MAX + 1], unsigned char *type,
 			   uint64_t *ino);

@@ -121,7 +121,7 @@ static int listable(int fd, const struct vbf_list_pos *pos, const char *own, con
 	/* a real entry of that name was listed already and hides the object */
 	if (REAL(fstatat)(fd, name, &real, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
-	*type = S_ISFIFO(st.st_mode) ? DT_FIFO : DT_SOCK;
+	*type = S_ISFIFO(st.st_mode) ? DT_FIFO : S_ISSOCK(st.st_mode) ? DT_SOCK : S_ISCHR(st.st_mode) ? DT_CHR : DT_BLK;
 	*ino = (uint64_t)st.st_ino;
 	return 1;
 }

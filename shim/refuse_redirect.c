@@ -113,7 +113,20 @@ int vbf_share_path(const struct vbf_where *w, char *out, size_t cap)
 
 int vbf_redirect_lstat(const char *p, struct stat *st) { return REAL(fstatat)(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW); }
 
-int vbf_redirect_is_object(const struct stat *st) { return S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode); }
+int vbf_redirect_is_object(const struct stat *st)
+{
+	return S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode) || S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode);
+}
+
+/* An object of owner subdirectory u<uid>: a device node counts only in
+ * root's, where nobody else can put one (only root makes them here), so a
+ * share name never leads to a device another user linked or planted. */
+static int object_of(const struct stat *st, unsigned int uid)
+{
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		return uid == 0;
+	return vbf_redirect_is_object(st);
+}
 
 /* Owned by `uid`, a directory, and no one else can add or rename entries. */
 static int dir_private(const struct stat *st, unsigned int uid)
@@ -184,7 +197,7 @@ static int find_fallback(const struct vbf_rundir *rd, uint64_t h, char *buf)
 	unsigned int uid;
 	if (vbf_redirect_fallback(rd->base, rd->me, fb, sizeof fb) < 0 ||
 	    vbf_redirect_hname(fb, rd->me, h, buf, VBF_REDIRECT_CAP) < 0 || vbf_redirect_lstat(buf, &st) != 0 ||
-	    !vbf_redirect_is_object(&st))
+	    !object_of(&st, rd->me))
 		return -1;
 	snprintf(name, sizeof name, "u%u", rd->me);
 	if (vbf_redirect_lstat(fb, &st) != 0 || !dir_private(&st, rd->me) ||
@@ -220,7 +233,7 @@ static int scan_others(const struct vbf_rundir *rd, uint64_t h, char *buf, int *
 			}
 			if (uid != rd->me && vbf_rundir_scans(rd, uid) &&
 			    vbf_redirect_hname(rd->base, uid, h, buf, VBF_REDIRECT_CAP) > 0 &&
-			    vbf_redirect_lstat(buf, &st) == 0 && vbf_redirect_is_object(&st))
+			    vbf_redirect_lstat(buf, &st) == 0 && object_of(&st, uid))
 				found = 0;
 		}
 	}
@@ -241,7 +254,7 @@ static int find_others(const struct vbf_rundir *rd, uint64_t h, char *buf, int *
 	/* only the base owner's own subdirectory: one lstat when absent */
 	snprintf(name, sizeof name, "u%u", rd->owner);
 	if (vbf_redirect_hname(rd->base, rd->owner, h, buf, VBF_REDIRECT_CAP) > 0 && vbf_redirect_lstat(buf, &st) == 0 &&
-	    vbf_redirect_is_object(&st) && vbf_redirect_owner_dir(rd->base, name, &uid))
+	    object_of(&st, rd->owner) && vbf_redirect_owner_dir(rd->base, name, &uid))
 		return 0;
 	return -1;
 }
@@ -258,7 +271,7 @@ int vbf_redirect_find(uint64_t h, char buf[VBF_REDIRECT_CAP])
 	if (!rd.own)
 		bad_own = 1;
 	else if (vbf_redirect_hname(rd.base, rd.me, h, buf, VBF_REDIRECT_CAP) > 0 && vbf_redirect_lstat(buf, &st) == 0 &&
-		 vbf_redirect_is_object(&st)) {
+		 object_of(&st, rd.me)) {
 		if (own_state(&rd) == 1) {
 			r = 0;
 			goto out;
@@ -498,7 +511,7 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 	return 0;
 }
 
-int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode)
+int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
 	struct vbf_where w;
 	char local[VBF_REDIRECT_CAP];
@@ -513,18 +526,28 @@ int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode)
 			return -1;
 		REAL(close)(fd);
 		vbf_op_created(dirfd, path, -1, mode);
-	} else if (type == S_IFIFO || type == S_IFSOCK) {
+	} else if (type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR || type == S_IFBLK) {
+		/* A device node in the local directory is the real one: opening
+		 * it reaches the driver, as on a local filesystem. Only root
+		 * makes them (lookups take devices from root's subdirectory
+		 * only); anyone else keeps the answer the kernel gives it. */
+		int dev_node = type == S_IFCHR || type == S_IFBLK;
+		if (dev_node && REAL(geteuid)() != 0) {
+			errno = err;
+			return -1;
+		}
 		if (vbf_redirect_prepare(&w, dirfd, path, local) != 0) {
 			if (errno == ENAMETOOLONG)
 				errno = err;
 			return -1;
 		}
-		if (REAL(mknodat)(AT_FDCWD, local, (mode & 07777) | type, 0) != 0)
+		if (REAL(mknodat)(AT_FDCWD, local, (mode & 07777) | type, dev_node ? dev : 0) != 0)
 			return -1;
 		vbf_redirect_index(local, &w, 1);
-		vbf_log_once(VBF_EV_FIFO, VBF_INFO, "a FIFO on a share lives in the local directory (%s)", local);
+		vbf_log_once(VBF_EV_FIFO, VBF_INFO, "a FIFO, socket or device node on a share lives in the local directory (%s)",
+			     local);
 	} else {
-		errno = err; /* device nodes: no emulation */
+		errno = err;
 		return -1;
 	}
 	vbf_count(VBF_C_EMULATED);

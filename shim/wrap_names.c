@@ -74,26 +74,30 @@ VBF_EXPORT int linkat(int fa, const char *a, int fb, const char *b, int fl)
 }
 
 /* A share without mknod answers EPERM; only then is the name looked at. */
-#define MKNOD_BODY(call, d, p, mode)                                           \
+#define MKNOD_BODY(call, d, p, mode, dev)                                      \
 	int r = call;                                                          \
 	if (r < 0 && errno == EPERM)                                           \
-		r = vbf_refuse_mknod(d, p, mode);                              \
+		r = vbf_refuse_mknod(d, p, mode, dev);                         \
 	return vbf_cache_after(r, d, p);
 
-VBF_EXPORT int mkfifo(const char *p, mode_t m) { MKNOD_BODY(REAL(mkfifo)(p, m), AT_FDCWD, p, S_IFIFO | (m & 07777)) }
+VBF_EXPORT int mkfifo(const char *p, mode_t m) { MKNOD_BODY(REAL(mkfifo)(p, m), AT_FDCWD, p, S_IFIFO | (m & 07777), 0) }
 VBF_EXPORT int mkfifoat(int d, const char *p, mode_t m)
 {
-	MKNOD_BODY(REAL(mkfifoat)(d, p, m), d, p, S_IFIFO | (m & 07777))
+	MKNOD_BODY(REAL(mkfifoat)(d, p, m), d, p, S_IFIFO | (m & 07777), 0)
 }
-VBF_EXPORT int mknod(const char *p, mode_t m, dev_t dev) { MKNOD_BODY(REAL(mknod)(p, m, dev), AT_FDCWD, p, m) }
-VBF_EXPORT int mknodat(int d, const char *p, mode_t m, dev_t dev) { MKNOD_BODY(REAL(mknodat)(d, p, m, dev), d, p, m) }
+VBF_EXPORT int mknod(const char *p, mode_t m, dev_t dev) { MKNOD_BODY(REAL(mknod)(p, m, dev), AT_FDCWD, p, m, dev) }
+VBF_EXPORT int mknodat(int d, const char *p, mode_t m, dev_t dev)
+{
+	MKNOD_BODY(REAL(mknodat)(d, p, m, dev), d, p, m, dev)
+}
+/* the device is read only after libc has (an EPERM comes after EFAULT) */
 VBF_EXPORT int __xmknod(int v, const char *p, mode_t m, dev_t *dev)
 {
-	MKNOD_BODY(REAL(__xmknod)(v, p, m, dev), AT_FDCWD, p, m)
+	MKNOD_BODY(REAL(__xmknod)(v, p, m, dev), AT_FDCWD, p, m, dev ? *dev : 0)
 }
 VBF_EXPORT int __xmknodat(int v, int d, const char *p, mode_t m, dev_t *dev)
 {
-	MKNOD_BODY(REAL(__xmknodat)(v, d, p, m, dev), d, p, m)
+	MKNOD_BODY(REAL(__xmknodat)(v, d, p, m, dev), d, p, m, dev ? *dev : 0)
 }
 
 /* A share without a directory fsync answers EINVAL. */
