@@ -240,6 +240,21 @@ class Worker:
             return n, fd, n if d == "." else f"{d}/{n}"
         return tok, None, tok
 
+    def via(self, args):
+        """Does a path argument lead through a symlinked directory here?"""
+        for t in args[1:]:
+            n = t.split(":")[-1] if t.startswith("at:") else t.split(":", 1)[-1]
+            if t.startswith("at:") and t.split(":")[1] != ".":
+                n = t.split(":")[1] + "/" + n
+            parts = n.split("/")[:-1]
+            for i in range(len(parts)):
+                try:
+                    if stat.S_ISLNK(os.lstat("/".join(parts[:i + 1])).st_mode):
+                        return True
+                except OSError:
+                    break
+        return False
+
     def call(self, args):
         """One call: returns (result, names to observe, extra)."""
         op, a = args[0], args[1:]
@@ -423,8 +438,9 @@ class Worker:
                 self.base = (st.st_uid, st.st_gid)
                 rep = {"ok": True}
             elif cmd == "call":
+                via = self.via(req["args"])
                 res, names = self.call(req["args"])
-                rep = {"res": res, "obs": [self.observe(n) for n in dict.fromkeys(names)]}
+                rep = {"res": res, "via": via, "obs": [self.observe(n) for n in dict.fromkeys(names)]}
             elif cmd == "snapshot":
                 rep = {"lines": self.snapshot()}
             elif cmd == "end":
@@ -516,7 +532,8 @@ def run(args):
             for n, c in enumerate(calls):
                 ncalls += 1
                 rep = actors[c[0]].ask({"cmd": "call", "args": c[1:]})
-                out.write(f"{n} {' '.join(c)} => {rep['res']}\n")
+                via = " [via]" if rep.get("via") else ""
+                out.write(f"{n} {' '.join(c)}{via} => {rep['res']}\n")
                 for ob in rep["obs"]:
                     out.write(f"{n}   {ob}\n")
             for a in ACTORS:
@@ -573,36 +590,48 @@ def fields(ob):
 FIELD_NAMES = ["type", "mode", "owner", "nlink", "size", "mtime"]
 
 
-def kind(lline, sline, lctx):
-    """A difference kind: WHAT:OP[:detail], matched against known/open."""
-    def op_of(line):
-        p = line.split()
-        if p[0] == "end":
-            return "end", p
-        return p[2], p
-    if lline is None or sline is None:
+def kind(L, S, i, ctx):
+    """The kind of the difference at line i: WHAT:OP:DETAIL:TYPE[:out], where
+    TYPE is the local type of the call's first name (f d l p s, none), :out
+    marks a call that named a path through the symlink outside the share and
+    :via one whose path led through a symlinked directory inside it; the
+    comparer adds :linked after a successful link() in the sequence. Matched (fnmatch) against known.txt and open.txt."""
+    a = L[i] if i < len(L) else None
+    b = S[i] if i < len(S) else None
+    if a is None or b is None:
         return "length"
-    lp, sp = lline.split(), sline.split()
-    if lp[0] == "end":
-        # end ACTOR NAME: ... or end ACTOR ls ...
-        if lp[2] == "ls":
+    if a.startswith("end "):
+        p = a.split()
+        if p[2] == "ls":
             return "end:listing"
-        if lp[2] == "same":
+        if p[2] == "same":
             return "end:inode"
-        return "end:" + stat_kind(lline, sline, "end")
-    if "=>" in lline and "=>" in sline:
-        op = lp[2]
-        lres = lline.split("=> ", 1)[1]
-        sres = sline.split("=> ", 1)[1]
-        if lres.split()[0] != sres.split()[0]:
-            return f"result:{op}:{lres.split()[0]}->{sres.split()[0]}"
-        if " ino=" in lres or " ino=" in sres:
-            return f"inode:{op}"
+        return stat_kind(a, b, "end-" + p[1])
+    ty, out = "none", ""
+    if ctx is not None:
+        c = L[ctx].split("=>")[0].split()
+        op = c[2]
+        if any(x.startswith("out:") for x in c[3:]):
+            out = ":out"
+        elif "[via]" in c:
+            out = ":via"
+        if ctx + 1 < len(L) and not L[ctx + 1].startswith(("end ", f"{c[0]} {c[1]}", "== ")) \
+                and ": L=" in L[ctx + 1]:
+            t = L[ctx + 1].split(": L=", 1)[1].split()[0]
+            ty = t if len(t) == 1 else "none"
+    else:
+        op = "?"
+    if "=>" in a and "=>" in b:
+        lres = a.split("=> ", 1)[1].split()
+        sres = b.split("=> ", 1)[1].split()
+        if lres[0] != sres[0]:
+            return f"result:{op}:{lres[0]}->{sres[0]}:{ty}{out}"
+        if op == "link":
+            return f"inode:link:{lres[-1]}->{sres[-1]}:{ty}{out}"
         if op == "fstat":
-            return "fstat:" + cmp_stat(lres.split()[1:], sres.split()[1:])
-        return f"result:{op}:detail"
-    op = lctx.split()[2] if lctx else "?"
-    return stat_kind(lline, sline, op)
+            return f"{cmp_stat(lres[1:], sres[1:])}:fstat:F:{ty}{out}"
+        return f"result:{op}:detail:{ty}{out}"
+    return stat_kind(a, b, op, out)
 
 
 def cmp_stat(a, b):
@@ -628,7 +657,7 @@ def cmp_stat(a, b):
     return "same"
 
 
-def stat_kind(lline, sline, op):
+def stat_kind(lline, sline, op, out=""):
     lf, sf = fields(lline), fields(sline)
     for tag in ("L", "S"):
         a, b = lf[tag], sf[tag]
@@ -637,7 +666,7 @@ def stat_kind(lline, sline, op):
             k = cmp_stat(a, b)
             if len(a) == 1 or len(b) == 1:
                 k = f"exists:{a[0] if len(a) == 1 else 'yes'}->{b[0] if len(b) == 1 else 'yes'}"
-            return f"{k}:{op}:{tag}:{ty}"
+            return f"{k}:{op}:{tag}:{ty}{out}"
     return f"same:{op}"
 
 
@@ -666,10 +695,15 @@ def compare(args):
             a = L[i] if i < len(L) else None
             b = S[i] if i < len(S) else None
             if a is not None and "=>" in a:
-                ctx = a
+                ctx = i
             if a != b:
                 if first is None:
-                    first = (i, kind(a, b, ctx))
+                    k = kind(L, S, i, ctx)
+                    # after a hard link, the names are copies on the share
+                    if any(ln.split("=> ")[-1].startswith("OK") and ln.split()[2] == "link"
+                           for ln in L[:i] if "=>" in ln):
+                        k += ":linked"
+                    first = (i, k)
                 if a is not None and "=>" in a:
                     differing_calls += 1
         if first is None:
