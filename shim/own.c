@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "own.h"
 #include "cache.h"
+#include "config.h"
 #include "defer.h"
 #include "ids.h"
 #include "log.h"
@@ -25,6 +26,36 @@ static int fail(int err)
 	return -1;
 }
 
+/* The primary group of `uid` in /etc/passwd, read directly (config.h: NSS
+ * may not be usable inside a preload). 0, or -1 when it has no entry. */
+static int primary_gid(uid_t uid, gid_t *gid)
+{
+	char *pw = vbf_slurp("/etc/passwd", 16u << 20);
+	int r = -1;
+	for (char *l = pw, *next; l && *l && r; l = next) {
+		next = strchr(l, '\n');
+		if (next)
+			*next++ = 0;
+		char *f[4], *p = l;
+		int n = 0;
+		for (; n < 4 && p; n++) {
+			f[n] = p;
+			if ((p = strchr(p, ':')))
+				*p++ = 0;
+		}
+		char *e1, *e2;
+		if (n < 4 || !*f[2] || !*f[3])
+			continue;
+		unsigned long u = strtoul(f[2], &e1, 10), g = strtoul(f[3], &e2, 10);
+		if (!*e1 && !*e2 && u == uid && g <= 0xfffffffeul) {
+			*gid = (gid_t)g;
+			r = 0;
+		}
+	}
+	free(pw);
+	return r;
+}
+
 int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct stat st;
@@ -41,6 +72,12 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 	int err = vbf_rule_chown(&c, v.uid, v.gid, uid, gid);
 	if (err)
 		return fail(err);
+	/* the kernel clears the setuid bits of a non-directory at every chown,
+	 * root's and (-1, -1) included; that part is chmod's right */
+	int keep = uid == (uid_t)-1 && gid == (gid_t)-1;
+	mode_t perm = vbf_rule_chown_bits(st.st_mode, v.mode & 07777);
+	if (keep && perm != (v.mode & 07777) && (err = vbf_rule_chmod(&c, v.uid)))
+		return fail(err);
 
 	/* Let the share have its say: some apply the change, vboxsf ignores it,
 	 * others refuse it. Only errors about the path itself are the program's. */
@@ -49,12 +86,21 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 			return -1;
 		vbf_count(VBF_C_REFUSED);
 	}
+	if (keep && perm == (v.mode & 07777))
+		return 0; /* nothing changed: nothing to record (a record would freeze this caller's view) */
 	struct vbf_rec rec = {.flags = VBF_REC_OWNER | VBF_REC_MODE,
 			      .uid = uid == (uid_t)-1 ? v.uid : uid,
 			      .gid = gid == (gid_t)-1 ? v.gid : gid,
-			      .mode = v.mode & 07777};
-	if (uid != (uid_t)-1 || gid != (gid_t)-1)
-		rec.mode = vbf_rule_chown_bits(st.st_mode, rec.mode);
+			      .mode = perm};
+	/* Nothing was known about its group: v.gid is only this caller's own,
+	 * a stand-in. The new owner saw its own group there, and that is what
+	 * it keeps (the entrypoints' `chown mysql` as root would otherwise
+	 * make everything the service creates below differ in group). */
+	gid_t pg;
+	if (gid == (gid_t)-1 && uid != (uid_t)-1 && v.how == VBF_VIEW_CALLER && !primary_gid(uid, &pg))
+		rec.gid = pg;
+	if (keep && v.how != VBF_VIEW_RECORD)
+		rec.flags &= ~VBF_REC_OWNER; /* only the bits change */
 	if (rec.mode == (st.st_mode & 07777)) {
 		struct vbf_rec old;
 		if (!vbf_store_get(w.idx, w.key, &st, &old) || !(old.flags & VBF_REC_MODE))
@@ -201,6 +247,31 @@ mode_t vbf_umask_get(void)
 	return m;
 }
 
+/* Is the directory holding `key` setgid by its record (a share keeps no
+ * such bit itself)? Then 1 and the group it gives (its presented one). In
+ * memory only. */
+static int parent_setgid(int idx, const char *key, gid_t *gid)
+{
+	char pk[VBF_PATH_CAP];
+	const char *slash = strrchr(key, '/');
+	size_t n = slash ? (size_t)(slash - key) : 0;
+	if (!*key || n >= sizeof pk)
+		return 0;
+	memcpy(pk, key, n);
+	pk[n] = 0;
+	struct vbf_rec rec;
+	if (!vbf_store_get(idx, pk, NULL, &rec) || !(rec.flags & VBF_REC_MODE) || !(rec.mode & S_ISGID))
+		return 0;
+	if (rec.flags & VBF_REC_OWNER) {
+		*gid = rec.gid;
+	} else {
+		struct vbf_view v;
+		vbf_view_inherited(idx, pk, NULL, &v);
+		*gid = v.gid;
+	}
+	return 1;
+}
+
 void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 {
 	struct stat st;
@@ -210,13 +281,62 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 	if (r == 0 && (fd >= 0 ? vbf_where_stat(fd, NULL, 1, &st, &w) : vbf_where_stat(dirfd, path, 0, &st, &w)) >= 0 &&
 	    w.key) {
 		mode_t want = mode & 07777 & ~vbf_umask_get();
-		struct vbf_rec rec = {.flags = VBF_REC_MODE, .mode = want};
+		/* As on a local disk, the new object is its creator's: euid, and
+		 * egid or a setgid directory's group. Recorded only where that is
+		 * not what it inherits anyway (present.h), so a service creating
+		 * in its own data directory records nothing. When nothing at all
+		 * is known (no record above, no VBOXFIX_OWNER), each process
+		 * keeps seeing it as its own and nothing is recorded either. */
+		uid_t cu = vbf_euid();
+		gid_t cg = vbf_egid(), sg;
+		if (parent_setgid(w.idx, w.key, &sg)) {
+			cg = sg;
+			if (S_ISDIR(st.st_mode))
+				want |= S_ISGID;
+		}
+		struct vbf_view inh;
+		vbf_view_inherited(w.idx, w.key, &st, &inh);
+		struct vbf_rec rec = {0};
 		if ((st.st_mode & 07777) != want) {
+			rec.flags |= VBF_REC_MODE;
+			rec.mode = want;
+		}
+		if (inh.how != VBF_VIEW_CALLER && (inh.uid != cu || inh.gid != cg)) {
+			rec.flags |= VBF_REC_OWNER;
+			rec.uid = cu;
+			rec.gid = cg;
+		}
+		struct vbf_rec old;
+		if (rec.flags) {
 			vbf_store_put(w.idx, w.key, &st, &rec);
 			vbf_count(VBF_C_CREATE);
-		} else if (vbf_store_get(w.idx, w.key, &st, &rec)) {
+		} else if (vbf_store_get(w.idx, w.key, &st, &old)) {
 			struct vbf_rec none = {0};
 			vbf_store_put(w.idx, w.key, &st, &none); /* a new object starts fresh */
+		}
+	}
+	errno = saved;
+}
+
+void vbf_op_write_open(const struct vbf_where *w, int fd)
+{
+	struct vbf_rec rec;
+	/* the common case: a lookup in memory finds no setuid bits recorded */
+	if (!w->key || !vbf_store_get(w->idx, w->key, NULL, &rec) || !(rec.flags & VBF_REC_MODE) ||
+	    !(rec.mode & (S_ISUID | S_ISGID)))
+		return;
+	int saved = errno;
+	struct stat st;
+	struct vbf_where f;
+	struct vbf_cred c;
+	vbf_cred_get(&c, 1);
+	if (REAL(fstat)(fd, &st) == 0 && vbf_where_stat(fd, NULL, 1, &st, &f) >= 0 && f.key &&
+	    vbf_store_get(f.idx, f.key, &st, &rec) && (rec.flags & VBF_REC_MODE)) {
+		mode_t perm = vbf_rule_write_bits(&c, st.st_mode, rec.mode & 07777);
+		if (perm != (rec.mode & 07777)) {
+			rec.mode = perm;
+			vbf_store_put(f.idx, f.key, &st, &rec);
+			vbf_cache_changed_key(f.idx, f.key);
 		}
 	}
 	errno = saved;

@@ -31,8 +31,17 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 int vbf_op_owner_refused(int dirfd, const char *path, int flags, const char *what);
 
 /* A create on a share returned `fd` (or, for mkdir, 0 with fd = -1): record
- * `mode & ~umask` when the share did not give the object that mode. */
+ * `mode & ~umask` when the share did not give the object that mode, and the
+ * creator (euid, egid or a setgid directory's group) when that is not the
+ * owner the object inherits (present.h). */
 void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);
+
+/* An existing object (lexically `w`) was opened for writing as `fd`: a
+ * caller without CAP_FSETID clears its recorded S_ISUID/S_ISGID, as the
+ * kernel does at the first write (write(2) itself is not interposed). Only
+ * a lookup in memory unless such bits are recorded. */
+struct vbf_where;
+void vbf_op_write_open(const struct vbf_where *w, int fd);
 
 /* The process umask, without changing it (read once, then tracked). */
 mode_t vbf_umask_get(void);

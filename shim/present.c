@@ -31,13 +31,29 @@ void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_vie
 	if (rec.flags & VBF_REC_OWNER) {
 		v->uid = rec.uid;
 		v->gid = rec.gid;
+		v->how = VBF_VIEW_RECORD;
+		return;
+	}
+	vbf_view_inherited(idx, key, st, v);
+}
+
+void vbf_view_inherited(int idx, const char *key, const struct stat *st, struct vbf_view *v)
+{
+	struct vbf_rec anc;
+	/* One view for every process: what the nearest recorded ancestor says
+	 * (a data directory chowned once covers all that is made below it) */
+	if (key && *key && vbf_store_inherit(idx, key, &anc)) {
+		v->uid = anc.uid;
+		v->gid = anc.gid;
+		v->how = VBF_VIEW_INHERITED;
 		return;
 	}
 	int hit = 0;
 	uid_t du = vbf_cfg.have_owner ? vbf_cfg.owner_uid : vbf_euid();
 	gid_t dg = vbf_cfg.have_owner ? vbf_cfg.owner_gid : vbf_egid();
-	v->uid = mapped(st->st_uid, 0, du, &hit);
-	v->gid = mapped(st->st_gid, 1, dg, &hit);
+	v->uid = st ? mapped(st->st_uid, 0, du, &hit) : du;
+	v->gid = st ? mapped(st->st_gid, 1, dg, &hit) : dg;
+	v->how = hit ? VBF_VIEW_MAPPED : vbf_cfg.have_owner ? VBF_VIEW_OWNER : VBF_VIEW_CALLER;
 }
 
 int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)

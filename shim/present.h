@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* What a stat result shows for an object on a share: the recorded owner,
- * else a VBOXFIX_MAP mapping of the real owner, else VBOXFIX_OWNER, else the
- * caller's effective uid/gid; the recorded mode, else the real one. Type,
- * size, times, nlink, ino and dev stay real. */
+ * else the owner recorded for its nearest ancestor, else a VBOXFIX_MAP
+ * mapping of the real owner, else VBOXFIX_OWNER, else (nothing is known
+ * about it) the caller's effective uid/gid; the recorded mode, else the
+ * real one. Type, size, times, nlink, ino and dev stay real. */
 #ifndef VBF_PRESENT_H
 #define VBF_PRESENT_H
 
@@ -15,10 +16,22 @@ struct vbf_view {
 	uid_t uid;
 	gid_t gid;
 	mode_t mode; /* type and permission bits */
+	int how;     /* where the owner came from: */
+};
+
+enum {
+	VBF_VIEW_RECORD,    /* its own record */
+	VBF_VIEW_INHERITED, /* its nearest recorded ancestor's */
+	VBF_VIEW_MAPPED,    /* VBOXFIX_MAP of the real owner */
+	VBF_VIEW_OWNER,     /* VBOXFIX_OWNER */
+	VBF_VIEW_CALLER,    /* nothing is known: the caller's own ids */
 };
 
 /* The view of a share object with real stat `st` and (possibly NULL) key. */
 void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_view *v);
+/* The owner it would show without a record of its own (what a new object
+ * inherits); `st` may be NULL (no VBOXFIX_MAP then). Sets uid, gid, how. */
+void vbf_view_inherited(int idx, const char *key, const struct stat *st, struct vbf_view *v);
 
 /* Fix a stat result in place when it is on a share. (dirfd, path, follow)
  * name what was asked, as for vbf_where_stat. Keeps errno; -1 (ENOENT) for

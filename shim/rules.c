@@ -24,6 +24,10 @@ int vbf_rule_chown(const struct vbf_cred *c, uid_t uid, gid_t gid, uid_t new_uid
 {
 	if (c->uid == 0)
 		return 0;
+	/* chown(-1, -1) changes nothing, and the kernel asks nothing of the
+	 * caller for it (but see vbf_rule_chown_bits: the setuid bits) */
+	if (new_uid == (uid_t)-1 && new_gid == (gid_t)-1)
+		return 0;
 	/* Only the owner may chown, may not give the file away, and may only
 	 * pick one of its own groups (POSIX _POSIX_CHOWN_RESTRICTED). */
 	if (c->uid != uid)
@@ -70,3 +74,21 @@ int vbf_rule_access(const struct vbf_cred *c, uid_t uid, gid_t gid, mode_t mode,
 }
 
 int vbf_rule_chmod_narrows(mode_t old_perm, mode_t new_perm) { return (old_perm & ~new_perm & 0777) != 0; }
+
+mode_t vbf_rule_write_bits(const struct vbf_cred *c, mode_t type, mode_t perm)
+{
+	/* the kernel's rule for a write: CAP_FSETID keeps them (root here) */
+	if (c->uid == 0 || S_ISDIR(type))
+		return perm;
+	perm &= ~(mode_t)S_ISUID;
+	if (perm & S_IXGRP)
+		perm &= ~(mode_t)S_ISGID;
+	return perm;
+}
+
+int vbf_rule_sticky(const struct vbf_cred *c, mode_t dir_mode, uid_t dir_uid, uid_t uid)
+{
+	if (!(dir_mode & S_ISVTX) || c->uid == 0 || c->uid == dir_uid || c->uid == uid)
+		return 0;
+	return EPERM;
+}

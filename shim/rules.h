@@ -19,7 +19,9 @@ void vbf_cred_get(struct vbf_cred *c, int eff);
 int vbf_cred_in_group(const struct vbf_cred *c, gid_t g);
 
 /* chown(new_uid, new_gid) by `c` of an object presented as (uid, gid):
- * 0 or EPERM. (uid_t)-1 / (gid_t)-1 keep a value. */
+ * 0 or EPERM. (uid_t)-1 / (gid_t)-1 keep a value; (-1, -1) is allowed to
+ * anyone (it only clears setuid bits, which is chmod's right: the caller
+ * checks that with vbf_rule_chmod when vbf_rule_chown_bits clears any). */
 int vbf_rule_chown(const struct vbf_cred *c, uid_t uid, gid_t gid, uid_t new_uid, gid_t new_gid);
 
 /* chmod by `c` of an object presented as owned by `uid`: 0 or EPERM. */
@@ -32,6 +34,16 @@ mode_t vbf_rule_chmod_bits(const struct vbf_cred *c, gid_t gid, mode_t type, mod
 /* The bits chown leaves: S_ISUID, and S_ISGID with group exec, are cleared
  * on a non-directory. */
 mode_t vbf_rule_chown_bits(mode_t type, mode_t perm);
+
+/* The bits a write (or open for writing, or truncate) leaves: a caller
+ * without CAP_FSETID (not root) clears S_ISUID, and S_ISGID with group
+ * exec, of a non-directory, whoever owns it, as the kernel does. */
+mode_t vbf_rule_write_bits(const struct vbf_cred *c, mode_t type, mode_t perm);
+
+/* unlink/rmdir/rename of an entry owned by `uid` in a directory presented
+ * with `dir_mode` and owner `dir_uid`: in a sticky directory only root, the
+ * directory's owner and the entry's owner may. 0 or EPERM. */
+int vbf_rule_sticky(const struct vbf_cred *c, mode_t dir_mode, uid_t dir_uid, uid_t uid);
 
 /* access(want: R_OK|W_OK|X_OK) by `c` against (uid, gid, mode): 0 or EACCES. */
 int vbf_rule_access(const struct vbf_cred *c, uid_t uid, gid_t gid, mode_t mode, int want);

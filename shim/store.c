@@ -355,12 +355,89 @@ int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_
 	return ok;
 }
 
+/* Top-down over the ancestors of `k`, the share root first: the bloom
+ * answers "is anything recorded strictly below this prefix", so the walk
+ * stops at the first prefix with nothing below it. With a small table that
+ * is the first level or two; each step is one hash lookup, no request. */
+static const struct vbf_ent *nearest_owner(struct vbf_store *s, const char *k, size_t n)
+{
+	const struct vbf_ent *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (i && k[i] != '/')
+			continue;
+		const struct vbf_ent *e = find(s, k, i);
+		/* a record made for a directory (or for any type) only: a
+		 * non-directory with that name was replaced since */
+		if (e && (e->rec.flags & VBF_REC_OWNER) && ((e->fptype & S_IFMT) == 0 || (e->fptype & S_IFMT) == S_IFDIR))
+			best = e;
+		if (!bloom_maybe(s, k, i))
+			break;
+	}
+	return best;
+}
+
+int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out)
+{
+	struct vbf_store *s = store_of(idx);
+	char buf[VBF_KEY_MAX + 1];
+	if (s && (key = key_in(s, key, buf)))
+		s = held_by(s);
+	if (!s || !key || !*key || !enter(s))
+		return 0;
+	int saved = errno;
+	catch_up(s);
+	const struct vbf_ent *e = s->nrec ? nearest_owner(s, key, strlen(key)) : NULL;
+	if (e) {
+		out->flags = VBF_REC_OWNER;
+		out->uid = e->rec.uid;
+		out->gid = e->rec.gid;
+		out->mode = e->rec.mode;
+		if (e->rec.flags & VBF_REC_MODE)
+			out->flags |= VBF_REC_MODE;
+	}
+	leave(s);
+	errno = saved;
+	return e != NULL;
+}
+
+/* Anything recorded for `k` or below it? The bloom answers for most names. */
+static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
+{
+	if (find(s, k, n))
+		return 1;
+	if (!below_too || !bloom_maybe(s, k, n))
+		return 0;
+	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
+		if (below(e, k, n))
+			return 1;
+	return 0;
+}
+
+/* A forget, delete or rename that would change nothing in the table is not
+ * appended: unlink and rename of names nothing was recorded for (most of
+ * them) then cost no write to the share, and a service's start that only
+ * makes, renames and removes its own files leaves the log as it was. (A
+ * record another process is appending for the same name right now could
+ * land after the delete whether it is appended or not: no new race.) */
+static int changes(struct vbf_store *s, const struct vbf_op *op)
+{
+	switch (op->type) {
+	case VBF_OP_FORGET:
+		return catch_up(s), any_at(s, op->key, op->klen, 0);
+	case VBF_OP_DEL:
+		return catch_up(s), any_at(s, op->key, op->klen, 1);
+	case VBF_OP_REN:
+		return catch_up(s), any_at(s, op->key, op->klen, 1) || any_at(s, op->key2, op->k2len, 1);
+	}
+	return 1;
+}
+
 static int submit(struct vbf_store *s, const struct vbf_op *op)
 {
 	if (!enter(s))
 		return -1;
 	int saved = errno;
-	int r = vbf_file_append(s, op);
+	int r = changes(s, op) ? vbf_file_append(s, op) : 0;
 	leave(s);
 	errno = saved;
 	return r;

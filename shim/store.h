@@ -55,6 +55,14 @@ void vbf_store_defer(int idx, const char *root, const char *state_file);
  * when a matching record exists, else 0. */
 int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_rec *out);
 
+/* The nearest proper ancestor of `key` (the share root included) whose
+ * record carries an owner: 1 and `out` (its owner, and its mode when
+ * recorded), else 0. In memory only: the table and its bloom of ancestors
+ * answer without a request to the share. A share whose records live in a
+ * log above its root (store_file.c, look_above) also inherits from records
+ * above its root there. */
+int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out);
+
 /* Record `rec` for `key` (replacing any earlier record); `real` is the
  * object's real stat, from which the fingerprint is taken. A rec with no
  * flags set removes the record. Returns 0, or -1 when it could only be kept

@@ -59,6 +59,8 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		vbf_fd_mark(fd, 1);
 		if (created)
 			vbf_op_created(d, p, fd, m);
+		else if (vbf_open_writes(fl))
+			vbf_op_write_open(&w, fd);
 	}
 	vbf_cache_write_end(wtok, fd, &w);
 	return fd;

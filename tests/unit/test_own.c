@@ -3,12 +3,13 @@
  * filesystem; the outcome decides, not the share's errno. */
 #include "config.h"
 #include "fake_real.h"
+#include "ids.h"
 #include "own.h"
 #include "present.h"
 #include <sys/sysmacros.h>
 
 #define SHARE_DEV makedev(0, 45)
-static struct fake_node nodes[3];
+static struct fake_node nodes[6];
 static int chown_calls, chmod_calls, chown_errno, chmod_errno;
 static char state[64];
 
@@ -48,7 +49,13 @@ static int setup(void **s)
 	nodes[1].st.st_mode = S_IFDIR | 0777;
 	nodes[2].path = "/share/gone";
 	nodes[2].err = ENOTDIR;
-	fake_fs_set(nodes, 3);
+	nodes[3] = nodes[0];
+	nodes[3].path = "/share/d/x";
+	nodes[4] = nodes[1];
+	nodes[4].path = "/share/d/e";
+	nodes[5] = nodes[1];
+	nodes[5].path = "/share";
+	fake_fs_set(nodes, 6);
 	memset(vbf_shares, 0, sizeof vbf_shares);
 	strcpy(vbf_shares[0].root, "/share");
 	vbf_shares[0].len = 6;
@@ -202,6 +209,109 @@ static void t_access(void **s)
 	assert_int_equal(errno, 55); /* errno kept on success */
 }
 
+static void as(uid_t u, gid_t g)
+{
+	fake_ids(u, g, NULL, 0);
+	vbf_ids_changed();
+}
+
+/* One view: an unrecorded object shows its nearest recorded ancestor's
+ * owner to everyone; a create records only what differs from that. */
+static void t_inherit(void **s)
+{
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	struct vbf_rec rec;
+	vbf_umask_set(0);
+	as(0, 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/d", 7, 8, 0), 0);
+	as(1000, 1000);
+	view("/share/d/x", &u, &g, &m);
+	assert_int_equal(u, 7);
+	assert_int_equal(g, 8);
+	as(0, 0);
+	view("/share/d/x", &u, &g, &m);
+	assert_int_equal(u, 7);
+	/* the owner's create below its directory: nothing to record */
+	as(7, 8);
+	vbf_op_created(AT_FDCWD, "/share/d/x", -1, 0666);
+	assert_int_equal(vbf_store_get(0, "d/x", NULL, &rec), 0);
+	/* root's create there: root's, to everyone */
+	as(0, 0);
+	vbf_op_created(AT_FDCWD, "/share/d/e", -1, 0777);
+	as(7, 8);
+	view("/share/d/e", &u, &g, &m);
+	assert_int_equal(u, 0);
+	assert_int_equal(g, 0);
+	/* the share root's record covers everything nothing closer covers */
+	assert_int_equal(vbf_store_inherit(0, "f", &rec), 0);
+	as(0, 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share", 9, 9, 0), 0);
+	as(1000, 1000);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(u, 9);
+	view("/share/d/x", &u, &g, &m);
+	assert_int_equal(u, 7); /* the nearest wins */
+}
+
+static void t_nothing_known(void **s)
+{
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	struct vbf_rec rec;
+	vbf_umask_set(0);
+	/* a create where nothing is known keeps each caller's view: no record */
+	as(1000, 1000);
+	vbf_op_created(AT_FDCWD, "/share/f", -1, 0666);
+	assert_int_equal(vbf_store_get(0, "f", NULL, &rec), 0);
+	/* chown(-1, -1) by anyone: 0, nothing recorded */
+	as(1001, 1001);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", (uid_t)-1, (gid_t)-1, 0), 0);
+	assert_int_equal(vbf_store_get(0, "f", NULL, &rec), 0);
+	as(0, 0);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(u, 0);
+	/* ... but it clears setuid bits, the owner's (chmod's) right */
+	assert_int_equal(vbf_op_chmod(AT_FDCWD, "/share/f", 04755, 0), 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 5, 5, 0), 0);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(m & 07777, 0755);
+	as(5, 5);
+	assert_int_equal(vbf_op_chmod(AT_FDCWD, "/share/f", 04755, 0), 0);
+	as(6, 6);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", (uid_t)-1, (gid_t)-1, 0), -1);
+	assert_int_equal(errno, EPERM);
+	as(5, 5);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", (uid_t)-1, (gid_t)-1, 0), 0);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(m & 07777, 0755);
+	assert_int_equal(u, 5);
+}
+
+static void t_setgid_dir(void **s)
+{
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	vbf_umask_set(022);
+	as(0, 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/d", 0, 44, 0), 0);
+	assert_int_equal(vbf_op_chmod(AT_FDCWD, "/share/d", 02777, 0), 0);
+	as(1000, 1000);
+	vbf_op_created(AT_FDCWD, "/share/d/x", -1, 0666);
+	vbf_op_created(AT_FDCWD, "/share/d/e", -1, 0777);
+	as(0, 0);
+	view("/share/d/x", &u, &g, &m);
+	assert_int_equal(u, 1000);
+	assert_int_equal(g, 44);
+	assert_int_equal(m, S_IFREG | 0644);
+	view("/share/d/e", &u, &g, &m);
+	assert_int_equal(g, 44);
+	assert_int_equal(m, S_IFDIR | 02755);
+}
+
 static void t_refusal_classes(void **s)
 {
 	assert_true(vbf_is_refusal(EPERM));
@@ -222,6 +332,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_chown_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_chmod, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_access, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_inherit, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_nothing_known, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_setgid_dir, setup, teardown),
 		cmocka_unit_test(t_refusal_classes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

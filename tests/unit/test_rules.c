@@ -56,6 +56,24 @@ static void t_access(void **s)
 	assert_int_equal(vbf_rule_access(&root, 9, 9, f700, X_OK), 0);
 }
 
+static void t_write_and_sticky(void **s)
+{
+	struct vbf_cred root = cred(0, 0, 0, NULL), user = cred(1000, 1000, 0, NULL);
+	/* a write by anyone without CAP_FSETID clears setuid, and setgid with group x */
+	assert_int_equal(vbf_rule_write_bits(&user, S_IFREG, 06755), 0755);
+	assert_int_equal(vbf_rule_write_bits(&user, S_IFREG, 02745), 02745); /* no group x: a lock mark */
+	assert_int_equal(vbf_rule_write_bits(&root, S_IFREG, 06755), 06755);
+	assert_int_equal(vbf_rule_write_bits(&user, S_IFDIR, 02775), 02775);
+	/* sticky: root, the directory's owner, the entry's owner */
+	assert_int_equal(vbf_rule_sticky(&user, S_IFDIR | 01777, 0, 5), EPERM);
+	assert_int_equal(vbf_rule_sticky(&user, S_IFDIR | 01777, 0, 1000), 0);
+	assert_int_equal(vbf_rule_sticky(&user, S_IFDIR | 01777, 1000, 5), 0);
+	assert_int_equal(vbf_rule_sticky(&root, S_IFDIR | 01777, 7, 5), 0);
+	assert_int_equal(vbf_rule_sticky(&user, S_IFDIR | 0777, 0, 5), 0);
+	/* chown(-1, -1) asks nothing of anyone */
+	assert_int_equal(vbf_rule_chown(&user, 4242, 4242, (uid_t)-1, (gid_t)-1), 0);
+}
+
 static void t_narrows(void **s)
 {
 	assert_false(vbf_rule_chmod_narrows(0644, 0666));
@@ -84,7 +102,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_chown), cmocka_unit_test(t_chmod), cmocka_unit_test(t_access),
-		cmocka_unit_test(t_narrows), cmocka_unit_test(t_cred),
+		cmocka_unit_test(t_narrows), cmocka_unit_test(t_cred), cmocka_unit_test(t_write_and_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
