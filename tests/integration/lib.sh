@@ -77,13 +77,13 @@ expect_rc() {
     "$@" >/dev/null 2>&1 </dev/null || got=$?
     expect_eq "$name" "$got" "$want"
 }
-# expect_grep NAME PATTERN FILE: FILE contains PATTERN (grep -E);
-# expect_no_grep: it does not
-expect_grep() {
+# expect_in_file NAME PATTERN FILE: FILE contains PATTERN (grep -E);
+# expect_not_in_file: it does not
+expect_in_file() {
     if grep -qE -- "$2" "$3"; then ok "$1"
     else fail "$1" "no /$2/ in: $(_vbf_oneline "$3")"; fi
 }
-expect_no_grep() {
+expect_not_in_file() {
     if grep -qE -- "$2" "$3"; then fail "$1" "unexpected /$2/ in: $(_vbf_oneline "$3")"
     else ok "$1"; fi
 }

@@ -11,7 +11,7 @@ need_file "$V"
 need_lib
 
 rc() { expect_rc "$@"; }
-has() { expect_grep "$@"; }
+has() { expect_in_file "$@"; }
 hasnt() { expect_no_grep "$@"; }
 json_ok() { "$PYTHON" -m json.tool "$1" >/dev/null 2>&1; }
 # jq-like: python3 expression over the document d

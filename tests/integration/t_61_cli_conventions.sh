@@ -13,7 +13,7 @@ need_file "$V"
 need_lib
 
 rc() { expect_rc "$@"; }
-has() { expect_grep "$@"; }
+has() { expect_in_file "$@"; }
 hasnt() { expect_no_grep "$@"; }
 
 tmp_dir T

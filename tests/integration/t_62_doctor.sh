@@ -11,7 +11,7 @@ V=$B/vboxfix
 need_file "$V"
 need_lib
 
-has() { expect_grep "$@"; }
+has() { expect_in_file "$@"; }
 hasnt() { expect_no_grep "$@"; }
 jget() {
     "$PYTHON" -c "import json,sys
