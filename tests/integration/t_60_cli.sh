@@ -12,7 +12,7 @@ need_lib
 
 rc() { expect_rc "$@"; }
 has() { expect_in_file "$@"; }
-hasnt() { expect_no_grep "$@"; }
+hasnt() { expect_not_in_file "$@"; }
 json_ok() { "$PYTHON" -m json.tool "$1" >/dev/null 2>&1; }
 # jq-like: python3 expression over the document d
 jget() {

@@ -14,7 +14,7 @@ need_lib
 
 rc() { expect_rc "$@"; }
 has() { expect_in_file "$@"; }
-hasnt() { expect_no_grep "$@"; }
+hasnt() { expect_not_in_file "$@"; }
 
 tmp_dir T
 O=$T/out E=$T/err

@@ -12,7 +12,7 @@ need_file "$V"
 need_lib
 
 has() { expect_in_file "$@"; }
-hasnt() { expect_no_grep "$@"; }
+hasnt() { expect_not_in_file "$@"; }
 jget() {
     "$PYTHON" -c "import json,sys
 d=json.load(open(sys.argv[1])); r=($2)
