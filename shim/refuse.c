@@ -210,14 +210,19 @@ static int rename_noreplace(enum vbf_rename_fn fn, int fa, const char *a, int fb
 	return r;
 }
 
-/* The source is a redirected FIFO/socket: move it to the target's name. */
-static int rename_redirected(int fb, const char *b, const struct vbf_where *wa, const struct vbf_where *wb,
-			     unsigned int flags)
+/* The source is a redirected FIFO/socket/device: move it to the target's
+ * name. Whatever the target name held goes, as a rename replaces it. */
+static int rename_redirected(int fa, const char *a, int fb, const char *b, const struct vbf_where *wa,
+			     const struct vbf_where *wb, unsigned int flags)
 {
-	char from[VBF_REDIRECT_CAP], to[VBF_REDIRECT_CAP];
+	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], tobj[VBF_REDIRECT_CAP], tent[VBF_REDIRECT_CAP];
 	struct stat st;
-	if (wa->idx < 0 || wb->idx < 0 || vbf_redirect_lookup(wa, from) != 0)
+	if (wa->idx < 0 || wb->idx < 0 || vbf_redirect_lookup2(wa, obj, ent) != 0)
 		return fail(ENOENT);
+	/* both share directories must be there and writable, as for a
+	 * rename on the share itself */
+	if (vbf_refuse_parent_ok(fa, a) != 0 || vbf_refuse_parent_ok(fb, b) != 0)
+		return -1;
 	if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (flags & RENAME_NOREPLACE)
 			return fail(EEXIST);
@@ -227,15 +232,15 @@ static int rename_redirected(int fb, const char *b, const struct vbf_where *wa, 
 		if (REAL(unlinkat)(fb, b, 0) != 0)
 			return -1;
 	}
-	if (vbf_redirect_prepare(wb, fb, b, to) != 0) {
-		if (errno != EEXIST || (flags & RENAME_NOREPLACE) || vbf_redirect_lookup(wb, to) != 0)
-			return -1;
+	if (vbf_redirect_lookup2(wb, tobj, tent) == 0) {
+		if (!strcmp(tobj, obj))
+			return 0; /* two names of one object: nothing to do */
+		if (flags & RENAME_NOREPLACE)
+			return fail(EEXIST);
+		for (int i = 0; i < 4 && vbf_redirect_remove(wb, -1, NULL) == 0; i++)
+			;
 	}
-	if (REAL(renameat)(AT_FDCWD, from, AT_FDCWD, to) != 0)
-		return -1;
-	vbf_redirect_index(from, wa, 0);
-	vbf_redirect_index(to, wb, 1);
-	return 0;
+	return vbf_redirect_move(wa, wb);
 }
 
 int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int flags)
@@ -254,7 +259,7 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		r = rename_onto_dir(fn, fa, a, fb, b, errno);
 	else if (r < 0 && errno == ENOENT && !(flags & ~RENAME_NOREPLACE)) {
 		int e = errno;
-		r = rename_redirected(fb, b, &wa, &wb, flags);
+		r = rename_redirected(fa, a, fb, b, &wa, &wb, flags);
 		if (r < 0 && errno == ENOENT)
 			errno = e;
 		return r; /* nothing of the store moves: the object is not on the share */
@@ -277,11 +282,11 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		if (ib >= 0)
 			vbf_store_del(ib, wb.key);
 	}
-	/* A redirected FIFO/socket under the target name is replaced, as the
-	 * name's old object would have been. */
-	char local[VBF_REDIRECT_CAP];
-	if (ib >= 0 && vbf_redirect_lookup(&wb, local) == 0 && REAL(unlinkat)(AT_FDCWD, local, 0) == 0)
-		vbf_redirect_index(local, &wb, 0);
+	/* A redirected object under the target name is replaced, as the
+	 * name's old object would have been, whoever made it (the share
+	 * allowed this rename). */
+	for (int i = 0; ib >= 0 && i < 4 && vbf_redirect_remove(&wb, -1, NULL) == 0; i++)
+		;
 	errno = saved;
 	return 0;
 }
@@ -338,16 +343,13 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 			errno = e;
 	}
 	if (r < 0 && errno == ENOENT && !dir) {
-		char local[VBF_REDIRECT_CAP];
-		if (vbf_redirect_lookup(&w, local) == 0) {
-			int e = errno;
-			r = REAL(unlinkat)(AT_FDCWD, local, 0);
-			if (r == 0)
-				vbf_redirect_index(local, &w, 0);
-			if (r < 0 && errno == ENOENT)
-				errno = e;
-			return r;
-		}
+		int e = errno;
+		r = vbf_redirect_remove(&w, d, p);
+		if (r == 0)
+			errno = e0;
+		else if (errno == ENOENT)
+			errno = e;
+		return r;
 	}
 	if (r == 0) {
 		int saved = errno;

@@ -8,8 +8,9 @@
  *   emulate   O_DIRECT (dropped), hard links (a copy, not a shared inode),
  *             RENAME_NOREPLACE (check, then rename), directory fsync (0),
  *             a directory renamed onto an existing empty one
- *   redirect  FIFOs and AF_UNIX sockets live in a local directory under a
- *             name derived from the share path, so every process finds them
+ *   redirect  FIFOs, AF_UNIX sockets and root's device nodes live in a
+ *             local directory under a name derived from the share path, so
+ *             every process finds them; any uid may remove or rename them
  *
  * Every op here is called by a wrapper that already knows the call is on a
  * share (vbf_where_name) or that the share refused it; outside shares the
@@ -196,8 +197,31 @@ int vbf_redirect_is_object(const struct stat *st);
  * others cannot write (lstat: not a symlink). */
 int vbf_redirect_owner_dir(const char *base, const char *name, unsigned int *uid);
 int vbf_redirect_mkdir(const char *p, mode_t mode);
+/* What hash `h` leads to (refuse_redirect.c, "what a name leads to"):
+ * the object where it lives; find2 also gives the entry that puts it under
+ * the name (the object, or a forward). 0, or -1 when nothing. Keep errno. */
 int vbf_redirect_find(uint64_t h, char buf[VBF_REDIRECT_CAP]);
+int vbf_redirect_find2(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP]);
+/* An object's identity in a forward or a list of names given up:
+ * "u<uid>/<16 hex>#<birth>". Pure. */
+#define VBF_BIRTH_MAX 40
+struct vbf_rd_id {
+	unsigned int uid;
+	uint64_t h;
+	char birth[VBF_BIRTH_MAX];
+};
+int vbf_redirect_parse_id(const char *s, size_t n, struct vbf_rd_id *id);
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
+int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP]);
+/* Remove what share name `w` leads to: its entry when this uid may remove
+ * it, else the object is given up under this name (k<h>), when (dirfd,
+ * path) is given and the caller may write its share directory. 0, or -1
+ * with errno (ENOENT: nothing there). */
+int vbf_redirect_remove(const struct vbf_where *w, int dirfd, const char *path);
+/* Put what `wa` leads to under `wb` (where nothing is, checked by the
+ * caller): its entry moved when this uid may, else a forward at `wb` and
+ * the object given up under `wa`. 0, or -1 with errno. */
+int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb);
 int vbf_share_path(const struct vbf_where *w, char *out, size_t cap);
 int vbf_refuse_parent_ok(int dirfd, const char *path);
 void vbf_refuse_split(const char *path, char *dir, size_t cap, const char **base);

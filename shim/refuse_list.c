@@ -107,13 +107,14 @@ static int is_dot(const char *n) { return n[0] == '.' && (!n[1] || (n[1] == '.' 
 static int listable(int fd, const struct vbf_list_pos *pos, const char *own, const char *name, unsigned char *type,
 		  uint64_t *ino)
 {
-	char obj[VBF_REDIRECT_CAP];
+	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP];
 	struct stat st;
 	size_t ol = strlen(own);
-	if (is_dot(name) || vbf_redirect_find(vbf_redirect_hash_n(pos->ph, name, (size_t)-1), obj) != 0)
+	if (is_dot(name) || vbf_redirect_find2(vbf_redirect_hash_n(pos->ph, name, (size_t)-1), obj, ent) != 0)
 		return 0;
-	/* another owner's object wins the lookup: that owner's index lists it */
-	if (strncmp(obj, own, ol) || obj[ol] != '/' || strchr(obj + ol + 1, '/'))
+	/* another owner's entry wins the lookup: that owner's index lists it
+	 * (an entry may be a forward to another owner's object) */
+	if (strncmp(ent, own, ol) || ent[ol] != '/' || strchr(ent + ol + 1, '/'))
 		return 0;
 	if (vbf_redirect_lstat(obj, &st) != 0 || !vbf_redirect_is_object(&st))
 		return 0;

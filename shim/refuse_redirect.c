@@ -39,6 +39,7 @@
 #include "own.h"
 #include "real.h"
 #include "vbf.h"
+#include <time.h>
 
 #define DEFAULT_BASE "/tmp/.vboxfix"
 #define BASE_MAX VBF_REDIRECT_BASE_MAX
@@ -189,114 +190,231 @@ static int own_state(const struct vbf_rundir *rd)
 	return vbf_redirect_lstat(dir, &st) != 0 && errno == ENOENT ? 0 : -1;
 }
 
-/* This uid's object `h` in its fallback BASE-<me>/u<me>, both checked. */
-static int find_fallback(const struct vbf_rundir *rd, uint64_t h, char *buf)
+/* ---- what a name leads to ----
+ *
+ * Under the hash <h> of a share name, each owner subdirectory may hold:
+ *
+ *   <h>    the object; or a forward, a symlink "../u<U>/<h2>#<birth>":
+ *          uid U's object, renamed to this name by this uid, which could
+ *          not move it out of U's directory
+ *   b<h>   the object's birth: a symlink whose text (time and pid of its
+ *          making) no later object has, written before the object
+ *   k<h>   what this uid gave up under this name without being able to
+ *          remove it (an unlink, or a rename over or away from it, of
+ *          another uid's object): "u<U>/<h2>#<birth>" separated by spaces
+ *
+ * The name leads to the first object, in the lookup's order (this uid's
+ * own directory or its fallback, then the others), that no k<h> it read
+ * names. So anyone who may change the share directory may remove or rename
+ * any redirected object in it, as on a local filesystem, while nobody can
+ * put an object under another user's name. Births, not inode numbers, tell
+ * objects apart: a local inode number is reused as soon as it is freed. */
+
+#define BIRTH_MAX VBF_BIRTH_MAX
+#define KILLS_MAX 32
+#define DIRS_MAX 16
+
+struct rd_dirs {
+	int n;
+	unsigned int uid[DIRS_MAX];
+	char dir[DIRS_MAX][VBF_REDIRECT_CAP];
+};
+
+static void add_dir(struct rd_dirs *d, const char *dir, unsigned int uid)
 {
-	char fb[VBF_REDIRECT_CAP], name[16];
-	struct stat st;
-	unsigned int uid;
-	if (vbf_redirect_fallback(rd->base, rd->me, fb, sizeof fb) < 0 ||
-	    vbf_redirect_hname(fb, rd->me, h, buf, VBF_REDIRECT_CAP) < 0 || vbf_redirect_lstat(buf, &st) != 0 ||
-	    !object_of(&st, rd->me))
-		return -1;
-	snprintf(name, sizeof name, "u%u", rd->me);
-	if (vbf_redirect_lstat(fb, &st) != 0 || !dir_private(&st, rd->me) ||
-	    !vbf_redirect_owner_dir(fb, name, &uid))
-		return -1;
-	return 0;
+	if (d->n >= DIRS_MAX || snprintf(d->dir[d->n], VBF_REDIRECT_CAP, "%s", dir) >= VBF_REDIRECT_CAP)
+		return;
+	d->uid[d->n++] = uid;
 }
 
-/* Objects of other uids: read the base directory with raw calls (no
- * opendir: no allocation, usable anywhere). Notes in *bad_own whether this
- * uid's own subdirectory is there and not genuine. */
-static int scan_others(const struct vbf_rundir *rd, uint64_t h, char *buf, int *bad_own)
+/* The owner subdirectories a lookup reads, in order: this uid's own (or
+ * its fallback when its own is missing or not genuine), then the others
+ * the base lets it trust. */
+static void dirs_of(const struct vbf_rundir *rd, struct rd_dirs *d)
 {
-	char mine[16];
-	snprintf(mine, sizeof mine, "u%u", rd->me);
+	char p[VBF_REDIRECT_CAP], name[16];
+	struct stat st;
+	unsigned int uid;
+	d->n = 0;
+	int own = rd->own ? own_state(rd) : -1;
+	if (own == 1) {
+		snprintf(p, sizeof p, "%s/u%u", rd->base, rd->me);
+		add_dir(d, p, rd->me);
+	} else if (own < 0 && vbf_redirect_fallback(rd->base, rd->me, p, sizeof p) > 0) {
+		snprintf(name, sizeof name, "u%u", rd->me);
+		if (vbf_redirect_lstat(p, &st) == 0 && dir_private(&st, rd->me) &&
+		    vbf_redirect_owner_dir(p, name, &uid)) {
+			size_t l = strlen(p);
+			snprintf(p + l, sizeof p - l, "/%s", name);
+			add_dir(d, p, rd->me);
+		}
+	}
+	if (rd->others == VBF_RD_OWNER && rd->owner != rd->me) {
+		snprintf(name, sizeof name, "u%u", rd->owner);
+		if (vbf_redirect_owner_dir(rd->base, name, &uid)) {
+			snprintf(p, sizeof p, "%s/%s", rd->base, name);
+			add_dir(d, p, uid);
+		}
+		return;
+	}
+	if (rd->others != VBF_RD_ALL)
+		return;
+	/* raw calls: no opendir, no allocation, usable anywhere */
 	long fd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)rd->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 				  0, 0, 0);
 	if (fd < 0)
-		return -1;
-	char d[2048] __attribute__((aligned(8)));
-	int found = -1;
+		return;
+	char buf[2048] __attribute__((aligned(8)));
 	long n;
-	while (found < 0 && (n = vbf_raw_syscall(SYS_getdents64, fd, (long)d, sizeof d, 0, 0, 0)) > 0) {
-		for (long off = 0; off < n && found < 0;) {
-			struct linux_dirent64_hdr *e = (void *)(d + off);
-			unsigned int uid;
-			struct stat st;
+	while (d->n < DIRS_MAX && (n = vbf_raw_syscall(SYS_getdents64, fd, (long)buf, sizeof buf, 0, 0, 0)) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64_hdr *e = (void *)(buf + off);
 			off += e->reclen;
-			if (!vbf_redirect_owner_dir(rd->base, e->name, &uid)) {
-				if (!strcmp(e->name, mine))
-					*bad_own = 1;
-				continue;
+			if (vbf_redirect_owner_dir(rd->base, e->name, &uid) && uid != rd->me && vbf_rundir_scans(rd, uid)) {
+				snprintf(p, sizeof p, "%s/%s", rd->base, e->name);
+				add_dir(d, p, uid);
 			}
-			if (uid != rd->me && vbf_rundir_scans(rd, uid) &&
-			    vbf_redirect_hname(rd->base, uid, h, buf, VBF_REDIRECT_CAP) > 0 &&
-			    vbf_redirect_lstat(buf, &st) == 0 && object_of(&st, uid))
-				found = 0;
 		}
 	}
 	vbf_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
-	return found;
 }
 
-/* Another uid's object, or -1; *bad_own as scan_others. */
-static int find_others(const struct vbf_rundir *rd, uint64_t h, char *buf, int *bad_own)
+/* The text of symlink dir/<prefix><h>, or -1. */
+static int read_entry(const char *dir, const char *prefix, uint64_t h, char *out, size_t cap)
 {
-	struct stat st;
-	char name[16];
-	unsigned int uid;
-	if (rd->others == VBF_RD_ALL)
-		return scan_others(rd, h, buf, bad_own);
-	if (rd->others != VBF_RD_OWNER || rd->owner == rd->me)
+	char p[VBF_REDIRECT_CAP + 4];
+	snprintf(p, sizeof p, "%s/%s%016llx", dir, prefix, (unsigned long long)h);
+	ssize_t n = REAL(readlink)(p, out, cap - 1);
+	if (n < 0)
 		return -1;
-	/* only the base owner's own subdirectory: one lstat when absent */
-	snprintf(name, sizeof name, "u%u", rd->owner);
-	if (vbf_redirect_hname(rd->base, rd->owner, h, buf, VBF_REDIRECT_CAP) > 0 && vbf_redirect_lstat(buf, &st) == 0 &&
-	    object_of(&st, rd->owner) && vbf_redirect_owner_dir(rd->base, name, &uid))
+	out[n] = 0;
+	return 0;
+}
+
+static void birth_of(const char *dir, uint64_t h, char out[BIRTH_MAX])
+{
+	if (read_entry(dir, "b", h, out, BIRTH_MAX) != 0 || strspn(out, "0123456789.") != strlen(out))
+		out[0] = 0;
+}
+
+/* "u<U>/<16 hex>#<birth>" at s (n bytes): 0 and *id, or -1. */
+int vbf_redirect_parse_id(const char *s, size_t n, struct vbf_rd_id *id)
+{
+	char *end;
+	if (n < 2 || s[0] != 'u' || s[1] < '0' || s[1] > '9')
+		return -1;
+	unsigned long long u = strtoull(s + 1, &end, 10);
+	size_t at = (size_t)(end - s);
+	if (u > 0xffffffffULL || at + 18 > n || s[at] != '/' || s[at + 17] != '#')
+		return -1;
+	uint64_t h = 0;
+	for (size_t i = at + 1; i < at + 17; i++) {
+		int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			return -1;
+		h = h << 4 | (uint64_t)v;
+	}
+	size_t bl = n - at - 18;
+	if (bl >= BIRTH_MAX)
+		return -1;
+	for (size_t i = 0; i < bl; i++)
+		if (!strchr("0123456789.", s[at + 18 + i]) || !s[at + 18 + i])
+			return -1;
+	id->uid = (unsigned int)u;
+	id->h = h;
+	memcpy(id->birth, s + at + 18, bl);
+	id->birth[bl] = 0;
+	return 0;
+}
+
+static int same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b)
+{
+	return a->uid == b->uid && a->h == b->h && !strcmp(a->birth, b->birth);
+}
+
+/* Append the ids listed in `text` to ids[*n]. */
+static void parse_ids(const char *text, struct vbf_rd_id *ids, int *n)
+{
+	for (const char *s = text; *s && *n < KILLS_MAX;) {
+		size_t l = strcspn(s, " ");
+		if (l && vbf_redirect_parse_id(s, l, &ids[*n]) == 0)
+			(*n)++;
+		s += l;
+		s += *s == ' ';
+	}
+}
+
+/* What hash `h` leads to: the object (obj), the entry that puts it under
+ * the name (ent: the object itself or a forward), its identity. */
+static int find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid)
+{
+	struct vbf_rundir rd;
+	struct rd_dirs d;
+	struct vbf_rd_id kills[KILLS_MAX];
+	char text[KILLS_MAX * 64];
+	int nk = 0;
+	if (vbf_rundir_get(&rd) != 0)
+		return -1;
+	dirs_of(&rd, &d);
+	for (int i = 0; i < d.n; i++)
+		if (read_entry(d.dir[i], "k", h, text, sizeof text) == 0)
+			parse_ids(text, kills, &nk);
+	for (int i = 0; i < d.n; i++) {
+		struct stat st;
+		struct vbf_rd_id id;
+		char p[VBF_REDIRECT_CAP], t[VBF_REDIRECT_CAP];
+		if (snprintf(p, sizeof p, "%s/%016llx", d.dir[i], (unsigned long long)h) >= (int)sizeof p ||
+		    vbf_redirect_lstat(p, &st) != 0)
+			continue;
+		if (object_of(&st, d.uid[i])) {
+			id.uid = d.uid[i];
+			id.h = h;
+			birth_of(d.dir[i], h, id.birth);
+			snprintf(obj, VBF_REDIRECT_CAP, "%s", p);
+		} else if (S_ISLNK(st.st_mode)) {
+			/* a forward: to a genuine subdirectory this uid may read,
+			 * and to the very object it was made for */
+			char name[16], tdir[VBF_REDIRECT_CAP];
+			unsigned int uid;
+			char b[BIRTH_MAX];
+			ssize_t n = REAL(readlink)(p, t, sizeof t - 1);
+			if (n < 4 || memcmp(t, "../", 3) || vbf_redirect_parse_id(t + 3, (size_t)n - 3, &id) != 0)
+				continue;
+			snprintf(name, sizeof name, "u%u", id.uid);
+			if (!vbf_rundir_scans(&rd, id.uid) || !vbf_redirect_owner_dir(rd.base, name, &uid) ||
+			    snprintf(tdir, sizeof tdir, "%s/%s", rd.base, name) >= (int)sizeof tdir ||
+			    vbf_redirect_hname(rd.base, id.uid, id.h, obj, VBF_REDIRECT_CAP) < 0 ||
+			    vbf_redirect_lstat(obj, &st) != 0 || !object_of(&st, id.uid))
+				continue;
+			birth_of(tdir, id.h, b);
+			if (strcmp(b, id.birth))
+				continue;
+		} else
+			continue;
+		int dead = 0;
+		for (int k = 0; k < nk && !dead; k++)
+			dead = same_id(&kills[k], &id);
+		if (dead)
+			continue;
+		snprintf(ent, VBF_REDIRECT_CAP, "%s", p);
+		if (oid)
+			*oid = id;
 		return 0;
+	}
 	return -1;
+}
+
+int vbf_redirect_find2(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP])
+{
+	int saved = errno, r = find_entry(h, obj, ent, NULL);
+	errno = saved;
+	return r;
 }
 
 int vbf_redirect_find(uint64_t h, char buf[VBF_REDIRECT_CAP])
 {
-	struct vbf_rundir rd;
-	struct stat st;
-	int saved = errno, r = -1, bad_own = 0;
-	if (vbf_rundir_get(&rd) != 0)
-		goto out;
-	/* this uid's own object first: in BASE/u<me> when that is genuine,
-	 * else in the fallback */
-	if (!rd.own)
-		bad_own = 1;
-	else if (vbf_redirect_hname(rd.base, rd.me, h, buf, VBF_REDIRECT_CAP) > 0 && vbf_redirect_lstat(buf, &st) == 0 &&
-		 object_of(&st, rd.me)) {
-		if (own_state(&rd) == 1) {
-			r = 0;
-			goto out;
-		}
-		bad_own = 1;
-	}
-	int tried = bad_own;
-	if (tried && (r = find_fallback(&rd, h, buf)) == 0)
-		goto out;
-	r = find_others(&rd, h, buf, &bad_own);
-	if (tried)
-		goto out;
-	/* the scan may have found another's object before reaching ours */
-	if (!bad_own && r == 0 && own_state(&rd) < 0)
-		bad_own = 1;
-	if (bad_own) {
-		char mine[VBF_REDIRECT_CAP];
-		if (find_fallback(&rd, h, mine) == 0) {
-			memcpy(buf, mine, VBF_REDIRECT_CAP);
-			r = 0;
-		}
-	}
-out:
-	errno = saved;
-	return r;
+	char ent[VBF_REDIRECT_CAP];
+	return vbf_redirect_find2(h, buf, ent);
 }
 
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP])
@@ -483,10 +601,94 @@ static int own_dir(char *out, size_t cap)
 	return -1;
 }
 
+/* Symlink `text` at dir/name, replacing what is there: made aside, then
+ * renamed over it, so a reader sees the old text or the new. */
+static int put_link(const char *dir, const char *name, const char *text)
+{
+	static _Atomic unsigned int seq;
+	char tmp[VBF_REDIRECT_CAP + 32], dst[VBF_REDIRECT_CAP + 8];
+	snprintf(tmp, sizeof tmp, "%s/.t%ld.%u", dir, vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), seq++);
+	snprintf(dst, sizeof dst, "%s/%s", dir, name);
+	if (REAL(symlink)(text, tmp) != 0)
+		return -1;
+	if (REAL(renameat)(AT_FDCWD, tmp, AT_FDCWD, dst) != 0) {
+		int e = errno;
+		REAL(unlinkat)(AT_FDCWD, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static int hash_of(const struct vbf_where *w, uint64_t *h)
+{
+	char sp[VBF_PATH_CAP];
+	if (w->idx < 0 || vbf_share_path(w, sp, sizeof sp) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	*h = vbf_redirect_hash(sp);
+	return 0;
+}
+
+static int id_text(const struct vbf_rd_id *id, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "u%u/%016llx#%s", id->uid, (unsigned long long)id->h, id->birth);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* Is the object `id` still there (in the base, or in this uid's own
+ * directory `own`)? Only those stay in a list of names given up. */
+static int id_alive(const char *own, const struct vbf_rd_id *id)
+{
+	char dir[VBF_REDIRECT_CAP], p[VBF_REDIRECT_CAP + 20], b[BIRTH_MAX];
+	struct stat st;
+	if (id->uid == (unsigned int)REAL(geteuid)())
+		snprintf(dir, sizeof dir, "%s", own);
+	else
+		snprintf(dir, sizeof dir, "%s/u%u", vbf_redirect_base(), id->uid);
+	snprintf(p, sizeof p, "%s/%016llx", dir, (unsigned long long)id->h);
+	if (vbf_redirect_lstat(p, &st) != 0 || !vbf_redirect_is_object(&st))
+		return 0;
+	birth_of(dir, id->h, b);
+	return !strcmp(b, id->birth);
+}
+
+/* Give up object `id` under hash `h`: add it to this uid's k<h>, dropping
+ * the names of objects that are gone. */
+static int give_up(const char *own, uint64_t h, const struct vbf_rd_id *id)
+{
+	char name[24], old[KILLS_MAX * 64], text[KILLS_MAX * 64];
+	struct vbf_rd_id ids[KILLS_MAX];
+	int n = 0;
+	size_t len = 0;
+	snprintf(name, sizeof name, "k%016llx", (unsigned long long)h);
+	if (read_entry(own, "k", h, old, sizeof old) == 0)
+		parse_ids(old, ids, &n);
+	int w = id_text(id, text, sizeof text);
+	if (w < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	len = (size_t)w;
+	for (int i = 0; i < n; i++) {
+		char one[64];
+		int m;
+		if (same_id(&ids[i], id) || !id_alive(own, &ids[i]) || (m = id_text(&ids[i], one, sizeof one)) < 0 ||
+		    len + 1 + (size_t)m >= sizeof text)
+			continue;
+		text[len++] = ' ';
+		memcpy(text + len, one, (size_t)m + 1);
+		len += (size_t)m;
+	}
+	return put_link(own, name, text);
+}
+
 int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path, char buf[VBF_REDIRECT_CAP])
 {
-	char sp[VBF_PATH_CAP], own[VBF_REDIRECT_CAP];
+	char own[VBF_REDIRECT_CAP], bname[24], birth[BIRTH_MAX];
 	struct stat st;
+	uint64_t h;
 	if (REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		errno = EEXIST;
 		return -1;
@@ -497,17 +699,128 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 		errno = EEXIST;
 		return -1;
 	}
-	if (vbf_share_path(w, sp, sizeof sp) < 0) {
-		errno = ENAMETOOLONG;
+	if (hash_of(w, &h) != 0 || own_dir(own, sizeof own) != 0)
 		return -1;
-	}
-	if (own_dir(own, sizeof own) != 0)
-		return -1;
-	int n = snprintf(buf, VBF_REDIRECT_CAP, "%s/%016llx", own, (unsigned long long)vbf_redirect_hash(sp));
+	int n = snprintf(buf, VBF_REDIRECT_CAP, "%s/%016llx", own, (unsigned long long)h);
 	if (n < 0 || n >= VBF_REDIRECT_CAP) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	/* What is left in this uid's slot leads nowhere (the lookup found
+	 * nothing): an object given up by another uid, a dead forward. */
+	REAL(unlinkat)(AT_FDCWD, buf, 0);
+	/* the new object's birth, before the object: no list of names given
+	 * up can name it */
+	struct timespec ts;
+	vbf_raw_syscall(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
+	snprintf(bname, sizeof bname, "b%016llx", (unsigned long long)h);
+	snprintf(birth, sizeof birth, "%lld.%09ld.%ld", (long long)ts.tv_sec, ts.tv_nsec,
+		 vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0));
+	if (put_link(own, bname, birth) != 0)
+		return -1;
+	return 0;
+}
+
+int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP])
+{
+	uint64_t h;
+	int saved = errno, r = hash_of(w, &h) == 0 ? vbf_redirect_find2(h, obj, ent) : -1;
+	errno = saved;
+	return r;
+}
+
+/* The directory part of `p` in `dir`. */
+static void dir_part(const char *p, char dir[VBF_REDIRECT_CAP])
+{
+	const char *s = strrchr(p, '/');
+	size_t n = s ? (size_t)(s - p) : 0;
+	memcpy(dir, p, n);
+	dir[n] = 0;
+}
+
+int vbf_redirect_remove(const struct vbf_where *w, int dirfd, const char *path)
+{
+	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], own[VBF_REDIRECT_CAP], dir[VBF_REDIRECT_CAP];
+	struct vbf_rd_id id;
+	uint64_t h;
+	if (hash_of(w, &h) != 0)
+		return -1;
+	if (find_entry(h, obj, ent, &id) != 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (REAL(unlinkat)(AT_FDCWD, ent, 0) == 0) {
+		vbf_redirect_index(ent, w, 0);
+		if (!strcmp(obj, ent)) {
+			char b[VBF_REDIRECT_CAP + 20];
+			dir_part(ent, dir);
+			snprintf(b, sizeof b, "%s/b%016llx", dir, (unsigned long long)h);
+			REAL(unlinkat)(AT_FDCWD, b, 0);
+		}
+		return 0;
+	}
+	if (errno != EACCES && errno != EPERM)
+		return -1;
+	/* another uid's: given up under this name, by one who may change
+	 * the share directory */
+	if (path && vbf_refuse_parent_ok(dirfd, path) != 0)
+		return -1;
+	if (own_dir(own, sizeof own) != 0 || give_up(own, h, &id) != 0)
+		return -1;
+	vbf_count(VBF_C_EMULATED);
+	return 0;
+}
+
+int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb)
+{
+	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], own[VBF_REDIRECT_CAP], to[VBF_REDIRECT_CAP + 20];
+	char dir[VBF_REDIRECT_CAP], name[24];
+	struct vbf_rd_id id;
+	uint64_t ha, hb;
+	if (hash_of(wa, &ha) != 0 || hash_of(wb, &hb) != 0)
+		return -1;
+	if (find_entry(ha, obj, ent, &id) != 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (own_dir(own, sizeof own) != 0)
+		return -1;
+	snprintf(to, sizeof to, "%s/%016llx", own, (unsigned long long)hb);
+	if (REAL(renameat)(AT_FDCWD, ent, AT_FDCWD, to) == 0) {
+		if (!strcmp(obj, ent)) {
+			/* the birth goes with the object */
+			char fb[VBF_REDIRECT_CAP + 20], tb[VBF_REDIRECT_CAP + 20];
+			dir_part(ent, dir);
+			snprintf(fb, sizeof fb, "%s/b%016llx", dir, (unsigned long long)ha);
+			snprintf(tb, sizeof tb, "%s/b%016llx", own, (unsigned long long)hb);
+			if (REAL(renameat)(AT_FDCWD, fb, AT_FDCWD, tb) != 0)
+				REAL(unlinkat)(AT_FDCWD, tb, 0);
+		}
+		vbf_redirect_index(ent, wa, 0);
+		vbf_redirect_index(to, wb, 1);
+		return 0;
+	}
+	if (errno != EACCES && errno != EPERM)
+		return -1;
+	/* another uid's object, which only it can move: a forward here, and
+	 * the object given up under its old name */
+	char text[VBF_REDIRECT_CAP];
+	memcpy(text, "../", 3);
+	if (id_text(&id, text + 3, sizeof text - 3) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(name, sizeof name, "%016llx", (unsigned long long)hb);
+	if (put_link(own, name, text) != 0)
+		return -1;
+	if (give_up(own, ha, &id) != 0) {
+		int e = errno;
+		REAL(unlinkat)(AT_FDCWD, to, 0);
+		errno = e;
+		return -1;
+	}
+	vbf_redirect_index(to, wb, 1);
+	vbf_count(VBF_C_EMULATED);
 	return 0;
 }
 

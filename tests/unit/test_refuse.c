@@ -424,6 +424,28 @@ static void t_rundir_find(void **s)
 	unsetenv("VBOXFIX_RUNDIR");
 }
 
+/* the identity of an object in a forward or a list of names given up */
+static void t_parse_id(void **s)
+{
+	struct vbf_rd_id id;
+	const char *ok = "u4300/00000000000012ab#1700000000.123456789.42";
+	assert_int_equal(vbf_redirect_parse_id(ok, strlen(ok), &id), 0);
+	assert_int_equal(id.uid, 4300);
+	assert_true(id.h == 0x12ab);
+	assert_string_equal(id.birth, "1700000000.123456789.42");
+	/* a list is cut at spaces: the length bounds the parse */
+	assert_int_equal(vbf_redirect_parse_id("u0/ffffffffffffffff# u1", 20, &id), 0);
+	assert_true(id.h == ~0ull);
+	assert_string_equal(id.birth, "");
+	static const char *bad[] = {
+		"", "u", "x0/0000000000000000#", "u/0000000000000000#", "u4294967296/0000000000000000#",
+		"u0/000000000000000#", "u0/000000000000000G#", "u0/0000000000000000", "u0/0000000000000000#1/2",
+		"u0/0000000000000000#12345678901234567890123456789012345678901",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(vbf_redirect_parse_id(bad[i], strlen(bad[i]), &id), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup(t_rundir_value, setup),
 		cmocka_unit_test_setup(t_rundir_trust, setup),
 		cmocka_unit_test_setup(t_rundir_find, setup),
+		cmocka_unit_test(t_parse_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
