@@ -180,6 +180,12 @@ def parse(files):
 
 
 # ---------------------------------------------------------------- worker
+def listing(d):
+    """Sorted names, without FUSE's .fuse_hidden* (bindfs keeps a file
+    unlinked while open under such a name; vboxsf does not)."""
+    return sorted(n for n in os.listdir(d) if not n.startswith(".fuse_hidden"))
+
+
 class Worker:
     """Runs calls for one actor in the sequence directory (its cwd)."""
 
@@ -391,7 +397,7 @@ class Worker:
             path, dfd, n = P(a[0]); names.append(n)
             os.stat(path, dir_fd=dfd)
         elif op == "listdir":
-            return "OK " + ",".join(sorted(os.listdir(a[0])))
+            return "OK " + ",".join(listing(a[0]))
         elif op == "badptr":
             # an invalid path pointer: libc and the kernel answer EFAULT
             f = getattr(self.libc, a[0])
@@ -407,7 +413,7 @@ class Worker:
         lines = [self.observe(n) for n in NAMES]
         for d in (".", "d", "e"):
             try:
-                lines.append(f"ls {d}: " + ",".join(sorted(os.listdir(d))))
+                lines.append(f"ls {d}: " + ",".join(listing(d)))
             except OSError as e:
                 lines.append(f"ls {d}: " + errno.errorcode.get(e.errno, "?"))
         # names sharing an inode (hard links)
@@ -595,7 +601,8 @@ def kind(L, S, i, ctx):
     TYPE is the local type of the call's first name (f d l p s, none), :out
     marks a call that named a path through the symlink outside the share and
     :via one whose path led through a symlinked directory inside it; the
-    comparer adds :linked after a successful link() in the sequence. Matched (fnmatch) against known.txt and open.txt."""
+    comparer adds :sym to a mode or owner difference after a successful
+    symlink() and :linked after a successful link() in the sequence. Matched (fnmatch) against known.txt and open.txt."""
     a = L[i] if i < len(L) else None
     b = S[i] if i < len(S) else None
     if a is None or b is None:
@@ -700,8 +707,11 @@ def compare(args):
                 if first is None:
                     k = kind(L, S, i, ctx)
                     # after a hard link, the names are copies on the share
-                    if any(ln.split("=> ")[-1].startswith("OK") and ln.split()[2] == "link"
-                           for ln in L[:i] if "=>" in ln):
+                    done = {ln.split()[2] for ln in L[:i]
+                            if "=>" in ln and ln.split("=> ")[-1].startswith("OK")}
+                    if "symlink" in done and k.split(":")[0] in ("mode", "owner", "group"):
+                        k += ":sym"
+                    if "link" in done:
                         k += ":linked"
                     first = (i, k)
                 if a is not None and "=>" in a:
