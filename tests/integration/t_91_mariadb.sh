@@ -132,6 +132,26 @@ expect_out "$T a second start finds nothing left to chown" "0" svc_root_lib sh -
 rmdir "$D/sub"
 md_cycle "$T ($(svc_dropper))" svc_lib "$D" "$RUN/mysqld.sock"
 
+# One view (issue 12): what mariadbd made is mysql's to root too, so the
+# entrypoint's walk finds nothing on the next start, and a further start adds
+# no record (a file recreated with a mode the share does not give is recorded
+# and dropped again: the log may grow by those until compacted, the table not)
+expect_out "$T the entrypoint's walk as root finds nothing after the server's starts" "" \
+    svc_root_lib find "$D" \! -user mysql
+nrec() { "$VBF_CLI" state -p "$MNT" list 2>/dev/null | head -n 1 | sed -n 's/.*: \([0-9]*\) record.*/\1/p'; }
+r2=$(nrec); s2=$(stat -c %s "$SRC/.vboxfix.state")
+svc_root_lib find "$D" \! -user mysql -exec chown --no-dereference mysql '{}' +
+check "$T third start" md_start svc_lib "$D" "$RUN/mysqld.sock" third
+check "$T third stop" md_stop "$RUN/mysqld.sock"
+r3=$(nrec); s3=$(stat -c %s "$SRC/.vboxfix.state")
+[ -n "$r2" ] && [ "${r3:-x}" -le "$r2" ] 2>/dev/null &&
+    ok "$T a third start adds no record ($r2 -> $r3 records)" ||
+    fail "$T a third start adds no record" "$r2 -> $r3 records"
+# the walk used to re-chown everything (tens of KiB a start); what is left
+# is the recreated files' mode records (about 0.5 KiB)
+[ $((s3 - s2)) -lt 4096 ] && ok "$T the log grows by less than 4 KiB at the third start ($((s3 - s2)) bytes)" ||
+    fail "$T the log grows by less than 4 KiB at the third start" "$s2 -> $s3 bytes"
+
 # vboxsf's refusals below the library: O_DIRECT (MariaDB falls back itself)
 D3=$MNT/mysql3
 mkdir "$D3" && svc_root_lib chown mysql:mysql "$D3"
