@@ -141,7 +141,7 @@ static int replace_log(struct vbf_store *s)
 	int64_t len = write_table(s, fd);
 	uint64_t before = s->pos;
 	/* no log is created at the name while it moves (store_file.c) */
-	int lk = len < 0 ? -1 : vbf_file_name_lock(s->path, s->nofollow);
+	int lk = len < 0 ? -1 : vbf_file_name_lock(s->path, 1);
 	/* The seal before the name moves: a writer that reads it then finds
 	 * the path naming the new log, or us dead and the seal void. */
 	int bad = lk < 0 || seal(s) < 0;
@@ -219,28 +219,35 @@ static int foreign_entry(void *arg, int dfd, const char *name)
 	return !vbf_store_name_internal(name);
 }
 
+/* The store's files but the log's own name: a log found there now was
+ * made by a writer that followed our seal, and holds its records. */
 static int unlink_store_file(void *arg, int dfd, const char *name)
 {
 	(void)arg;
-	if (vbf_store_name_internal(name))
+	if (vbf_store_name_internal(name) && strcmp(name, VBF_STORE_NAME))
 		RAW(SYS_unlinkat, dfd, name, 0, 0);
 	return 0;
 }
 
-/* The log is gone with the rmdir that failed after all: write the table
- * back (appended, like any record, to whatever log the path names now). */
+/* The rmdir failed after all: the log comes back. Whatever log the path
+ * names now (one a writer made after our seal, or a new one) is read over
+ * our table first, its records being the newer, then the whole table is
+ * appended, so the file's replay is the merge. */
 static void put_back(struct vbf_store *s)
 {
 	const char *why;
 	int fd = vbf_file_open_path(s, &why);
 	int ok = fd >= 0;
 	if (ok) {
-		vbf_file_adopt(s, fd, 0, 0);
-		ok = vbf_file_lock(s, F_RDLCK, 1) == 0;
-		ok = ok && write_table(s, s->fd) >= 0;
-		vbf_file_unlock(s);
-		vbf_file_adopt(s, s->fd, 0, 1);
-		vbf_file_bump(s);
+		vbf_file_adopt(s, fd, 0, 0); /* the table stays */
+		ok = vbf_file_lock(s, F_WRLCK, 1) == 0;
+		if (ok) {
+			vbf_file_read_tail(s);
+			ok = write_table(s, s->fd) >= 0;
+			vbf_file_read_tail(s);
+			vbf_file_unlock(s);
+			vbf_file_bump(s);
+		}
 	}
 	if (!ok) {
 		s->writable = 0;
@@ -263,9 +270,19 @@ int vbf_file_rmdir_root(struct vbf_store *s, int (*again)(void *), void *arg)
 		return -1;
 	}
 	if (ours) {
-		/* writers waiting for the lock read the seal and look at the
-		 * path; our descriptor goes before the rmdir (FUSE keeps an
-		 * unlinked open file as a hidden entry) */
+		/* Under the exclusive lock the log leaves its name, so a writer
+		 * that waited reads the seal, finds the path free and starts a
+		 * new log there (which keeps the rmdir from succeeding, and is
+		 * merged back below) instead of writing into this one. Our
+		 * descriptor goes before the rmdir: FUSE keeps an unlinked open
+		 * file as a hidden entry. */
+		char gone[PATH_MAX + 48];
+		snprintf(gone, sizeof gone, "%s.tmp.rmdir.%ld", s->path, RAW(SYS_getpid, 0, 0, 0, 0));
+#ifdef SYS_renameat
+		RAW(SYS_renameat, AT_FDCWD, s->path, AT_FDCWD, gone);
+#else
+		vbf_raw_syscall(SYS_renameat2, AT_FDCWD, (long)s->path, AT_FDCWD, (long)gone, 0, 0);
+#endif
 		seal(s);
 		vbf_file_unlock(s);
 		REAL(close)(s->fd);

@@ -21,6 +21,7 @@
  */
 #include "store_int.h"
 #include "log.h"
+#include <time.h>
 
 #define CHUNK (256u << 10)
 #define HIGH_FD 512
@@ -103,7 +104,25 @@ static int lock_fd(int fd, int type, int wait, int *nolock)
 	}
 }
 
-int vbf_file_lock(struct vbf_store *s, int type, int wait) { return lock_fd(s->fd, type, wait, &s->nolock); }
+static uint64_t now_ms(void)
+{
+	struct timespec ts = {0, 0};
+	RAW(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0, 0);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A lock held past our whole wait is held by someone who will not let go
+ * (another user can): after one such wait, none for a while, so a process
+ * pays it once, not on every chown. */
+int vbf_file_lock(struct vbf_store *s, int type, int wait)
+{
+	if (wait && s->nowait_until && now_ms() < s->nowait_until)
+		wait = 0;
+	int r = lock_fd(s->fd, type, wait, &s->nolock);
+	if (r < 0 && wait && errno == EAGAIN)
+		s->nowait_until = now_ms() + 30000;
+	return r;
+}
 
 void vbf_file_unlock(struct vbf_store *s)
 {
@@ -149,22 +168,31 @@ static int give_head(int fd)
  * without it a lookup in that gap finds no log, and a log created there
  * would be replaced a moment later without a seal. -1 when the lock file
  * cannot be had (the caller goes on without it, or gives up replacing). */
-int vbf_file_name_lock(const char *path, int nofollow)
+int vbf_file_name_lock(const char *path, int create)
 {
 	char lk[PATH_MAX + 8];
 	if (snprintf(lk, sizeof lk, "%s.lock", path) >= (int)sizeof lk)
 		return -1;
-	int fd = REAL(open)(lk, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow, 0666);
+	/* never through a symlink, and 0666 only for a file this call made:
+	 * another user may plant anything beside the log */
+	int fl = O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW, made = 0;
+	int fd = REAL(open)(lk, fl, 0);
+	if (fd < 0 && errno == ENOENT && create) {
+		fd = REAL(open)(lk, fl | O_CREAT | O_EXCL, 0666);
+		made = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = REAL(open)(lk, fl, 0);
+	}
 	if (fd < 0)
-		return -1;
+		return -1; /* none yet: no rename has ever been under way */
 	struct stat st;
 	int nolock = 0;
 	if (REAL(fstat)(fd, &st) < 0 || !S_ISREG(st.st_mode) || lock_fd(fd, F_WRLCK, 1, &nolock) < 0) {
 		REAL(close)(fd);
 		return -1;
 	}
-	if (st.st_size == 0 && (st.st_mode & 0777) != 0666)
-		RAW(SYS_fchmod, fd, 0666, 0, 0); /* every service user shares it */
+	if (made) /* every service user shares it: umask must not shut one out */
+		RAW(SYS_fchmod, fd, 0666, 0, 0);
 	return fd;
 }
 
@@ -182,7 +210,7 @@ static int open_log_as(const char *path, int nofollow, int create, const char **
 	int fl = O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow;
 	int fd = REAL(open)(path, fl, 0);
 	if (fd < 0 && errno == ENOENT) {
-		int lk = vbf_file_name_lock(path, nofollow);
+		int lk = vbf_file_name_lock(path, create);
 		fd = REAL(open)(path, fl, 0); /* a rename we waited for may have put one there */
 		if (fd < 0 && errno == ENOENT && create) {
 			fd = REAL(open)(path, fl | O_CREAT | O_EXCL, 0666);
@@ -325,6 +353,7 @@ void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload)
 	s->fd = fd;
 	s->forked = 0;
 	s->sealed = 0;
+	s->writable = 1; /* a failed reopen earlier is over (STATE_MAX clears it again) */
 	remember_identity(s);
 	if (reload) {
 		vbf_store_clear(s);
@@ -338,7 +367,9 @@ void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload)
 /* Open the path again and read it whole: the log we hold was replaced,
  * unlinked, or is not ours any more. No lock may be held (closing a
  * descriptor of a locked file drops the lock). 0, or -1: memory only. */
-int vbf_file_open_path(struct vbf_store *s, const char **why) { return open_log(s->path, s->nofollow, why); }
+/* s->path is canonical (read back from /proc), so its last component is
+ * never a symlink of ours: a symlink found there later is someone else's. */
+int vbf_file_open_path(struct vbf_store *s, const char **why) { return open_log(s->path, O_NOFOLLOW, why); }
 
 static int reopen(struct vbf_store *s)
 {
@@ -360,13 +391,20 @@ static int reopen(struct vbf_store *s)
  * names ours, the seal is void: 0, lock still held. */
 static int follow(struct vbf_store *s)
 {
-	if (vbf_file_is_current(s)) {
+	struct stat a, b;
+	int have = REAL(fstat)(s->fd, &a) == 0;
+	if (vbf_file_is_current(s) || (errno != ENOENT && have)) {
+		/* named by the path, or the path cannot be looked at now
+		 * (EIO...): not proof of a new log, so the seal stays void */
 		s->sealed = 0;
 		return 0;
 	}
 	vbf_file_unlock(s);
-	reopen(s);
-	return 1;
+	if (reopen(s) < 0)
+		return -1;
+	/* the same file after all (a lookup in a rename's gap): our record
+	 * is in it already */
+	return !(have && REAL(fstat)(s->fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
 }
 
 void vbf_file_bump(struct vbf_store *s)
@@ -393,7 +431,9 @@ void vbf_file_sync(struct vbf_store *s)
 		if (REAL(fstat)(s->fd, &st) == 0 && (uint64_t)st.st_size < s->pos)
 			vbf_file_adopt(s, s->fd, 0, 1);
 	}
-	if (s->sealed && vbf_file_lock(s, F_RDLCK, 1) == 0 && !follow(s))
+	/* a reader never waits: another user can hold the lock; the next
+	 * append follows the seal anyway */
+	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
 		vbf_file_unlock(s);
 }
 
@@ -402,6 +442,7 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 	uint8_t *rec = s->recbuf;
 	size_t n = vbf_rec_encode(op, rec);
 	const char *why = "write failed";
+	int f;
 	if (!n)
 		return -1;
 	for (int tries = 0; s->fd >= 0 && s->writable && tries < 4; tries++) {
@@ -412,14 +453,17 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 			break;
 		}
 		if (vbf_file_write_all(s->fd, rec, n) < 0) {
-			why = strerror(errno);
+			why = "write failed";
 			vbf_file_unlock(s);
 			break;
 		}
 		/* applies ours in log order with the others'; under our lock
 		 * no seal can follow it, so a seal seen here came before it */
-		if (vbf_file_read_tail(s) && follow(s))
+		f = vbf_file_read_tail(s) ? follow(s) : 0;
+		if (f > 0)
 			continue; /* ours went to a replaced log: write it again in the new one */
+		if (f < 0)
+			return -1; /* applied already, from the log we wrote it to */
 		vbf_file_unlock(s);
 		vbf_file_bump(s);
 		vbf_file_compact(s, 0);
@@ -645,7 +689,7 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 	 * moves it past what we saw */
 	s->seen_gen = atomic_load(s->gen);
 	vbf_file_adopt(s, fd, 0, 1);
-	if (s->sealed && vbf_file_lock(s, F_RDLCK, 1) == 0 && !follow(s))
+	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
 		vbf_file_unlock(s);
 }
 

@@ -99,6 +99,7 @@ struct vbf_store {
 	int forked;        /* after fork fd shares its offset with the parent's: reopen before appending */
 	int nolock;        /* the filesystem has no record locks: never compact */
 	int sealed;        /* the last record read is a seal: the path may name a newer log */
+	uint64_t nowait_until; /* CLOCK_MONOTONIC ms: the lock was held past our wait; do not wait again before */
 	int trust_ino;     /* st_ino is stable for this share (not vboxsf) */
 	int writable;
 	int nofollow;      /* O_NOFOLLOW for the default name */
@@ -160,8 +161,10 @@ int vbf_file_read_tail(struct vbf_store *s);
 /* Does the path still name the log we hold? */
 int vbf_file_is_current(struct vbf_store *s);
 /* The lock that orders creating the log against renaming over it (a file
- * beside the log, never replaced): the descriptor holding it, or -1. */
-int vbf_file_name_lock(const char *path, int nofollow);
+ * beside the log, never replaced): the descriptor holding it, or -1 (with
+ * !create: also when there is no lock file yet, so no rename was ever under
+ * way). */
+int vbf_file_name_lock(const char *path, int create);
 void vbf_file_name_unlock(int fd);
 /* Open (or create) the log at s->path, checked like at start-up. */
 int vbf_file_open_path(struct vbf_store *s, const char **why);
