@@ -21,7 +21,9 @@ VERSION := $(or $(shell sed -n '1s/^[^ ]* (\([^ ]*\)) .*/\1/p' debian/changelog 
 # No _FILE_OFFSET_BITS here: it would rename our stat/open (sys.h refuses it).
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 DEFS     = -DVBF_VERSION='"$(VERSION)"' -DVBF_LIBDIR='"$(PREFIX)/lib"'
-SHIM_CF  = $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=hidden $(DEFS) -Ishim
+# -fno-delete-null-pointer-checks: glibc before 2.34 declares __nonnull in a
+# way shim/sys.h cannot undo, and a NULL test in a wrapper must never go.
+SHIM_CF  = $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks $(DEFS) -Ishim
 CLI_CF   = $(WARN) -D_GNU_SOURCE $(DEFS) -Ishim -Ishim/cli
 DEP_CF   = -MMD -MP
 LIBS     = -Wl,--no-as-needed -ldl -lpthread -Wl,--as-needed

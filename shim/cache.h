@@ -59,10 +59,12 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
 static inline int vbf_cache_stat(int dirfd, const char *path, int follow, struct stat *st, struct vbf_cq *q)
 {
 	/* enabled only once started with shares: no vbf_active() needed. A hit
-	 * reads `path` and writes `st` with no real call to check them first
-	 * (shares.h): the kernel's EFAULT must stay an EFAULT. */
-	if (!vbf_cache_enabled || !path || !vbf_str_ok(path, 1) || !*path ||
-	    (path[0] == '/' && !vbf_abs_maybe_share(path)) || !st || !vbf_buf_ok(st, sizeof *st))
+	 * reads `path` and writes `st` with no real call to check them first,
+	 * so only pages a successful call on a share has shown good are used
+	 * (shares.h): the kernel's EFAULT stays an EFAULT, and a path outside
+	 * the shares costs no probe. */
+	if (!vbf_cache_enabled || !path || !vbf_str_ok(path, 0) || !*path ||
+	    (path[0] == '/' && !vbf_abs_maybe_share(path)) || !st || !vbf_buf_ok(st, sizeof *st, 0))
 		return VBF_CACHE_SKIP;
 	return vbf_cache_lookup(dirfd, path, follow, st, NULL, 0, q);
 }
@@ -72,7 +74,7 @@ static inline int vbf_cache_statx(int dirfd, const char *path, int flags, unsign
 				  struct vbf_cq *q)
 {
 	if (!vbf_cache_enabled || (flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC || (flags & AT_EMPTY_PATH) ||
-	    !path || !vbf_str_ok(path, 1) || !*path || !stx || !vbf_buf_ok(stx, sizeof *stx))
+	    !path || !vbf_str_ok(path, 0) || !*path || !stx || !vbf_buf_ok(stx, sizeof *stx, 0))
 		return VBF_CACHE_SKIP;
 	return vbf_cache_lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), NULL, stx, mask, q);
 }

@@ -433,7 +433,7 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 /* ---- caller memory (shares.h) ---- */
 
 #define PG ((uintptr_t)4096) /* the smallest page: a larger one only costs probes */
-#define MEMO 8
+#define MEMO 32
 #define M_READ ((uintptr_t)1)
 #define M_WRITE ((uintptr_t)2)
 
@@ -460,6 +460,16 @@ static void learn(uintptr_t pg, uintptr_t bits)
 	memo[memo_next++ % MEMO] = pg | bits;
 }
 
+/* This process's pid, asked once (a fork child asks again; a vfork child
+ * shares the memory it would read anyway). */
+static pid_t pid_cached;
+static pid_t my_pid(void)
+{
+	if (!pid_cached)
+		pid_cached = (pid_t)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	return pid_cached;
+}
+
 /* One byte copied from our own memory by the kernel: EFAULT when the page
  * cannot be read. No path lookup, no side effect, nothing memcheck calls an
  * uninitialised read; anything else it might answer (a seccomp filter)
@@ -469,8 +479,7 @@ static int readable(uintptr_t at)
 	char c;
 	struct iovec local = {&c, 1}, remote = {(void *)at, 1};
 	int saved = errno;
-	long pid = vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
-	long r = vbf_raw_syscall(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
+	long r = vbf_raw_syscall(SYS_process_vm_readv, my_pid(), (long)&local, 1, (long)&remote, 1, 0);
 	int bad = r == -1 && errno == EFAULT;
 	errno = saved;
 	return !bad;
@@ -510,7 +519,7 @@ static int writable(void *at)
 	return !bad;
 }
 
-int vbf_buf_ok(void *p, size_t n)
+int vbf_buf_ok(void *p, size_t n, int probe)
 {
 	uintptr_t a = (uintptr_t)p, last = a + n - 8;
 	if (a < PG || n < 8)
@@ -519,13 +528,35 @@ int vbf_buf_ok(void *p, size_t n)
 		if (known(pg, M_READ | M_WRITE))
 			continue;
 		uintptr_t at = pg < a ? a : pg;
-		if (!writable((void *)(at <= last ? at : last)))
+		if (!probe || !writable((void *)(at <= last ? at : last)))
 			return 0;
 		learn(pg, M_READ | M_WRITE);
 	}
 	return 1;
 }
 
+void vbf_mem_learn(const char *s, void *buf, size_t n)
+{
+	uintptr_t a = (uintptr_t)s;
+	if (s && a >= PG)
+		for (;;) { /* the kernel read it up to its NUL: every byte is there */
+			uintptr_t pg = a & ~(PG - 1);
+			learn(pg, M_READ);
+			while (a < pg + PG && *(const char *)a)
+				a++;
+			if (a < pg + PG)
+				break;
+		}
+	a = (uintptr_t)buf;
+	if (buf && a >= PG && n)
+		for (uintptr_t pg = a & ~(PG - 1); pg <= ((a + n - 1) & ~(PG - 1)); pg += PG)
+			learn(pg, M_READ | M_WRITE);
+}
+
 void vbf_shares_atfork_prepare(void) { vbf_lock_take(&cwd_lock); }
 void vbf_shares_atfork_parent(void) { vbf_unlock(&cwd_lock); }
-void vbf_shares_atfork_child(void) { vbf_lock_reset(&cwd_lock); }
+void vbf_shares_atfork_child(void)
+{
+	vbf_lock_reset(&cwd_lock);
+	pid_cached = 0;
+}
