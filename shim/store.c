@@ -421,13 +421,19 @@ static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
  * land after the delete whether it is appended or not: no new race.) */
 static int changes(struct vbf_store *s, const struct vbf_op *op)
 {
+	/* Whether a delete or rename would change anything is judged from the
+	 * log itself, not from the shared counter: a process of another
+	 * container (another page) may have recorded the name. One read of the
+	 * tail, where an append is a write and a read. */
+	if (op->type == VBF_OP_FORGET || op->type == VBF_OP_DEL || op->type == VBF_OP_REN)
+		vbf_file_sync_now(s);
 	switch (op->type) {
 	case VBF_OP_FORGET:
-		return catch_up(s), any_at(s, op->key, op->klen, 0);
+		return any_at(s, op->key, op->klen, 0);
 	case VBF_OP_DEL:
-		return catch_up(s), any_at(s, op->key, op->klen, 1);
+		return any_at(s, op->key, op->klen, 1);
 	case VBF_OP_REN:
-		return catch_up(s), any_at(s, op->key, op->klen, 1) || any_at(s, op->key2, op->k2len, 1);
+		return any_at(s, op->key, op->klen, 1) || any_at(s, op->key2, op->k2len, 1);
 	}
 	return 1;
 }

@@ -418,6 +418,13 @@ void vbf_file_sync(struct vbf_store *s)
 	if (g == s->seen_gen || s->fd < 0)
 		return;
 	s->seen_gen = g;
+	vbf_file_sync_now(s);
+}
+
+void vbf_file_sync_now(struct vbf_store *s)
+{
+	if (s->fd < 0)
+		return;
 	if (s->forked || !fd_is_log(s)) {
 		reopen(s);
 		return;

@@ -146,8 +146,11 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file);
  * key there. 1 when that file exists, else 0 (path: where it would be). */
 int vbf_file_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
 void vbf_file_close(struct vbf_store *s);
-/* Bring the table up to date with the log. */
+/* Bring the table up to date with the log, when the shared counter says
+ * it moved; _now: whatever the counter says (a process of another
+ * container moves another page: one read of the log's tail). */
 void vbf_file_sync(struct vbf_store *s);
+void vbf_file_sync_now(struct vbf_store *s);
 /* Append one record and bring the table up to date, which applies it.
  * Returns 0 once the record is in the current log, or -1 when it was
  * applied in memory only (already warned). */
