@@ -30,7 +30,7 @@ static const char state_help[] =
 	"                  numbers and as names from /etc/passwd and /etc/group,\n"
 	"                  path ('-' = not recorded)\n"
 	"  forget PATH...  drop the record of PATH (-r: and of everything below it);\n"
-	"                  stat then shows the default owner and the real mode again\n"
+	"                  stat then shows the inherited owner and the real mode again\n"
 	"  export [FILE]   write the records as text (to stdout without FILE), with\n"
 	"                  paths relative to the share\n"
 	"  import FILE     add the records of an export ('-' = stdin) to one share\n"
