@@ -10,6 +10,7 @@
 #include "cache_int.h"
 #include "config.h"
 #include "log.h"
+#include "shares.h"
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -44,6 +45,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The library consults the cache only for memory a successful call on a
+ * share has shown good (shares.h, vbf_mem_learn); here every path and buffer
+ * is good, as after such a call. */
+static int cs(int d, const char *p, int follow, struct stat *out, struct vbf_cq *q)
+{
+	vbf_mem_learn(p, out, sizeof *out);
+	return vbf_cache_stat(d, p, follow, out, q);
+}
+
+static int csx(int d, const char *p, int fl, unsigned mask, struct statx *out, struct vbf_cq *q)
+{
+	vbf_mem_learn(p, out, sizeof *out);
+	return vbf_cache_statx(d, p, fl, mask, out, q);
+}
+
 static struct stat st_of(off_t size)
 {
 	struct stat st;
@@ -59,7 +75,7 @@ static struct stat st_of(off_t size)
 static int cstat(const char *p, const struct stat *real, struct stat *out)
 {
 	struct vbf_cq q;
-	int c = vbf_cache_stat(AT_FDCWD, p, 1, out, &q);
+	int c = cs(AT_FDCWD, p, 1, out, &q);
 	if (c == VBF_CACHE_MISS) {
 		int r = real ? 0 : -1;
 		if (real)
@@ -82,7 +98,7 @@ static void t_hit_and_negative(void **state)
 	assert_int_equal(cstat("/share/a/none", NULL, &out), VBF_CACHE_NEG);
 	/* lstat and stat of one name are separate entries */
 	struct vbf_cq q;
-	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/a/f", 0, &out, &q), VBF_CACHE_MISS);
+	assert_int_equal(cs(AT_FDCWD, "/share/a/f", 0, &out, &q), VBF_CACHE_MISS);
 }
 
 static void t_not_cached(void **state)
@@ -91,8 +107,8 @@ static void t_not_cached(void **state)
 	struct vbf_cq q;
 	assert_int_equal(cstat("/elsewhere/f", &real, &out), VBF_CACHE_SKIP);
 	assert_int_equal(cstat("/share/a/../f", &real, &out), VBF_CACHE_SKIP);
-	assert_int_equal(vbf_cache_stat(3, "", 1, &out, &q), VBF_CACHE_SKIP);  /* a descriptor */
-	assert_int_equal(vbf_cache_stat(3, NULL, 1, &out, &q), VBF_CACHE_SKIP);
+	assert_int_equal(cs(3, "", 1, &out, &q), VBF_CACHE_SKIP);  /* a descriptor */
+	assert_int_equal(cs(3, NULL, 1, &out, &q), VBF_CACHE_SKIP);
 	/* a result on another device (a mount inside the share) is not kept */
 	real.st_dev = makedev(0, 43);
 	cstat("/share/mnt/x", &real, &out);
@@ -130,7 +146,7 @@ static void t_changed_name_parent_subtree(void **state)
 	/* a change that landed between the lookup and the fill makes what the
 	 * real call read stale: it is not served */
 	struct vbf_cq q;
-	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/r", 1, &out, &q), VBF_CACHE_MISS);
+	assert_int_equal(cs(AT_FDCWD, "/share/r", 1, &out, &q), VBF_CACHE_MISS);
 	vbf_cache_changed(AT_FDCWD, "/share/r");
 	vbf_cache_fill(&q, 0, &real);
 	assert_int_equal(cstat("/share/r", &real, &out), VBF_CACHE_MISS);
@@ -190,12 +206,12 @@ static void t_reentry_and_errno(void **state)
 	cstat("/share/f", &real, &out);
 	vbf_cache_hold(1); /* as a signal handler interrupting the holder */
 	struct vbf_cq q;
-	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/f", 1, &out, &q), VBF_CACHE_SKIP);
+	assert_int_equal(cs(AT_FDCWD, "/share/f", 1, &out, &q), VBF_CACHE_SKIP);
 	vbf_cache_hold(0);
 	errno = 1234;
-	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/f", 1, &out, &q), VBF_CACHE_HIT);
+	assert_int_equal(cs(AT_FDCWD, "/share/f", 1, &out, &q), VBF_CACHE_HIT);
 	assert_int_equal(errno, 1234);
-	assert_int_equal(vbf_cache_stat(AT_FDCWD, "/share/g", 1, &out, &q), VBF_CACHE_MISS);
+	assert_int_equal(cs(AT_FDCWD, "/share/g", 1, &out, &q), VBF_CACHE_MISS);
 	errno = 4321;
 	vbf_cache_fill(&q, 0, &real);
 	vbf_cache_changed(AT_FDCWD, "/share/g");
@@ -212,21 +228,21 @@ static void t_statx(void **state)
 	x.stx_dev_minor = 42;
 	x.stx_btime.tv_sec = 99;
 	struct vbf_cq q;
-	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/x", 0, STATX_BASIC_STATS | STATX_BTIME, &out, &q),
+	assert_int_equal(csx(AT_FDCWD, "/share/x", 0, STATX_BASIC_STATS | STATX_BTIME, &out, &q),
 			 VBF_CACHE_MISS);
 	vbf_cache_fillx(&q, 0, &x);
-	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/x", 0, STATX_BASIC_STATS | STATX_BTIME, &out, &q),
+	assert_int_equal(csx(AT_FDCWD, "/share/x", 0, STATX_BASIC_STATS | STATX_BTIME, &out, &q),
 			 VBF_CACHE_HIT);
 	assert_int_equal(out.stx_size, 77);
 	assert_int_equal(out.stx_btime.tv_sec, 99);
 	assert_int_equal(out.stx_mask, STATX_BASIC_STATS | STATX_BTIME);
-	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/x", AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &out, &q),
+	assert_int_equal(csx(AT_FDCWD, "/share/x", AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &out, &q),
 			 VBF_CACHE_SKIP);
 	/* a stat-filled entry knows no birth time: a statx asking for it misses */
 	struct stat real = st_of(3), st;
 	cstat("/share/y", &real, &st);
-	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/y", 0, STATX_BTIME, &out, &q), VBF_CACHE_MISS);
-	assert_int_equal(vbf_cache_statx(AT_FDCWD, "/share/y", 0, STATX_BASIC_STATS, &out, &q), VBF_CACHE_HIT);
+	assert_int_equal(csx(AT_FDCWD, "/share/y", 0, STATX_BTIME, &out, &q), VBF_CACHE_MISS);
+	assert_int_equal(csx(AT_FDCWD, "/share/y", 0, STATX_BASIC_STATS, &out, &q), VBF_CACHE_HIT);
 	assert_int_equal(out.stx_mask, STATX_BASIC_STATS);
 	assert_int_equal(out.stx_size, 3);
 }
