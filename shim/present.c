@@ -83,14 +83,11 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 {
 	if (c == VBF_CACHE_MISS)
 		vbf_cache_fill(q, r, st);
-	if (r == 0 && c == VBF_CACHE_SKIP && path) {
-		/* the kernel has shown the caller's memory good: the answer can
-		 * be cached now, as a miss would have been */
-		struct stat tmp;
+	/* the kernel has shown the caller's memory good: the next call may use
+	 * the cache (not this answer: a query taken now would date it after a
+	 * change another thread may have made since the call) */
+	if (r == 0 && c == VBF_CACHE_SKIP)
 		vbf_mem_learn(path, st, sizeof *st);
-		if (vbf_cache_stat(dirfd, path, follow, &tmp, q) == VBF_CACHE_MISS)
-			vbf_cache_fill(q, r, st);
-	}
 	if (r == 0) {
 		if (!vbf_active())
 			return 0;
@@ -140,12 +137,8 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 {
 	if (c == VBF_CACHE_MISS)
 		vbf_cache_fillx(q, r, stx);
-	if (r == 0 && c == VBF_CACHE_SKIP && path) {
-		struct statx tmp;
+	if (r == 0 && c == VBF_CACHE_SKIP)
 		vbf_mem_learn(path, stx, sizeof *stx); /* as for stat above */
-		if (vbf_cache_statx(dirfd, path, flags, mask, &tmp, q) == VBF_CACHE_MISS)
-			vbf_cache_fillx(q, r, stx);
-	}
 	if (r == 0) {
 		if (vbf_active())
 			return vbf_present_statx(dirfd, path, flags, stx);

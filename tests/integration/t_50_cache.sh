@@ -44,9 +44,12 @@ d=$(( (t2 - t1) - (b2 - b1) )); d=${d#-}
 if [ "$d" -le $(( (b2 - b1) / 100 + 1 )) ]; then ok "VBOXFIX_TTL_MS=0: 199 more stats cost $((t2 - t1)) requests, bare $((b2 - b1))"
 else fail "VBOXFIX_TTL_MS=0 is not bare" "$((t2 - t1)) requests vs $((b2 - b1)) bare"; fi
 
+# The very first stat goes to the share without a lookup: the cache reads
+# the caller's path and buffer only once a successful call has shown their
+# pages good (docs/hardening.md, "Odd arguments").
 out=$(VBOXFIX_STATS=1 with_lib "$B/statbench" -n 100 -r 1 "$MNT/d/f" "$MNT/d/nothere" 2>&1)
 case $out in
-    *cache_hits=98*cache_misses=2*requests_avoided=98*) ok "VBOXFIX_STATS=1 counts hits, misses, requests avoided" ;;
+    *cache_hits=97*cache_misses=2*requests_avoided=97*) ok "VBOXFIX_STATS=1 counts hits, misses, requests avoided" ;;
     *) fail "VBOXFIX_STATS=1 counters" "$out" ;;
 esac
 out=$(VBOXFIX_STATS=1 VBOXFIX_TTL_MS=0 with_lib "$B/statbench" -n 100 -r 1 "$MNT/d/f" 2>&1)
@@ -154,7 +157,7 @@ with_lib "$PYTHON" -c "import os; os.open('$MNT/d/leak', os.O_WRONLY | os.O_CREA
 # a TTL far longer than the loop, so a slow machine expires nothing
 out=$(VBOXFIX_TTL_MS=600000 VBOXFIX_STATS=1 with_lib "$B/statbench" -n 100 -r 1 "$MNT/d/leak" 2>&1)
 case $out in
-    *cache_hits=99\ *) ok "a writer that died without close: its name is cached again by the next process" ;;
+    *cache_hits=98\ *) ok "a writer that died without close: its name is cached again by the next process" ;;
     *) fail "a dead writer's open-for-write count was not given back" "$out" ;;
 esac
 
