@@ -393,9 +393,14 @@ static int follow(struct vbf_store *s)
 {
 	struct stat a, b;
 	int have = REAL(fstat)(s->fd, &a) == 0;
-	if (vbf_file_is_current(s) || (errno != ENOENT && have)) {
-		/* named by the path, or the path cannot be looked at now
-		 * (EIO...): not proof of a new log, so the seal stays void */
+	if (REAL(fstatat)(AT_FDCWD, s->path, &b, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (have && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			s->sealed = 0; /* still named by the path: the seal is void */
+			return 0;
+		}
+	} else if (errno != ENOENT && have) {
+		/* the path cannot be looked at now (EIO...): no proof of a new
+		 * log, so the seal stays void */
 		s->sealed = 0;
 		return 0;
 	}
