@@ -464,6 +464,13 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 			why = "its lock is held by another process";
 			break;
 		}
+		/* a seal read earlier without the lock (readers do not wait for
+		 * it) is followed now, before our record goes anywhere */
+		f = s->sealed ? follow(s) : 0;
+		if (f > 0)
+			continue;
+		if (f < 0)
+			break;
 		if (vbf_file_write_all(s->fd, rec, n) < 0) {
 			why = "write failed";
 			vbf_file_unlock(s);
