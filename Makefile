@@ -64,7 +64,7 @@ $(STAMP):
 	@printf '%s\n' '$(STAMP_TEXT)' >$@
 FORCE:
 
-.PHONY: all lib cli install uninstall test unit integration check-abi demo bench clean deps fixtures version FORCE
+.PHONY: all lib cli install uninstall test unit integration check-abi check-layers demo bench clean deps fixtures version FORCE
 all: $(LIB) $(CLI)
 lib: $(LIB)
 cli: $(CLI)
@@ -128,6 +128,9 @@ integration: all fixtures
 
 check-abi: $(LIB)
 	@B=$(abspath $(B)) sh tests/check-abi.sh
+
+check-layers: $(LIB)
+	@B=$(abspath $(B)) sh tests/check-layers.sh
 
 # The unit tests also run under ASan and UBSan (their own build dirs) first.
 test: deps

@@ -8,13 +8,6 @@
 #                       GLIBC_x would bypass them)
 #   abi/no-direct-calls no VBF_SYM name (syscall included) is imported: the
 #                       library reaches libc only through dlsym
-#   abi/no-self-calls   the library never calls (or takes the address of) one
-#                       of its own exports: no dynamic relocation of the
-#                       library against an exported name, and no relocation in
-#                       $B/obj/*.o (when there) against a VBF_SYM name, even
-#                       one the same object defines (an in-object call to an
-#                       interposable export goes through the PLT too)
-#                       (checking the objects needs $LIB to sit in $B)
 #   abi/needed          ldd shows only libc, libdl, libpthread, the loader
 #   abi/undefined       (glibc) no unversioned, non-weak undefined symbol:
 #                       everything libc provides is versioned, so these are
@@ -23,6 +16,8 @@
 #   abi/cli-glibc-floor the vboxfix binary next to LIB ($VBF_CLI) needs no
 #                       symbol version newer than GLIBC_2.28 either
 #   abi/cli-runs        it starts (LD_BIND_NOW=1 vboxfix --version)
+# That the library never calls its own exports is tests/check-layers.sh's
+# layers/no-self-calls (it reads the objects too).
 # Usage: B=build sh tests/check-abi.sh [LIB]
 # Prints `check-abi: N passed, N failed, N skipped`; exit 1 on any failure.
 # With VBF_RESULT_FILE set, writes "PASSED FAILED SKIPPED" there.
@@ -203,37 +198,6 @@ if [ -s "$tmp/direct" ]; then
     fail abi/no-direct-calls "imports interposed names (use the dlsym table): $(tr '\n' ' ' <"$tmp/direct")"
 else
     ok abi/no-direct-calls
-fi
-
-# ---- (c2) the library never reaches its own wrappers ---------------------------
-# A call to an exported name binds to the first definition in the process:
-# ours (the library comes first in LD_PRELOAD), so libc is never reached and
-# the wrapper runs again on the library's own behalf, inside its locks. The
-# library reaches libc only through REAL(). objdump -r prints, per object,
-# "RELOCATION RECORDS FOR [section]" and "OFFSET TYPE SYMBOL[+-addend]";
-# debug sections are skipped (they may name any function).
-OBJ=$(dirname "$LIB")/obj
-: >"$tmp/self"
-objdump -R "$LIB" 2>/dev/null | awk '
-    NR == FNR { want[$1] = 1; next }
-    $2 ~ /^R_/ && NF >= 3 {
-        v = $3; sub(/[-+]0x[0-9a-f]+$/, "", v); sub(/@.*/, "", v)
-        if (v in want) print "libvboxfix.so: " $2 " " v
-    }' "$tmp/exported" - >>"$tmp/self"
-if [ -d "$OBJ" ] && ls "$OBJ"/*.o >/dev/null 2>&1; then
-    objdump -r "$OBJ"/*.o 2>/dev/null | awk '
-        NR == FNR { want[$1] = 1; next }
-        /file format/ { obj = $1; sub(/:$/, "", obj); sub(/.*\//, "", obj); next }
-        /^RELOCATION RECORDS FOR/ { skip = ($0 ~ /\[\.(rela?\.)?debug/); next }
-        !skip && $2 ~ /^R_/ && NF >= 3 {
-            v = $3; sub(/[-+]0x[0-9a-f]+$/, "", v); sub(/@.*/, "", v)
-            if (v in want) print obj ": " $2 " " v
-        }' "$tmp/all" - | sort -u >>"$tmp/self"
-fi
-if [ -s "$tmp/self" ]; then
-    fail abi/no-self-calls "calls its own exported wrappers (use REAL()): $(tr '\n' ';' <"$tmp/self" | sed 's/;$//; s/;/; /g' | cut -c1-600)"
-else
-    ok abi/no-self-calls
 fi
 
 # ---- (d) linked libraries ----------------------------------------------------------

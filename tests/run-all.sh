@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Everything `make test` runs, after the build:
 #   1. tests/check-abi.sh          ABI of $B/libvboxfix.so
-#   2. tests/run-unit.sh           $B/unit/test_* (cmocka)
-#   3. tests/run-integration.sh    tests/integration/t_*.sh
-# Totals over all three; the last line is exactly
+#   2. tests/check-layers.sh       one-way dependencies, no calls to our own exports
+#   3. tests/run-unit.sh           $B/unit/test_* (cmocka)
+#   4. tests/run-integration.sh    tests/integration/t_*.sh
+# Totals over all four; the last line is exactly
 #   N passed, N failed, N skipped
 # (CI parses it). Exit 1 if anything failed.
 set -u
@@ -34,6 +35,7 @@ step() {
 }
 
 step check-abi sh tests/check-abi.sh
+step check-layers sh tests/check-layers.sh
 # shellcheck disable=SC2086
 set -- "$B"/unit/test_*
 if [ -e "$1" ]; then
