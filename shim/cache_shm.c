@@ -59,7 +59,6 @@ static uint32_t tok_bucket(uint32_t t) { return (t >> TOK_BSHIFT) & B_MASK; }
 
 struct vbf_cache_page *vbf_cache_page(void) { return S; }
 
-#define RAW(n, a, b, c, d) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define FNV_P 0x100000001b3ull
 
 static uint64_t fnv(uint64_t h, const char *s, size_t n)

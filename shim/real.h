@@ -16,8 +16,8 @@ typedef int (*vbf_nftw64_fn)(const char *, const struct stat64 *, int, struct FT
 typedef int (*vbf_ftw64_fn)(const char *, const struct stat64 *, int);
 
 struct vbf_real {
-#define VBF_SYM(ret, name, params) ret (*name) params;
-#define VBF_OS(ret, name, params)  ret (*name) params;
+#define VBF_SYM(ret, name, params, fallback) ret (*name) params;
+#define VBF_OS(ret, name, params, fallback)  ret (*name) params;
 #include "symbols.def"
 #undef VBF_SYM
 #undef VBF_OS
@@ -27,8 +27,8 @@ extern struct vbf_real vbf_real;
 
 /* Prototypes of every listed function: newer headers no longer declare the
  * __xstat family or the _FORTIFY_SOURCE entry points. */
-#define VBF_SYM(ret, name, params) ret name params;
-#define VBF_OS(ret, name, params)
+#define VBF_SYM(ret, name, params, fallback) ret name params;
+#define VBF_OS(ret, name, params, fallback)
 #include "symbols.def"
 #undef VBF_SYM
 #undef VBF_OS
@@ -61,7 +61,11 @@ void *vbf_real_slow(void **slot);
 	} while (0)
 
 /* A system call made without libc: used where libc's `syscall` may be our own
- * wrapper or not yet resolved. */
+ * wrapper or not yet resolved. RAW(SYS_x, a, b...) takes up to six
+ * arguments (the missing ones are 0). -1 and errno on failure. */
 long vbf_raw_syscall(long n, long a, long b, long c, long d, long e, long f);
+#define RAW(...) VBF_RAW_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
+#define VBF_RAW_(n, a, b, c, d, e, f, ...)                                     \
+	vbf_raw_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 #endif

@@ -9,7 +9,6 @@
 #error "shpage.c needs the direct SysV shm system calls (x86_64, aarch64)"
 #endif
 
-#define RAW(n, a, b, c) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define FNV_P 0x100000001b3ull
 
 /* The kernel's struct shmid64_ds on 64-bit Linux (x86_64 and asm-generic

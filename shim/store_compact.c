@@ -10,7 +10,6 @@
 #include "log.h"
 
 #define CHUNK (256u << 10)
-#define RAW(n, a, b, c, d) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 struct linux_dirent64 {
 	uint64_t d_ino;

@@ -36,7 +36,6 @@
 
 uint64_t vbf_compact_min = 256 * 1024;
 
-#define RAW(n, a, b, c, d) vbf_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 static uint64_t fnv64(const char *s)
 {

@@ -125,6 +125,13 @@ typedef const struct sockaddr *vbf_csockaddr;
 #define AT_EMPTY_PATH 0x1000
 #endif
 
+/* The one way to fail with an errno: `return vbf_fail(EINVAL);` */
+static inline int vbf_fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
 #define VBF_EXPORT __attribute__((visibility("default")))
 #define VBF_TLS __thread __attribute__((tls_model("initial-exec")))
 #define likely(x) __builtin_expect(!!(x), 1)

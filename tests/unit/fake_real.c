@@ -17,7 +17,7 @@ __attribute__((constructor(101))) static void fake_real_init(void) { fake_real_r
 void fake_real_reset(void)
 {
 	memset(&vbf_real, 0, sizeof vbf_real);
-#define VBF_SYM(ret, name, params) vbf_real.name = (ret(*) params)name;
+#define VBF_SYM(ret, name, params, fallback) vbf_real.name = (ret(*) params)name;
 #define VBF_OS VBF_SYM
 #include "symbols.def"
 #undef VBF_SYM
