@@ -34,12 +34,6 @@ static pid_t my_pid(void) { return (pid_t)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0
 
 static int mine(void) { return __atomic_load_n(&owner, __ATOMIC_RELAXED) == my_pid(); }
 
-static int fail(int err)
-{
-	errno = err;
-	return -1;
-}
-
 int vbf_defer_name(const char *name) { return !strncmp(name, VBF_DEFER_PREFIX, sizeof VBF_DEFER_PREFIX - 1); }
 
 /* The table as this process sees it: a fork child's copy of its parent's
@@ -92,17 +86,17 @@ int vbf_defer_unlink(const struct vbf_where *w, int dirfd, const char *path, int
 	struct rec r;
 	int fds[NFD];
 	if (!vbf_is_busy(err) || w->idx < 0 || !w->key || !w->key[0] || !path || !*path)
-		return fail(err);
+		return vbf_fail(err);
 	if (vbf_share_path(w, r.name, sizeof r.name) < 0 ||
 	    REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-		return fail(err);
+		return vbf_fail(err);
 	int n = holders(&st, fds);
 	if (n <= 0)
-		return fail(err);
+		return vbf_fail(err);
 	int slot = reserve();
 	if (slot < 0) {
 		vbf_log(VBF_INFO, "busy unlink of %s: too many deferred files", r.name);
-		return fail(err);
+		return vbf_fail(err);
 	}
 	/* the hidden name, in the same directory */
 	char hidden[PATH_MAX];
@@ -118,7 +112,7 @@ int vbf_defer_unlink(const struct vbf_where *w, int dirfd, const char *path, int
 		vbf_cache_changed(AT_FDCWD, hidden);
 	if (!vbf_enter(&lock)) { /* not reached: reserve() ran in this thread without a lock held */
 		recs[slot].used = 0;
-		return fail(err);
+		return vbf_fail(err);
 	}
 	struct rec *p = &recs[slot];
 	p->kept = kept;
@@ -156,27 +150,19 @@ int vbf_defer_kept_slow(int idx, const char *key)
 
 int vbf_defer_dir_on_share(int dfd)
 {
-	char proc[40], dir[PATH_MAX];
-	int saved = errno;
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", dfd);
-	ssize_t n = REAL(readlink)(proc, dir, sizeof dir - 1);
-	errno = saved;
-	if (n <= 0 || dir[0] != '/')
+	char dir[PATH_MAX];
+	if (vbf_fd_path(dfd, dir, sizeof dir) < 0 || dir[0] != '/')
 		return 0;
-	dir[n] = 0;
 	return vbf_abs_maybe_share(dir);
 }
 
 int vbf_defer_listed(int dfd, const char *name)
 {
-	char proc[40], dir[PATH_MAX];
-	int saved = errno, hit = 0;
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", dfd);
-	ssize_t n = REAL(readlink)(proc, dir, sizeof dir - 1);
-	errno = saved;
-	if (n <= 0)
+	char dir[PATH_MAX];
+	int hit = 0;
+	ssize_t n = vbf_fd_path(dfd, dir, sizeof dir);
+	if (n < 0)
 		return 0;
-	dir[n] = 0;
 	size_t dl = (size_t)n;
 	if (!vbf_enter(&lock))
 		return 0;

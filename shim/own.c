@@ -20,12 +20,6 @@ static int target_stat(int dirfd, const char *path, int flags, struct stat *st)
 	return REAL(fstatat)(dirfd, path, st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
 }
 
-static int fail(int err)
-{
-	errno = err;
-	return -1;
-}
-
 /* The primary group of `uid` in /etc/passwd, read directly (config.h: NSS
  * may not be usable inside a preload). 0, or -1 when it has no entry. */
 static int primary_gid(uid_t uid, gid_t *gid)
@@ -71,13 +65,13 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 	vbf_cred_get(&c, 1);
 	int err = vbf_rule_chown(&c, v.uid, v.gid, uid, gid);
 	if (err)
-		return fail(err);
+		return vbf_fail(err);
 	/* the kernel clears the setuid bits of a non-directory at every chown,
 	 * root's and (-1, -1) included; that part is chmod's right */
 	int keep = uid == (uid_t)-1 && gid == (gid_t)-1;
 	mode_t perm = vbf_rule_chown_bits(st.st_mode, v.mode & 07777);
 	if (keep && perm != (v.mode & 07777) && (err = vbf_rule_chmod(&c, v.uid)))
-		return fail(err);
+		return vbf_fail(err);
 
 	/* Let the share have its say: some apply the change, vboxsf ignores it,
 	 * others refuse it. Only errors about the path itself are the program's. */
@@ -136,7 +130,7 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
 	vbf_cred_get(&c, 1);
 	int err = vbf_rule_chmod(&c, v.uid);
 	if (err)
-		return fail(err);
+		return vbf_fail(err);
 	mode_t perm = vbf_rule_chmod_bits(&c, v.gid, st.st_mode, mode);
 
 	if (!vbf_rule_chmod_narrows(st.st_mode & 07777, perm) && real_chmod(dirfd, path, perm, flags) != 0) {
@@ -164,7 +158,7 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 	if (real_rc == 0 && unlikely(__atomic_load_n(&vbf_defer_nkept, __ATOMIC_RELAXED)) && path && *path) {
 		struct vbf_where k;
 		if (vbf_where_name(dirfd, path, &k) >= 0 && vbf_defer_kept(k.idx, k.key))
-			return fail(ENOENT);
+			return vbf_fail(ENOENT);
 	}
 	if (real_rc != 0 || mode == F_OK) {
 		errno = real_errno;
@@ -184,7 +178,7 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 	vbf_cred_get(&c, flags & AT_EACCESS);
 	int err = vbf_rule_access(&c, v.uid, v.gid, v.mode, mode);
 	if (err)
-		return fail(err);
+		return vbf_fail(err);
 	errno = saved;
 	return 0;
 }

@@ -50,6 +50,21 @@ void *vbf_real_slow(void **slot);
 		 ? vbf_real.name                                              \
 		 : (__typeof__(vbf_real.name))vbf_real_slow((void **)&vbf_real.name))
 
+/* What /proc/self/fd/`fd` points to (for a directory or file: its path as
+ * the kernel knows it, " (deleted)" appended once unlinked), NUL-terminated
+ * in `buf`. Its length, or -1 with buf empty; errno is left alone. */
+static inline ssize_t vbf_fd_path(int fd, char *buf, size_t cap)
+{
+	char proc[40];
+	int saved = errno;
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = cap > 1 ? REAL(readlink)(proc, buf, cap - 1) : -1;
+	errno = saved;
+	if (cap)
+		buf[n > 0 ? n : 0] = 0;
+	return n > 0 ? n : -1;
+}
+
 /* In a wrapper: a function this libc does not have answers ENOSYS, as a
  * program that found our export (dlsym, weak reference) would expect. */
 #define VBF_NEED(name)                                                         \

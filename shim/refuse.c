@@ -62,12 +62,6 @@ void (*vbf_refuse_sleep)(long ms) = sleep_ms;
 		}                                                                             \
 	} while (0)
 
-static int fail(int err)
-{
-	errno = err;
-	return -1;
-}
-
 static int internal(const struct vbf_where *w) { return w->idx >= 0 && w->key && vbf_store_is_internal(w->idx, w->key); }
 
 /* ---- opens ---- */
@@ -79,15 +73,15 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 {
 	char local[VBF_REDIRECT_CAP];
 	if (internal(w))
-		return fail(ENOENT);
+		return vbf_fail(ENOENT);
 	/* A name whose unlink waits for the last close is gone here; the host
 	 * still has it, so a create cannot make a new file there yet. */
 	if (vbf_defer_kept(w->idx, w->key))
-		return fail(flags & O_CREAT ? ETXTBSY : ENOENT);
+		return vbf_fail(flags & O_CREAT ? ETXTBSY : ENOENT);
 	/* A create must not put a regular file over a redirected FIFO's name. */
 	if ((flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0) {
 		if (flags & O_EXCL)
-			return fail(EEXIST);
+			return vbf_fail(EEXIST);
 		return REAL(openat)(AT_FDCWD, local, flags & ~(O_CREAT | O_EXCL | O_DIRECT), 0);
 	}
 	int fd = call(ctx, dirfd, path, flags, mode);
@@ -139,7 +133,7 @@ int vbf_refuse_dirsync(int fd, int saved)
 {
 	struct stat st;
 	if (!fd_on_share(fd, &st) || !S_ISDIR(st.st_mode))
-		return fail(EINVAL);
+		return vbf_fail(EINVAL);
 	vbf_count(VBF_C_EMULATED);
 	vbf_log_once(VBF_EV_DIRSYNC, VBF_INFO, "fsync of a directory on a share answered 0 (the share has none)");
 	errno = saved;
@@ -156,7 +150,7 @@ static int call_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, con
 	case VBF_RN_RENAMEAT2: return REAL(renameat2)(fa, a, fb, b, fl);
 	case VBF_RN_SYSCALL: return (int)REAL(syscall)(SYS_renameat2, (long)fa, (long)a, (long)fb, (long)b, (long)fl);
 	}
-	return fail(ENOSYS);
+	return vbf_fail(ENOSYS);
 }
 
 static int is_dir_at(int d, const char *p, struct stat *st)
@@ -172,18 +166,18 @@ static int rename_onto_dir(enum vbf_rename_fn fn, int fa, const char *a, int fb,
 {
 	struct stat sa, sb;
 	if (!is_dir_at(fa, a, &sa) || !is_dir_at(fb, b, &sb))
-		return fail(err);
+		return vbf_fail(err);
 	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
-		return fail(err);
+		return vbf_fail(err);
 	if (REAL(unlinkat)(fb, b, AT_REMOVEDIR) != 0)
-		return fail(errno == ENOTEMPTY || errno == EEXIST ? ENOTEMPTY : err);
+		return vbf_fail(errno == ENOTEMPTY || errno == EEXIST ? ENOTEMPTY : err);
 	int r = call_rename(fn, fa, a, fb, b, 0);
 	if (r != 0) {
 		/* put the empty target back so the failed call changed nothing;
 		 * a window where it was missing remains (docs/refusals.md) */
 		int e = errno;
 		REAL(mkdirat)(fb, b, sb.st_mode & 07777);
-		return fail(e);
+		return vbf_fail(e);
 	}
 	vbf_count(VBF_C_EMULATED);
 	vbf_log_once(VBF_EV_RENAME, VBF_INFO, "a directory renamed onto an empty one on a share: target removed first");
@@ -198,7 +192,7 @@ static int rename_noreplace(enum vbf_rename_fn fn, int fa, const char *a, int fb
 	struct stat st;
 	char local[VBF_REDIRECT_CAP];
 	if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_lookup(wb, local) == 0)
-		return fail(EEXIST);
+		return vbf_fail(EEXIST);
 	if (errno != ENOENT)
 		return -1;
 	int r;
@@ -218,16 +212,16 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], tobj[VBF_REDIRECT_CAP], tent[VBF_REDIRECT_CAP];
 	struct stat st;
 	if (wa->idx < 0 || wb->idx < 0 || vbf_redirect_lookup2(wa, obj, ent) != 0)
-		return fail(ENOENT);
+		return vbf_fail(ENOENT);
 	/* both share directories must be there and writable, as for a
 	 * rename on the share itself */
 	if (vbf_refuse_parent_ok(fa, a) != 0 || vbf_refuse_parent_ok(fb, b) != 0)
 		return -1;
 	if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (flags & RENAME_NOREPLACE)
-			return fail(EEXIST);
+			return vbf_fail(EEXIST);
 		if (S_ISDIR(st.st_mode))
-			return fail(EISDIR);
+			return vbf_fail(EISDIR);
 		/* the real file would hide the moved object: it is replaced */
 		if (REAL(unlinkat)(fb, b, 0) != 0)
 			return -1;
@@ -236,7 +230,7 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 		if (!strcmp(tobj, obj))
 			return 0; /* two names of one object: nothing to do */
 		if (flags & RENAME_NOREPLACE)
-			return fail(EEXIST);
+			return vbf_fail(EEXIST);
 		for (int i = 0; i < 4 && vbf_redirect_remove(wb, -1, NULL) == 0; i++)
 			;
 	}
@@ -250,7 +244,7 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 	if (ia < 0 && ib < 0)
 		return call_rename(fn, fa, a, fb, b, flags);
 	if (internal(&wa) || internal(&wb) || vbf_defer_kept(wa.idx, wa.key))
-		return fail(ENOENT);
+		return vbf_fail(ENOENT);
 	int r;
 	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
@@ -301,7 +295,7 @@ static int call_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 	case VBF_UN_RMDIR: return REAL(rmdir)(p);
 	case VBF_UN_REMOVE: return REAL(remove)(p);
 	}
-	return fail(ENOSYS);
+	return vbf_fail(ENOSYS);
 }
 
 struct unlink_call {
@@ -322,7 +316,7 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 	if (vbf_where_name(d, p, &w) < 0)
 		return call_unlink(fn, d, p, fl);
 	if (internal(&w) || vbf_defer_kept(w.idx, w.key))
-		return fail(ENOENT);
+		return vbf_fail(ENOENT);
 	int dir = fn == VBF_UN_RMDIR || (fn == VBF_UN_UNLINKAT && (fl & AT_REMOVEDIR));
 	int e0 = errno, r = call_unlink(fn, d, p, fl);
 	/* A file this process holds open stays busy until it closes it: no

@@ -21,12 +21,6 @@
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 
-static int fail(int err)
-{
-	errno = err;
-	return -1;
-}
-
 VBF_TLS int vbf_link_pending;
 static VBF_TLS struct {
 	dev_t dev, src_dev;
@@ -65,7 +59,7 @@ static int copy_data(int from, int to)
 			if (m < 0 && errno == EINTR)
 				continue;
 			if (m <= 0)
-				return m < 0 ? -1 : fail(EIO);
+				return m < 0 ? -1 : vbf_fail(EIO);
 			off += m;
 		}
 	}
@@ -79,7 +73,7 @@ static int place(int fb, const char *tmp, const char *b)
 	if (r == 0 || errno != EINVAL)
 		return r;
 	if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return fail(EEXIST);
+		return vbf_fail(EEXIST);
 	return errno == ENOENT ? REAL(renameat)(fb, tmp, fb, b) : -1;
 }
 
@@ -101,22 +95,22 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	if (REAL(fstatat)(fa, a, &src, (empty ? AT_EMPTY_PATH : 0) | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0)
 		return -1;
 	if (!S_ISREG(src.st_mode))
-		return fail(err); /* directories, symlinks, devices: what the share said */
+		return vbf_fail(err); /* directories, symlinks, devices: what the share said */
 	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0)
-		return fail(EEXIST);
+		return vbf_fail(EEXIST);
 	if (errno != ENOENT)
 		return -1;
 	/* The kernel's protected_hardlinks rule: the owner, or read and write
 	 * access (root passes). A copy needs only read; do not allow more. */
 	if (REAL(geteuid)() != 0 && !empty &&
 	    REAL(faccessat)(fa, a, R_OK | W_OK, AT_EACCESS | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0)
-		return fail(err);
+		return vbf_fail(err);
 
 	char path[PATH_MAX], tmp[PATH_MAX + 32], tkey[VBF_PATH_CAP];
 	const char *base;
 	vbf_refuse_split(b, path, sizeof path, &base);
 	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-		return fail(err);
+		return vbf_fail(err);
 	int sfd;
 	if (empty) {
 		snprintf(path, sizeof path, "/proc/self/fd/%d", fa);
@@ -143,7 +137,7 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	if (tfd < 0) {
 		int e = errno;
 		REAL(close)(sfd);
-		return fail(e);
+		return vbf_fail(e);
 	}
 	int r = copy_data(sfd, tfd), e = errno;
 	struct timespec times[2] = {src.st_atim, src.st_mtim};
@@ -177,7 +171,7 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 		REAL(unlinkat)(fb, tmp, 0);
 		if (keyed)
 			vbf_store_del(wb->idx, tkey);
-		return fail(e);
+		return vbf_fail(e);
 	}
 	if (keyed)
 		vbf_store_rename(wb->idx, tkey, wb->key);
@@ -208,7 +202,7 @@ int vbf_op_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *
 	if (ia < 0 && ib < 0)
 		return call_link(fn, fa, a, fb, b, flags);
 	if ((ia >= 0 && vbf_store_is_internal(ia, wa.key)) || (ib >= 0 && vbf_store_is_internal(ib, wb.key)))
-		return fail(ENOENT);
+		return vbf_fail(ENOENT);
 	int saved = errno;
 	int r = call_link(fn, fa, a, fb, b, flags);
 	if (r == 0 && ia >= 0 && ia == ib) {

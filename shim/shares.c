@@ -303,16 +303,12 @@ static int undeleted(int fd, char *name, ssize_t *n, const struct stat *fdst)
  * fd's stat when the caller has it. */
 static int join_fd(char *out, size_t cap, int fd, const char *path, const struct stat *fdst)
 {
-	char link[32], dir[PATH_MAX];
+	char dir[PATH_MAX];
 	if (fd < 0)
 		return -1;
-	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	int saved = errno;
-	ssize_t n = REAL(readlink)(link, dir, sizeof dir - 1);
-	errno = saved;
-	if (n <= 0 || dir[0] != '/')
+	ssize_t n = vbf_fd_path(fd, dir, sizeof dir);
+	if (n < 0 || dir[0] != '/')
 		return -1;
-	dir[n] = 0;
 	if (undeleted(fd, dir, &n, fdst))
 		return -1;
 	dir[n] = 0;

@@ -268,13 +268,9 @@ static void remember_identity(struct vbf_store *s)
  * the share. */
 static int fd_is_log(struct vbf_store *s)
 {
-	char proc[40], got[PATH_MAX];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", s->fd);
-	ssize_t n = REAL(readlink)(proc, got, sizeof got - 1);
-	if (n >= 0) {
-		got[n] = 0;
+	char got[PATH_MAX];
+	if (vbf_fd_path(s->fd, got, sizeof got) >= 0)
 		return !strcmp(got, s->path);
-	}
 	struct stat st;
 	return REAL(fstat)(s->fd, &st) == 0 && st.st_dev == s->fdev && st.st_ino == s->fino;
 }
@@ -688,11 +684,8 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 	 * log replaced since we opened it, which reads back as "<name>
 	 * (deleted)" (we follow the seal in it to the new one below) */
 	static const char gone[] = " (deleted)";
-	char proc[40], canon[PATH_MAX];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t l = REAL(readlink)(proc, canon, sizeof canon - 1);
-	if (l > 0)
-		canon[l] = 0;
+	char canon[PATH_MAX];
+	ssize_t l = vbf_fd_path(fd, canon, sizeof canon);
 	int use = l > 0 && canon[0] == '/' &&
 		  !((size_t)l >= sizeof gone - 1 && !strcmp(canon + l - (sizeof gone - 1), gone));
 	snprintf(s->path, sizeof s->path, "%s", use ? canon : path);

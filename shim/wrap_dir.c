@@ -21,12 +21,9 @@
  * root), where the store keeps its files? */
 static int dir_is_store_root(DIR *d)
 {
-	char proc[40], path[PATH_MAX];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", dirfd(d));
-	ssize_t n = REAL(readlink)(proc, path, sizeof path - 1);
-	if (n <= 0)
+	char path[PATH_MAX];
+	if (vbf_fd_path(dirfd(d), path, sizeof path) < 0)
 		return 0;
-	path[n] = 0;
 	for (int i = 0; i < vbf_nshares; i++)
 		if (!vbf_shares[i].prefix[0] && !strcmp(vbf_shares[i].root, path))
 			return 1;
