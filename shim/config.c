@@ -37,7 +37,7 @@ char *vbf_slurp(const char *path, size_t max)
 	return buf;
 }
 
-static int parse_num(const char *s, size_t n, uint32_t *out)
+int vbf_parse_id(const char *s, size_t n, uint32_t *out)
 {
 	if (n == 0 || n > 10)
 		return -1;
@@ -66,14 +66,14 @@ static int lookup_db(const char *db, const char *name, size_t n, uint32_t *id, u
 			return -1;
 		f++;
 		end = f + strcspn(f, ":\n");
-		if (parse_num(f, (size_t)(end - f), id))
+		if (vbf_parse_id(f, (size_t)(end - f), id))
 			return -1;
 		if (gid) {
 			if (*end != ':')
 				return -1;
 			f = end + 1;
 			end = f + strcspn(f, ":\n");
-			if (parse_num(f, (size_t)(end - f), gid))
+			if (vbf_parse_id(f, (size_t)(end - f), gid))
 				return -1;
 		}
 		return 0;
@@ -83,14 +83,14 @@ static int lookup_db(const char *db, const char *name, size_t n, uint32_t *id, u
 
 static int user_id(const char *s, size_t n, const char *passwd, uint32_t *uid, uint32_t *gid)
 {
-	if (parse_num(s, n, uid) == 0)
+	if (vbf_parse_id(s, n, uid) == 0)
 		return 1; /* numeric: no primary group known */
 	return lookup_db(passwd, s, n, uid, gid) == 0 ? 2 : -1;
 }
 
 static int group_id(const char *s, size_t n, const char *group, uint32_t *gid)
 {
-	if (parse_num(s, n, gid) == 0)
+	if (vbf_parse_id(s, n, gid) == 0)
 		return 0;
 	return lookup_db(group, s, n, gid, NULL);
 }
@@ -144,30 +144,30 @@ int vbf_parse_map(const char *s, struct vbf_map_ent *out, int max, int *n, const
 	return 0;
 }
 
+int vbf_parse_long(const char *v, long min, long max, long *out)
+{
+	char *end;
+	int saved = errno;
+	errno = 0;
+	long x = v && *v ? strtol(v, &end, 10) : 0;
+	int bad = !v || !*v || errno || *end || x < min || x > max;
+	errno = saved;
+	if (bad)
+		return -1;
+	*out = x;
+	return 0;
+}
+
 static long parse_long(const char *name, const char *v, long def, long min, long max)
 {
+	long x;
 	if (!v || !*v)
 		return def;
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (errno || *end || x < min || x > max) {
+	if (vbf_parse_long(v, min, max, &x)) {
 		vbf_log(VBF_WARN, "%s=%.64s is not a number in [%ld, %ld]; using %ld", name, v, min, max, def);
 		return def;
 	}
 	return x;
-}
-
-/* -1 for a name it does not know (warned once the log is set up). */
-static int parse_level(const char *v)
-{
-	static const char *const names[] = {"error", "warn", "info", "debug"};
-	if (!v || !*v)
-		return VBF_WARN;
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(v, names[i]))
-			return i;
-	return -1;
 }
 
 /* VBOXFIX_PATHS: up to VBF_MAX_SHARES absolute entries; an exact repeat
@@ -227,7 +227,7 @@ void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *))
 	const char *v = get("VBOXFIX");
 	c->off = v && (!strcmp(v, "off") || !strcmp(v, "0"));
 	const char *level = get("VBOXFIX_LOG");
-	c->log_level = parse_level(level);
+	c->log_level = vbf_level_parse(level); /* -1: warned once the log is set up */
 	c->log_file = get("VBOXFIX_LOG_FILE");
 	vbf_log_setup(c->log_level < 0 ? VBF_WARN : c->log_level, c->log_file);
 	if (c->log_level < 0) {
@@ -239,7 +239,7 @@ void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *))
 	parse_paths(c, get("VBOXFIX_PATHS"));
 	c->autodetect = (int)parse_long("VBOXFIX_AUTODETECT", get("VBOXFIX_AUTODETECT"), 1, 0, 1);
 	c->state = get("VBOXFIX_STATE");
-	c->ttl_ms = parse_long("VBOXFIX_TTL_MS", get("VBOXFIX_TTL_MS"), 1000, 0, 86400000);
+	c->ttl_ms = parse_long("VBOXFIX_TTL_MS", get("VBOXFIX_TTL_MS"), 1000, 0, VBF_TTL_MS_MAX);
 	c->cache_max = parse_long("VBOXFIX_CACHE_MAX", get("VBOXFIX_CACHE_MAX"), 65536, 0, 1L << 26);
 	c->retry_ms = parse_long("VBOXFIX_RETRY_MS", get("VBOXFIX_RETRY_MS"), 2000, 0, 600000);
 	c->compact_min = parse_long("VBOXFIX_COMPACT_MIN", get("VBOXFIX_COMPACT_MIN"), 256 * 1024, 4096, 1L << 28);

@@ -8,6 +8,8 @@
 
 #define VBF_MAX_SHARES 16
 #define VBF_MAX_MAP 16
+/* VBOXFIX_TTL_MS and vboxfix --ttl: at most a day */
+#define VBF_TTL_MS_MAX 86400000L
 
 struct vbf_map_ent { int is_gid; uint32_t from, to; };
 
@@ -42,6 +44,13 @@ int vbf_parse_owner(const char *s, uint32_t *uid, uint32_t *gid, const char *pas
 /* Read a whole file (passwd, group, mountinfo) through the real table into
  * a NUL-terminated malloc'd string; at most about `max` bytes are kept. */
 char *vbf_slurp(const char *path, size_t max);
+
+/* A whole decimal uid or gid, `n` characters of `s`, below 2^32 - 1 (-1
+ * means "unchanged" to chown). 0 or -1. */
+int vbf_parse_id(const char *s, size_t n, uint32_t *out);
+/* A whole decimal number (strtol, base 10) in [min, max]. 0 or -1; errno
+ * is left alone. */
+int vbf_parse_long(const char *v, long min, long max, long *out);
 
 /* Parse bindfs --map syntax "a/b:@c/@d". 0 or -1. */
 int vbf_parse_map(const char *s, struct vbf_map_ent *out, int max, int *n, const char *passwd, const char *group);

@@ -12,7 +12,7 @@ static int log_fd = 2;
 static atomic_uchar once[VBF_EV__N];
 static atomic_ulong counters[VBF_C__N];
 
-static const char *const level_name[] = {"error", "warn", "info", "debug"};
+const char *const vbf_level_names[VBF_DEBUG + 1] = {"error", "warn", "info", "debug"};
 static const char *const counter_name[] = {
 	"presented", "chown_recorded", "chmod_recorded", "create_recorded",
 	"refusals_absorbed", "cache_hits", "cache_misses", "cache_invalidations",
@@ -32,6 +32,16 @@ static const char *const counter_name[] = {
 static int usable(const struct stat *st)
 {
 	return S_ISREG(st->st_mode) || (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3));
+}
+
+int vbf_level_parse(const char *name)
+{
+	if (!name || !*name)
+		return VBF_WARN;
+	for (int i = 0; i <= VBF_DEBUG; i++)
+		if (!strcmp(name, vbf_level_names[i]))
+			return i;
+	return -1;
 }
 
 void vbf_log_setup(int level, const char *file)
@@ -76,7 +86,7 @@ static void vlog(enum vbf_level lvl, const char *fmt, va_list ap)
 	char buf[1024];
 	int saved = errno;
 	int n = snprintf(buf, sizeof buf, "vboxfix[%ld] %s: ", (long)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0),
-			 level_name[lvl]);
+			 vbf_level_names[lvl]);
 	if (n < 0)
 		n = 0;
 	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);

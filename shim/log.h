@@ -6,6 +6,10 @@
 #define VBF_LOG_H
 
 enum vbf_level { VBF_ERROR = 0, VBF_WARN, VBF_INFO, VBF_DEBUG };
+/* "error", "warn", "info", "debug": VBOXFIX_LOG, vboxfix --log, log lines */
+extern const char *const vbf_level_names[VBF_DEBUG + 1];
+/* The level a name gives, VBF_WARN for NULL or "", -1 for an unknown name. */
+int vbf_level_parse(const char *name);
 
 /* Kinds of event that warn/info log at most once per process. */
 enum vbf_event {

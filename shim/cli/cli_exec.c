@@ -4,6 +4,7 @@
  * command: same pid, the command's exit status and signals. */
 #include "cli.h"
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -303,16 +304,13 @@ static int check_values(const char *cmd, const struct exec_req *q)
 	if (bad_map)
 		return cli_usage(cmd, "--map '%s': expected bindfs --map syntax (FROM/TO:@FROMGROUP/@TOGROUP), "
 				      "e.g. 1000/999:@50/@999, at most %d entries", q->map, VBF_MAX_MAP);
-	if (q->ttl) {
-		char *end;
-		errno = 0;
-		long v = strtol(q->ttl, &end, 10);
-		if (!*q->ttl || *end || errno || v < 0 || v > 86400000)
-			return cli_usage(cmd, "--ttl '%s': expected milliseconds (0 turns the cache off)", q->ttl);
-	}
+	long ttl;
+	if (q->ttl && vbf_parse_long(q->ttl, 0, VBF_TTL_MS_MAX, &ttl))
+		return cli_usage(cmd, "--ttl '%s': expected milliseconds (0 turns the cache off)", q->ttl);
 	const char *l = q->log;
-	if (l && strcmp(l, "error") && strcmp(l, "warn") && strcmp(l, "info") && strcmp(l, "debug"))
-		return cli_usage(cmd, "--log '%s': expected error, warn, info or debug", l);
+	const char *const *n = vbf_level_names;
+	if (l && (!*l || vbf_level_parse(l) < 0))
+		return cli_usage(cmd, "--log '%s': expected %s, %s, %s or %s", l, n[0], n[1], n[2], n[3]);
 	return CLI_OK;
 }
 

@@ -2,6 +2,7 @@
 /* Helpers shared by the subcommands: messages, users and groups, finding the
  * library, composing LD_PRELOAD, JSON strings. */
 #include "cli.h"
+#include "config.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -50,23 +51,6 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
-/* A whole decimal number that fits in 32 bits (not -1). */
-static int parse_id(const char *s, size_t len, uint32_t *out)
-{
-	if (len == 0 || len > 10)
-		return -1;
-	uint64_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v >= UINT32_MAX)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 int cli_resolve_user(const char *spec, struct cli_user *u, char *err, size_t errlen)
 {
 	memset(u, 0, sizeof *u);
@@ -83,7 +67,7 @@ int cli_resolve_user(const char *spec, struct cli_user *u, char *err, size_t err
 	uint32_t id;
 	struct passwd *pw;
 	errno = 0;
-	if (parse_id(uname, ulen, &id) == 0) {
+	if (vbf_parse_id(uname, ulen, &id) == 0) {
 		u->uid = id;
 		pw = getpwuid(id);
 	} else {
@@ -110,7 +94,7 @@ int cli_resolve_user(const char *spec, struct cli_user *u, char *err, size_t err
 			cli_fmt(err, errlen, "'%s': empty group after ':'", spec);
 			return -1;
 		}
-		if (parse_id(g, strlen(g), &id) == 0) {
+		if (vbf_parse_id(g, strlen(g), &id) == 0) {
 			u->gid = id;
 			gr = getgrgid(id);
 		} else {
@@ -380,7 +364,7 @@ static const char *db_name(const char *file, unsigned id, char *buf, size_t n)
 		if (!c2 || c1 == line || line[0] == '+' || line[0] == '-')
 			continue; /* not an entry (NIS markers included) */
 		uint32_t v;
-		if (parse_id(c2 + 1, strcspn(c2 + 1, ":\n"), &v) == 0 && v == id) {
+		if (vbf_parse_id(c2 + 1, strcspn(c2 + 1, ":\n"), &v) == 0 && v == id) {
 			*c1 = 0;
 			cli_fmt(buf, n, "%s", line);
 			break;

@@ -171,9 +171,39 @@ static void t_log_file(void **s)
 	rmdir(dir);
 }
 
+/* The parsers the CLI shares (vboxfix --ttl, --log, user and group ids). */
+static void t_shared_parsers(void **s)
+{
+	uint32_t id = 7;
+	long v = 7;
+	assert_int_equal(vbf_parse_id("4294967294", 10, &id), 0);
+	assert_int_equal(id, 4294967294u);
+	assert_int_equal(vbf_parse_id("4294967295", 10, &id), -1); /* (uid_t)-1 */
+	assert_int_equal(vbf_parse_id("12x", 3, &id), -1);
+	assert_int_equal(vbf_parse_id("12x", 2, &id), 0);
+	assert_int_equal(id, 12);
+	assert_int_equal(vbf_parse_id("", 0, &id), -1);
+	errno = 1234;
+	assert_int_equal(vbf_parse_long("99999999999999999999", 0, VBF_TTL_MS_MAX, &v), -1);
+	assert_int_equal(errno, 1234);
+	assert_int_equal(vbf_parse_long("86400001", 0, VBF_TTL_MS_MAX, &v), -1);
+	assert_int_equal(vbf_parse_long("5ms", 0, VBF_TTL_MS_MAX, &v), -1);
+	assert_int_equal(vbf_parse_long("", 0, VBF_TTL_MS_MAX, &v), -1);
+	assert_int_equal(vbf_parse_long(NULL, 0, VBF_TTL_MS_MAX, &v), -1);
+	assert_int_equal(v, 7);
+	assert_int_equal(vbf_parse_long("86400000", 0, VBF_TTL_MS_MAX, &v), 0);
+	assert_int_equal(v, VBF_TTL_MS_MAX);
+	assert_int_equal(vbf_level_parse("debug"), VBF_DEBUG);
+	assert_int_equal(vbf_level_parse(NULL), VBF_WARN);
+	assert_int_equal(vbf_level_parse("loud"), -1);
+	for (int i = 0; i <= VBF_DEBUG; i++)
+		assert_int_equal(vbf_level_parse(vbf_level_names[i]), i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(t_owner), cmocka_unit_test(t_map), cmocka_unit_test(t_load),
-					   cmocka_unit_test(t_warnings), cmocka_unit_test(t_log_file)};
+					   cmocka_unit_test(t_warnings), cmocka_unit_test(t_log_file),
+					   cmocka_unit_test(t_shared_parsers)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
