@@ -124,6 +124,9 @@ typedef const struct sockaddr *vbf_csockaddr;
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6, the same number on x86_64 and aarch64 */
+#endif
 
 /* The one way to fail with an errno: `return vbf_fail(EINVAL);` */
 static inline int vbf_fail(int err)

@@ -18,6 +18,10 @@ void vbf_boot(void);
 /* Secure execution (setuid, file capabilities): the library stays inert. */
 int vbf_secure(void);
 
+/* fchmodat2 for the exported function and syscall(SYS_fchmodat2) alike
+ * (wrap_own.c) */
+int vbf_wrap_fchmodat2(int d, const char *p, mode_t m, int fl);
+
 static inline int vbf_active(void)
 {
 	if (likely(__atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 2))

@@ -125,6 +125,34 @@ VBF_EXPORT int fchmodat(int d, const char *p, mode_t m, int fl)
 	CHMOD_BODY(d, p, m, fl, AT_SYMLINK_NOFOLLOW, REAL(fchmodat)(d, p, m, fl))
 }
 
+/* fchmodat2 (Linux 6.6) takes the flags fchmodat's system call lacks. The
+ * real call is the system call (symbols.def); on a share, a kernel (or a
+ * seccomp filter) without it gets its answer, ENOSYS, asked once, before
+ * own.c would chmod there through fchmodat. */
+static int fchmodat2_missing(void)
+{
+	static int err = -1;
+	int e = __atomic_load_n(&err, __ATOMIC_RELAXED);
+	if (e < 0) {
+		int saved = errno;
+		e = REAL(fchmodat2)(-1, "", 0, AT_EMPTY_PATH) < 0 && errno != EBADF ? errno : 0;
+		errno = saved;
+		__atomic_store_n(&err, e, __ATOMIC_RELAXED);
+	}
+	return e;
+}
+
+int vbf_wrap_fchmodat2(int d, const char *p, mode_t m, int fl)
+{
+	if (!(fl & ~OWN_FLAGS) && on_share(d, p, fl)) {
+		int e = fchmodat2_missing();
+		return e ? vbf_fail(e) : redirected_chmod(vbf_op_chmod(d, p, m, fl), d, p, m, fl);
+	}
+	int r = REAL(fchmodat2)(d, p, m, fl);
+	return reached_share(r, d, p, fl, OWN_FLAGS) ? vbf_op_chmod(d, p, m, fl) : r;
+}
+VBF_EXPORT int fchmodat2(int d, const char *p, mode_t m, int fl) { return vbf_wrap_fchmodat2(d, p, m, fl); }
+
 /* access: the real answer first; on a share, also the presented one. */
 #define ACCESS_BODY(d, p, m, fl, plain)                                        \
 	int r = plain, e = errno;                                              \

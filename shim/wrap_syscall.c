@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* syscall(2): node/libuv, Rust and Boost make some calls this way. The stat
  * calls are fixed after; chown and chmod go through the same policy as
- * their libc forms. */
+ * their libc forms (fchmodat2, which libc lacks, through its wrapper). */
 #include "own.h"
 #include "present.h"
 #include "real.h"
@@ -26,6 +26,8 @@ VBF_EXPORT long syscall(long n, ...)
 			return n == SYS_fchownat ? vbf_op_chown(d, p, (uid_t)a[2], (gid_t)a[3], (int)a[4])
 						 : vbf_op_chmod(d, p, (mode_t)a[2], 0);
 	}
+	if (n == SYS_fchmodat2)
+		return vbf_wrap_fchmodat2((int)a[0], (const char *)a[1], (mode_t)a[2], (int)a[3]);
 	if (n == SYS_renameat2 && vbf_active())
 		return vbf_op_rename(VBF_RN_SYSCALL, (int)a[0], (const char *)a[1], (int)a[2], (const char *)a[3],
 				     (unsigned int)a[4]);
