@@ -57,9 +57,9 @@ COMPDIR    = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 STAMP      := $(B)/.prefix
 STAMP_TEXT := PREFIX=$(PREFIX) VERSION=$(VERSION)
 ifneq ($(shell cat '$(STAMP)' 2>/dev/null),$(STAMP_TEXT))
-$(STAMP): FORCE
+STAMP_FORCE = FORCE
 endif
-$(STAMP):
+$(STAMP): $(STAMP_FORCE)
 	@mkdir -p $(@D)
 	@printf '%s\n' '$(STAMP_TEXT)' >$@
 FORCE:
@@ -74,6 +74,7 @@ cli: $(CLI)
 include tests/fixtures.mk
 -include mk/hardening.mk
 -include tests/fuzz/fuzz.mk
+fixtures: $(FIXTURES)
 
 # Objects depend on the headers they include (-MMD writes $(B)/obj/*.d).
 $(B)/obj/%.o: shim/%.c $(STAMP)

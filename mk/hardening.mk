@@ -21,7 +21,7 @@ STORE_STRESS_SECONDS ?= 150
 
 # ---- fixtures: stress, exec driver, fault preload -----------------------------
 HARD_FIX = $(FIX_DIR)/stress $(FIX_DIR)/execs $(FIX_DIR)/libfaults.so
-fixtures: $(HARD_FIX)
+FIXTURES += $(HARD_FIX)
 
 $(FIX_DIR)/stress: tests/fixtures/stress.c
 	@mkdir -p $(@D)

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Test fixtures, included by the top-level Makefile (uses B, CC, CFLAGS, WARN).
+# Each adds itself to FIXTURES; `fixtures:` is the Makefile's, after every
+# include (mk/hardening.mk adds its own).
 #   $(B)/fixtures/probe          plain
 #   $(B)/fixtures/probe-lfs      -D_FILE_OFFSET_BITS=64 (stat64, open64, ...)
 #   $(B)/fixtures/probe-fortify  -O2 -D_FORTIFY_SOURCE=2 (__open_2, ...)
@@ -15,7 +17,7 @@ REFUSE_SRC = tests/fixtures/refuse.c tests/fixtures/refuse_busy.c \
 PROBES    = $(FIX_DIR)/probe $(FIX_DIR)/probe-lfs $(FIX_DIR)/probe-fortify \
             $(FIX_DIR)/probe-static $(if $(MUSL_GCC),$(FIX_DIR)/probe-musl)
 
-fixtures: $(PROBES) $(FIX_DIR)/librefuse.so
+FIXTURES  = $(PROBES) $(FIX_DIR)/librefuse.so
 
 $(FIX_DIR)/probe: tests/fixtures/probe.c
 	@mkdir -p $(@D)
@@ -48,27 +50,27 @@ $(FIX_DIR)/librefuse.so: $(REFUSE_SRC) tests/fixtures/refuse.h
 
 # Logged chown/chmod writers for the store's kill tests (t_86, t_87,
 # tests/stress); their verifier is tests/fixtures/ackcheck.py.
-fixtures: $(FIX_DIR)/acker
+FIXTURES += $(FIX_DIR)/acker
 $(FIX_DIR)/acker: tests/fixtures/acker.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
 
 # t_82_small.sh (fork while the deferred-unlink lock is held) and
 # t_81_valgrind.sh (an error memcheck must report)
-fixtures: $(FIX_DIR)/small
+FIXTURES += $(FIX_DIR)/small
 $(FIX_DIR)/small: tests/fixtures/small.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -pthread -o $@ $<
 
 # t_88_hostile_pages.sh: another uid rewriting the shared pages
-fixtures: $(FIX_DIR)/hostile
+FIXTURES += $(FIX_DIR)/hostile
 $(FIX_DIR)/hostile: tests/fixtures/hostile.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -o $@ $<
 
 # t_84_oddargs.sh (one odd-argument case per child) and t_85_record_all.sh
 # (a create racing stats of the same name, an unlinked file's descriptor)
-fixtures: $(FIX_DIR)/oddargs $(FIX_DIR)/race
+FIXTURES += $(FIX_DIR)/oddargs $(FIX_DIR)/race
 $(FIX_DIR)/oddargs: tests/fixtures/oddargs.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FIX_CF) -o $@ $< -ldl

@@ -5,8 +5,7 @@
 # New inputs go to $(B)/fuzz/corpus; tests/fuzz/corpus/store is the seed
 # corpus kept in git (a unit test replays it in every build). Add a crash
 # reproducer there after fixing it.
-FUZZ_CC   ?= clang
-FUZZ_TIME ?= 60
+# FUZZ_CC and FUZZ_TIME: mk/hardening.mk, included before this file.
 FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store.c shim/store_file.c shim/store_fmt.c shim/log.c shim/arena.c shim/lock.c \
              tests/unit/fake_real.c
 
