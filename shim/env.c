@@ -8,7 +8,7 @@
 
 #if VBF_GLIBC && defined(__x86_64__)
 /* glibc 2.34 moved dladdr into libc under a new version; bind the old one
- * so the library still loads on glibc 2.28 (interposition.md, pitfall 3). */
+ * so the library still loads on glibc 2.28 (docs/hardening.md, "glibc floor"). */
 __asm__(".symver dladdr,dladdr@GLIBC_2.2.5");
 #elif VBF_GLIBC && defined(__aarch64__)
 __asm__(".symver dladdr,dladdr@GLIBC_2.17");

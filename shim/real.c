@@ -10,7 +10,7 @@
 
 #if VBF_GLIBC && defined(__x86_64__)
 /* glibc 2.34 moved dlsym into libc under a new version; bind the old one so
- * the library loads on glibc 2.28 (interposition.md, pitfall 3). */
+ * the library loads on glibc 2.28 (docs/hardening.md, "glibc floor"). */
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
 #elif VBF_GLIBC && defined(__aarch64__)
 __asm__(".symver dlsym,dlsym@GLIBC_2.17");

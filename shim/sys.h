@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Every system header the library needs, in one place, without
  * _FILE_OFFSET_BITS or _TIME_BITS: those would rename our `stat` to `stat64`
- * and `open` to `open64` behind our back (interposition.md, pitfall 4). */
+ * and `open` to `open64` behind our back. */
 #ifndef VBF_SYS_H
 #define VBF_SYS_H
 

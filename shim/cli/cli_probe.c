@@ -2,7 +2,7 @@
 /* vboxfix doctor: the live probe. Everything happens inside a temporary
  * directory on the share, removed at the end and on SIGINT/SIGTERM/SIGHUP.
  * Each result carries one line saying what vboxfix does about it
- * (vboxsf-behaviour.md, "what a shim can do"). */
+ * (docs/refusals.md). */
 #include "doctor.h"
 
 #include <errno.h>
