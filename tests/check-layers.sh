@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Layer checks of the library (shim/*.c, shim/*.h; the CLI stands on top of
-# it and is not checked). Protocol lines: ok - / FAIL - .
+# Layer checks of the library (the .c and .h files of shim/ and the folders
+# below it; the CLI, shim/cli/, stands on top of it and is not checked). Protocol lines: ok - / FAIL - .
 #
 # The dependencies point one way (docs/design.md): wrap -> policy ->
 # store, cache -> base. LAYERS below gives every module (a file name without
@@ -96,12 +96,16 @@ finish() {
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
+# The library's files and objects, in shim/ or folders below it (not the CLI's).
+find "$SRC" -path "$SRC/cli" -prune -o -type f \( -name '*.c' -o -name '*.h' -o -name '*.def' \) -print |
+    sort >"$tmp/files"
+[ -d "$OBJ" ] && find "$OBJ" -path "$OBJ/cli" -prune -o -type f -name '*.o' -print | sort >"$tmp/objs"
+
 # ---- layers/table ----------------------------------------------------------------
 # -> "module layer rank" for every module of shim/
-for f in "$SRC"/*.c "$SRC"/*.h "$SRC"/*.def; do
-    [ -f "$f" ] || continue
+while read -r f; do
     m=${f##*/}; m=${m%.*}; echo "${m%_int}"
-done | sort -u >"$tmp/modules"
+done <"$tmp/files" | sort -u >"$tmp/modules"
 printf '%s\n' "$LAYERS" | awk -v ranks="$RANKS" -v mods="$tmp/modules" '
     BEGIN { n = split(ranks, r, " "); for (i = 1; i < n; i += 2) rank[r[i]] = r[i + 1] }
     NF >= 2 { for (i = 2; i <= NF; i++) { np++; pat[np] = $i; lay[np] = $1 } }
@@ -127,8 +131,7 @@ printf '%s\n' "$ALLOW" | sed 's/#.*//' | awk 'NF == 2 { print $1, $2 }' | sort -
 printf '%s\n' "$KNOTS" | awk 'NF >= 2' >"$tmp/knots"
 
 # ---- the two graphs: "FROM TO WHY" (WHY: the header, or the symbols) ---------
-for f in "$SRC"/*.c "$SRC"/*.h; do
-    [ -f "$f" ] || continue
+grep -v '\.def$' "$tmp/files" | while read -r f; do
     m=${f##*/}; m=${m%.*}; m=${m%_int}
     sed -n 's/^[ \t]*#[ \t]*include[ \t]*"\([^"]*\)".*/\1/p' "$f" | while read -r h; do
         t=${h##*/}; t=${t%.*}; t=${t%_int}
@@ -137,14 +140,14 @@ for f in "$SRC"/*.c "$SRC"/*.h; do
 done | sort -u >"$tmp/include"
 
 have_obj=0
-if [ -d "$OBJ" ] && ls "$OBJ"/*.o >/dev/null 2>&1 && command -v nm >/dev/null 2>&1; then
+if [ -s "$tmp/objs" ] && command -v nm >/dev/null 2>&1; then
     have_obj=1
-    for o in "$OBJ"/*.o; do
+    while read -r o; do
         m=${o##*/}; m=${m%.o}
-        [ -f "$SRC/$m.c" ] || continue          # a stale object of a removed file
+        grep -q "/$m\.c\$" "$tmp/files" || continue   # a stale object of a removed file
         nm -g --defined-only "$o" | awk -v m="$m" 'NF >= 3 { print "D", $3, m }'
         nm -u "$o" | awk -v m="$m" 'NF >= 2 { print "U", $2, m }'
-    done | awk '
+    done <"$tmp/objs" | awk '
         $1 == "D" { def[$2] = $3; next }
         { use[++n] = $2; from[n] = $3 }
         END {
@@ -254,7 +257,7 @@ fi
 # objdump -r prints, per object, "RELOCATION RECORDS FOR [section]" and
 # "OFFSET TYPE SYMBOL[+-addend]"; debug sections are skipped (they may name
 # any function).
-sed -n 's/^[ \t]*VBF_SYM[ \t]*([^,]*,[ \t]*\([A-Za-z0-9_]*\).*/\1/p' "$SRC/symbols.def" | sort -u >"$tmp/exports"
+sed -n 's/^[ \t]*VBF_SYM[ \t]*([^,]*,[ \t]*\([A-Za-z0-9_]*\).*/\1/p' "$(grep '/symbols\.def$' "$tmp/files" | head -n 1)" | sort -u >"$tmp/exports"
 : >"$tmp/self"
 if ! command -v objdump >/dev/null 2>&1; then
     fail layers/no-self-calls "objdump missing (binutils)"
@@ -268,7 +271,8 @@ else
             v = $3; sub(/[-+]0x[0-9a-f]+$/, "", v); sub(/@.*/, "", v)
             if (v in want) print "libvboxfix.so: " $2 " " v
         }' "$tmp/exported" - >>"$tmp/self"
-    objdump -r "$OBJ"/*.o | awk '
+    # shellcheck disable=SC2046
+    objdump -r $(cat "$tmp/objs") | awk '
         NR == FNR { want[$1] = 1; next }
         /file format/ { obj = $1; sub(/:$/, "", obj); sub(/.*\//, "", obj); next }
         /^RELOCATION RECORDS FOR/ { skip = ($0 ~ /\[\.(rela?\.)?debug/); next }
