@@ -121,7 +121,7 @@ if [ -z "$NSSW" ]; then
 elif getent passwd 4999 >/dev/null; then
     skip "$T initdb, start, read" "uid 4999 has a passwd entry here"
 elif [ "$reinjects" != 1 ]; then
-    skip "$T initdb, start, read" "this build does not re-add itself to LD_PRELOAD in exec (issue 8)"
+    fail "$T initdb, start, read" "the library did not put itself back into LD_PRELOAD after 'unset LD_PRELOAD; exec env' (docs/hardening.md)"
 else
     PGD=$MNT/pguser
     mkdir "$PGD" && chmod 0777 "$SOCK"
