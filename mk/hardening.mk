@@ -96,7 +96,7 @@ FUZZ_BINS = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Ishim -Itests/unit \
+	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE $(DEFS) -Ishim -Itests/unit \
 	    -o $@ $< $(FUZZ_CORE)
 
 fuzz-parsers: $(FUZZ_BINS)

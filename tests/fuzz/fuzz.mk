@@ -6,13 +6,14 @@
 # corpus kept in git (a unit test replays it in every build). Add a crash
 # reproducer there after fixing it.
 # FUZZ_CC and FUZZ_TIME: mk/hardening.mk, included before this file.
-FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store.c shim/store_file.c shim/store_fmt.c shim/log.c shim/arena.c shim/lock.c \
+FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store.c shim/store_file.c shim/store_fmt.c shim/store_compact.c \
+             shim/shpage.c shim/log.c shim/arena.c shim/lock.c shim/config.c shim/shares.c shim/path.c \
              tests/unit/fake_real.c
 
 $(B)/fuzz/fuzz_store: $(FUZZ_SRC) tests/fuzz/store_target.h $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Ishim -Itests/unit \
+	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE $(DEFS) -Ishim -Itests/unit \
 	    -o $@ $(FUZZ_SRC)
 
 .PHONY: fuzz-store
