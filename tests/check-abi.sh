@@ -29,16 +29,9 @@ CLI=${VBF_CLI:-$(dirname "$LIB")/vboxfix}
 DEF=${VBF_SYMBOLS_DEF:-$ROOT/shim/symbols.def}
 FLOOR=2.28
 
-pass=0 failn=0 skipn=0
-ok()   { echo "ok - $1"; pass=$((pass + 1)); }
-fail() { echo "FAIL - $1: $2"; failn=$((failn + 1)); }
-skip() { echo "SKIPPED - $1: $2"; skipn=$((skipn + 1)); }
-finish() {
-    echo "check-abi: $pass passed, $failn failed, $skipn skipped"
-    [ -n "${VBF_RESULT_FILE:-}" ] && echo "$pass $failn $skipn" >"$VBF_RESULT_FILE"
-    [ "$failn" -eq 0 ]
-    exit $?
-}
+CHECK=check-abi
+# shellcheck source=tests/check-lib.sh
+. "$ROOT/tests/check-lib.sh"
 
 if [ ! -f "$LIB" ]; then
     fail abi/library "$LIB not built"

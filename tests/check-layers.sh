@@ -82,16 +82,9 @@ store store_compact store_file
 defer dir_tail own present refuse refuse_link refuse_list refuse_redirect vbf
 '
 
-pass=0 failn=0 skipn=0
-ok()   { echo "ok - $1"; pass=$((pass + 1)); }
-fail() { echo "FAIL - $1: $2"; failn=$((failn + 1)); }
-skip() { echo "SKIPPED - $1: $2"; skipn=$((skipn + 1)); }
-finish() {
-    echo "check-layers: $pass passed, $failn failed, $skipn skipped"
-    [ -n "${VBF_RESULT_FILE:-}" ] && echo "$pass $failn $skipn" >"$VBF_RESULT_FILE"
-    [ "$failn" -eq 0 ]
-    exit $?
-}
+CHECK=check-layers
+# shellcheck source=tests/check-lib.sh
+. "$ROOT/tests/check-lib.sh"
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
