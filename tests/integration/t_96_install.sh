@@ -19,13 +19,18 @@ mkdir -p "$TB"
 VERSION=$(make -s --no-print-directory version)
 MK=(make -s --no-print-directory B="$TB")
 
-# ---- the build: $B's objects when $B is up to date, else a fresh one ----------
+# ---- the build: $B's objects when $B is up to date, else a fresh plain `make`
+# (the default PREFIX): either way `make install PREFIX=/usr` below follows a
+# build made for /usr/local, the sequence that must not install /usr/local
 if [ -d "$B/obj" ] && [ -f "$B/vboxfix" ] && make -q B="$B" all >/dev/null 2>&1; then
     cp -a "$B/obj" "$B/core.a" "$B/libvboxfix.so" "$B/vboxfix" "$TB/"
     [ -f "$B/.prefix" ] && cp -a "$B/.prefix" "$TB/"
     from="copy of $B"
-else
+elif "${MK[@]}" all >"$T/build.log" 2>&1; then
     from="fresh build"
+else
+    fail install/build "make: $(tail -n 5 "$T/build.log" | tr '\n' ' ')"
+    exit 1
 fi
 
 # ---- make install PREFIX=/usr DESTDIR ----------------------------------------
