@@ -109,8 +109,15 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 
 static int real_chmod(int dirfd, const char *path, mode_t mode, int flags)
 {
-	if ((flags & AT_EMPTY_PATH) && (!path || !*path))
-		return dirfd == AT_FDCWD ? REAL(chmod)(".", mode) : REAL(fchmod)(dirfd, mode);
+	if ((flags & AT_EMPTY_PATH) && (!path || !*path)) {
+		if (dirfd == AT_FDCWD)
+			return REAL(chmod)(".", mode);
+		/* an O_PATH descriptor (fchmodat2 takes one): EBADF to fchmod */
+		int r = REAL(fchmod)(dirfd, mode), e = errno;
+		if (r && e == EBADF && (r = REAL(fchmodat2)(dirfd, "", mode, AT_EMPTY_PATH)) && errno == ENOSYS)
+			errno = e;
+		return r;
+	}
 	return REAL(fchmodat)(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
 }
 

@@ -38,6 +38,14 @@ for MODE in ignore deny; do
         with_lib "$PROBE" sys_fchmodat2 "$MNT/d" "" 0750 empty
     expect_out "$T ... presented" "uid=0 gid=0 mode=0750 type=d" \
         with_lib sh -c "'$PROBE' stat '$MNT/d' | cut -d' ' -f1-4"
+    # an O_PATH descriptor, which fchmod refuses (EBADF) and fchmodat2 takes
+    echo x >"$MNT/d/g"
+    expect_out "$T AT_EMPTY_PATH on an O_PATH descriptor, widening the mode" "ok 0777" with_lib "$PYTHON" -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open('$MNT/d/g', os.O_PATH)
+r = libc.syscall(452, fd, b'', 0o777, 0x1000)
+print('ok' if r == 0 else os.strerror(ctypes.get_errno()), '%04o' % (os.stat('$MNT/d/g').st_mode & 0o7777))"
     [ "$MODE" = ignore ] &&
         expect_out "$T the share itself is left alone" "666" stat -c %a "$SRC/d/f"
     expect_out "$T a symlink itself: the kernel's answer" "$("$PROBE" sys_fchmodat2 AT_FDCWD "$MNT/d/l" 0600 nofollow)" \
