@@ -17,6 +17,7 @@ struct vbf_view {
 	gid_t gid;
 	mode_t mode; /* type and permission bits */
 	int how;     /* where the owner came from: */
+	struct vbf_rec link; /* its emulated hard-link group when link.flags (store.h) */
 };
 
 enum {

@@ -21,6 +21,7 @@
 #define VBF_REFUSE_H
 
 #include "shares.h"
+#include "store.h"
 
 /* ---- busy names: the retry decision ---- */
 
@@ -66,17 +67,10 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 int vbf_op_unlink(enum vbf_unlink_fn fn, int dirfd, const char *path, int flags);
 int vbf_op_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *b, int flags);
 
-/* The copy a link just made answers to the source's inode number, once,
- * in the thread that linked: git checks right after link() that the new
- * name is the same inode (st_ino/st_dev) and dies otherwise. Only the next
- * matching stat result is changed; the copy is still a copy. */
-extern VBF_TLS int vbf_link_pending;
-void vbf_link_alias_slow(struct stat *st);
-static inline void vbf_link_alias(struct stat *st)
-{
-	if (unlikely(vbf_link_pending))
-		vbf_link_alias_slow(st);
-}
+/* A stat of a name whose record `rec` is in a link group (store.h,
+ * VBF_REC_LINK): while the group has two names or more, the group's inode
+ * number and the number of its names. */
+void vbf_link_present(int idx, const struct vbf_rec *rec, struct stat *st);
 
 /* mknod/mkfifo answered EPERM on a share: a FIFO, a socket or (made by
  * root) a character or block device `dev` is made in the local directory,

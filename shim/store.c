@@ -190,18 +190,25 @@ void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
 	switch (op->type) {
 	case VBF_OP_PUT:
 		e = find(s, op->key, op->klen);
-		if (!op->rec.flags) {
+		/* a put without a link keeps the name's (store.h) */
+		struct vbf_rec rec = op->rec;
+		if (e && (e->rec.flags & VBF_REC_LINK) && !(rec.flags & VBF_REC_LINK)) {
+			rec.flags |= VBF_REC_LINK;
+			rec.link = e->rec.link;
+			rec.link_ino = e->rec.link_ino;
+		}
+		if (!rec.flags) {
 			if (e)
 				ent_del(s, e);
 			break;
 		}
 		if (e) { /* in place: no allocation for a changed record */
-			e->rec = op->rec;
+			e->rec = rec;
 			e->fptype = op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0);
 			e->ino = op->fp.ino;
 			break;
 		}
-		e = ent_new(op->key, op->klen, &op->rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);
+		e = ent_new(op->key, op->klen, &rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);
 		if (e)
 			ent_add(s, e);
 		break;
@@ -400,6 +407,21 @@ int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out)
 	return e != NULL;
 }
 
+unsigned vbf_store_links(int idx, uint64_t link)
+{
+	struct vbf_store *s = store_of(idx);
+	unsigned n = 0;
+	if (!s || !link || !enter(s = held_by(s)))
+		return 0;
+	int saved = errno;
+	catch_up(s);
+	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
+		n += (e->rec.flags & VBF_REC_LINK) && e->rec.link == link;
+	leave(s);
+	errno = saved;
+	return n;
+}
+
 /* Anything recorded for `k` or below it? The bloom answers for most names. */
 static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
 {
@@ -463,8 +485,12 @@ int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const st
 		return -1;
 	}
 	struct vbf_op op = {.type = VBF_OP_PUT, .key = key, .klen = n, .rec = *rec};
-	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE;
+	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK;
 	op.rec.mode &= 07777;
+	if (!(op.rec.flags & VBF_REC_LINK) || !op.rec.link) {
+		op.rec.flags &= ~VBF_REC_LINK;
+		op.rec.link = op.rec.link_ino = 0;
+	}
 	if (fp) {
 		op.fp = *fp;
 		op.fp.type &= S_IFMT;

@@ -374,7 +374,7 @@ static int do_import(const char *file)
 			continue;
 		char owner[64], mode[16], type, key[PATH_MAX], path[PATH_MAX + 8];
 		int off = 0;
-		struct vbf_rec rec = {0, 0, 0, 0};
+		struct vbf_rec rec = {0, 0, 0, 0, 0, 0};
 		if (sscanf(line, "owner=%63s mode=%15s type=%c path=%n", owner, mode, &type, &off) != 3 || off == 0 ||
 		    unesc(line + off, key, sizeof key) != 0) {
 			cli_err("state: %s:%lu: not a record line", file, lineno);
