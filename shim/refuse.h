@@ -92,7 +92,8 @@ uint64_t vbf_redirect_hash(const char *s);
 /* The call on (dirfd, path) answered `r`: when that is -1/ENOENT for a
  * share path whose FIFO/socket was redirected, return where it lives (in
  * `buf`), else NULL. `flags` may hold AT_EMPTY_PATH (then never). Keeps
- * errno. */
+ * errno, except that a path through a redirected object (fifo/x) is
+ * ENOTDIR. */
 const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP]);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
@@ -105,6 +106,27 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
  * original errno. */
 int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err);
 int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err);
+
+/* ---- a share name held by one (refuse_held.c) ---- */
+
+/* The call on share name (dirfd, path) answered `r`: when that is -1/ENOENT,
+ * errno becomes `self_err` (when not 0) if the name itself is a redirected
+ * object, or ENOTDIR if a directory in its path is one, as a local
+ * filesystem answers. Returns r. */
+int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err);
+/* Is a directory in the path of share name `w` a redirected object? Keeps
+ * errno. */
+int vbf_redirect_below(const struct vbf_where *w);
+/* Before a create (mkdir, symlink, a link's new name): 1 with errno EEXIST
+ * when (dirfd, path) is a share name a redirected object holds, else 0. */
+int vbf_redirect_taken(int dirfd, const char *path);
+/* link() of share name `wa`, which a redirected object holds, to share
+ * name `wb` (fb, b): a hard link in the run directory, so both names lead
+ * to one object. 0, or -1 with errno (ENOENT: `wa` holds none). */
+int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, int fb, const char *b);
+/* Does share directory `w` hold redirected objects (rmdir: ENOTEMPTY)? Keeps
+ * errno. */
+int vbf_redirect_dir_holds(const struct vbf_where *w);
 
 /* ---- listing them: a reverse index by share directory ---- */
 

@@ -170,17 +170,23 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	int empty = (flags & AT_EMPTY_PATH) && a && !*a;
 	int follow = (flags & AT_SYMLINK_FOLLOW) != 0;
 	char text[PATH_MAX];
-	if (REAL(fstatat)(fa, a, &src, (empty ? AT_EMPTY_PATH : 0) | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0)
-		return -1;
+	if (REAL(fstatat)(fa, a, &src, (empty ? AT_EMPTY_PATH : 0) | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0) {
+		if (empty || errno != ENOENT)
+			return -1;
+		/* a redirected FIFO, socket or device: a real link where it lives */
+		int r = vbf_redirect_link(wa, wb, fb, b);
+		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent(-1, fa, a, 0);
+	}
 	/* a symlink's hard link is a symlink with its text; directories and
 	 * devices keep what the share said */
-	int lnk = S_ISLNK(src.st_mode);
-	if (!S_ISREG(src.st_mode) && !(lnk && !empty))
-		return fail(err);
-	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0)
+	/* the kernel looks up the new name before it asks the filesystem */
+	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(fb, b))
 		return fail(EEXIST);
 	if (errno != ENOENT)
 		return -1;
+	int lnk = S_ISLNK(src.st_mode);
+	if (!S_ISREG(src.st_mode) && !(lnk && !empty))
+		return fail(err);
 	/* The kernel's protected_hardlinks rule: the owner, or read and write
 	 * access (root passes); a symlink only by its (presented) owner. A
 	 * copy needs only read; do not allow more. */
@@ -223,7 +229,7 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	if (sfd >= 0)
 		REAL(close)(sfd);
 	if (r != 0)
-		return fail(e);
+		return e == ENOENT ? vbf_redirect_enoent(-1, fb, b, 0) : fail(e);
 	const char *tbase = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
 	int keyed = sibling_key(wb->key, tbase, tkey, sizeof tkey) == 0;
 	struct vbf_rec rec = {0};

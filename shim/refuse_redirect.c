@@ -436,8 +436,12 @@ const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char b
 		return NULL;
 	int saved = errno;
 	const char *res = NULL;
-	if (vbf_where_name(dirfd, path, &w) >= 0 && vbf_redirect_lookup(&w, buf) == 0)
-		res = buf;
+	if (vbf_where_name(dirfd, path, &w) >= 0) {
+		if (vbf_redirect_lookup(&w, buf) == 0)
+			res = buf;
+		else if (vbf_redirect_below(&w))
+			saved = ENOTDIR; /* a path through one */
+	}
 	errno = saved;
 	return res;
 }
@@ -693,8 +697,11 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 		errno = EEXIST;
 		return -1;
 	}
-	if (errno != ENOENT || vbf_refuse_parent_ok(dirfd, path) != 0)
+	if (errno != ENOENT || vbf_refuse_parent_ok(dirfd, path) != 0) {
+		if (errno == ENOENT && vbf_redirect_below(w))
+			errno = ENOTDIR;
 		return -1;
+	}
 	if (vbf_redirect_lookup(w, buf) == 0) {
 		errno = EEXIST;
 		return -1;

@@ -6,14 +6,9 @@
 # by $SHARE_UID, refused like vboxsf (librefuse.so), as root and as the test
 # user.
 . "$(dirname "$0")/lib.sh"
-need_lib
-need_file "$REFUSE"
 need_cmd "$PYTHON" tar
-share_setup ignore
+redirect_share rk
 tmp_dir T
-RUNDIR=/tmp/vbf-rk.$$
-on_exit "rm -rf '$RUNDIR'"
-export VBOXFIX_RUNDIR=$RUNDIR REFUSE_PATHS=$MNT VBOXFIX_PATHS=$MNT
 lib() { with_lib_refuse "$@"; }
 ulib() { as_user with_lib_refuse "$@"; }
 py() { lib "$PYTHON" -c "$@" 2>&1; }

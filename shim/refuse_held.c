@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* A share name held by a redirected FIFO, socket or device node answers
+ * every call as a local filesystem would (refuse.h, docs/refusals.md): the
+ * share itself has nothing under that name, so without these checks the
+ * name looks free (mkdir, symlink, link and a directory renamed onto it
+ * succeed), a path through it is ENOENT instead of ENOTDIR, and a directory
+ * holding only such objects is empty to rmdir.
+ *
+ * Every check here runs only on a share, and the lookups are local (the run
+ * directory): when nothing was ever redirected their whole cost is one
+ * lstat of the run directory. None of them sends a request to the share
+ * except where an object was found.
+ */
+#include "refuse.h"
+#include "log.h"
+#include "real.h"
+#include "vbf.h"
+
+/* Is some directory in the path of share name `w` (below its share root) a
+ * redirected object? Each ancestor is one lookup. */
+static int below_object(const struct vbf_where *w)
+{
+	char sp[VBF_PATH_CAP], obj[VBF_REDIRECT_CAP];
+	struct vbf_rundir rd;
+	if (w->idx < 0 || !w->key || !strchr(w->key, '/') || vbf_rundir_get(&rd) != 0 ||
+	    vbf_share_path(w, sp, sizeof sp) < 0)
+		return 0;
+	size_t root = strlen(sp) - strlen(w->key);
+	uint64_t h = VBF_FNV_INIT;
+	size_t done = 0;
+	for (size_t i = root; sp[i]; i++) {
+		if (sp[i] != '/' || i == root)
+			continue;
+		h = vbf_redirect_hash_n(h, sp + done, i - done);
+		done = i;
+		if (vbf_redirect_find(h, obj) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
+{
+	struct vbf_where w;
+	char obj[VBF_REDIRECT_CAP];
+	if (r >= 0 || errno != ENOENT || !vbf_active() || vbf_where_name(dirfd, path, &w) < 0 || !*path)
+		return r;
+	if (self_err && vbf_redirect_lookup(&w, obj) == 0)
+		errno = self_err;
+	else if (below_object(&w))
+		errno = ENOTDIR;
+	else
+		errno = ENOENT;
+	return r;
+}
+
+int vbf_redirect_below(const struct vbf_where *w)
+{
+	int saved = errno, r = below_object(w);
+	errno = saved;
+	return r;
+}
+
+int vbf_redirect_taken(int dirfd, const char *path)
+{
+	struct vbf_where w;
+	char obj[VBF_REDIRECT_CAP];
+	/* before the call: the caller's pointer is for vbf_where_name to judge */
+	if (!vbf_active() || vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*w.key ||
+	    vbf_redirect_lookup(&w, obj) != 0)
+		return 0;
+	errno = EEXIST;
+	return 1;
+}
+
+int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, int fb, const char *b)
+{
+	char obj[VBF_REDIRECT_CAP], to[VBF_REDIRECT_CAP];
+	if (vbf_redirect_lookup(wa, obj) != 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (vbf_redirect_prepare(wb, fb, b, to) != 0)
+		return -1;
+	/* the local filesystem's own rules (protected_hardlinks) decide */
+	if (REAL(link)(obj, to) != 0)
+		return -1;
+	vbf_redirect_index(to, wb, 1);
+	vbf_count(VBF_C_EMULATED);
+	return 0;
+}
+
+int vbf_redirect_dir_holds(const struct vbf_where *w)
+{
+	char dsp[VBF_PATH_CAP], name[NAME_MAX + 1];
+	struct vbf_list_pos pos = {0};
+	struct vbf_rundir rd;
+	unsigned char type;
+	uint64_t ino;
+	int saved = errno, r = 0;
+	if (w->idx >= 0 && w->key && vbf_rundir_get(&rd) == 0 && vbf_share_path(w, dsp, sizeof dsp) >= 0) {
+		vbf_redirect_dir_hashes(dsp, &pos.dh, &pos.ph);
+		/* no descriptor: a real entry of the same name would make the
+		 * directory not empty anyway */
+		r = vbf_redirect_list_next(-1, &pos, name, &type, &ino);
+	}
+	errno = saved;
+	return r;
+}
