@@ -198,7 +198,8 @@ static int print_rec(void *arg, const char *key, const struct vbf_rec *r, const 
 		fprintf(w->out, "owner=%s mode=%s type=%c path=%s\n", owner, mode, type_char(fp ? fp->type : 0),
 			*key ? k : ".");
 	else
-		fprintf(w->out, "  %-5s %-13s %-19s %s%s%s\n", mode, owner, names, w->root, *key ? "/" : "", k);
+		fprintf(w->out, "  %-5s %-13s %-19s %s%s%s%s\n", mode, owner, names, w->root, *key ? "/" : "", k,
+			(r->flags & VBF_REC_LINK) ? "  (hard link)" : "");
 	w->n++;
 	return 0;
 }
