@@ -227,6 +227,14 @@ struct vbf_rd_id {
 	char birth[VBF_BIRTH_MAX];
 };
 int vbf_redirect_parse_id(const char *s, size_t n, struct vbf_rd_id *id);
+/* Shared by refuse_redirect.c (finding) and refuse_rdmake.c (changing). */
+#define VBF_KILLS_MAX 32
+int vbf_redirect_dir_private(const struct stat *st, unsigned int uid);
+int vbf_redirect_read_entry(const char *dir, const char *prefix, uint64_t h, char *out, size_t cap);
+void vbf_redirect_birth_of(const char *dir, uint64_t h, char out[VBF_BIRTH_MAX]);
+void vbf_redirect_parse_ids(const char *text, struct vbf_rd_id *ids, int *n);
+int vbf_redirect_same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b);
+int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid);
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
 int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP]);
 /* Remove what share name `w` leads to: its entry when this uid may remove
