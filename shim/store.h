@@ -76,7 +76,7 @@ int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out);
 int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec);
 
 /* How many names hold a VBF_REC_LINK record with this `link` (at least 1
- * when asked for a name that has one). A walk of the table, in memory. */
+ * when asked for a name that has one). One lookup, in memory. */
 unsigned vbf_store_links(int idx, uint64_t link);
 
 /* The name `key` is gone (unlink, rmdir): drop its record and, for a
