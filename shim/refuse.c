@@ -338,6 +338,9 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 	 * allowed this rename). */
 	for (int i = 0; ib >= 0 && i < 4 && vbf_redirect_remove(&wb, -1, NULL) == 0; i++)
 		;
+	/* a directory's FIFOs and sockets go with it */
+	if (!(flags & ~RENAME_NOREPLACE))
+		vbf_redirect_dir_moved(&wa, &wb);
 	errno = saved;
 	return 0;
 }

@@ -124,6 +124,10 @@ int vbf_redirect_taken(int dirfd, const char *path);
  * name `wb` (fb, b): a hard link in the run directory, so both names lead
  * to one object. 0, or -1 with errno (ENOENT: `wa` holds none). */
 int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, int fb, const char *b);
+/* Share directory `wa` was renamed to `wb`: the redirected objects listed
+ * in it (at most 256) move with it. Objects in its subdirectories stay
+ * under their old names (docs/refusals.md). Keeps errno. */
+void vbf_redirect_dir_moved(const struct vbf_where *wa, const struct vbf_where *wb);
 /* Does share directory `w` hold redirected objects (rmdir: ENOTEMPTY)? Keeps
  * errno. */
 int vbf_redirect_dir_holds(const struct vbf_where *w);
@@ -234,6 +238,12 @@ int vbf_redirect_read_entry(const char *dir, const char *prefix, uint64_t h, cha
 void vbf_redirect_birth_of(const char *dir, uint64_t h, char out[VBF_BIRTH_MAX]);
 void vbf_redirect_parse_ids(const char *text, struct vbf_rd_id *ids, int *n);
 int vbf_redirect_same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b);
+/* Where object `id` of owner subdirectory `dir` is: its slot <h> while
+ * the birth there is its own, else <h>#<hash of its birth>, where its
+ * creator put it aside when it made the name again (a forward another uid
+ * left may still lead to it). 0 with `out`, or -1. */
+int vbf_redirect_where_id(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
+int vbf_redirect_stash_name(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
 int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid);
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
 int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP]);

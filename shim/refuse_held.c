@@ -90,6 +90,49 @@ int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, in
 	return 0;
 }
 
+/* `w` with `name` appended to its key, in `out`. */
+static int child(const struct vbf_where *w, const char *name, struct vbf_where *out)
+{
+	int n = snprintf(out->buf, sizeof out->buf, "%s%s%s", w->key, *w->key ? "/" : "", name);
+	if (n < 0 || (size_t)n >= sizeof out->buf)
+		return -1;
+	out->idx = w->idx;
+	out->key = out->buf;
+	return 0;
+}
+
+#define MOVE_BATCH 16
+#define MOVE_ROUNDS 16
+
+void vbf_redirect_dir_moved(const struct vbf_where *wa, const struct vbf_where *wb)
+{
+	char dsp[VBF_PATH_CAP], names[MOVE_BATCH][NAME_MAX + 1];
+	struct vbf_rundir rd;
+	unsigned char type;
+	uint64_t ino;
+	int saved = errno, moved = 1;
+	if (wa->idx < 0 || wa->idx != wb->idx || !wa->key || !wb->key || vbf_rundir_get(&rd) != 0 ||
+	    vbf_share_path(wa, dsp, sizeof dsp) < 0)
+		goto out;
+	/* in batches, the names first: each move changes the index being
+	 * read; a batch that moves nothing ends it */
+	for (int round = 0; moved && round < MOVE_ROUNDS; round++) {
+		struct vbf_list_pos pos = {0};
+		int n = 0;
+		vbf_redirect_dir_hashes(dsp, &pos.dh, &pos.ph);
+		while (n < MOVE_BATCH && vbf_redirect_list_next(-1, &pos, names[n], &type, &ino))
+			n++;
+		moved = 0;
+		for (int i = 0; i < n; i++) {
+			struct vbf_where ca, cb;
+			if (child(wa, names[i], &ca) == 0 && child(wb, names[i], &cb) == 0 && vbf_redirect_move(&ca, &cb) == 0)
+				moved++;
+		}
+	}
+out:
+	errno = saved;
+}
+
 int vbf_redirect_dir_holds(const struct vbf_where *w)
 {
 	char dsp[VBF_PATH_CAP], name[NAME_MAX + 1];

@@ -177,17 +177,12 @@ static int id_text(const struct vbf_rd_id *id, char *out, size_t cap)
  * directory `own`)? Only those stay in a list of names given up. */
 static int id_alive(const char *own, const struct vbf_rd_id *id)
 {
-	char dir[VBF_REDIRECT_CAP], p[VBF_REDIRECT_CAP + 20], b[VBF_BIRTH_MAX];
-	struct stat st;
+	char dir[VBF_REDIRECT_CAP], p[VBF_REDIRECT_CAP];
 	if (id->uid == (unsigned int)REAL(geteuid)())
 		snprintf(dir, sizeof dir, "%s", own);
 	else
 		snprintf(dir, sizeof dir, "%s/u%u", vbf_redirect_base(), id->uid);
-	snprintf(p, sizeof p, "%s/%016llx", dir, (unsigned long long)id->h);
-	if (vbf_redirect_lstat(p, &st) != 0 || !vbf_redirect_is_object(&st))
-		return 0;
-	vbf_redirect_birth_of(dir, id->h, b);
-	return !strcmp(b, id->birth);
+	return vbf_redirect_where_id(dir, id, p) == 0;
 }
 
 /* Give up object `id` under hash `h`: add it to this uid's k<h>, dropping
@@ -245,9 +240,17 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* What is left in this uid's slot leads nowhere (the lookup found
-	 * nothing): an object given up by another uid, a dead forward. */
-	REAL(unlinkat)(AT_FDCWD, buf, 0);
+	/* What is left in this uid's slot leads nowhere under this name (the
+	 * lookup found nothing): a dead forward, or an object given up by
+	 * another uid, which a forward that uid left elsewhere (a rename away)
+	 * may still lead to: that one is put aside, not removed. */
+	struct stat old;
+	struct vbf_rd_id oid = {(unsigned int)REAL(geteuid)(), h, ""};
+	char aside[VBF_REDIRECT_CAP];
+	vbf_redirect_birth_of(own, h, oid.birth);
+	if (vbf_redirect_lstat(buf, &old) != 0 || !vbf_redirect_is_object(&old) || !oid.birth[0] ||
+	    vbf_redirect_stash_name(own, &oid, aside) != 0 || REAL(rename)(buf, aside) != 0)
+		REAL(unlinkat)(AT_FDCWD, buf, 0);
 	/* the new object's birth, before the object: no list of names given
 	 * up can name it */
 	struct timespec ts;

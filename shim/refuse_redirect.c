@@ -377,18 +377,13 @@ int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF
 			 * and to the very object it was made for */
 			char name[16], tdir[VBF_REDIRECT_CAP];
 			unsigned int uid;
-			char b[BIRTH_MAX];
 			ssize_t n = REAL(readlink)(p, t, sizeof t - 1);
 			if (n < 4 || memcmp(t, "../", 3) || vbf_redirect_parse_id(t + 3, (size_t)n - 3, &id) != 0)
 				continue;
 			snprintf(name, sizeof name, "u%u", id.uid);
 			if (!vbf_rundir_scans(&rd, id.uid) || !vbf_redirect_owner_dir(rd.base, name, &uid) ||
 			    snprintf(tdir, sizeof tdir, "%s/%s", rd.base, name) >= (int)sizeof tdir ||
-			    vbf_redirect_hname(rd.base, id.uid, id.h, obj, VBF_REDIRECT_CAP) < 0 ||
-			    vbf_redirect_lstat(obj, &st) != 0 || !object_of(&st, id.uid))
-				continue;
-			vbf_redirect_birth_of(tdir, id.h, b);
-			if (strcmp(b, id.birth))
+			    vbf_redirect_where_id(tdir, &id, obj) != 0)
 				continue;
 		} else
 			continue;
@@ -402,6 +397,28 @@ int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF
 			*oid = id;
 		return 0;
 	}
+	return -1;
+}
+
+int vbf_redirect_stash_name(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP])
+{
+	int n = snprintf(out, VBF_REDIRECT_CAP, "%s/%016llx#%016llx", dir, (unsigned long long)id->h,
+			 (unsigned long long)vbf_redirect_hash(id->birth));
+	return n < 0 || n >= VBF_REDIRECT_CAP ? -1 : 0;
+}
+
+int vbf_redirect_where_id(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP])
+{
+	struct stat st;
+	char b[BIRTH_MAX];
+	int n = snprintf(out, VBF_REDIRECT_CAP, "%s/%016llx", dir, (unsigned long long)id->h);
+	if (n > 0 && n < VBF_REDIRECT_CAP && vbf_redirect_lstat(out, &st) == 0 && object_of(&st, id->uid)) {
+		vbf_redirect_birth_of(dir, id->h, b);
+		if (!strcmp(b, id->birth))
+			return 0;
+	}
+	if (vbf_redirect_stash_name(dir, id, out) == 0 && vbf_redirect_lstat(out, &st) == 0 && object_of(&st, id->uid))
+		return 0;
 	return -1;
 }
 

@@ -185,3 +185,16 @@ print(open('$MNT/u/sh').read(), a.st_ino == b.st_ino, b.st_nlink, end=' ')
 os.link('$MNT/u/sl', '$MNT/u/sl2')
 a, b = os.lstat('$MNT/u/sl'), os.lstat('$MNT/u/sl2')
 print(os.readlink('$MNT/u/sl2'), a.st_ino == b.st_ino, b.st_nlink)")" "target True 2 st True 2"
+
+# root's FIFO renamed away by the test user, then root makes the old name
+# again: the renamed one stays where it went
+out=$(lib "$PYTHON" -c "
+import os, stat, subprocess, sys
+os.mkfifo('$MNT/u/orig', 0o666)
+env = dict(os.environ, LD_PRELOAD='$LIB $REFUSE')
+subprocess.run(['setpriv', '--reuid=$TEST_UID', '--regid=$TEST_GID', '--clear-groups', '--', sys.executable, '-c',
+                \"import os; os.rename('$MNT/u/orig', '$MNT/u/went')\"], env=env, check=True)
+os.mkfifo('$MNT/u/orig', 0o600)
+a, b = os.lstat('$MNT/u/orig'), os.lstat('$MNT/u/went')
+print(stat.S_ISFIFO(a.st_mode), stat.S_ISFIFO(b.st_mode), a.st_ino != b.st_ino, oct(b.st_mode & 0o777))" 2>&1)
+expect_eq "a FIFO renamed away by another uid survives its creator making the old name again" "$out" "True True True 0o644"

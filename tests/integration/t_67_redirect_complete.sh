@@ -76,3 +76,12 @@ n=$(wc -l <"$T/local.txt")
 paste -d '\n' "$T/local.txt" "$T/share.txt" | while IFS= read -r want && IFS= read -r got; do
     expect_eq "${want%%: *}" "${got#*: }" "${want#*: }"
 done
+
+# a directory renamed on the share takes its FIFOs and sockets along
+expect_eq "a renamed directory's FIFO and socket go with it" "$(with_lib_refuse "$PYTHON" -c "
+import os, socket, stat
+os.chdir('$MNT/share')
+os.mkdir('dd'); os.mkfifo('dd/p'); socket.socket(socket.AF_UNIX).bind('dd/s')
+os.rename('dd', 'ee')
+print(sorted(os.listdir('ee')), stat.S_ISFIFO(os.stat('ee/p').st_mode), stat.S_ISSOCK(os.stat('ee/s').st_mode),
+      os.path.lexists('dd/p'))" 2>&1)" "['p', 's'] True True False"
