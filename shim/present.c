@@ -20,12 +20,25 @@ static uint32_t mapped(uint32_t real, int is_gid, uint32_t fallback, int *hit)
 	return fallback;
 }
 
+void vbf_link_present(int idx, const struct vbf_rec *rec, struct stat *st)
+{
+	unsigned n = vbf_store_links(idx, rec->link);
+	/* one name left: it is a plain file again */
+	if (n < 2)
+		return;
+	st->st_ino = (ino_t)rec->link_ino;
+	st->st_nlink = n;
+}
+
 void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_view *v)
 {
 	struct vbf_rec rec = {0};
 	if (key)
 		vbf_store_get(idx, key, st, &rec);
 	v->mode = st->st_mode;
+	v->link.flags = rec.flags & VBF_REC_LINK;
+	v->link.link = rec.link;
+	v->link.link_ino = rec.link_ino;
 	if (rec.flags & VBF_REC_MODE)
 		v->mode = (st->st_mode & S_IFMT) | (rec.mode & 07777);
 	if (rec.flags & VBF_REC_OWNER) {
@@ -73,6 +86,8 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 		st->st_uid = v.uid;
 		st->st_gid = v.gid;
 		st->st_mode = v.mode;
+		if (v.link.flags)
+			vbf_link_present(w.idx, &v.link, st);
 		vbf_count(VBF_C_PRESENTED);
 	}
 	errno = saved;
@@ -91,10 +106,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 	if (r == 0) {
 		if (!vbf_active())
 			return 0;
-		if (vbf_present_stat(dirfd, path, follow, st))
-			return -1;
-		vbf_link_alias(st);
-		return 0;
+		return vbf_present_stat(dirfd, path, follow, st);
 	}
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = vbf_redirected(r, dirfd, path, 0, lb);
@@ -126,6 +138,13 @@ int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
 			stx->stx_gid = v.gid;
 		if (stx->stx_mask & STATX_MODE)
 			stx->stx_mode = (uint16_t)((stx->stx_mode & S_IFMT) | (v.mode & 07777));
+		if (v.link.flags) {
+			vbf_link_present(w.idx, &v.link, &st);
+			if (stx->stx_mask & STATX_INO)
+				stx->stx_ino = (uint64_t)st.st_ino;
+			if (stx->stx_mask & STATX_NLINK)
+				stx->stx_nlink = (uint32_t)st.st_nlink;
+		}
 		vbf_count(VBF_C_PRESENTED);
 	}
 	errno = saved;

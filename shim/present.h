@@ -17,6 +17,7 @@ struct vbf_view {
 	gid_t gid;
 	mode_t mode; /* type and permission bits */
 	int how;     /* where the owner came from: */
+	struct vbf_rec link; /* its emulated hard-link group when link.flags (store.h) */
 };
 
 enum {
@@ -32,6 +33,11 @@ void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_vie
 /* The owner it would show without a record of its own (what a new object
  * inherits); `st` may be NULL (no VBOXFIX_MAP then). Sets uid, gid, how. */
 void vbf_view_inherited(int idx, const char *key, const struct stat *st, struct vbf_view *v);
+
+/* A stat of a name whose record `rec` is in a link group (store.h,
+ * VBF_REC_LINK): while the group has two names or more, the group's inode
+ * number and the number of its names. */
+void vbf_link_present(int idx, const struct vbf_rec *rec, struct stat *st);
 
 /* Fix a stat result in place when it is on a share. (dirfd, path, follow)
  * name what was asked, as for vbf_where_stat. Keeps errno; -1 (ENOENT) for

@@ -80,6 +80,10 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 		return vbf_fail(flags & O_CREAT ? ETXTBSY : ENOENT);
 	/* A create must not put a regular file over a redirected FIFO's name. */
 	if ((flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0) {
+		/* the kernel refuses that pair before it looks (EINVAL), and
+		 * never creates with it */
+		if (flags & O_DIRECTORY)
+			return REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
 		if (flags & O_EXCL)
 			return vbf_fail(EEXIST);
 		return REAL(openat)(AT_FDCWD, local, flags & ~(O_CREAT | O_EXCL | O_DIRECT), 0);
@@ -102,6 +106,8 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 		BUSY_AGAIN(fd, call(ctx, dirfd, path, flags, mode));
 	if (fd < 0 && errno == ENOENT && !(flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0)
 		fd = REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
+	else if (fd < 0 && errno == ENOENT && vbf_redirect_below(w))
+		errno = ENOTDIR;
 	return fd;
 }
 
@@ -237,6 +243,47 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 	return vbf_redirect_move(wa, wb);
 }
 
+/* Is a path of a rename that answered ENOENT through a redirected object?
+ * The kernel looks up the source's directory, then the target's: a
+ * missing source directory is ENOENT first. */
+static int through_object(int fa, const char *a, const struct vbf_where *wa, const struct vbf_where *wb)
+{
+	char dir[VBF_PATH_CAP];
+	const char *base;
+	struct stat st;
+	if (vbf_redirect_below(wa))
+		return 1;
+	if (!vbf_redirect_below(wb))
+		return 0;
+	vbf_refuse_split(a, dir, sizeof dir, &base);
+	return REAL(fstatat)(fa, dir, &st, 0) == 0;
+}
+
+/* Two names of one emulated hard link (refuse_link.c): a rename of one
+ * onto the other does nothing, as for two names of one inode. */
+static int same_link(const struct vbf_where *wa, const struct vbf_where *wb)
+{
+	struct vbf_rec ra, rb;
+	return wa->idx >= 0 && wa->idx == wb->idx && wa->key && wb->key && strcmp(wa->key, wb->key) &&
+	       vbf_store_get(wa->idx, wa->key, NULL, &ra) && vbf_store_get(wb->idx, wb->key, NULL, &rb) &&
+	       (ra.flags & rb.flags & VBF_REC_LINK) && ra.link == rb.link;
+}
+
+/* A directory renamed onto a name a redirected object holds: ENOTDIR, as
+ * onto any non-directory (the share has nothing there and would accept).
+ * 1 with errno set, else 0. */
+static int onto_object(int fa, const char *a, int fb, const char *b)
+{
+	struct stat st;
+	int saved = errno;
+	if (!vbf_redirect_taken(fb, b) || REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+		errno = saved;
+		return 0;
+	}
+	errno = ENOTDIR;
+	return 1;
+}
+
 int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int flags)
 {
 	struct vbf_where wa, wb;
@@ -245,6 +292,10 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		return call_rename(fn, fa, a, fb, b, flags);
 	if (internal(&wa) || internal(&wb) || vbf_defer_kept(wa.idx, wa.key))
 		return vbf_fail(ENOENT);
+	if (onto_object(fa, a, fb, b))
+		return -1;
+	if (!(flags & ~RENAME_NOREPLACE) && same_link(&wa, &wb))
+		return (flags & RENAME_NOREPLACE) ? vbf_fail(EEXIST) : 0;
 	int r;
 	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
@@ -255,7 +306,7 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		int e = errno;
 		r = rename_redirected(fa, a, fb, b, &wa, &wb, flags);
 		if (r < 0 && errno == ENOENT)
-			errno = e;
+			errno = through_object(fa, a, &wa, &wb) ? ENOTDIR : e;
 		return r; /* nothing of the store moves: the object is not on the share */
 	}
 	if (r != 0)
@@ -281,6 +332,9 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 	 * allowed this rename). */
 	for (int i = 0; ib >= 0 && i < 4 && vbf_redirect_remove(&wb, -1, NULL) == 0; i++)
 		;
+	/* a directory's FIFOs and sockets go with it */
+	if (!(flags & ~RENAME_NOREPLACE))
+		vbf_redirect_dir_moved(&wa, &wb);
 	errno = saved;
 	return 0;
 }
@@ -296,6 +350,22 @@ static int call_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 	case VBF_UN_REMOVE: return REAL(remove)(p);
 	}
 	return vbf_fail(ENOSYS);
+}
+
+/* rmdir of a share directory that holds redirected objects: what a local
+ * filesystem answers for a directory that is not empty, after the checks
+ * it makes first (a directory, its parent writable). 1 with errno set, or
+ * 0: let the share answer. */
+static int rmdir_busy(int d, const char *p)
+{
+	struct stat st;
+	int saved = errno;
+	if (REAL(fstatat)(d, p, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) || vbf_refuse_parent_ok(d, p) != 0) {
+		errno = saved;
+		return 0;
+	}
+	errno = ENOTEMPTY;
+	return 1;
 }
 
 struct unlink_call {
@@ -318,6 +388,10 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 	if (internal(&w) || vbf_defer_kept(w.idx, w.key))
 		return vbf_fail(ENOENT);
 	int dir = fn == VBF_UN_RMDIR || (fn == VBF_UN_UNLINKAT && (fl & AT_REMOVEDIR));
+	/* its redirected objects live elsewhere: the share would take the
+	 * directory from over them */
+	if (dir && vbf_redirect_dir_holds(&w) && rmdir_busy(d, p))
+		return -1;
 	int e0 = errno, r = call_unlink(fn, d, p, fl);
 	/* A file this process holds open stays busy until it closes it: no
 	 * retry, the unlink finishes at the last close (defer.h). */
@@ -342,9 +416,11 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 		if (r == 0)
 			errno = e0;
 		else if (errno == ENOENT)
-			errno = e;
+			errno = vbf_redirect_below(&w) ? ENOTDIR : e;
 		return r;
 	}
+	if (r < 0 && errno == ENOENT)
+		return vbf_redirect_enoent(r, d, p, ENOTDIR);
 	if (r == 0) {
 		int saved = errno;
 		vbf_store_del(w.idx, w.key);

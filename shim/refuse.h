@@ -21,6 +21,7 @@
 #define VBF_REFUSE_H
 
 #include "shares.h"
+#include "store.h"
 
 /* ---- busy names: the retry decision ---- */
 
@@ -66,18 +67,6 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 int vbf_op_unlink(enum vbf_unlink_fn fn, int dirfd, const char *path, int flags);
 int vbf_op_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *b, int flags);
 
-/* The copy a link just made answers to the source's inode number, once,
- * in the thread that linked: git checks right after link() that the new
- * name is the same inode (st_ino/st_dev) and dies otherwise. Only the next
- * matching stat result is changed; the copy is still a copy. */
-extern VBF_TLS int vbf_link_pending;
-void vbf_link_alias_slow(struct stat *st);
-static inline void vbf_link_alias(struct stat *st)
-{
-	if (unlikely(vbf_link_pending))
-		vbf_link_alias_slow(st);
-}
-
 /* mknod/mkfifo answered EPERM on a share: a FIFO, a socket or (made by
  * root) a character or block device `dev` is made in the local directory,
  * a regular file with an exclusive create; a device made by anyone else
@@ -98,7 +87,8 @@ uint64_t vbf_redirect_hash(const char *s);
 /* The call on (dirfd, path) answered `r`: when that is -1/ENOENT for a
  * share path whose FIFO/socket was redirected, return where it lives (in
  * `buf`), else NULL. `flags` may hold AT_EMPTY_PATH (then never). Keeps
- * errno. */
+ * errno, except that a path through a redirected object (fifo/x) is
+ * ENOTDIR. */
 const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP]);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
@@ -111,6 +101,31 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
  * original errno. */
 int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err);
 int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err);
+
+/* ---- a share name held by one (refuse_held.c) ---- */
+
+/* The call on share name (dirfd, path) answered `r`: when that is -1/ENOENT,
+ * errno becomes `self_err` (when not 0) if the name itself is a redirected
+ * object, or ENOTDIR if a directory in its path is one, as a local
+ * filesystem answers. Returns r. */
+int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err);
+/* Is a directory in the path of share name `w` a redirected object? Keeps
+ * errno. */
+int vbf_redirect_below(const struct vbf_where *w);
+/* Before a create (mkdir, symlink, a link's new name): 1 with errno EEXIST
+ * when (dirfd, path) is a share name a redirected object holds, else 0. */
+int vbf_redirect_taken(int dirfd, const char *path);
+/* link() of share name `wa`, which a redirected object holds, to share
+ * name `wb` (fb, b): a hard link in the run directory, so both names lead
+ * to one object. 0, or -1 with errno (ENOENT: `wa` holds none). */
+int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, int fb, const char *b);
+/* Share directory `wa` was renamed to `wb`: the redirected objects listed
+ * in it (at most 256) move with it. Objects in its subdirectories stay
+ * under their old names (docs/refusals.md). Keeps errno. */
+void vbf_redirect_dir_moved(const struct vbf_where *wa, const struct vbf_where *wb);
+/* Does share directory `w` hold redirected objects (rmdir: ENOTEMPTY)? Keeps
+ * errno. */
+int vbf_redirect_dir_holds(const struct vbf_where *w);
 
 /* ---- listing them: a reverse index by share directory ---- */
 
@@ -211,6 +226,20 @@ struct vbf_rd_id {
 	char birth[VBF_BIRTH_MAX];
 };
 int vbf_redirect_parse_id(const char *s, size_t n, struct vbf_rd_id *id);
+/* Shared by refuse_redirect.c (finding) and refuse_rdmake.c (changing). */
+#define VBF_KILLS_MAX 32
+int vbf_redirect_dir_private(const struct stat *st, unsigned int uid);
+int vbf_redirect_read_entry(const char *dir, const char *prefix, uint64_t h, char *out, size_t cap);
+void vbf_redirect_birth_of(const char *dir, uint64_t h, char out[VBF_BIRTH_MAX]);
+void vbf_redirect_parse_ids(const char *text, struct vbf_rd_id *ids, int *n);
+int vbf_redirect_same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b);
+/* Where object `id` of owner subdirectory `dir` is: its slot <h> while
+ * the birth there is its own, else <h>#<hash of its birth>, where its
+ * creator put it aside when it made the name again (a forward another uid
+ * left may still lead to it). 0 with `out`, or -1. */
+int vbf_redirect_where_id(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
+int vbf_redirect_stash_name(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
+int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid);
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
 int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP]);
 /* Remove what share name `w` leads to: its entry when this uid may remove

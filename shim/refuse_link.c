@@ -12,32 +12,34 @@
  * the share refuses that flag, a check then a rename (a window in which
  * another process may create the name; docs/refusals.md). */
 #include "refuse.h"
+#include "present.h"
 #include "log.h"
 #include "real.h"
 #include "store.h"
 #include "vbf.h"
+#include <time.h>
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 
-VBF_TLS int vbf_link_pending;
-static VBF_TLS struct {
-	dev_t dev, src_dev;
-	ino_t ino, src_ino;
-	off_t size;
-	struct timespec mtim;
-} alias;
-
-void vbf_link_alias_slow(struct stat *st)
+/* A new group: a name no other group has (names, not inode numbers, which
+ * a filesystem reuses as soon as a file is gone), presenting the source's
+ * inode number as a stat showed it before the link (git compares its
+ * earlier stat of the source with a stat of the new name). */
+static void new_group(int idx, const struct stat *src, struct vbf_rec *rec)
 {
-	/* size and mtime too: share inode numbers are recycled */
-	if (st->st_dev != alias.dev || st->st_ino != alias.ino || st->st_size != alias.size ||
-	    st->st_mtim.tv_sec != alias.mtim.tv_sec || st->st_mtim.tv_nsec != alias.mtim.tv_nsec)
-		return;
-	st->st_dev = alias.src_dev;
-	st->st_ino = alias.src_ino;
-	vbf_link_pending = 0;
+	static _Atomic unsigned int seq;
+	struct timespec ts;
+	vbf_raw_syscall(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
+	char seed[96];
+	snprintf(seed, sizeof seed, "%lld.%ld.%ld.%u.%llu", (long long)ts.tv_sec, ts.tv_nsec,
+		 vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), seq++, (unsigned long long)src->st_ino);
+	rec->link = vbf_redirect_hash(seed);
+	while (!rec->link || vbf_store_links(idx, rec->link))
+		rec->link = rec->link * 0x100000001b3ull + 1;
+	rec->link_ino = (uint64_t)src->st_ino;
+	rec->flags |= VBF_REC_LINK;
 }
 
 static int call_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *b, int fl)
@@ -86,88 +88,150 @@ static int sibling_key(const char *key, const char *tmpbase, char *out, size_t c
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+/* The copy of `src` (open as sfd, or the symlink `text`) under a free
+ * temporary name next to b (relative to fb): 0 with tmp and *tst, or -1. */
+static int make_copy(int fb, const char *b, int sfd, const char *text, const struct stat *src, char *tmp, size_t cap,
+		     struct stat *tst)
+{
+	static _Atomic unsigned int seq;
+	char dir[PATH_MAX];
+	const char *base;
+	int tfd = -1, made = 0;
+	vbf_refuse_split(b, dir, sizeof dir, &base);
+	for (int tries = 0; !made && tries < 16; tries++) {
+		unsigned int n = seq++ ^ (unsigned int)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0) << 12;
+		int len = strchr(b, '/') ? snprintf(tmp, cap, "%s/.vbf-link.%06x", dir, n & 0xffffff)
+					 : snprintf(tmp, cap, ".vbf-link.%06x", n & 0xffffff);
+		if (len < 0 || (size_t)len >= cap)
+			return vbf_fail(ENAMETOOLONG);
+		if (text)
+			made = REAL(symlinkat)(text, fb, tmp) == 0;
+		else
+			made = (tfd = REAL(openat)(fb, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, src->st_mode & 0777)) >= 0;
+		if (!made && errno != EEXIST)
+			return -1;
+	}
+	if (!made)
+		return vbf_fail(EEXIST);
+	if (text)
+		return REAL(fstatat)(fb, tmp, tst, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : (REAL(unlinkat)(fb, tmp, 0), -1);
+	int r = copy_data(sfd, tfd), e = errno;
+	struct timespec times[2] = {src->st_atim, src->st_mtim};
+	if (r == 0)
+		vbf_raw_syscall(SYS_utimensat, tfd, 0, (long)times, 0, 0, 0);
+	if (r == 0 && REAL(fstat)(tfd, tst) != 0) {
+		r = -1;
+		e = errno;
+	}
+	if (REAL(close)(tfd) != 0 && r == 0) {
+		r = -1;
+		e = errno;
+	}
+	if (r != 0) {
+		REAL(unlinkat)(fb, tmp, 0);
+		return vbf_fail(e);
+	}
+	return 0;
+}
+
+/* The share name of what descriptor `fd` opened (a followed symlink's
+ * target): its records are the source's. */
+static int where_fd(int fd, struct vbf_where *w)
+{
+	char p[32], real[PATH_MAX];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	ssize_t n = REAL(readlink)(p, real, sizeof real - 1);
+	if (n <= 0)
+		return -1;
+	real[n] = 0;
+	return vbf_where_name(AT_FDCWD, real, w);
+}
+
 static int emulate(int fa, const char *a, int fb, const char *b, int flags, const struct vbf_where *wa,
 		   const struct vbf_where *wb, int err)
 {
-	struct stat src, dst;
+	struct stat src, dst, tst;
 	int empty = (flags & AT_EMPTY_PATH) && a && !*a;
 	int follow = (flags & AT_SYMLINK_FOLLOW) != 0;
-	if (REAL(fstatat)(fa, a, &src, (empty ? AT_EMPTY_PATH : 0) | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0)
-		return -1;
-	if (!S_ISREG(src.st_mode))
-		return vbf_fail(err); /* directories, symlinks, devices: what the share said */
-	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0)
+	char text[PATH_MAX];
+	if (REAL(fstatat)(fa, a, &src, (empty ? AT_EMPTY_PATH : 0) | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0) {
+		if (empty || errno != ENOENT)
+			return -1;
+		/* a redirected FIFO, socket or device: a real link where it lives */
+		int r = vbf_redirect_link(wa, wb, fb, b);
+		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent(-1, fa, a, 0);
+	}
+	/* a symlink's hard link is a symlink with its text; directories and
+	 * devices keep what the share said */
+	/* the kernel looks up the new name before it asks the filesystem */
+	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(fb, b))
 		return vbf_fail(EEXIST);
 	if (errno != ENOENT)
 		return -1;
+	int lnk = S_ISLNK(src.st_mode);
+	if (!S_ISREG(src.st_mode) && !(lnk && !empty))
+		return vbf_fail(err);
 	/* The kernel's protected_hardlinks rule: the owner, or read and write
-	 * access (root passes). A copy needs only read; do not allow more. */
-	if (REAL(geteuid)() != 0 && !empty &&
+	 * access (root passes); a symlink only by its (presented) owner. A
+	 * copy needs only read; do not allow more. */
+	uid_t me = REAL(geteuid)();
+	if (me != 0 && !empty && !lnk &&
 	    REAL(faccessat)(fa, a, R_OK | W_OK, AT_EACCESS | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0)
 		return vbf_fail(err);
+	if (me != 0 && lnk) {
+		struct vbf_view v;
+		vbf_view_of(wa->idx, wa->key, &src, &v);
+		if (v.uid != me)
+			return vbf_fail(err);
+	}
 
 	char path[PATH_MAX], tmp[PATH_MAX + 32], tkey[VBF_PATH_CAP];
 	const char *base;
 	vbf_refuse_split(b, path, sizeof path, &base);
 	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
 		return vbf_fail(err);
-	int sfd;
-	if (empty) {
+	int sfd = -1;
+	if (lnk) {
+		long n = vbf_raw_syscall(SYS_readlinkat, fa, (long)a, (long)text, sizeof text - 1, 0, 0);
+		if (n < 0)
+			return -1;
+		text[n] = 0;
+	} else if (empty) {
 		snprintf(path, sizeof path, "/proc/self/fd/%d", fa);
 		sfd = REAL(openat)(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	} else
 		sfd = REAL(openat)(fa, a, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-	if (sfd < 0)
+	if (!lnk && sfd < 0)
 		return -1;
-	vbf_refuse_split(b, path, sizeof path, &base);
-	static _Atomic unsigned int seq;
-	int tfd = -1;
-	for (int tries = 0; tfd < 0 && tries < 16; tries++) {
-		unsigned int n = seq++ ^ (unsigned int)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0) << 12;
-		int len = strchr(b, '/') ? snprintf(tmp, sizeof tmp, "%s/.vbf-link.%06x", path, n & 0xffffff)
-					 : snprintf(tmp, sizeof tmp, ".vbf-link.%06x", n & 0xffffff);
-		if (len < 0 || (size_t)len >= sizeof tmp) {
-			errno = ENAMETOOLONG;
-			break;
-		}
-		tfd = REAL(openat)(fb, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, src.st_mode & 0777);
-		if (tfd < 0 && errno != EEXIST)
-			break;
-	}
-	if (tfd < 0) {
-		int e = errno;
+	struct vbf_where wt;
+	struct stat ls;
+	/* followed through a symlink: the records are the target's */
+	if (follow && !lnk && !empty && REAL(fstatat)(fa, a, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode) &&
+	    where_fd(sfd, &wt) == wa->idx)
+		wa = &wt;
+	int r = make_copy(fb, b, sfd, lnk ? text : NULL, &src, tmp, sizeof tmp, &tst), e = errno;
+	if (sfd >= 0)
 		REAL(close)(sfd);
-		return vbf_fail(e);
-	}
-	int r = copy_data(sfd, tfd), e = errno;
-	struct timespec times[2] = {src.st_atim, src.st_mtim};
-	if (r == 0)
-		vbf_raw_syscall(SYS_utimensat, tfd, 0, (long)times, 0, 0, 0);
-	struct stat tst;
-	int have_tst = r == 0 && REAL(fstat)(tfd, &tst) == 0;
-	REAL(close)(sfd);
-	if (REAL(close)(tfd) != 0 && r == 0) {
-		r = -1;
-		e = errno;
-	}
+	if (r != 0)
+		return e == ENOENT ? vbf_redirect_enoent(-1, fb, b, 0) : vbf_fail(e);
 	const char *tbase = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
 	int keyed = sibling_key(wb->key, tbase, tkey, sizeof tkey) == 0;
-	if (r == 0 && keyed && have_tst) {
+	struct vbf_rec rec = {0};
+	int joined = 0;
+	if (keyed && wa->key) {
 		/* what the source presents, the copy presents */
-		struct vbf_rec rec = {0};
 		vbf_store_get(wa->idx, wa->key, &src, &rec);
-		if (!(rec.flags & VBF_REC_MODE) && (tst.st_mode & 07777) != (src.st_mode & 07777)) {
+		joined = (rec.flags & VBF_REC_LINK) != 0;
+		if (!joined)
+			new_group(wa->idx, &src, &rec);
+		if (!(rec.flags & VBF_REC_MODE) && (tst.st_mode & 07777) != (src.st_mode & 07777) && !lnk) {
 			rec.flags |= VBF_REC_MODE;
 			rec.mode = src.st_mode & 07777;
 		}
-		if (rec.flags)
-			vbf_store_put(wb->idx, tkey, &tst, &rec);
+		vbf_store_put(wb->idx, tkey, &tst, &rec);
 	}
-	if (r == 0 && place(fb, tmp, b) != 0) {
-		r = -1;
+	if (place(fb, tmp, b) != 0) {
 		e = errno;
-	}
-	if (r != 0) {
 		REAL(unlinkat)(fb, tmp, 0);
 		if (keyed)
 			vbf_store_del(wb->idx, tkey);
@@ -175,20 +239,14 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	}
 	if (keyed)
 		vbf_store_rename(wb->idx, tkey, wb->key);
-	/* What the next stat of the new name will really show: the copy's
-	 * times are the source's only when the share let this caller set
-	 * them (a uid that does not own the mount gets EPERM there, and the
-	 * copy keeps the time of its writes), and a share may change them at
-	 * close or rename. */
-	struct stat fin;
-	if (have_tst && REAL(fstatat)(fb, b, &fin, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(fin.st_mode)) {
-		alias.dev = fin.st_dev;
-		alias.ino = fin.st_ino;
-		alias.size = fin.st_size;
-		alias.mtim = fin.st_mtim;
-		alias.src_dev = src.st_dev;
-		alias.src_ino = src.st_ino;
-		vbf_link_pending = 1;
+	if (keyed && wa->key && !joined) {
+		/* the source joins the group (its own record, if any, kept) */
+		struct vbf_rec sr = {0};
+		vbf_store_get(wa->idx, wa->key, &src, &sr);
+		sr.flags |= VBF_REC_LINK;
+		sr.link = rec.link;
+		sr.link_ino = rec.link_ino;
+		vbf_store_put(wa->idx, wa->key, &src, &sr);
 	}
 	vbf_count(VBF_C_EMULATED);
 	vbf_log_once(VBF_EV_LINK, VBF_INFO, "a hard link on a share was made as a copy (%s)", wb->key);

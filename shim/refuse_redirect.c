@@ -33,13 +33,14 @@
  * nobody but root and the owners named can change the path, so checking
  * with lstat and then using the name is sound; creation checks the
  * directory it made through a descriptor (O_NOFOLLOW), not by name.
+ *
+ * This file finds what a name leads to; refuse_rdmake.c makes, removes and
+ * moves objects, refuse_held.c answers for the names they hold.
  */
 #include "refuse.h"
 #include "log.h"
-#include "own.h"
 #include "real.h"
 #include "vbf.h"
-#include <time.h>
 
 #define DEFAULT_BASE "/tmp/.vboxfix"
 #define BASE_MAX VBF_REDIRECT_BASE_MAX
@@ -130,7 +131,7 @@ static int object_of(const struct stat *st, unsigned int uid)
 }
 
 /* Owned by `uid`, a directory, and no one else can add or rename entries. */
-static int dir_private(const struct stat *st, unsigned int uid)
+int vbf_redirect_dir_private(const struct stat *st, unsigned int uid)
 {
 	return S_ISDIR(st->st_mode) && st->st_uid == (uid_t)uid && !(st->st_mode & 022);
 }
@@ -169,7 +170,7 @@ int vbf_redirect_owner_dir(const char *base, const char *name, unsigned int *uid
 	if (*end || u > 0xffffffffUL)
 		return 0;
 	int n = snprintf(dir, sizeof dir, "%s/%s", base, name);
-	if (n < 0 || (size_t)n >= sizeof dir || vbf_redirect_lstat(dir, &st) || !dir_private(&st, (unsigned int)u))
+	if (n < 0 || (size_t)n >= sizeof dir || vbf_redirect_lstat(dir, &st) || !vbf_redirect_dir_private(&st, (unsigned int)u))
 		return 0;
 	*uid = (unsigned int)u;
 	return 1;
@@ -211,7 +212,7 @@ static int own_state(const struct vbf_rundir *rd)
  * objects apart: a local inode number is reused as soon as it is freed. */
 
 #define BIRTH_MAX VBF_BIRTH_MAX
-#define KILLS_MAX 32
+#define KILLS_MAX VBF_KILLS_MAX
 #define DIRS_MAX 16
 
 struct rd_dirs {
@@ -242,7 +243,7 @@ static void dirs_of(const struct vbf_rundir *rd, struct rd_dirs *d)
 		add_dir(d, p, rd->me);
 	} else if (own < 0 && vbf_redirect_fallback(rd->base, rd->me, p, sizeof p) > 0) {
 		snprintf(name, sizeof name, "u%u", rd->me);
-		if (vbf_redirect_lstat(p, &st) == 0 && dir_private(&st, rd->me) &&
+		if (vbf_redirect_lstat(p, &st) == 0 && vbf_redirect_dir_private(&st, rd->me) &&
 		    vbf_redirect_owner_dir(p, name, &uid)) {
 			size_t l = strlen(p);
 			snprintf(p + l, sizeof p - l, "/%s", name);
@@ -280,7 +281,7 @@ static void dirs_of(const struct vbf_rundir *rd, struct rd_dirs *d)
 }
 
 /* The text of symlink dir/<prefix><h>, or -1. */
-static int read_entry(const char *dir, const char *prefix, uint64_t h, char *out, size_t cap)
+int vbf_redirect_read_entry(const char *dir, const char *prefix, uint64_t h, char *out, size_t cap)
 {
 	char p[VBF_REDIRECT_CAP + 4];
 	snprintf(p, sizeof p, "%s/%s%016llx", dir, prefix, (unsigned long long)h);
@@ -291,9 +292,9 @@ static int read_entry(const char *dir, const char *prefix, uint64_t h, char *out
 	return 0;
 }
 
-static void birth_of(const char *dir, uint64_t h, char out[BIRTH_MAX])
+void vbf_redirect_birth_of(const char *dir, uint64_t h, char out[BIRTH_MAX])
 {
-	if (read_entry(dir, "b", h, out, BIRTH_MAX) != 0 || strspn(out, "0123456789.") != strlen(out))
+	if (vbf_redirect_read_entry(dir, "b", h, out, BIRTH_MAX) != 0 || strspn(out, "0123456789.") != strlen(out))
 		out[0] = 0;
 }
 
@@ -327,13 +328,13 @@ int vbf_redirect_parse_id(const char *s, size_t n, struct vbf_rd_id *id)
 	return 0;
 }
 
-static int same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b)
+int vbf_redirect_same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b)
 {
 	return a->uid == b->uid && a->h == b->h && !strcmp(a->birth, b->birth);
 }
 
 /* Append the ids listed in `text` to ids[*n]. */
-static void parse_ids(const char *text, struct vbf_rd_id *ids, int *n)
+void vbf_redirect_parse_ids(const char *text, struct vbf_rd_id *ids, int *n)
 {
 	for (const char *s = text; *s && *n < KILLS_MAX;) {
 		size_t l = strcspn(s, " ");
@@ -346,7 +347,7 @@ static void parse_ids(const char *text, struct vbf_rd_id *ids, int *n)
 
 /* What hash `h` leads to: the object (obj), the entry that puts it under
  * the name (ent: the object itself or a forward), its identity. */
-static int find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid)
+int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid)
 {
 	struct vbf_rundir rd;
 	struct rd_dirs d;
@@ -357,8 +358,8 @@ static int find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIR
 		return -1;
 	dirs_of(&rd, &d);
 	for (int i = 0; i < d.n; i++)
-		if (read_entry(d.dir[i], "k", h, text, sizeof text) == 0)
-			parse_ids(text, kills, &nk);
+		if (vbf_redirect_read_entry(d.dir[i], "k", h, text, sizeof text) == 0)
+			vbf_redirect_parse_ids(text, kills, &nk);
 	for (int i = 0; i < d.n; i++) {
 		struct stat st;
 		struct vbf_rd_id id;
@@ -369,31 +370,26 @@ static int find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIR
 		if (object_of(&st, d.uid[i])) {
 			id.uid = d.uid[i];
 			id.h = h;
-			birth_of(d.dir[i], h, id.birth);
+			vbf_redirect_birth_of(d.dir[i], h, id.birth);
 			snprintf(obj, VBF_REDIRECT_CAP, "%s", p);
 		} else if (S_ISLNK(st.st_mode)) {
 			/* a forward: to a genuine subdirectory this uid may read,
 			 * and to the very object it was made for */
 			char name[16], tdir[VBF_REDIRECT_CAP];
 			unsigned int uid;
-			char b[BIRTH_MAX];
 			ssize_t n = REAL(readlink)(p, t, sizeof t - 1);
 			if (n < 4 || memcmp(t, "../", 3) || vbf_redirect_parse_id(t + 3, (size_t)n - 3, &id) != 0)
 				continue;
 			snprintf(name, sizeof name, "u%u", id.uid);
 			if (!vbf_rundir_scans(&rd, id.uid) || !vbf_redirect_owner_dir(rd.base, name, &uid) ||
 			    snprintf(tdir, sizeof tdir, "%s/%s", rd.base, name) >= (int)sizeof tdir ||
-			    vbf_redirect_hname(rd.base, id.uid, id.h, obj, VBF_REDIRECT_CAP) < 0 ||
-			    vbf_redirect_lstat(obj, &st) != 0 || !object_of(&st, id.uid))
-				continue;
-			birth_of(tdir, id.h, b);
-			if (strcmp(b, id.birth))
+			    vbf_redirect_where_id(tdir, &id, obj) != 0)
 				continue;
 		} else
 			continue;
 		int dead = 0;
 		for (int k = 0; k < nk && !dead; k++)
-			dead = same_id(&kills[k], &id);
+			dead = vbf_redirect_same_id(&kills[k], &id);
 		if (dead)
 			continue;
 		snprintf(ent, VBF_REDIRECT_CAP, "%s", p);
@@ -404,9 +400,31 @@ static int find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIR
 	return -1;
 }
 
+int vbf_redirect_stash_name(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP])
+{
+	int n = snprintf(out, VBF_REDIRECT_CAP, "%s/%016llx#%016llx", dir, (unsigned long long)id->h,
+			 (unsigned long long)vbf_redirect_hash(id->birth));
+	return n < 0 || n >= VBF_REDIRECT_CAP ? -1 : 0;
+}
+
+int vbf_redirect_where_id(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP])
+{
+	struct stat st;
+	char b[BIRTH_MAX];
+	int n = snprintf(out, VBF_REDIRECT_CAP, "%s/%016llx", dir, (unsigned long long)id->h);
+	if (n > 0 && n < VBF_REDIRECT_CAP && vbf_redirect_lstat(out, &st) == 0 && object_of(&st, id->uid)) {
+		vbf_redirect_birth_of(dir, id->h, b);
+		if (!strcmp(b, id->birth))
+			return 0;
+	}
+	if (vbf_redirect_stash_name(dir, id, out) == 0 && vbf_redirect_lstat(out, &st) == 0 && object_of(&st, id->uid))
+		return 0;
+	return -1;
+}
+
 int vbf_redirect_find2(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP])
 {
-	int saved = errno, r = find_entry(h, obj, ent, NULL);
+	int saved = errno, r = vbf_redirect_find_entry(h, obj, ent, NULL);
 	errno = saved;
 	return r;
 }
@@ -436,8 +454,12 @@ const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char b
 		return NULL;
 	int saved = errno;
 	const char *res = NULL;
-	if (vbf_where_name(dirfd, path, &w) >= 0 && vbf_redirect_lookup(&w, buf) == 0)
-		res = buf;
+	if (vbf_where_name(dirfd, path, &w) >= 0) {
+		if (vbf_redirect_lookup(&w, buf) == 0)
+			res = buf;
+		else if (vbf_redirect_below(&w))
+			saved = ENOTDIR; /* a path through one */
+	}
 	errno = saved;
 	return res;
 }
@@ -475,9 +497,6 @@ int vbf_refuse_parent_ok(int dirfd, const char *path)
 	return REAL(faccessat)(dirfd, dir, W_OK | X_OK, AT_EACCESS);
 }
 
-/* The index directories inside this user's own u<uid> (refuse_list.c): a
- * mkdir that tolerates an existing directory of this user. Only this user
- * can write there, so the name cannot change under us. */
 int vbf_redirect_mkdir(const char *p, mode_t mode)
 {
 	struct stat st;
@@ -485,450 +504,38 @@ int vbf_redirect_mkdir(const char *p, mode_t mode)
 		return REAL(chmod)(p, mode); /* exactly `mode`, whatever the umask */
 	if (errno != EEXIST || vbf_redirect_lstat(p, &st) != 0)
 		return -1;
-	if (dir_private(&st, (unsigned int)REAL(geteuid)()))
+	if (vbf_redirect_dir_private(&st, (unsigned int)REAL(geteuid)()))
 		return 0;
 	errno = EACCES;
 	return -1;
 }
 
-enum { MD_ERR = -1, MD_OK = 0, MD_FOREIGN = 1 };
-
-/* Make directory `name` at `at`, or find it, then look at what is there
- * through a descriptor opened without following a symlink: MD_OK with *fd
- * open and *st its status, MD_FOREIGN when it is not a directory (a
- * symlink, a file), MD_ERR with errno for a plain failure (EACCES, EROFS,
- * ENOSPC): those stay the refused call's answer. */
-static int make_dir(int at, const char *name, mode_t mode, unsigned int me, int *fd, struct stat *st)
+/* Is some directory in the path of share name `w` (below its share root) a
+ * redirected object? Each ancestor is one lookup. */
+static int below_object(const struct vbf_where *w)
 {
-	int created = REAL(mkdirat)(at, name, 0700) == 0;
-	if (!created && errno != EEXIST)
-		return MD_ERR;
-	/* O_PATH needs no read permission on a directory we did not make */
-	*fd = REAL(openat)(at, name, (created ? O_RDONLY : O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*fd < 0)
-		return errno == ELOOP || errno == ENOTDIR ? MD_FOREIGN : MD_ERR;
-	if (REAL(fstat)(*fd, st) != 0)
-		goto err;
-	if (!S_ISDIR(st->st_mode)) {
-		REAL(close)(*fd);
-		return MD_FOREIGN;
-	}
-	/* exactly `mode`, whatever the umask; only on what we just made */
-	if (created && st->st_uid == (uid_t)me) {
-		if (REAL(fchmod)(*fd, mode) != 0)
-			goto err;
-		st->st_mode = (st->st_mode & S_IFMT) | mode;
-	}
-	return MD_OK;
-err:;
-	int e = errno;
-	REAL(close)(*fd);
-	errno = e;
-	return MD_ERR;
-}
-
-/* `dir` (at `at`) and its u<me>, made and checked: the base rule when
- * `shared` (BASE), else private to this user (the fallback). MD_* as
- * make_dir; *bad names the directory that was not fit. */
-static int make_pair(const char *dir, int shared, unsigned int me, const char **bad)
-{
-	char un[16];
-	struct stat st;
-	int dfd, ufd;
-	snprintf(un, sizeof un, "u%u", me);
-	*bad = dir;
-	int r = make_dir(AT_FDCWD, dir, shared ? (me == 0 ? 01777 : 0755) : 0700, me, &dfd, &st);
-	if (r != MD_OK)
-		return r;
-	if (shared ? !((st.st_uid == 0 || st.st_uid == (uid_t)me) && (!(st.st_mode & 022) || (st.st_mode & S_ISVTX)))
-		   : !dir_private(&st, me))
-		r = MD_FOREIGN;
-	if (r == MD_OK) {
-		*bad = un;
-		r = make_dir(dfd, un, 0755, me, &ufd, &st);
-		if (r == MD_OK) {
-			if (!dir_private(&st, me))
-				r = MD_FOREIGN;
-			REAL(close)(ufd);
-		}
-	}
-	int e = errno;
-	REAL(close)(dfd);
-	errno = e;
-	return r;
-}
-
-static int own_name(char *out, size_t cap, const char *dir, unsigned int me)
-{
-	int n = snprintf(out, cap, "%s/u%u", dir, me);
-	if (n < 0 || (size_t)n >= cap) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-/* The directory for this uid's new objects, made and checked: BASE/u<me>,
- * or the fallback BASE-<me>/u<me> when what is at BASE or at BASE/u<me> is
- * not this user's to trust. The same rule as vbf_redirect_find's, so both
- * agree on where an object is. */
-static int own_dir(char *out, size_t cap)
-{
-	const char *base = vbf_redirect_base(), *bad;
-	unsigned int me = (unsigned int)REAL(geteuid)();
-	char fb[VBF_REDIRECT_CAP];
-	int r = make_pair(base, 1, me, &bad);
-	if (r == MD_OK)
-		return own_name(out, cap, base, me);
-	if (r == MD_ERR)
-		return -1;
-	if (vbf_redirect_fallback(base, me, fb, sizeof fb) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	vbf_log_once(VBF_EV_RUNDIR, VBF_WARN,
-		     "%s%s%s belongs to another user, is a symlink or is writable by others: not used; "
-		     "FIFOs and sockets on shares of uid %u go to %s",
-		     base, bad == base ? "" : "/", bad == base ? "" : bad, me, fb);
-	r = make_pair(fb, 0, me, &bad);
-	if (r == MD_OK)
-		return own_name(out, cap, fb, me);
-	if (r == MD_FOREIGN) {
-		vbf_log(VBF_WARN, "%s%s%s is not this user's own directory: FIFOs and sockets on shares stay refused", fb,
-			bad == fb ? "" : "/", bad == fb ? "" : bad);
-		errno = EACCES;
-	}
-	return -1;
-}
-
-/* Symlink `text` at dir/name, replacing what is there: made aside, then
- * renamed over it, so a reader sees the old text or the new. */
-static int put_link(const char *dir, const char *name, const char *text)
-{
-	static _Atomic unsigned int seq;
-	char tmp[VBF_REDIRECT_CAP + 32], dst[VBF_REDIRECT_CAP + 8];
-	snprintf(tmp, sizeof tmp, "%s/.t%ld.%u", dir, vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), seq++);
-	snprintf(dst, sizeof dst, "%s/%s", dir, name);
-	if (REAL(symlink)(text, tmp) != 0)
-		return -1;
-	if (REAL(renameat)(AT_FDCWD, tmp, AT_FDCWD, dst) != 0) {
-		int e = errno;
-		REAL(unlinkat)(AT_FDCWD, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
-static int hash_of(const struct vbf_where *w, uint64_t *h)
-{
-	char sp[VBF_PATH_CAP];
-	if (w->idx < 0 || vbf_share_path(w, sp, sizeof sp) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	*h = vbf_redirect_hash(sp);
-	return 0;
-}
-
-static int id_text(const struct vbf_rd_id *id, char *out, size_t cap)
-{
-	int n = snprintf(out, cap, "u%u/%016llx#%s", id->uid, (unsigned long long)id->h, id->birth);
-	return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
-/* Is the object `id` still there (in the base, or in this uid's own
- * directory `own`)? Only those stay in a list of names given up. */
-static int id_alive(const char *own, const struct vbf_rd_id *id)
-{
-	char dir[VBF_REDIRECT_CAP], p[VBF_REDIRECT_CAP + 20], b[BIRTH_MAX];
-	struct stat st;
-	if (id->uid == (unsigned int)REAL(geteuid)())
-		snprintf(dir, sizeof dir, "%s", own);
-	else
-		snprintf(dir, sizeof dir, "%s/u%u", vbf_redirect_base(), id->uid);
-	snprintf(p, sizeof p, "%s/%016llx", dir, (unsigned long long)id->h);
-	if (vbf_redirect_lstat(p, &st) != 0 || !vbf_redirect_is_object(&st))
+	char sp[VBF_PATH_CAP], obj[VBF_REDIRECT_CAP];
+	struct vbf_rundir rd;
+	if (w->idx < 0 || !w->key || !strchr(w->key, '/') || vbf_rundir_get(&rd) != 0 ||
+	    vbf_share_path(w, sp, sizeof sp) < 0)
 		return 0;
-	birth_of(dir, id->h, b);
-	return !strcmp(b, id->birth);
-}
-
-/* Give up object `id` under hash `h`: add it to this uid's k<h>, dropping
- * the names of objects that are gone. */
-static int give_up(const char *own, uint64_t h, const struct vbf_rd_id *id)
-{
-	char name[24], old[KILLS_MAX * 64], text[KILLS_MAX * 64];
-	struct vbf_rd_id ids[KILLS_MAX];
-	int n = 0;
-	size_t len = 0;
-	snprintf(name, sizeof name, "k%016llx", (unsigned long long)h);
-	if (read_entry(own, "k", h, old, sizeof old) == 0)
-		parse_ids(old, ids, &n);
-	int w = id_text(id, text, sizeof text);
-	if (w < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	len = (size_t)w;
-	for (int i = 0; i < n; i++) {
-		char one[64];
-		int m;
-		if (same_id(&ids[i], id) || !id_alive(own, &ids[i]) || (m = id_text(&ids[i], one, sizeof one)) < 0 ||
-		    len + 1 + (size_t)m >= sizeof text)
+	size_t root = strlen(sp) - strlen(w->key);
+	uint64_t h = VBF_FNV_INIT;
+	size_t done = 0;
+	for (size_t i = root; sp[i]; i++) {
+		if (sp[i] != '/' || i == root)
 			continue;
-		text[len++] = ' ';
-		memcpy(text + len, one, (size_t)m + 1);
-		len += (size_t)m;
+		h = vbf_redirect_hash_n(h, sp + done, i - done);
+		done = i;
+		if (vbf_redirect_find(h, obj) == 0)
+			return 1;
 	}
-	return put_link(own, name, text);
-}
-
-int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path, char buf[VBF_REDIRECT_CAP])
-{
-	char own[VBF_REDIRECT_CAP], bname[24], birth[BIRTH_MAX];
-	struct stat st;
-	uint64_t h;
-	if (REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	if (errno != ENOENT || vbf_refuse_parent_ok(dirfd, path) != 0)
-		return -1;
-	if (vbf_redirect_lookup(w, buf) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	if (hash_of(w, &h) != 0 || own_dir(own, sizeof own) != 0)
-		return -1;
-	int n = snprintf(buf, VBF_REDIRECT_CAP, "%s/%016llx", own, (unsigned long long)h);
-	if (n < 0 || n >= VBF_REDIRECT_CAP) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	/* What is left in this uid's slot leads nowhere (the lookup found
-	 * nothing): an object given up by another uid, a dead forward. */
-	REAL(unlinkat)(AT_FDCWD, buf, 0);
-	/* the new object's birth, before the object: no list of names given
-	 * up can name it */
-	struct timespec ts;
-	vbf_raw_syscall(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
-	snprintf(bname, sizeof bname, "b%016llx", (unsigned long long)h);
-	snprintf(birth, sizeof birth, "%lld.%09ld.%ld", (long long)ts.tv_sec, ts.tv_nsec,
-		 vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0));
-	if (put_link(own, bname, birth) != 0)
-		return -1;
 	return 0;
 }
 
-int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP])
+int vbf_redirect_below(const struct vbf_where *w)
 {
-	uint64_t h;
-	int saved = errno, r = hash_of(w, &h) == 0 ? vbf_redirect_find2(h, obj, ent) : -1;
+	int saved = errno, r = below_object(w);
 	errno = saved;
 	return r;
-}
-
-/* The directory part of `p` in `dir`. */
-static void dir_part(const char *p, char dir[VBF_REDIRECT_CAP])
-{
-	const char *s = strrchr(p, '/');
-	size_t n = s ? (size_t)(s - p) : 0;
-	memcpy(dir, p, n);
-	dir[n] = 0;
-}
-
-int vbf_redirect_remove(const struct vbf_where *w, int dirfd, const char *path)
-{
-	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], own[VBF_REDIRECT_CAP], dir[VBF_REDIRECT_CAP];
-	struct vbf_rd_id id;
-	uint64_t h;
-	if (hash_of(w, &h) != 0)
-		return -1;
-	if (find_entry(h, obj, ent, &id) != 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (REAL(unlinkat)(AT_FDCWD, ent, 0) == 0) {
-		vbf_redirect_index(ent, w, 0);
-		if (!strcmp(obj, ent)) {
-			char b[VBF_REDIRECT_CAP + 20];
-			dir_part(ent, dir);
-			snprintf(b, sizeof b, "%s/b%016llx", dir, (unsigned long long)h);
-			REAL(unlinkat)(AT_FDCWD, b, 0);
-		}
-		return 0;
-	}
-	if (errno != EACCES && errno != EPERM)
-		return -1;
-	/* another uid's: given up under this name, by one who may change
-	 * the share directory */
-	if (path && vbf_refuse_parent_ok(dirfd, path) != 0)
-		return -1;
-	if (own_dir(own, sizeof own) != 0 || give_up(own, h, &id) != 0)
-		return -1;
-	vbf_count(VBF_C_EMULATED);
-	return 0;
-}
-
-int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb)
-{
-	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], own[VBF_REDIRECT_CAP], to[VBF_REDIRECT_CAP + 20];
-	char dir[VBF_REDIRECT_CAP], name[24];
-	struct vbf_rd_id id;
-	uint64_t ha, hb;
-	if (hash_of(wa, &ha) != 0 || hash_of(wb, &hb) != 0)
-		return -1;
-	if (find_entry(ha, obj, ent, &id) != 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (own_dir(own, sizeof own) != 0)
-		return -1;
-	snprintf(to, sizeof to, "%s/%016llx", own, (unsigned long long)hb);
-	if (REAL(renameat)(AT_FDCWD, ent, AT_FDCWD, to) == 0) {
-		if (!strcmp(obj, ent)) {
-			/* the birth goes with the object */
-			char fb[VBF_REDIRECT_CAP + 20], tb[VBF_REDIRECT_CAP + 20];
-			dir_part(ent, dir);
-			snprintf(fb, sizeof fb, "%s/b%016llx", dir, (unsigned long long)ha);
-			snprintf(tb, sizeof tb, "%s/b%016llx", own, (unsigned long long)hb);
-			if (REAL(renameat)(AT_FDCWD, fb, AT_FDCWD, tb) != 0)
-				REAL(unlinkat)(AT_FDCWD, tb, 0);
-		}
-		vbf_redirect_index(ent, wa, 0);
-		vbf_redirect_index(to, wb, 1);
-		return 0;
-	}
-	if (errno != EACCES && errno != EPERM)
-		return -1;
-	/* another uid's object, which only it can move: a forward here, and
-	 * the object given up under its old name */
-	char text[VBF_REDIRECT_CAP];
-	memcpy(text, "../", 3);
-	if (id_text(&id, text + 3, sizeof text - 3) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	snprintf(name, sizeof name, "%016llx", (unsigned long long)hb);
-	if (put_link(own, name, text) != 0)
-		return -1;
-	if (give_up(own, ha, &id) != 0) {
-		int e = errno;
-		REAL(unlinkat)(AT_FDCWD, to, 0);
-		errno = e;
-		return -1;
-	}
-	vbf_redirect_index(to, wb, 1);
-	vbf_count(VBF_C_EMULATED);
-	return 0;
-}
-
-int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
-{
-	struct vbf_where w;
-	char local[VBF_REDIRECT_CAP];
-	mode_t type = mode & S_IFMT;
-	if (!vbf_active() || vbf_where_name(dirfd, path, &w) < 0)
-		return -1;
-	int err = errno;
-	if (type == 0 || type == S_IFREG) {
-		/* mknod of a regular file is an exclusive create */
-		int fd = REAL(openat)(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
-		if (fd < 0)
-			return -1;
-		REAL(close)(fd);
-		vbf_op_created(dirfd, path, -1, mode);
-	} else if (type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR || type == S_IFBLK) {
-		/* A device node in the local directory is the real one: opening
-		 * it reaches the driver, as on a local filesystem. Only root
-		 * makes them (lookups take devices from root's subdirectory
-		 * only); anyone else keeps the answer the kernel gives it. */
-		int dev_node = type == S_IFCHR || type == S_IFBLK;
-		if (dev_node && REAL(geteuid)() != 0) {
-			errno = err;
-			return -1;
-		}
-		if (vbf_redirect_prepare(&w, dirfd, path, local) != 0) {
-			if (errno == ENAMETOOLONG)
-				errno = err;
-			return -1;
-		}
-		if (REAL(mknodat)(AT_FDCWD, local, (mode & 07777) | type, dev_node ? dev : 0) != 0)
-			return -1;
-		vbf_redirect_index(local, &w, 1);
-		vbf_log_once(VBF_EV_FIFO, VBF_INFO, "a FIFO, socket or device node on a share lives in the local directory (%s)",
-			     local);
-	} else {
-		errno = err;
-		return -1;
-	}
-	vbf_count(VBF_C_EMULATED);
-	errno = err;
-	return 0;
-}
-
-/* ---- sockets ---- */
-
-/* The path of an AF_UNIX address, NUL-terminated in `out`; 0 for other
- * families and abstract names. */
-static int unix_path(const struct sockaddr *sa, socklen_t len, char *out)
-{
-	const size_t off = offsetof(struct sockaddr_un, sun_path);
-	if (!sa || len <= off || sa->sa_family != AF_UNIX)
-		return 0;
-	const struct sockaddr_un *un = (const struct sockaddr_un *)(const void *)sa;
-	size_t max = len - off;
-	if (max > sizeof un->sun_path)
-		max = sizeof un->sun_path;
-	if (!max || !un->sun_path[0])
-		return 0;
-	memcpy(out, un->sun_path, max);
-	out[max] = 0;
-	return 1;
-}
-
-static socklen_t local_addr(struct sockaddr_un *un, const char *local)
-{
-	memset(un, 0, sizeof *un);
-	un->sun_family = AF_UNIX;
-	size_t n = strlen(local);
-	memcpy(un->sun_path, local, n + 1);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-}
-
-int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
-{
-	char path[sizeof ((struct sockaddr_un *)0)->sun_path + 1], local[VBF_REDIRECT_CAP];
-	struct vbf_where w;
-	struct sockaddr_un un;
-	if (!unix_path(sa, len, path) || !vbf_active() || vbf_where_name(AT_FDCWD, path, &w) < 0) {
-		errno = err;
-		return -1;
-	}
-	if (vbf_redirect_prepare(&w, AT_FDCWD, path, local) != 0) {
-		errno = errno == EEXIST ? EADDRINUSE : errno == ENAMETOOLONG ? err : errno;
-		return -1;
-	}
-	socklen_t n = local_addr(&un, local);
-	if (REAL(bind)(fd, (const struct sockaddr *)&un, n) != 0)
-		return -1;
-	vbf_redirect_index(local, &w, 1);
-	vbf_count(VBF_C_EMULATED);
-	vbf_log_once(VBF_EV_SOCK, VBF_INFO, "a unix socket on a share lives in the local directory (%s)", local);
-	return 0;
-}
-
-int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err)
-{
-	char path[sizeof ((struct sockaddr_un *)0)->sun_path + 1], local[VBF_REDIRECT_CAP];
-	struct vbf_where w;
-	struct sockaddr_un un;
-	if (!unix_path(sa, len, path) || !vbf_active() || vbf_where_name(AT_FDCWD, path, &w) < 0 ||
-	    vbf_redirect_lookup(&w, local) != 0) {
-		errno = err;
-		return -1;
-	}
-	socklen_t n = local_addr(&un, local);
-	return REAL(connect)(fd, (const struct sockaddr *)&un, n);
 }

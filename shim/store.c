@@ -86,8 +86,32 @@ static struct vbf_ent *find(struct vbf_store *s, const char *k, size_t n)
 	return e;
 }
 
+/* Count one more (d = 1) or one less (-1) record in link group `link`.
+ * A group that cannot be allocated is not counted: its names show their
+ * own inode numbers, as before they were linked. */
+static void group_add(struct vbf_store *s, const struct vbf_rec *rec, int d)
+{
+	struct vbf_lgrp *g;
+	if (!(rec->flags & VBF_REC_LINK))
+		return;
+	HASH_FIND(hh, s->groups, &rec->link, sizeof rec->link, g);
+	if (!g && d > 0 && (g = vbf_arena_alloc(sizeof *g))) {
+		memset(g, 0, sizeof *g);
+		g->link = rec->link;
+		HASH_ADD(hh, s->groups, link, sizeof g->link, g);
+	}
+	if (!g)
+		return;
+	g->n += (unsigned)d;
+	if (!g->n) {
+		HASH_DEL(s->groups, g);
+		vbf_arena_free(g, sizeof *g);
+	}
+}
+
 static void ent_del(struct vbf_store *s, struct vbf_ent *e)
 {
+	group_add(s, &e->rec, -1);
 	HASH_DEL(s->tab, e);
 	s->live -= enc_size(e->klen);
 	s->nrec--;
@@ -111,6 +135,7 @@ static struct vbf_ent *ent_new(const char *k, size_t n, const struct vbf_rec *re
 static void ent_add(struct vbf_store *s, struct vbf_ent *e)
 {
 	HASH_ADD(hh, s->tab, key[0], e->klen, e);
+	group_add(s, &e->rec, 1);
 	s->live += enc_size(e->klen);
 	s->nrec++;
 	bloom_add(s, e->key, e->klen);
@@ -178,6 +203,11 @@ void vbf_store_clear(struct vbf_store *s)
 		HASH_DEL(s->tab, e);
 		vbf_arena_free(e, sizeof *e + e->klen + 1);
 	}
+	struct vbf_lgrp *g, *gt;
+	HASH_ITER(hh, s->groups, g, gt) {
+		HASH_DEL(s->groups, g);
+		vbf_arena_free(g, sizeof *g);
+	}
 	s->nrec = 0;
 	s->live = 0;
 	if (s->bloom)
@@ -190,18 +220,27 @@ void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
 	switch (op->type) {
 	case VBF_OP_PUT:
 		e = find(s, op->key, op->klen);
-		if (!op->rec.flags) {
+		/* a put without a link keeps the name's (store.h) */
+		struct vbf_rec rec = op->rec;
+		if (e && (e->rec.flags & VBF_REC_LINK) && !(rec.flags & VBF_REC_LINK)) {
+			rec.flags |= VBF_REC_LINK;
+			rec.link = e->rec.link;
+			rec.link_ino = e->rec.link_ino;
+		}
+		if (!rec.flags) {
 			if (e)
 				ent_del(s, e);
 			break;
 		}
 		if (e) { /* in place: no allocation for a changed record */
-			e->rec = op->rec;
+			group_add(s, &e->rec, -1);
+			group_add(s, &rec, 1);
+			e->rec = rec;
 			e->fptype = op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0);
 			e->ino = op->fp.ino;
 			break;
 		}
-		e = ent_new(op->key, op->klen, &op->rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);
+		e = ent_new(op->key, op->klen, &rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);
 		if (e)
 			ent_add(s, e);
 		break;
@@ -270,6 +309,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 		return;
 	vbf_lock_take(&s->lock);
 	s->tab = NULL;
+	s->groups = NULL;
 	s->nrec = 0;
 	s->live = 0;
 	s->gen = &s->private_gen;
@@ -400,6 +440,23 @@ int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out)
 	return e != NULL;
 }
 
+unsigned vbf_store_links(int idx, uint64_t link)
+{
+	struct vbf_store *s = store_of(idx);
+	struct vbf_lgrp *g;
+	unsigned n = 0;
+	if (!s || !link || !enter(s = held_by(s)))
+		return 0;
+	int saved = errno;
+	catch_up(s);
+	HASH_FIND(hh, s->groups, &link, sizeof link, g);
+	if (g)
+		n = g->n;
+	leave(s);
+	errno = saved;
+	return n;
+}
+
 /* Anything recorded for `k` or below it? The bloom answers for most names. */
 static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
 {
@@ -463,8 +520,12 @@ int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const st
 		return -1;
 	}
 	struct vbf_op op = {.type = VBF_OP_PUT, .key = key, .klen = n, .rec = *rec};
-	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE;
+	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK;
 	op.rec.mode &= 07777;
+	if (!(op.rec.flags & VBF_REC_LINK) || !op.rec.link) {
+		op.rec.flags &= ~VBF_REC_LINK;
+		op.rec.link = op.rec.link_ino = 0;
+	}
 	if (fp) {
 		op.fp = *fp;
 		op.fp.type &= S_IFMT;

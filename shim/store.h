@@ -20,11 +20,17 @@
 
 #define VBF_REC_OWNER 0x1u /* uid and gid are valid */
 #define VBF_REC_MODE  0x2u /* the permission bits of mode are valid */
+/* One name of an emulated hard link (refuse_link.c): `link` names the
+ * group, `link_ino` is the inode number its names present. A put without
+ * it keeps the one the name has (a chown of a linked name stays linked);
+ * only an unlink, a rename over the name or a forget drops it. */
+#define VBF_REC_LINK  0x4u
 
 struct vbf_rec {
 	uint32_t flags;
 	uint32_t uid, gid;
 	uint32_t mode; /* permission bits (07777) when VBF_REC_MODE */
+	uint64_t link, link_ino; /* when VBF_REC_LINK; link is never 0 */
 };
 
 /* What a record knows about the object it was made for. `type` is the
@@ -68,6 +74,10 @@ int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out);
  * flags set removes the record. Returns 0, or -1 when it could only be kept
  * in memory (already warned). */
 int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec);
+
+/* How many names hold a VBF_REC_LINK record with this `link` (at least 1
+ * when asked for a name that has one). One lookup, in memory. */
+unsigned vbf_store_links(int idx, uint64_t link);
 
 /* The name `key` is gone (unlink, rmdir): drop its record and, for a
  * directory, every record below it. */

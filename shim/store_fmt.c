@@ -102,6 +102,13 @@ size_t vbf_rec_encode(const struct vbf_op *op, uint8_t *out)
 		put32(p + 20, op->fp.has_ino ? 1 : 0);
 		put64(p + 24, op->fp.has_ino ? op->fp.ino : 0);
 		p = put_key(p + 32, op->key, op->klen);
+		if (op->rec.flags & VBF_REC_LINK) {
+			/* after the key: an older reader skips the record as
+			 * damaged instead of taking it without its link */
+			put64(p, op->rec.link);
+			put64(p + 8, op->rec.link_ino);
+			p += 16;
+		}
 		break;
 	case VBF_OP_FORGET:
 	case VBF_OP_DEL:
@@ -180,7 +187,7 @@ long vbf_rec_decode(const uint8_t *b, size_t n, struct vbf_op *op)
 			return -1;
 		if (n < VBF_REC_HDR + 32)
 			return 0;
-		op->rec.flags = get32(b + o) & (VBF_REC_OWNER | VBF_REC_MODE);
+		op->rec.flags = get32(b + o) & (VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK);
 		op->rec.uid = get32(b + o + 4);
 		op->rec.gid = get32(b + o + 8);
 		op->rec.mode = get32(b + o + 12) & 07777;
@@ -189,6 +196,17 @@ long vbf_rec_decode(const uint8_t *b, size_t n, struct vbf_op *op)
 		op->fp.ino = get64(b + o + 24);
 		o += 32;
 		r = take_key(b, n, len, &o, &op->key, &op->klen);
+		if (r > 0 && (op->rec.flags & VBF_REC_LINK)) {
+			if (o + 16 + 4 > len)
+				return -1;
+			if (o + 16 > n)
+				return 0;
+			op->rec.link = get64(b + o);
+			op->rec.link_ino = get64(b + o + 8);
+			o += 16;
+			if (!op->rec.link)
+				return -1;
+		}
 		break;
 	case VBF_OP_FORGET:
 	case VBF_OP_DEL:

@@ -76,6 +76,14 @@ struct vbf_ent {
 	char key[];       /* NUL-terminated */
 };
 
+/* The number of records of one link group (VBF_REC_LINK), kept with the
+ * table so that a stat of a linked name costs one lookup. */
+struct vbf_lgrp {
+	UT_hash_handle hh;
+	uint64_t link;
+	unsigned n;
+};
+
 #define VBF_FP_INO 0x1u   /* in vbf_ent.fptype's low bits (S_IFMT's are high) */
 #define VBF_BLOOM_BITS (1u << 17)
 
@@ -111,6 +119,7 @@ struct vbf_store {
 	uint64_t next_compact_try;
 	unsigned long nrec;
 	struct vbf_ent *tab;
+	struct vbf_lgrp *groups; /* link group -> records in it */
 	uint8_t *bloom;    /* ancestors of keys: "may have records below" */
 	uint8_t *iobuf;    /* log reading chunk */
 	uint8_t recbuf[VBF_REC_MAX];

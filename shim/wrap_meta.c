@@ -147,7 +147,7 @@ VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 VBF_EXPORT int truncate(const char *p, off_t n)
 {
 	VBF_NEED(truncate);
-	return changed(REAL(truncate)(p, n), AT_FDCWD, p);
+	return changed(vbf_redirect_enoent(REAL(truncate)(p, n), AT_FDCWD, p, EINVAL), AT_FDCWD, p);
 }
 VBF_EXPORT int ftruncate(int fd, off_t n)
 {
@@ -158,7 +158,7 @@ VBF_EXPORT int ftruncate(int fd, off_t n)
 VBF_EXPORT int truncate64(const char *p, off64_t n)
 {
 	VBF_NEED(truncate64);
-	return changed(REAL(truncate64)(p, n), AT_FDCWD, p);
+	return changed(vbf_redirect_enoent(REAL(truncate64)(p, n), AT_FDCWD, p, EINVAL), AT_FDCWD, p);
 }
 VBF_EXPORT int ftruncate64(int fd, off64_t n)
 {
@@ -167,16 +167,36 @@ VBF_EXPORT int ftruncate64(int fd, off64_t n)
 }
 #endif
 
-/* A new symlink can put a whole tree under a name cached as missing. */
+/* A new symlink can put a whole tree under a name cached as missing. A
+ * redirected FIFO or socket holds its name (refuse.h). */
 VBF_EXPORT int symlink(const char *target, const char *p)
 {
 	VBF_NEED(symlink);
-	return changed(REAL(symlink)(target, p), AT_FDCWD, p);
+	if (vbf_active() && vbf_redirect_taken(AT_FDCWD, p))
+		return -1;
+	return changed(vbf_redirect_enoent(REAL(symlink)(target, p), AT_FDCWD, p, 0), AT_FDCWD, p);
 }
 VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
 	VBF_NEED(symlinkat);
-	return changed(REAL(symlinkat)(target, d, p), d, p);
+	if (vbf_active() && vbf_redirect_taken(d, p))
+		return -1;
+	return changed(vbf_redirect_enoent(REAL(symlinkat)(target, d, p), d, p, 0), d, p);
+}
+
+/* A share name a redirected FIFO or socket holds is no symlink (EINVAL), a
+ * path through one is ENOTDIR (refuse.h); only an ENOENT is looked at. */
+VBF_EXPORT ssize_t readlink(const char *p, char *buf, size_t n)
+{
+	VBF_NEED(readlink);
+	ssize_t r = REAL(readlink)(p, buf, n);
+	return r < 0 && errno == ENOENT ? vbf_redirect_enoent(-1, AT_FDCWD, p, EINVAL) : r;
+}
+VBF_EXPORT ssize_t readlinkat(int d, const char *p, char *buf, size_t n)
+{
+	VBF_NEED(readlinkat);
+	ssize_t r = REAL(readlinkat)(d, p, buf, n);
+	return r < 0 && errno == ENOENT ? vbf_redirect_enoent(-1, d, p, EINVAL) : r;
 }
 
 /* Setting a POSIX ACL is the owner's right, and the kernel checks the

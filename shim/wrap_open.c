@@ -125,6 +125,8 @@ VBF_EXPORT DIR *opendir(const char *p)
 	DIR *d = REAL(opendir)(p);
 	if (d && vbf_active() && vbf_where_name(AT_FDCWD, p, &w) >= 0)
 		vbf_fd_mark(dirfd(d), 1);
+	if (!d)
+		vbf_redirect_enoent(-1, AT_FDCWD, p, ENOTDIR); /* a redirected FIFO, socket */
 	return d;
 }
 
@@ -133,7 +135,11 @@ static int do_mkdir(int d, const char *p, mode_t m, int at)
 	struct vbf_where w;
 	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
 		return at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
+	if (vbf_redirect_taken(d, p))
+		return -1; /* EEXIST: a redirected FIFO or socket has the name */
 	int r = at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
+	if (r < 0)
+		return vbf_redirect_enoent(r, d, p, 0);
 	if (r == 0)
 		vbf_cache_changed_key(w.idx, w.key);
 	if (r == 0)

@@ -46,7 +46,7 @@ SRC=${VBF_SHIM_DIR:-$ROOT/shim}
 # store and cache are peers: neither may use the other.
 LAYERS='
 wrap    wrap_* vbf
-policy  defer dir_tail env own present refuse refuse_link refuse_list refuse_redirect rules
+policy  defer dir_tail env own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect rules
 store   store store_compact store_file store_fmt
 cache   cache cache_shm
 base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
@@ -60,12 +60,12 @@ dir_tail vbf            # vbf_active() (it may boot the library) asked by a poli
 present vbf             #   vbf_active() belongs to the wrappers, the policies
 refuse_link vbf         #   should be handed an active library
 refuse_redirect vbf     #
+refuse_held vbf         #
+refuse_rdmake vbf       #
+refuse_rdmake own       # vbf_op_created: a redirected object records its owner, while
+                        #   own -> present -> refuse_redirect (vbf_view_of, vbf_redirected)
 defer refuse            # vbf_is_busy, vbf_backoff_delay, vbf_refuse_sleep, while
                         #   refuse.c defers unlinks (vbf_defer_unlink): refuse <-> defer
-refuse_redirect own     # vbf_op_created: a redirected object records its owner, while
-                        #   own -> present -> refuse_redirect (vbf_view_of, vbf_redirected)
-refuse_redirect refuse_list # vbf_redirect_index, while refuse_list.c lists through
-                        #   refuse_redirect.c (vbf_redirect_find2 and ten more)
 log config              # vbf_cfg (level, file) read by the log that config.c writes to
 log shares              # the statistics dump lists the shares, which log
 cache_shm cache         # vbf_cache_enabled, vbf_cache_table_init/reset/atfork_child:
@@ -79,7 +79,7 @@ KNOTS='
 config log shares
 cache cache_shm
 store store_compact store_file
-defer dir_tail own present refuse refuse_link refuse_list refuse_redirect vbf
+defer dir_tail own present refuse refuse_held refuse_list refuse_rdmake refuse_redirect vbf
 '
 
 CHECK=check-layers

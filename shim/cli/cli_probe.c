@@ -317,7 +317,9 @@ static void probe_all(struct share *s, int dfd)
 
 	p = add(s, "link", "hard link");
 	rc = linkat(dfd, "f", dfd, "l", 0), err = errno;
-	result(p, rc, err, "emulates link() with a copy when the new name does not exist (a copy, not a shared inode)",
+	result(p, rc, err,
+	       "emulates link() with a copy when the new name does not exist: both names show one inode number "
+	       "and st_nlink, but a write through one does not show in the other",
 	       V_NOTHING_NEEDED);
 
 	p = add(s, "symlink", "symbolic link");

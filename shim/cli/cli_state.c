@@ -198,7 +198,8 @@ static int print_rec(void *arg, const char *key, const struct vbf_rec *r, const 
 		fprintf(w->out, "owner=%s mode=%s type=%c path=%s\n", owner, mode, type_char(fp ? fp->type : 0),
 			*key ? k : ".");
 	else
-		fprintf(w->out, "  %-5s %-13s %-19s %s%s%s\n", mode, owner, names, w->root, *key ? "/" : "", k);
+		fprintf(w->out, "  %-5s %-13s %-19s %s%s%s%s\n", mode, owner, names, w->root, *key ? "/" : "", k,
+			(r->flags & VBF_REC_LINK) ? "  (hard link)" : "");
 	w->n++;
 	return 0;
 }
@@ -374,7 +375,7 @@ static int do_import(const char *file)
 			continue;
 		char owner[64], mode[16], type, key[PATH_MAX], path[PATH_MAX + 8];
 		int off = 0;
-		struct vbf_rec rec = {0, 0, 0, 0};
+		struct vbf_rec rec = {0, 0, 0, 0, 0, 0};
 		if (sscanf(line, "owner=%63s mode=%15s type=%c path=%n", owner, mode, &type, &off) != 3 || off == 0 ||
 		    unesc(line + off, key, sizeof key) != 0) {
 			cli_err("state: %s:%lu: not a record line", file, lineno);

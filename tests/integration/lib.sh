@@ -241,3 +241,15 @@ share_setup() {
     SHARE_DIR=$d SRC=$d/src MNT=$d/mnt
     export SHARE_DIR SRC MNT
 }
+
+# The emulated share refused like vboxsf (librefuse.so) for the redirect
+# tests: share_setup ignore, a run directory of the test's own
+# (/tmp/vbf-TAG.PID, removed at exit) and the settings both libraries read.
+redirect_share() {
+    need_lib
+    need_file "$REFUSE"
+    share_setup ignore
+    RUNDIR=/tmp/vbf-$1.$$
+    on_exit "rm -rf '$RUNDIR'"
+    export VBOXFIX_RUNDIR=$RUNDIR REFUSE_PATHS=$MNT VBOXFIX_PATHS=$MNT
+}

@@ -7,14 +7,9 @@
 # gone after unlink, moved by rename, for objects of other uids too; outside
 # shares nothing changes.
 . "$(dirname "$0")/lib.sh"
-need_lib
-need_file "$REFUSE"
 need_cmd "$PYTHON"
-share_setup ignore
+redirect_share rl
 tmp_dir T
-RUNDIR=/tmp/vbf-rl.$$
-on_exit "rm -rf '$RUNDIR'"
-export VBOXFIX_RUNDIR=$RUNDIR REFUSE_PATHS=$MNT VBOXFIX_PATHS=$MNT
 
 # listing.py DIR: one line per entry, sorted: name:type:ino-ok, as listdir,
 # scandir (type from the entry's own lstat) and raw readdir see them

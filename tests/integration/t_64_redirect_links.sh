@@ -6,14 +6,9 @@
 # by $SHARE_UID, refused like vboxsf (librefuse.so), as root and as the test
 # user.
 . "$(dirname "$0")/lib.sh"
-need_lib
-need_file "$REFUSE"
 need_cmd "$PYTHON" tar
-share_setup ignore
+redirect_share rk
 tmp_dir T
-RUNDIR=/tmp/vbf-rk.$$
-on_exit "rm -rf '$RUNDIR'"
-export VBOXFIX_RUNDIR=$RUNDIR REFUSE_PATHS=$MNT VBOXFIX_PATHS=$MNT
 lib() { with_lib_refuse "$@"; }
 ulib() { as_user with_lib_refuse "$@"; }
 py() { lib "$PYTHON" -c "$@" 2>&1; }
@@ -165,5 +160,41 @@ os.link(p, '$MNT/u/lb')
 b = os.lstat('$MNT/u/lb')
 print(a.st_ino == b.st_ino, a.st_size == b.st_size, a.st_mode == b.st_mode, a.st_uid == b.st_uid)")
 expect_eq "link as another uid: the new name shows the source's inode, size, mode, owner" "$out" "True True True True"
-skip "link: st_nlink 2 and one inode number on both names in every process" \
-    "not presented yet: needs a record flag read where stats are presented (docs/refusals.md, Hard links)"
+# every process, every uid: one inode number and st_nlink counting the names
+expect_eq "link: another process sees one inode number and st_nlink 2 on both names" "$(py "
+import os
+a, b = os.stat('$MNT/u/la'), os.lstat('$MNT/u/lb')
+print(a.st_ino == b.st_ino, a.st_nlink, b.st_nlink)")" "True 2 2"
+expect_eq "link: a third name (statx too), then unlinks count down" "$(upy "
+import os, subprocess
+os.link('$MNT/u/lb', '$MNT/u/lc')
+st = [os.stat('$MNT/u/' + n) for n in ('la', 'lb', 'lc')]
+print(len({s.st_ino for s in st}), [s.st_nlink for s in st], end=' ')
+print(subprocess.run(['stat', '-c', '%h', '$MNT/u/lc'], capture_output=True, text=True).stdout.strip(), end=' ')
+os.unlink('$MNT/u/la'); print(os.stat('$MNT/u/lb').st_nlink, end=' ')
+os.rename('$MNT/u/lc', '$MNT/u/ld'); print(os.stat('$MNT/u/ld').st_nlink, end=' ')
+os.unlink('$MNT/u/ld'); print(os.stat('$MNT/u/lb').st_nlink)")" "1 [3, 3, 3] 3 2 2 1"
+expect_eq "link of a symlink: AT_SYMLINK_FOLLOW links its target, without it the symlink" "$(upy "
+import os
+with open('$MNT/u/st', 'w') as f: f.write('target')
+os.symlink('st', '$MNT/u/sl')
+d = os.open('$MNT/u', os.O_RDONLY)
+os.link('sl', 'sh', src_dir_fd=d, dst_dir_fd=d, follow_symlinks=True)
+a, b = os.stat('$MNT/u/st'), os.lstat('$MNT/u/sh')
+print(open('$MNT/u/sh').read(), a.st_ino == b.st_ino, b.st_nlink, end=' ')
+os.link('$MNT/u/sl', '$MNT/u/sl2')
+a, b = os.lstat('$MNT/u/sl'), os.lstat('$MNT/u/sl2')
+print(os.readlink('$MNT/u/sl2'), a.st_ino == b.st_ino, b.st_nlink)")" "target True 2 st True 2"
+
+# root's FIFO renamed away by the test user, then root makes the old name
+# again: the renamed one stays where it went
+out=$(lib "$PYTHON" -c "
+import os, stat, subprocess, sys
+os.mkfifo('$MNT/u/orig', 0o666)
+env = dict(os.environ, LD_PRELOAD='$LIB $REFUSE')
+subprocess.run(['setpriv', '--reuid=$TEST_UID', '--regid=$TEST_GID', '--clear-groups', '--', sys.executable, '-c',
+                \"import os; os.rename('$MNT/u/orig', '$MNT/u/went')\"], env=env, check=True)
+os.mkfifo('$MNT/u/orig', 0o600)
+a, b = os.lstat('$MNT/u/orig'), os.lstat('$MNT/u/went')
+print(stat.S_ISFIFO(a.st_mode), stat.S_ISFIFO(b.st_mode), a.st_ino != b.st_ino, oct(b.st_mode & 0o777))" 2>&1)
+expect_eq "a FIFO renamed away by another uid survives its creator making the old name again" "$out" "True True True 0o644"

@@ -59,8 +59,8 @@ static struct stat fake_st(mode_t type, ino_t ino)
 	return st;
 }
 
-static const struct vbf_rec R_OWN = {VBF_REC_OWNER, 999, 998, 0};
-static const struct vbf_rec R_MODE = {VBF_REC_MODE, 0, 0, 0700};
+static const struct vbf_rec R_OWN = {VBF_REC_OWNER, 999, 998, 0, 0, 0};
+static const struct vbf_rec R_MODE = {VBF_REC_MODE, 0, 0, 0700, 0, 0};
 
 static int has(int idx, const char *key, const struct vbf_rec *want)
 {
@@ -70,6 +70,42 @@ static int has(int idx, const char *key, const struct vbf_rec *want)
 	if (want)
 		assert_memory_equal(&r, want, sizeof r);
 	return 1;
+}
+
+/* A link group (refuse_link.c): counted, kept by a put without a link,
+ * moved by a rename, gone with an unlink, and read back by another
+ * process from the log. */
+static void t_links(void **st)
+{
+	vbf_store_open(0, root, NULL);
+	struct vbf_rec l = {VBF_REC_LINK, 0, 0, 0, 42, 7};
+	assert_int_equal(vbf_store_links(0, 42), 0);
+	vbf_store_put(0, "a", NULL, &l);
+	vbf_store_put(0, "b", NULL, &l);
+	assert_int_equal(vbf_store_links(0, 42), 2);
+	vbf_store_put(0, "b", NULL, &R_OWN); /* a chown of one name */
+	struct vbf_rec r;
+	assert_true(vbf_store_get(0, "b", NULL, &r));
+	assert_int_equal(r.flags, VBF_REC_OWNER | VBF_REC_LINK);
+	assert_int_equal(r.link, 42);
+	struct vbf_rec none = {0};
+	vbf_store_put(0, "a", NULL, &none);
+	assert_true(vbf_store_get(0, "a", NULL, &r));
+	assert_int_equal(r.flags, VBF_REC_LINK);
+	vbf_store_rename(0, "b", "c");
+	assert_int_equal(vbf_store_links(0, 42), 2);
+	vbf_store_close(0);
+	vbf_store_open(0, root, NULL);
+	assert_true(vbf_store_get(0, "c", NULL, &r));
+	assert_int_equal(r.link, 42);
+	vbf_store_del(0, "a");
+	assert_int_equal(vbf_store_links(0, 42), 1);
+	vbf_store_compact(0);
+	vbf_store_close(0);
+	vbf_store_open(0, root, NULL);
+	assert_int_equal(vbf_store_links(0, 42), 1);
+	assert_true(vbf_store_get(0, "c", NULL, &r));
+	assert_int_equal(r.flags, VBF_REC_OWNER | VBF_REC_LINK);
 }
 
 /* ---- format ---- */
@@ -97,7 +133,8 @@ static void t_roundtrip(void **st)
 	struct vbf_op in[] = {
 		{.type = VBF_OP_HEAD},
 		{.type = VBF_OP_PUT, .key = "a/b", .klen = 3, .rec = {3, 1, 2, 0755}, .fp = {S_IFDIR, 1, 1ull << 40}},
-		{.type = VBF_OP_PUT, .key = "", .klen = 0, .rec = {1, 7, 8, 0}},
+		{.type = VBF_OP_PUT, .key = "", .klen = 0, .rec = {1, 7, 8, 0, 0, 0}},
+		{.type = VBF_OP_PUT, .key = "l", .klen = 1, .rec = {VBF_REC_LINK | 1, 7, 8, 0, 1ull << 60 | 5, 77}},
 		{.type = VBF_OP_FORGET, .key = "x", .klen = 1},
 		{.type = VBF_OP_DEL, .key = "d/e", .klen = 3},
 		{.type = VBF_OP_REN, .key = "p", .klen = 1, .key2 = "q/r", .k2len = 3},
@@ -125,7 +162,7 @@ static void t_roundtrip(void **st)
 			buf[k] ^= 0x10;
 		}
 	}
-	struct vbf_op badk = {.type = VBF_OP_PUT, .key = "../x", .klen = 4, .rec = {1, 0, 0, 0}};
+	struct vbf_op badk = {.type = VBF_OP_PUT, .key = "../x", .klen = 4, .rec = {1, 0, 0, 0, 0, 0}};
 	assert_int_equal(vbf_rec_encode(&badk, buf), 0);
 }
 
@@ -243,7 +280,7 @@ static void t_compaction(void **st)
 	for (int round = 0; round < 50; round++)
 		for (int i = 0; i < 100; i += 2) {
 			snprintf(k, sizeof k, "f%d", i);
-			struct vbf_rec r = {VBF_REC_MODE, 0, 0, (uint32_t)round};
+			struct vbf_rec r = {VBF_REC_MODE, 0, 0, (uint32_t)round, 0, 0};
 			vbf_store_put(0, k, NULL, &r);
 		}
 	off_t before = file_size();
@@ -602,6 +639,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_put_get_del, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fingerprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_compaction, setup, teardown),

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* A share name held by a redirected FIFO, socket or device node answers
+ * every call as a local filesystem would (refuse.h, docs/refusals.md): the
+ * share itself has nothing under that name, so without these checks the
+ * name looks free (mkdir, symlink, link and a directory renamed onto it
+ * succeed), a path through it is ENOENT instead of ENOTDIR, and a directory
+ * holding only such objects is empty to rmdir.
+ *
+ * Every check here runs only on a share, and the lookups are local (the run
+ * directory): when nothing was ever redirected their whole cost is one
+ * lstat of the run directory. None of them sends a request to the share
+ * except where an object was found.
+ */
+#include "refuse.h"
+#include "log.h"
+#include "real.h"
+#include "vbf.h"
+
+int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
+{
+	struct vbf_where w;
+	char obj[VBF_REDIRECT_CAP];
+	if (r >= 0 || errno != ENOENT || !vbf_active() || vbf_where_name(dirfd, path, &w) < 0 || !*path)
+		return r;
+	if (self_err && vbf_redirect_lookup(&w, obj) == 0)
+		errno = self_err;
+	else if (vbf_redirect_below(&w))
+		errno = ENOTDIR;
+	else
+		errno = ENOENT;
+	return r;
+}
+
+int vbf_redirect_taken(int dirfd, const char *path)
+{
+	struct vbf_where w;
+	char obj[VBF_REDIRECT_CAP];
+	/* before the call: the caller's pointer is for vbf_where_name to judge */
+	if (!vbf_active() || vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*w.key ||
+	    vbf_redirect_lookup(&w, obj) != 0)
+		return 0;
+	errno = EEXIST;
+	return 1;
+}
+
+int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, int fb, const char *b)
+{
+	char obj[VBF_REDIRECT_CAP], to[VBF_REDIRECT_CAP];
+	if (vbf_redirect_lookup(wa, obj) != 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (vbf_redirect_prepare(wb, fb, b, to) != 0)
+		return -1;
+	/* the local filesystem's own rules (protected_hardlinks) decide */
+	if (REAL(link)(obj, to) != 0)
+		return -1;
+	vbf_redirect_index(to, wb, 1);
+	vbf_count(VBF_C_EMULATED);
+	return 0;
+}
+
+/* `w` with `name` appended to its key, in `out`. */
+static int child(const struct vbf_where *w, const char *name, struct vbf_where *out)
+{
+	int n = snprintf(out->buf, sizeof out->buf, "%s%s%s", w->key, *w->key ? "/" : "", name);
+	if (n < 0 || (size_t)n >= sizeof out->buf)
+		return -1;
+	out->idx = w->idx;
+	out->key = out->buf;
+	return 0;
+}
+
+#define MOVE_BATCH 16
+#define MOVE_ROUNDS 16
+
+void vbf_redirect_dir_moved(const struct vbf_where *wa, const struct vbf_where *wb)
+{
+	char dsp[VBF_PATH_CAP], names[MOVE_BATCH][NAME_MAX + 1];
+	struct vbf_rundir rd;
+	unsigned char type;
+	uint64_t ino;
+	int saved = errno, moved = 1;
+	if (wa->idx < 0 || wa->idx != wb->idx || !wa->key || !wb->key || vbf_rundir_get(&rd) != 0 ||
+	    vbf_share_path(wa, dsp, sizeof dsp) < 0)
+		goto out;
+	/* in batches, the names first: each move changes the index being
+	 * read; a batch that moves nothing ends it */
+	for (int round = 0; moved && round < MOVE_ROUNDS; round++) {
+		struct vbf_list_pos pos = {0};
+		int n = 0;
+		vbf_redirect_dir_hashes(dsp, &pos.dh, &pos.ph);
+		while (n < MOVE_BATCH && vbf_redirect_list_next(-1, &pos, names[n], &type, &ino))
+			n++;
+		moved = 0;
+		for (int i = 0; i < n; i++) {
+			struct vbf_where ca, cb;
+			if (child(wa, names[i], &ca) == 0 && child(wb, names[i], &cb) == 0 && vbf_redirect_move(&ca, &cb) == 0)
+				moved++;
+		}
+	}
+out:
+	errno = saved;
+}
+
+int vbf_redirect_dir_holds(const struct vbf_where *w)
+{
+	char dsp[VBF_PATH_CAP], name[NAME_MAX + 1];
+	struct vbf_list_pos pos = {0};
+	struct vbf_rundir rd;
+	unsigned char type;
+	uint64_t ino;
+	int saved = errno, r = 0;
+	if (w->idx >= 0 && w->key && vbf_rundir_get(&rd) == 0 && vbf_share_path(w, dsp, sizeof dsp) >= 0) {
+		vbf_redirect_dir_hashes(dsp, &pos.dh, &pos.ph);
+		/* no descriptor: a real entry of the same name would make the
+		 * directory not empty anyway */
+		r = vbf_redirect_list_next(-1, &pos, name, &type, &ino);
+	}
+	errno = saved;
+	return r;
+}

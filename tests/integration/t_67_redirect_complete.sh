@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A share name held by a redirected FIFO or socket answers every call as a
+# local filesystem does (issue 12, item 4; docs/refusals.md, "Held names"):
+# a path through one is ENOTDIR, the name is taken for mkdir, symlink, link
+# and mkfifo, readlink and truncate say EINVAL, rmdir of a directory that
+# holds one is ENOTEMPTY, a directory renamed onto one is ENOTDIR, and a
+# hard link of one is a second name of the same object. Each expectation is
+# checked on a local directory first (the same script without the library),
+# then on the bindfs share refused like vboxsf (librefuse.so).
+. "$(dirname "$0")/lib.sh"
+need_cmd "$PYTHON"
+redirect_share rc
+tmp_dir T
+
+# One line per call: NAME: RESULT (OK or the errno name).
+cat >"$T/calls.py" <<'EOF'
+import errno, os, socket, stat, sys
+d = sys.argv[1]
+os.chdir(d)
+def call(name, fn):
+    try:
+        fn(); r = 'OK'
+    except OSError as e:
+        r = errno.errorcode[e.errno]
+    print(name + ':', r)
+os.mkfifo('f')
+socket.socket(socket.AF_UNIX).bind('s')
+call('stat f/x', lambda: os.stat('f/x'))
+call('open f/x', lambda: os.close(os.open('f/x', os.O_RDONLY)))
+call('create f/x', lambda: os.close(os.open('f/x', os.O_WRONLY | os.O_CREAT, 0o644)))
+call('mkdir f/x', lambda: os.mkdir('f/x'))
+call('mkfifo s/x', lambda: os.mkfifo('s/x'))
+call('unlink f/x', lambda: os.unlink('f/x'))
+call('truncate f/x', lambda: os.truncate('f/x', 0))
+call('readlink f/x', lambda: os.readlink('f/x'))
+call('chmod f/x', lambda: os.chmod('f/x', 0o600))
+call('utime f/x', lambda: os.utime('f/x'))
+call('rename f/x', lambda: os.rename('f/x', 'y'))
+call('listdir f', lambda: os.listdir('f'))
+call('rmdir f', lambda: os.rmdir('f'))
+call('mkdir f', lambda: os.mkdir('f'))
+call('mkdir s', lambda: os.mkdir('s'))
+call('symlink f', lambda: os.symlink('t', 'f'))
+call('mkfifo f', lambda: os.mkfifo('f'))
+with open('reg', 'w') as fh:
+    fh.write('x')
+call('link reg f', lambda: os.link('reg', 'f'))
+call('readlink f', lambda: os.readlink('f'))
+call('readlink s', lambda: os.readlink('s'))
+call('truncate f', lambda: os.truncate('f', 0))
+call('open O_CREAT|O_DIRECTORY f', lambda: os.close(os.open('f', os.O_RDONLY | os.O_CREAT | os.O_DIRECTORY, 0o644)))
+os.mkdir('dir')
+call('rename dir f', lambda: os.rename('dir', 'f'))
+os.mkdir('full'); os.mkfifo('full/p')
+call('rmdir full (a FIFO in it)', lambda: os.rmdir('full'))
+os.unlink('full/p')
+call('rmdir full (emptied)', lambda: os.rmdir('full'))
+call('link f g', lambda: os.link('f', 'g'))
+a, b = os.lstat('f'), os.lstat('g')
+print('link f g, same inode, FIFO, nlink:', a.st_ino == b.st_ino, stat.S_ISFIFO(b.st_mode), b.st_nlink)
+os.unlink('f')
+print('link f g, g after unlink f:', stat.S_ISFIFO(os.lstat('g').st_mode), os.lstat('g').st_nlink)
+os.mkdir('dir2')
+call('link dir2 reg (taken)', lambda: os.link('dir2', 'reg'))
+os.link('reg', 'reg2')
+call('rename reg reg2 (one file)', lambda: os.rename('reg', 'reg2'))
+print('rename reg reg2, both names:', os.path.exists('reg'), os.path.exists('reg2'))
+EOF
+
+mkdir -p "$T/local" "$MNT/share"
+"$PYTHON" "$T/calls.py" "$T/local" >"$T/local.txt" 2>&1 || fail "local run" "$(tail -3 "$T/local.txt")"
+with_lib_refuse "$PYTHON" "$T/calls.py" "$MNT/share" >"$T/share.txt" 2>&1 || fail "share run" "$(tail -3 "$T/share.txt")"
+n=$(wc -l <"$T/local.txt")
+[ "$n" -gt 30 ] || fail "local run" "only $n lines"
+paste -d '\n' "$T/local.txt" "$T/share.txt" | while IFS= read -r want && IFS= read -r got; do
+    expect_eq "${want%%: *}" "${got#*: }" "${want#*: }"
+done
+
+# a directory renamed on the share takes its FIFOs and sockets along
+expect_eq "a renamed directory's FIFO and socket go with it" "$(with_lib_refuse "$PYTHON" -c "
+import os, socket, stat
+os.chdir('$MNT/share')
+os.mkdir('dd'); os.mkfifo('dd/p'); socket.socket(socket.AF_UNIX).bind('dd/s')
+os.rename('dd', 'ee')
+print(sorted(os.listdir('ee')), stat.S_ISFIFO(os.stat('ee/p').st_mode), stat.S_ISSOCK(os.stat('ee/s').st_mode),
+      os.path.lexists('dd/p'))" 2>&1)" "['p', 's'] True True False"
