@@ -7,6 +7,7 @@
  */
 #include "store_int.h"
 #include "log.h"
+#include "shares.h"
 
 #define VBOXSF_MAGIC 0x786f4256
 
@@ -29,7 +30,7 @@ static struct vbf_store *store_of(int idx)
 		vbf_store_open(idx, s->root, s->pending_state[0] ? s->pending_state : NULL);
 		const struct vbf_store *h = held_by(s);
 		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) /* first use of a share: the start-up line */
-			vbf_log_start(h->path, s->kprefix, h->nrec);
+			vbf_shares_log_start(h->path, s->kprefix, h->nrec);
 	}
 	return __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) ? s : NULL;
 }

@@ -66,8 +66,6 @@ refuse_redirect own     # vbf_op_created: a redirected object records its owner,
                         #   own -> present -> refuse_redirect (vbf_view_of, vbf_redirected)
 refuse_redirect refuse_list # vbf_redirect_index, while refuse_list.c lists through
                         #   refuse_redirect.c (vbf_redirect_find2 and ten more)
-log config              # vbf_cfg (level, file) read by the log that config.c writes to
-log shares              # the statistics dump lists the shares, which log
 cache_shm cache         # vbf_cache_enabled, vbf_cache_table_init/reset/atfork_child:
                         #   the shared table calls back into the cache that drives it
 store_compact store     # vbf_store_clear, vbf_store_name_internal: compaction
@@ -76,7 +74,6 @@ store_file store_compact #  vbf_stores) and into compaction (vbf_file_compact)
 '
 # ---- today's strongly connected components, either graph (one per line) ------
 KNOTS='
-config log shares
 cache cache_shm
 store store_compact store_file
 defer dir_tail own present refuse refuse_link refuse_list refuse_redirect vbf
