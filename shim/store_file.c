@@ -480,7 +480,6 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 			return -1; /* applied already, from the log we wrote it to */
 		vbf_file_unlock(s);
 		vbf_file_bump(s);
-		vbf_file_compact(s, 0);
 		return 0;
 	}
 	if (s->fd >= 0 && s->writable)
@@ -536,11 +535,12 @@ static int mount_root(const char *dir)
 /* A share named by a subdirectory (VBOXFIX_PATHS=/share/pg after records
  * were made with /share) must find those records: the nearest directory
  * above `root`, up to the root of its mount and never past it, that holds
- * a state file, or (idx >= 0) that is the root of another store of this
- * process. 1: path is that file; 2: *other is that store; 0: none. kprefix
- * receives root's key below that directory. Costs two stats per level,
+ * a state file, or (with `all`, the stores of this process) that is the
+ * root of another of them than all[idx]. 1: path is that file; 2: *other
+ * is that store; 0: none. kprefix receives root's key below that directory. Costs two stats per level,
  * once per process, only for a share without a state file of its own. */
-static int look_above(const char *root, int idx, char *path, size_t cap, char *kprefix, size_t kcap, int *other)
+static int look_above(const char *root, int idx, const struct vbf_store *all, char *path, size_t cap, char *kprefix,
+		      size_t kcap, int *other)
 {
 	char dir[PATH_MAX];
 	struct stat top, st;
@@ -555,8 +555,8 @@ static int look_above(const char *root, int idx, char *path, size_t cap, char *k
 		if (REAL(stat)(dir, &st) != 0 || st.st_dev != top.st_dev)
 			return 0;
 		snprintf(kprefix, kcap, "%s", root + (dl == 1 ? 1 : dl + 1));
-		for (int k = 0; idx >= 0 && k < VBF_MAX_SHARES; k++)
-			if (k != idx && (vbf_stores[k].open || vbf_stores[k].pending) && !strcmp(vbf_stores[k].root, dir)) {
+		for (int k = 0; all && k < VBF_MAX_SHARES; k++)
+			if (k != idx && (all[k].open || all[k].pending) && !strcmp(all[k].root, dir)) {
 				*other = k;
 				return 2;
 			}
@@ -573,13 +573,13 @@ static int look_above(const char *root, int idx, char *path, size_t cap, char *k
 /* The default name has no state file yet: one above it (look_above), held
  * by another store of this process or not. -1 and s->via set: use that
  * store; a descriptor of the file above; or -1: the share's own, as before. */
-static int open_above(struct vbf_store *s, int idx, char *path, size_t cap)
+static int open_above(struct vbf_store *s, int idx, const struct vbf_store *all, char *path, size_t cap)
 {
 	char above[PATH_MAX];
 	const char *why;
-	int other = -1, r = look_above(s->root, idx, above, sizeof above, s->kprefix, sizeof s->kprefix, &other);
+	int other = -1, r = look_above(s->root, idx, all, above, sizeof above, s->kprefix, sizeof s->kprefix, &other);
 	for (int k = 0; r == 1 && k < VBF_MAX_SHARES; k++)
-		if (k != idx && vbf_stores[k].open && !vbf_stores[k].via && !strcmp(vbf_stores[k].path, above))
+		if (k != idx && all[k].open && !all[k].via && !strcmp(all[k].path, above))
 			other = k, r = 2;
 	if (r == 2) {
 		s->via = other + 1;
@@ -608,7 +608,7 @@ int vbf_file_locate(const char *root, const char *state_file, char *path, size_t
 	char own[PATH_MAX];
 	snprintf(own, sizeof own, "%s/" VBF_STORE_NAME, strcmp(root, "/") ? root : "");
 	if (REAL(fstatat)(AT_FDCWD, own, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
-	    look_above(root, -1, path, cap, kprefix, kcap, &other) != 1) {
+	    look_above(root, -1, NULL, path, cap, kprefix, kcap, &other) != 1) {
 		kprefix[0] = 0;
 		snprintf(path, cap, "%s", own);
 		if (REAL(fstatat)(AT_FDCWD, own, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -624,7 +624,8 @@ int vbf_file_locate(const char *root, const char *state_file, char *path, size_t
 /* Where the records live: VBOXFIX_STATE, else <root>/.vboxfix.state, else
  * (not writable, or something else has that name) /var/tmp/vboxfix/<hash
  * of root>.state. */
-static int open_where(struct vbf_store *s, int idx, const char *state_file, char *path, size_t cap)
+static int open_where(struct vbf_store *s, int idx, const struct vbf_store *all, const char *state_file, char *path,
+		      size_t cap)
 {
 	const char *why;
 	int fd = -1, n;
@@ -636,7 +637,7 @@ static int open_where(struct vbf_store *s, int idx, const char *state_file, char
 			n = snprintf(path, cap, "%s", state_file);
 		/* two shares must not share one log: keys would collide */
 		for (int i = 0; i < VBF_MAX_SHARES && n < (int)cap; i++)
-			if (i != idx && vbf_stores[i].open && !strcmp(vbf_stores[i].path, path))
+			if (i != idx && all[i].open && !strcmp(all[i].path, path))
 				n = snprintf(path, cap, "%s-%016llx", state_file, (unsigned long long)fnv64(s->root));
 		why = "name too long";
 		if (n < (int)cap)
@@ -651,7 +652,7 @@ static int open_where(struct vbf_store *s, int idx, const char *state_file, char
 	why = "name too long";
 	/* the share's own file; without one, a file above it; else a new own */
 	if (n < (int)cap && ((fd = open_log_as(path, O_NOFOLLOW, 0, &why)) >= 0 ||
-			     (errno == ENOENT && ((fd = open_above(s, idx, path, cap)) >= 0 || s->via)) ||
+			     (errno == ENOENT && ((fd = open_above(s, idx, all, path, cap)) >= 0 || s->via)) ||
 			     (fd = open_log(path, O_NOFOLLOW, &why)) >= 0))
 		return fd;
 	const char *why0 = why;
@@ -664,25 +665,13 @@ static int open_where(struct vbf_store *s, int idx, const char *state_file, char
 	return fd;
 }
 
-void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
+/* The name every process will know the log by: canonical, so all of them
+ * name the same shared page; but not a log replaced since we opened it,
+ * which reads back as "<name> (deleted)" (we follow the seal in it to the
+ * new one when we read it). `path` is what we opened. Also the log's key
+ * when it lies in the share (the wrappers hide it). */
+static void name_log(struct vbf_store *s, int fd, const char *path)
 {
-	char path[PATH_MAX];
-	s->fd = -1;
-	s->writable = 0;
-	s->nofollow = 0;
-	s->intkey[0] = 0;
-	s->via = 0;
-	s->kprefix[0] = 0;
-	if (vbf_cfg.compact_min > 0) /* 0: settings not loaded (the CLI, unit tests) */
-		vbf_compact_min = (uint64_t)vbf_cfg.compact_min;
-	int fd = open_where(s, idx, state_file, path, sizeof path);
-	if (fd < 0) { /* memory only, or s->via */
-		s->path[0] = 0;
-		return;
-	}
-	/* canonical, so every process names the same shared page; but not a
-	 * log replaced since we opened it, which reads back as "<name>
-	 * (deleted)" (we follow the seal in it to the new one below) */
 	static const char gone[] = " (deleted)";
 	char canon[PATH_MAX];
 	ssize_t l = vbf_fd_path(fd, canon, sizeof canon);
@@ -694,6 +683,12 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + 1);
 	else if (!strncmp(s->path, s->root, rl) && s->path[rl] == '/')
 		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + rl + 1);
+}
+
+/* Make the named log `fd` ours and read it whole, following a seal found at
+ * its end. */
+static void load_log(struct vbf_store *s, int fd)
+{
 	s->writable = 1;
 	page_attach(s);
 	/* the counter first: an append that lands after our read then still
@@ -702,6 +697,26 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 	vbf_file_adopt(s, fd, 0, 1);
 	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
 		vbf_file_unlock(s);
+}
+
+void vbf_file_open(struct vbf_store *s, int idx, const char *state_file, const struct vbf_store *all)
+{
+	char path[PATH_MAX];
+	s->fd = -1;
+	s->writable = 0;
+	s->nofollow = 0;
+	s->intkey[0] = 0;
+	s->via = 0;
+	s->kprefix[0] = 0;
+	if (vbf_cfg.compact_min > 0) /* 0: settings not loaded (the CLI, unit tests) */
+		vbf_compact_min = (uint64_t)vbf_cfg.compact_min;
+	int fd = open_where(s, idx, all, state_file, path, sizeof path);
+	if (fd < 0) { /* memory only, or s->via */
+		s->path[0] = 0;
+		return;
+	}
+	name_log(s, fd, path);
+	load_log(s, fd);
 }
 
 void vbf_file_close(struct vbf_store *s)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Inside the state store: the record format (store_fmt.c), the log file and
- * its shared generation counter (store_file.c), and the table (store.c).
- * Not for other modules; the fuzz harness and unit tests use it. */
+/* Inside the state store, top to bottom (each file uses only those below
+ * it): the API (store.c), compaction and removal of the log
+ * (store_compact.c), the log file and its shared generation counter
+ * (store_file.c), the table (store_table.c), the record format and the
+ * store's file names (store_fmt.c). Not for other modules; the fuzz harness
+ * and unit tests use it. */
 #ifndef VBF_STORE_INT_H
 #define VBF_STORE_INT_H
 
@@ -45,6 +48,8 @@ struct vbf_op {
 };
 
 uint32_t vbf_crc32c(uint32_t crc, const void *buf, size_t n);
+/* (vbf_store_name_internal, store.h, is in store_fmt.c too: which names
+ * are the store's files.) */
 /* A valid key: at most VBF_KEY_MAX bytes, no NUL, not absolute, no empty,
  * "." or ".." component, no trailing slash; "" is the share root. */
 int vbf_key_valid(const char *k, size_t n);
@@ -131,15 +136,46 @@ struct vbf_store {
 extern struct vbf_store vbf_stores[VBF_MAX_SHARES];
 extern uint64_t vbf_compact_min; /* tunable by tests */
 
-/* store.c: apply one decoded record to the table (lock held). */
+/* store_table.c: apply one decoded record to the table; empty it (lock
+ * held). */
 void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op);
 void vbf_store_clear(struct vbf_store *s);
 
+/* The table's lookups, inline: every stat of a share makes them. */
+
+static inline uint32_t vbf_bloom_bit(uint64_t h) { return (uint32_t)((h ^ (h >> 29)) * 0x9e3779b97f4a7c15ull >> 47); }
+
+/* May anything be recorded strictly below `k`? (The bloom of ancestors.) */
+static inline int vbf_bloom_maybe(const struct vbf_store *s, const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
+	uint32_t b = vbf_bloom_bit(h) & (VBF_BLOOM_BITS - 1);
+	return n == 0 || (s->bloom[b >> 3] >> (b & 7)) & 1;
+}
+
+/* The record of exactly `k`, or NULL. */
+static inline struct vbf_ent *vbf_ent_find(struct vbf_store *s, const char *k, size_t n)
+{
+	struct vbf_ent *e;
+	HASH_FIND(hh, s->tab, k, n, e);
+	return e;
+}
+
+/* Is e's key `p` or below it ("" is the share root: everything)? */
+static inline int vbf_ent_below(const struct vbf_ent *e, const char *p, size_t n)
+{
+	return n == 0 || (e->klen >= n && !memcmp(e->key, p, n) && (e->klen == n || e->key[n] == '/'));
+}
+
 /* store_file.c: the log and its protocol (docs/state-store.md,
  * "Concurrency"). Every function runs under the store's lock. */
-/* Sets s->via instead of opening a log when another store of this process
- * holds the one to use (the caller opens that one, then completes s). */
-void vbf_file_open(struct vbf_store *s, int idx, const char *state_file);
+/* `all` is the array of this process's stores (s is all[idx]): which log
+ * s uses can depend on those open already. Sets s->via instead of opening a
+ * log when another store holds the one to use (the caller opens that one,
+ * then completes s). */
+void vbf_file_open(struct vbf_store *s, int idx, const char *state_file, const struct vbf_store *all);
 /* Where the log of a share rooted at `root` is (VBOXFIX_STATE `state_file`,
  * else <root>/.vboxfix.state or the nearest one above it on the same
  * mount), without creating anything; `kprefix` receives the share root's
@@ -152,8 +188,9 @@ void vbf_file_close(struct vbf_store *s);
 void vbf_file_sync(struct vbf_store *s);
 void vbf_file_sync_now(struct vbf_store *s);
 /* Append one record and bring the table up to date, which applies it.
- * Returns 0 once the record is in the current log, or -1 when it was
- * applied in memory only (already warned). */
+ * Returns 0 once the record is in the current log (the caller may then
+ * compact: vbf_file_compact), or -1 when it was applied in memory only
+ * (already warned). */
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op);
 /* The lock on the log (F_RDLCK for appends, F_WRLCK to replace it); with
  * `wait`, for a bounded time. 0 or -1. */

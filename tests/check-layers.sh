@@ -47,7 +47,7 @@ SRC=${VBF_SHIM_DIR:-$ROOT/shim}
 LAYERS='
 wrap    wrap_* vbf
 policy  defer dir_tail env own present refuse refuse_link refuse_list refuse_redirect rules
-store   store store_compact store_file store_fmt
+store   store store_compact store_file store_table store_fmt
 cache   cache cache_shm
 base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
 '
@@ -68,14 +68,10 @@ refuse_redirect refuse_list # vbf_redirect_index, while refuse_list.c lists thro
                         #   refuse_redirect.c (vbf_redirect_find2 and ten more)
 cache_shm cache         # vbf_cache_enabled, vbf_cache_table_init/reset/atfork_child:
                         #   the shared table calls back into the cache that drives it
-store_compact store     # vbf_store_clear, vbf_store_name_internal: compaction
-store_file store        #   and the log file reach up into the table (vbf_store_apply,
-store_file store_compact #  vbf_stores) and into compaction (vbf_file_compact)
 '
 # ---- today's strongly connected components, either graph (one per line) ------
 KNOTS='
 cache cache_shm
-store store_compact store_file
 defer dir_tail own present refuse refuse_link refuse_list refuse_redirect vbf
 '
 
