@@ -3,9 +3,10 @@
  * (store_table.c) is what lookups read; it is always the replay of the log
  * in log order (our own appends included, read back), so every process
  * converges on the same state whatever the interleaving of writers. The
- * file side is in store_file.c, its replacement in store_compact.c, the
- * record format in store_fmt.c (store_int.h has the order), the user-facing
- * description in docs/state-store.md.
+ * file side is in store_file.c, which file in store_where.c, its
+ * replacement in store_compact.c, the record format in store_fmt.c
+ * (store_int.h has the order), the user-facing description in
+ * docs/state-store.md.
  */
 #include "store_int.h"
 #include "log.h"
@@ -17,7 +18,7 @@ struct vbf_store vbf_stores[VBF_MAX_SHARES];
 
 
 /* Opens are serialized: which log a store uses can depend on the stores
- * already open (store_file.c, look_above). Taken before a store's lock,
+ * already open (store_where.c, look_above). Taken before a store's lock,
  * never while holding one. */
 static vbf_lock open_lock;
 
@@ -116,7 +117,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 	 * the type can tell a replaced file */
 	struct statfs sf;
 	s->trust_ino = !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
-	vbf_file_open(s, idx, state_file, vbf_stores);
+	vbf_where_open(s, idx, state_file, vbf_stores);
 	if (s->via)
 		open_via(s, s->via - 1);
 	__atomic_store_n(&s->open, 1, __ATOMIC_RELEASE);
@@ -477,7 +478,7 @@ int vbf_store_locate(const char *root, const char *state_file, char *path, size_
 		     size_t kcap)
 {
 	int saved = errno;
-	int r = vbf_file_locate(root, state_file, path, cap, key_prefix, kcap);
+	int r = vbf_where_locate(root, state_file, path, cap, key_prefix, kcap);
 	errno = saved;
 	return r;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Inside the state store, top to bottom (each file uses only those below
- * it): the API (store.c), compaction and removal of the log
- * (store_compact.c), the log file and its shared generation counter
- * (store_file.c), the table (store_table.c), the record format and the
- * store's file names (store_fmt.c). Not for other modules; the fuzz harness
- * and unit tests use it. */
+ * it): the API (store.c), which log a store uses (store_where.c),
+ * compaction and removal of the log (store_compact.c), the log file and its
+ * shared generation counter (store_file.c), the table (store_table.c), the
+ * record format and the store's file names (store_fmt.c). Not for other
+ * modules; the fuzz harness and unit tests use it. */
 #ifndef VBF_STORE_INT_H
 #define VBF_STORE_INT_H
 
@@ -125,7 +125,7 @@ struct vbf_store {
 	int pending;       /* vbf_store_defer'd: opened at first use */
 	char pending_state[PATH_MAX];
 	/* A share without a state file of its own uses one above its root
-	 * (store_file.c, look_above): keys are then this prefix, '/', the key.
+	 * (store_where.c, look_above): keys are then this prefix, '/', the key.
 	 * `via` (1 + index) names the store of this process that holds that
 	 * log already: never two descriptors of one log in a process. Both are
 	 * set before `open` and never change while it is. */
@@ -140,6 +140,16 @@ extern uint64_t vbf_compact_min; /* tunable by tests */
  * held). */
 void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op);
 void vbf_store_clear(struct vbf_store *s);
+
+/* FNV-1a of a NUL-terminated name: the shared counter's slot of a log
+ * (store_file.c) and the fallback logs' names (store_where.c). */
+static inline uint64_t vbf_fnv64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	return h;
+}
 
 /* The table's lookups, inline: every stat of a share makes them. */
 
@@ -171,16 +181,11 @@ static inline int vbf_ent_below(const struct vbf_ent *e, const char *p, size_t n
 
 /* store_file.c: the log and its protocol (docs/state-store.md,
  * "Concurrency"). Every function runs under the store's lock. */
-/* `all` is the array of this process's stores (s is all[idx]): which log
- * s uses can depend on those open already. Sets s->via instead of opening a
- * log when another store holds the one to use (the caller opens that one,
- * then completes s). */
-void vbf_file_open(struct vbf_store *s, int idx, const char *state_file, const struct vbf_store *all);
-/* Where the log of a share rooted at `root` is (VBOXFIX_STATE `state_file`,
- * else <root>/.vboxfix.state or the nearest one above it on the same
- * mount), without creating anything; `kprefix` receives the share root's
- * key there. 1 when that file exists, else 0 (path: where it would be). */
-int vbf_file_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
+/* Open `path` as a log (with `create`, making it when missing): never
+ * blocks, never accepts a file that is not a state file. -1 with *why. */
+int vbf_file_open_log(const char *path, int nofollow, int create, const char **why);
+/* Make `fd`, the log opened at `path`, the one s holds, and read it. */
+void vbf_file_start(struct vbf_store *s, int fd, const char *path);
 void vbf_file_close(struct vbf_store *s);
 /* Bring the table up to date with the log, when the shared counter says
  * it moved; _now: whatever the counter says (a process of another
@@ -215,6 +220,18 @@ int vbf_file_move_high(int fd);
 void vbf_file_bump(struct vbf_store *s);
 /* Remove the stores' shared page (tests, uninstall). */
 void vbf_file_page_remove(void);
+
+/* store_where.c: which log a store uses. */
+/* `all` is the array of this process's stores (s is all[idx]): which log
+ * s uses can depend on those open already. Sets s->via instead of opening a
+ * log when another store holds the one to use (the caller opens that one,
+ * then completes s). */
+void vbf_where_open(struct vbf_store *s, int idx, const char *state_file, const struct vbf_store *all);
+/* Where the log of a share rooted at `root` is (VBOXFIX_STATE `state_file`,
+ * else <root>/.vboxfix.state or the nearest one above it on the same
+ * mount), without creating anything; `kprefix` receives the share root's
+ * key there. 1 when that file exists, else 0 (path: where it would be). */
+int vbf_where_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
 
 /* store_compact.c */
 /* Rewrite the log from the table when dead records dominate, or always when

@@ -47,7 +47,7 @@ SRC=${VBF_SHIM_DIR:-$ROOT/shim}
 LAYERS='
 wrap    wrap_* vbf
 policy  defer dir_tail env own present refuse refuse_link refuse_list refuse_redirect rules
-store   store store_compact store_file store_table store_fmt
+store   store store_compact store_file store_table store_fmt store_where
 cache   cache cache_shm
 base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
 '
