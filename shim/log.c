@@ -3,7 +3,6 @@
  * vfork child, a signal handler or a thread never interleaves mid-line. */
 #include "log.h"
 #include "real.h"
-#include "shares.h"
 #include <stdatomic.h>
 #include <sys/sysmacros.h>
 
@@ -131,20 +130,4 @@ void vbf_stats_dump(void)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, " %s=%lu", counter_name[i], vbf_counter_get(i));
 	buf[n++] = '\n';
 	vbf_raw_syscall(SYS_write, log_fd, (long)buf, n, 0, 0, 0);
-}
-
-void vbf_log_start(const char *state, const char *key_prefix, unsigned long records)
-{
-	if (vbf_log_level < VBF_INFO)
-		return;
-	char sh[512] = "", owner[64] = "as recorded (no VBOXFIX_OWNER)";
-	size_t n = 0;
-	for (int i = 0; i < vbf_nshares && n < sizeof sh; i++)
-		n += (size_t)snprintf(sh + n, sizeof sh - n, "%s%s (%s)", i ? ", " : "", vbf_shares[i].root,
-				      vbf_shares[i].fstype[0] ? vbf_shares[i].fstype : "subtree");
-	if (vbf_cfg.have_owner)
-		snprintf(owner, sizeof owner, "%u:%u (VBOXFIX_OWNER)", (unsigned)vbf_cfg.owner_uid, (unsigned)vbf_cfg.owner_gid);
-	vbf_log_once(VBF_EV_START, VBF_INFO, "libvboxfix %s: shares %s; state %s%s%s%s (%lu records); owner %s",
-		     VBF_VERSION, sh, state && *state ? state : "in memory only", key_prefix && *key_prefix ? ", under " : "",
-		     key_prefix ? key_prefix : "", key_prefix && *key_prefix ? "/" : "", records, owner);
 }

@@ -49,10 +49,6 @@ void vbf_count(enum vbf_counter c);
 unsigned long vbf_counter_get(enum vbf_counter c);
 /* Write the counters to the log destination (at exit). */
 void vbf_stats_dump(void);
-/* At VBOXFIX_LOG=info, once per process, when a share is first used (not
- * at start: a process that never touches a share stays silent): version,
- * shares, the state file in use and its records, the owner setting. */
-void vbf_log_start(const char *state, const char *key_prefix, unsigned long records);
 /* Where to log: -1 means stderr. */
 void vbf_log_setup(int level, const char *file);
 

@@ -200,6 +200,22 @@ void vbf_shares_init(const struct vbf_config *c)
 			vbf_shares[i].prefix);
 }
 
+void vbf_shares_log_start(const char *state, const char *key_prefix, unsigned long records)
+{
+	if (vbf_log_level < VBF_INFO)
+		return;
+	char sh[512] = "", owner[64] = "as recorded (no VBOXFIX_OWNER)";
+	size_t n = 0;
+	for (int i = 0; i < vbf_nshares && n < sizeof sh; i++)
+		n += (size_t)snprintf(sh + n, sizeof sh - n, "%s%s (%s)", i ? ", " : "", vbf_shares[i].root,
+				      vbf_shares[i].fstype[0] ? vbf_shares[i].fstype : "subtree");
+	if (vbf_cfg.have_owner)
+		snprintf(owner, sizeof owner, "%u:%u (VBOXFIX_OWNER)", (unsigned)vbf_cfg.owner_uid, (unsigned)vbf_cfg.owner_gid);
+	vbf_log_once(VBF_EV_START, VBF_INFO, "libvboxfix %s: shares %s; state %s%s%s%s (%lu records); owner %s",
+		     VBF_VERSION, sh, state && *state ? state : "in memory only", key_prefix && *key_prefix ? ", under " : "",
+		     key_prefix ? key_prefix : "", key_prefix && *key_prefix ? "/" : "", records, owner);
+}
+
 /* ---- the working directory ---- */
 
 static char cwd[PATH_MAX];

@@ -31,6 +31,12 @@ extern int vbf_nshares;
 /* Fill the table from the config and mountinfo. Called once at start-up. */
 void vbf_shares_init(const struct vbf_config *c);
 
+/* At VBOXFIX_LOG=info, once per process, when a share is first used (not
+ * at start: a process that never touches a share stays silent): version,
+ * shares, the state file in use and its records, the owner setting. Here,
+ * not in log.c: the log is what the shares and the settings stand on. */
+void vbf_shares_log_start(const char *state, const char *key_prefix, unsigned long records);
+
 /* Parse /proc/self/mountinfo text, calling `fn` for each mount with its
  * mount point (unescaped), root within the fs, fs type and dev. Bounded and
  * safe on any input; returns the number of mounts reported. */

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* The state store's table and API. The table is what lookups read; it is
- * always the replay of the log in log order (our own appends included, read
- * back), so every process converges on the same state whatever the
- * interleaving of writers. The file side is in store_file.c, the record
- * format in store_fmt.c, the user-facing description in docs/state-store.md.
+/* The state store's API, on top of the rest of it. The table
+ * (store_table.c) is what lookups read; it is always the replay of the log
+ * in log order (our own appends included, read back), so every process
+ * converges on the same state whatever the interleaving of writers. The
+ * file side is in store_file.c, which file in store_where.c, its
+ * replacement in store_compact.c, the record format in store_fmt.c
+ * (store_int.h has the order), the user-facing description in
+ * docs/state-store.md.
  */
 #include "store_int.h"
 #include "log.h"
+#include "shares.h"
 
 #define VBOXSF_MAGIC 0x786f4256
 
@@ -14,7 +18,7 @@ struct vbf_store vbf_stores[VBF_MAX_SHARES];
 
 
 /* Opens are serialized: which log a store uses can depend on the stores
- * already open (store_file.c, look_above). Taken before a store's lock,
+ * already open (store_where.c, look_above). Taken before a store's lock,
  * never while holding one. */
 static vbf_lock open_lock;
 
@@ -29,7 +33,7 @@ static struct vbf_store *store_of(int idx)
 		vbf_store_open(idx, s->root, s->pending_state[0] ? s->pending_state : NULL);
 		const struct vbf_store *h = held_by(s);
 		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) /* first use of a share: the start-up line */
-			vbf_log_start(h->path, s->kprefix, h->nrec);
+			vbf_shares_log_start(h->path, s->kprefix, h->nrec);
 	}
 	return __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) ? s : NULL;
 }
@@ -49,216 +53,6 @@ void vbf_store_defer(int idx, const char *root, const char *state_file)
  * must not wait for a lock (lock.h): it sees no record. */
 static int enter(struct vbf_store *s) { return vbf_enter(&s->lock); }
 static void leave(struct vbf_store *s) { vbf_leave(&s->lock); }
-
-/* ---- table ---- */
-
-static size_t enc_size(size_t klen) { return VBF_PUT_FIXED + klen; }
-
-static uint32_t bloom_bit(uint64_t h) { return (uint32_t)((h ^ (h >> 29)) * 0x9e3779b97f4a7c15ull >> 47); }
-
-/* Mark every proper ancestor of `k` as "has records below": a rename or
- * delete of a plain file (most of them) then skips the O(n) subtree walk. */
-static void bloom_add(struct vbf_store *s, const char *k, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		if (k[i] == '/') {
-			uint32_t b = bloom_bit(h) & (VBF_BLOOM_BITS - 1);
-			s->bloom[b >> 3] |= (uint8_t)(1u << (b & 7));
-		}
-		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
-	}
-}
-
-static int bloom_maybe(const struct vbf_store *s, const char *k, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
-	uint32_t b = bloom_bit(h) & (VBF_BLOOM_BITS - 1);
-	return n == 0 || (s->bloom[b >> 3] >> (b & 7)) & 1;
-}
-
-static struct vbf_ent *find(struct vbf_store *s, const char *k, size_t n)
-{
-	struct vbf_ent *e;
-	HASH_FIND(hh, s->tab, k, n, e);
-	return e;
-}
-
-/* Count one more (d = 1) or one less (-1) record in link group `link`.
- * A group that cannot be allocated is not counted: its names show their
- * own inode numbers, as before they were linked. */
-static void group_add(struct vbf_store *s, const struct vbf_rec *rec, int d)
-{
-	struct vbf_lgrp *g;
-	if (!(rec->flags & VBF_REC_LINK))
-		return;
-	HASH_FIND(hh, s->groups, &rec->link, sizeof rec->link, g);
-	if (!g && d > 0 && (g = vbf_arena_alloc(sizeof *g))) {
-		memset(g, 0, sizeof *g);
-		g->link = rec->link;
-		HASH_ADD(hh, s->groups, link, sizeof g->link, g);
-	}
-	if (!g)
-		return;
-	g->n += (unsigned)d;
-	if (!g->n) {
-		HASH_DEL(s->groups, g);
-		vbf_arena_free(g, sizeof *g);
-	}
-}
-
-static void ent_del(struct vbf_store *s, struct vbf_ent *e)
-{
-	group_add(s, &e->rec, -1);
-	HASH_DEL(s->tab, e);
-	s->live -= enc_size(e->klen);
-	s->nrec--;
-	vbf_arena_free(e, sizeof *e + e->klen + 1);
-}
-
-static struct vbf_ent *ent_new(const char *k, size_t n, const struct vbf_rec *rec, uint32_t fptype, uint64_t ino)
-{
-	struct vbf_ent *e = vbf_arena_alloc(sizeof *e + n + 1);
-	if (!e)
-		return NULL;
-	memcpy(e->key, k, n);
-	e->key[n] = 0;
-	e->klen = (uint16_t)n;
-	e->rec = *rec;
-	e->fptype = fptype;
-	e->ino = ino;
-	return e;
-}
-
-static void ent_add(struct vbf_store *s, struct vbf_ent *e)
-{
-	HASH_ADD(hh, s->tab, key[0], e->klen, e);
-	group_add(s, &e->rec, 1);
-	s->live += enc_size(e->klen);
-	s->nrec++;
-	bloom_add(s, e->key, e->klen);
-}
-
-static int below(const struct vbf_ent *e, const char *p, size_t n)
-{
-	return n == 0 || (e->klen >= n && !memcmp(e->key, p, n) && (e->klen == n || e->key[n] == '/'));
-}
-
-static void del_tree(struct vbf_store *s, const char *k, size_t n)
-{
-	struct vbf_ent *e, *t;
-	if (!bloom_maybe(s, k, n)) {
-		if ((e = find(s, k, n)))
-			ent_del(s, e);
-		return;
-	}
-	HASH_ITER(hh, s->tab, e, t)
-		if (below(e, k, n))
-			ent_del(s, e);
-}
-
-static void move_one(struct vbf_store *s, struct vbf_ent *e, size_t fn, const char *to, size_t tn,
-		     struct vbf_ent **moved)
-{
-	char nk[VBF_KEY_MAX + 1];
-	size_t rest = e->klen - fn, nn = tn + rest;
-	struct vbf_ent *m = NULL;
-	if (nn <= VBF_KEY_MAX) { /* a key that would grow too long is dropped */
-		memcpy(nk, to, tn);
-		memcpy(nk + tn, e->key + fn, rest);
-		m = ent_new(nk, nn, &e->rec, e->fptype, e->ino);
-	}
-	ent_del(s, e);
-	if (m)
-		HASH_ADD(hh, *moved, key[0], m->klen, m);
-}
-
-static void rename_tree(struct vbf_store *s, const char *from, size_t fn, const char *to, size_t tn)
-{
-	/* a directory cannot move into itself; such a record is ignored */
-	if (fn == 0 || (tn >= fn && !memcmp(to, from, fn) && (tn == fn || to[fn] == '/')))
-		return;
-	struct vbf_ent *moved = NULL, *e, *t;
-	if (!bloom_maybe(s, from, fn)) {
-		if ((e = find(s, from, fn)))
-			move_one(s, e, fn, to, tn, &moved);
-	} else {
-		HASH_ITER(hh, s->tab, e, t)
-			if (below(e, from, fn))
-				move_one(s, e, fn, to, tn, &moved);
-	}
-	del_tree(s, to, tn);
-	HASH_ITER(hh, moved, e, t) {
-		HASH_DEL(moved, e);
-		ent_add(s, e);
-	}
-}
-
-void vbf_store_clear(struct vbf_store *s)
-{
-	struct vbf_ent *e, *t;
-	HASH_ITER(hh, s->tab, e, t) {
-		HASH_DEL(s->tab, e);
-		vbf_arena_free(e, sizeof *e + e->klen + 1);
-	}
-	struct vbf_lgrp *g, *gt;
-	HASH_ITER(hh, s->groups, g, gt) {
-		HASH_DEL(s->groups, g);
-		vbf_arena_free(g, sizeof *g);
-	}
-	s->nrec = 0;
-	s->live = 0;
-	if (s->bloom)
-		memset(s->bloom, 0, VBF_BLOOM_BITS / 8);
-}
-
-void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
-{
-	struct vbf_ent *e;
-	switch (op->type) {
-	case VBF_OP_PUT:
-		e = find(s, op->key, op->klen);
-		/* a put without a link keeps the name's (store.h) */
-		struct vbf_rec rec = op->rec;
-		if (e && (e->rec.flags & VBF_REC_LINK) && !(rec.flags & VBF_REC_LINK)) {
-			rec.flags |= VBF_REC_LINK;
-			rec.link = e->rec.link;
-			rec.link_ino = e->rec.link_ino;
-		}
-		if (!rec.flags) {
-			if (e)
-				ent_del(s, e);
-			break;
-		}
-		if (e) { /* in place: no allocation for a changed record */
-			group_add(s, &e->rec, -1);
-			group_add(s, &rec, 1);
-			e->rec = rec;
-			e->fptype = op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0);
-			e->ino = op->fp.ino;
-			break;
-		}
-		e = ent_new(op->key, op->klen, &rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);
-		if (e)
-			ent_add(s, e);
-		break;
-	case VBF_OP_FORGET:
-		if ((e = find(s, op->key, op->klen)))
-			ent_del(s, e);
-		break;
-	case VBF_OP_DEL:
-		del_tree(s, op->key, op->klen);
-		break;
-	case VBF_OP_REN:
-		rename_tree(s, op->key, op->klen, op->key2, op->k2len);
-		break;
-	case VBF_OP_RESET:
-		vbf_store_clear(s);
-		break;
-	}
-}
 
 /* ---- API ---- */
 
@@ -324,7 +118,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 	 * the type can tell a replaced file */
 	struct statfs sf;
 	s->trust_ino = !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
-	vbf_file_open(s, idx, state_file);
+	vbf_where_open(s, idx, state_file, vbf_stores);
 	if (s->via)
 		open_via(s, s->via - 1);
 	__atomic_store_n(&s->open, 1, __ATOMIC_RELEASE);
@@ -376,7 +170,7 @@ int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_
 		return 0;
 	int saved = errno;
 	catch_up(s);
-	struct vbf_ent *e = find(s, key, strlen(key));
+	struct vbf_ent *e = vbf_ent_find(s, key, strlen(key));
 	int ok = e != NULL;
 	if (ok && real) {
 		uint32_t t = e->fptype & S_IFMT;
@@ -405,12 +199,12 @@ static const struct vbf_ent *nearest_owner(struct vbf_store *s, const char *k, s
 	for (size_t i = 0; i < n; i++) {
 		if (i && k[i] != '/')
 			continue;
-		const struct vbf_ent *e = find(s, k, i);
+		const struct vbf_ent *e = vbf_ent_find(s, k, i);
 		/* a record made for a directory (or for any type) only: a
 		 * non-directory with that name was replaced since */
 		if (e && (e->rec.flags & VBF_REC_OWNER) && ((e->fptype & S_IFMT) == 0 || (e->fptype & S_IFMT) == S_IFDIR))
 			best = e;
-		if (!bloom_maybe(s, k, i))
+		if (!vbf_bloom_maybe(s, k, i))
 			break;
 	}
 	return best;
@@ -460,12 +254,12 @@ unsigned vbf_store_links(int idx, uint64_t link)
 /* Anything recorded for `k` or below it? The bloom answers for most names. */
 static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
 {
-	if (find(s, k, n))
+	if (vbf_ent_find(s, k, n))
 		return 1;
-	if (!below_too || !bloom_maybe(s, k, n))
+	if (!below_too || !vbf_bloom_maybe(s, k, n))
 		return 0;
 	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
-		if (below(e, k, n))
+		if (vbf_ent_below(e, k, n))
 			return 1;
 	return 0;
 }
@@ -500,7 +294,11 @@ static int submit(struct vbf_store *s, const struct vbf_op *op)
 	if (!enter(s))
 		return -1;
 	int saved = errno;
-	int r = changes(s, op) ? vbf_file_append(s, op) : 0;
+	int r = 0;
+	/* an append that reached the log may leave it mostly dead records:
+	 * rewritten now, still under our lock (it checks and decides) */
+	if (changes(s, op) && (r = vbf_file_append(s, op)) == 0)
+		vbf_file_compact(s, 0);
 	leave(s);
 	errno = saved;
 	return r;
@@ -619,7 +417,7 @@ int vbf_store_foreach(int idx, int (*cb)(void *, const char *, const struct vbf_
 	int r = 0;
 	for (struct vbf_ent *e = s->tab; e && !r; e = e->hh.next) {
 		struct vbf_fp fp = {e->fptype & S_IFMT, (e->fptype & VBF_FP_INO) ? 1 : 0, e->ino};
-		if (below(e, pre, pl)) /* this share's records only, keyed as its own */
+		if (vbf_ent_below(e, pre, pl)) /* this share's records only, keyed as its own */
 			r = cb(arg, e->key + pl + (pl && e->klen > pl), &e->rec, &fp);
 	}
 	leave(s);
@@ -644,7 +442,7 @@ int vbf_store_info(int idx, struct vbf_store_info *out)
 	if (pl) {
 		out->records = 0;
 		for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
-			out->records += below(e, out->key_prefix, pl);
+			out->records += vbf_ent_below(e, out->key_prefix, pl);
 	}
 	out->file_bytes = s->pos;
 	out->live_bytes = s->live;
@@ -677,12 +475,6 @@ void vbf_store_atfork_child(void)
 
 /* ---- invisibility ---- */
 
-int vbf_store_name_internal(const char *name)
-{
-	static const char n[] = VBF_STORE_NAME;
-	return name[0] == '.' && !strncmp(name, n, sizeof n - 1) && (!name[sizeof n - 1] || name[sizeof n - 1] == '.');
-}
-
 int vbf_store_is_internal(int idx, const char *key)
 {
 	if (!key)
@@ -708,7 +500,7 @@ int vbf_store_locate(const char *root, const char *state_file, char *path, size_
 		     size_t kcap)
 {
 	int saved = errno;
-	int r = vbf_file_locate(root, state_file, path, cap, key_prefix, kcap);
+	int r = vbf_where_locate(root, state_file, path, cap, key_prefix, kcap);
 	errno = saved;
 	return r;
 }

@@ -65,7 +65,7 @@ int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_
  * record carries an owner: 1 and `out` (its owner, and its mode when
  * recorded), else 0. In memory only: the table and its bloom of ancestors
  * answer without a request to the share. A share whose records live in a
- * log above its root (store_file.c, look_above) also inherits from records
+ * log above its root (store_where.c, look_above) also inherits from records
  * above its root there. */
 int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out);
 

@@ -37,14 +37,6 @@
 uint64_t vbf_compact_min = 256 * 1024;
 
 
-static uint64_t fnv64(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
-	return h;
-}
-
 /* Programs close "all" descriptors at start-up; keep ours out of the low
  * range they usually walk, and cloexec. */
 int vbf_file_move_high(int fd)
@@ -204,7 +196,7 @@ void vbf_file_name_unlock(int fd)
 /* Open `path` as a log. Never blocks (a FIFO, a device), never accepts a
  * file that is not a state file: nothing foreign is appended to or
  * replaced. -1 with *why set. */
-static int open_log_as(const char *path, int nofollow, int create, const char **why)
+int vbf_file_open_log(const char *path, int nofollow, int create, const char **why)
 {
 	int fl = O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow;
 	int fd = REAL(open)(path, fl, 0);
@@ -251,7 +243,10 @@ static int open_log_as(const char *path, int nofollow, int create, const char **
 	return fd;
 }
 
-static int open_log(const char *path, int nofollow, const char **why) { return open_log_as(path, nofollow, 1, why); }
+static int open_log(const char *path, int nofollow, const char **why)
+{
+	return vbf_file_open_log(path, nofollow, 1, why);
+}
 
 static void remember_identity(struct vbf_store *s)
 {
@@ -480,7 +475,6 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 			return -1; /* applied already, from the log we wrote it to */
 		vbf_file_unlock(s);
 		vbf_file_bump(s);
-		vbf_file_compact(s, 0);
 		return 0;
 	}
 	if (s->fd >= 0 && s->writable)
@@ -515,174 +509,16 @@ static void page_attach(struct vbf_store *s)
 	}
 	while (atomic_load(&page_state) != 2) /* another store of this process attaching it: a few system calls */
 		RAW(SYS_sched_yield, 0, 0, 0, 0);
-	s->gen = page ? &page->gen[fnv64(s->path) % VBF_GEN_SLOTS] : &s->private_gen;
+	s->gen = page ? &page->gen[vbf_fnv64(s->path) % VBF_GEN_SLOTS] : &s->private_gen;
 }
 
-#ifndef STATX_ATTR_MOUNT_ROOT
-#define STATX_ATTR_MOUNT_ROOT 0x00002000
-#endif
-
-/* Is `dir` the root of a mount (bind mounts of one filesystem included)?
- * statx says so since Linux 5.8; before, only a change of device tells. */
-static int mount_root(const char *dir)
+/* The name every process will know the log by: canonical, so all of them
+ * name the same shared page; but not a log replaced since we opened it,
+ * which reads back as "<name> (deleted)" (we follow the seal in it to the
+ * new one when we read it). `path` is what we opened. Also the log's key
+ * when it lies in the share (the wrappers hide it). */
+static void name_log(struct vbf_store *s, int fd, const char *path)
 {
-	struct statx sx;
-	int saved = errno;
-	long r = vbf_raw_syscall(SYS_statx, AT_FDCWD, (long)dir, AT_SYMLINK_NOFOLLOW, 0, (long)&sx, 0);
-	errno = saved;
-	return r == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-}
-
-/* A share named by a subdirectory (VBOXFIX_PATHS=/share/pg after records
- * were made with /share) must find those records: the nearest directory
- * above `root`, up to the root of its mount and never past it, that holds
- * a state file, or (idx >= 0) that is the root of another store of this
- * process. 1: path is that file; 2: *other is that store; 0: none. kprefix
- * receives root's key below that directory. Costs two stats per level,
- * once per process, only for a share without a state file of its own. */
-static int look_above(const char *root, int idx, char *path, size_t cap, char *kprefix, size_t kcap, int *other)
-{
-	char dir[PATH_MAX];
-	struct stat top, st;
-	size_t rl = strlen(root);
-	if (root[0] != '/' || rl < 2 || rl >= sizeof dir || REAL(stat)(root, &top) != 0 || mount_root(root))
-		return 0;
-	memcpy(dir, root, rl + 1);
-	for (;;) {
-		char *slash = strrchr(dir, '/');
-		slash[slash == dir] = 0; /* "/a" -> "/", "/a/b" -> "/a" */
-		size_t dl = strlen(dir);
-		if (REAL(stat)(dir, &st) != 0 || st.st_dev != top.st_dev)
-			return 0;
-		snprintf(kprefix, kcap, "%s", root + (dl == 1 ? 1 : dl + 1));
-		for (int k = 0; idx >= 0 && k < VBF_MAX_SHARES; k++)
-			if (k != idx && (vbf_stores[k].open || vbf_stores[k].pending) && !strcmp(vbf_stores[k].root, dir)) {
-				*other = k;
-				return 2;
-			}
-		if (snprintf(path, cap, "%s/" VBF_STORE_NAME, dl == 1 ? "" : dir) < (int)cap &&
-		    REAL(fstatat)(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			return 1;
-		if (dl == 1 || mount_root(dir)) {
-			kprefix[0] = 0;
-			return 0;
-		}
-	}
-}
-
-/* The default name has no state file yet: one above it (look_above), held
- * by another store of this process or not. -1 and s->via set: use that
- * store; a descriptor of the file above; or -1: the share's own, as before. */
-static int open_above(struct vbf_store *s, int idx, char *path, size_t cap)
-{
-	char above[PATH_MAX];
-	const char *why;
-	int other = -1, r = look_above(s->root, idx, above, sizeof above, s->kprefix, sizeof s->kprefix, &other);
-	for (int k = 0; r == 1 && k < VBF_MAX_SHARES; k++)
-		if (k != idx && vbf_stores[k].open && !vbf_stores[k].via && !strcmp(vbf_stores[k].path, above))
-			other = k, r = 2;
-	if (r == 2) {
-		s->via = other + 1;
-		return -1;
-	}
-	int fd = r == 1 ? open_log(above, O_NOFOLLOW, &why) : -1;
-	if (fd >= 0)
-		snprintf(path, cap, "%s", above);
-	else
-		s->kprefix[0] = 0;
-	return fd;
-}
-
-int vbf_file_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap)
-{
-	struct stat st;
-	int other;
-	kprefix[0] = 0;
-	if (state_file && *state_file) {
-		if (REAL(stat)(state_file, &st) == 0 && S_ISDIR(st.st_mode))
-			snprintf(path, cap, "%s/%016llx.state", state_file, (unsigned long long)fnv64(root));
-		else
-			snprintf(path, cap, "%s", state_file);
-		return REAL(stat)(path, &st) == 0;
-	}
-	char own[PATH_MAX];
-	snprintf(own, sizeof own, "%s/" VBF_STORE_NAME, strcmp(root, "/") ? root : "");
-	if (REAL(fstatat)(AT_FDCWD, own, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
-	    look_above(root, -1, path, cap, kprefix, kcap, &other) != 1) {
-		kprefix[0] = 0;
-		snprintf(path, cap, "%s", own);
-		if (REAL(fstatat)(AT_FDCWD, own, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return 1;
-		snprintf(own, sizeof own, "/var/tmp/vboxfix/%016llx.state", (unsigned long long)fnv64(root));
-		if (REAL(stat)(own, &st) != 0)
-			return 0;
-		snprintf(path, cap, "%s", own);
-	}
-	return 1;
-}
-
-/* Where the records live: VBOXFIX_STATE, else <root>/.vboxfix.state, else
- * (not writable, or something else has that name) /var/tmp/vboxfix/<hash
- * of root>.state. */
-static int open_where(struct vbf_store *s, int idx, const char *state_file, char *path, size_t cap)
-{
-	const char *why;
-	int fd = -1, n;
-	if (state_file && *state_file) {
-		struct stat st;
-		if (REAL(stat)(state_file, &st) == 0 && S_ISDIR(st.st_mode))
-			n = snprintf(path, cap, "%s/%016llx.state", state_file, (unsigned long long)fnv64(s->root));
-		else
-			n = snprintf(path, cap, "%s", state_file);
-		/* two shares must not share one log: keys would collide */
-		for (int i = 0; i < VBF_MAX_SHARES && n < (int)cap; i++)
-			if (i != idx && vbf_stores[i].open && !strcmp(vbf_stores[i].path, path))
-				n = snprintf(path, cap, "%s-%016llx", state_file, (unsigned long long)fnv64(s->root));
-		why = "name too long";
-		if (n < (int)cap)
-			fd = open_log(path, 0, &why);
-		if (fd < 0)
-			vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
-				     "VBOXFIX_STATE=%s cannot be used (%s): records kept in memory only", path, why);
-		return fd;
-	}
-	n = snprintf(path, cap, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
-	s->nofollow = O_NOFOLLOW;
-	why = "name too long";
-	/* the share's own file; without one, a file above it; else a new own */
-	if (n < (int)cap && ((fd = open_log_as(path, O_NOFOLLOW, 0, &why)) >= 0 ||
-			     (errno == ENOENT && ((fd = open_above(s, idx, path, cap)) >= 0 || s->via)) ||
-			     (fd = open_log(path, O_NOFOLLOW, &why)) >= 0))
-		return fd;
-	const char *why0 = why;
-	if (REAL(mkdir)("/var/tmp/vboxfix", 0700) == 0)
-		RAW(SYS_fchmodat, AT_FDCWD, "/var/tmp/vboxfix", 01777, 0); /* every user's fallback */
-	snprintf(path, cap, "/var/tmp/vboxfix/%016llx.state", (unsigned long long)fnv64(s->root));
-	fd = open_log(path, O_NOFOLLOW, &why);
-	vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store at %s cannot be used (%s): using %s%s", s->root, why0,
-		     fd >= 0 ? path : "memory only", fd >= 0 ? "" : " (that failed too)");
-	return fd;
-}
-
-void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
-{
-	char path[PATH_MAX];
-	s->fd = -1;
-	s->writable = 0;
-	s->nofollow = 0;
-	s->intkey[0] = 0;
-	s->via = 0;
-	s->kprefix[0] = 0;
-	if (vbf_cfg.compact_min > 0) /* 0: settings not loaded (the CLI, unit tests) */
-		vbf_compact_min = (uint64_t)vbf_cfg.compact_min;
-	int fd = open_where(s, idx, state_file, path, sizeof path);
-	if (fd < 0) { /* memory only, or s->via */
-		s->path[0] = 0;
-		return;
-	}
-	/* canonical, so every process names the same shared page; but not a
-	 * log replaced since we opened it, which reads back as "<name>
-	 * (deleted)" (we follow the seal in it to the new one below) */
 	static const char gone[] = " (deleted)";
 	char canon[PATH_MAX];
 	ssize_t l = vbf_fd_path(fd, canon, sizeof canon);
@@ -694,6 +530,12 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + 1);
 	else if (!strncmp(s->path, s->root, rl) && s->path[rl] == '/')
 		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + rl + 1);
+}
+
+/* Make the named log `fd` ours and read it whole, following a seal found at
+ * its end. */
+static void load_log(struct vbf_store *s, int fd)
+{
 	s->writable = 1;
 	page_attach(s);
 	/* the counter first: an append that lands after our read then still
@@ -702,6 +544,13 @@ void vbf_file_open(struct vbf_store *s, int idx, const char *state_file)
 	vbf_file_adopt(s, fd, 0, 1);
 	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
 		vbf_file_unlock(s);
+}
+
+/* Make `fd`, the log opened at `path`, the one s holds, and read it. */
+void vbf_file_start(struct vbf_store *s, int fd, const char *path)
+{
+	name_log(s, fd, path);
+	load_log(s, fd);
 }
 
 void vbf_file_close(struct vbf_store *s)

@@ -273,3 +273,12 @@ size_t vbf_rec_scan(const uint8_t *b, size_t n, int eof, void (*apply)(void *, c
 	}
 	return o;
 }
+
+/* The store's files are ".vboxfix.state" and names that continue it
+ * with a dot (".lock", compaction's ".tmp.*"): part of the on-disk layout,
+ * like the records (docs/state-store.md). */
+int vbf_store_name_internal(const char *name)
+{
+	static const char n[] = VBF_STORE_NAME;
+	return name[0] == '.' && !strncmp(name, n, sizeof n - 1) && (!name[sizeof n - 1] || name[sizeof n - 1] == '.');
+}

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Inside the state store: the record format (store_fmt.c), the log file and
- * its shared generation counter (store_file.c), and the table (store.c).
- * Not for other modules; the fuzz harness and unit tests use it. */
+/* Inside the state store, top to bottom (each file uses only those below
+ * it): the API (store.c), which log a store uses (store_where.c),
+ * compaction and removal of the log (store_compact.c), the log file and its
+ * shared generation counter (store_file.c), the table (store_table.c), the
+ * record format and the store's file names (store_fmt.c). Not for other
+ * modules; the fuzz harness and unit tests use it. */
 #ifndef VBF_STORE_INT_H
 #define VBF_STORE_INT_H
 
@@ -45,6 +48,8 @@ struct vbf_op {
 };
 
 uint32_t vbf_crc32c(uint32_t crc, const void *buf, size_t n);
+/* (vbf_store_name_internal, store.h, is in store_fmt.c too: which names
+ * are the store's files.) */
 /* A valid key: at most VBF_KEY_MAX bytes, no NUL, not absolute, no empty,
  * "." or ".." component, no trailing slash; "" is the share root. */
 int vbf_key_valid(const char *k, size_t n);
@@ -129,7 +134,7 @@ struct vbf_store {
 	int pending;       /* vbf_store_defer'd: opened at first use */
 	char pending_state[PATH_MAX];
 	/* A share without a state file of its own uses one above its root
-	 * (store_file.c, look_above): keys are then this prefix, '/', the key.
+	 * (store_where.c, look_above): keys are then this prefix, '/', the key.
 	 * `via` (1 + index) names the store of this process that holds that
 	 * log already: never two descriptors of one log in a process. Both are
 	 * set before `open` and never change while it is. */
@@ -140,20 +145,56 @@ struct vbf_store {
 extern struct vbf_store vbf_stores[VBF_MAX_SHARES];
 extern uint64_t vbf_compact_min; /* tunable by tests */
 
-/* store.c: apply one decoded record to the table (lock held). */
+/* store_table.c: apply one decoded record to the table; empty it (lock
+ * held). */
 void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op);
 void vbf_store_clear(struct vbf_store *s);
 
+/* FNV-1a of a NUL-terminated name: the shared counter's slot of a log
+ * (store_file.c) and the fallback logs' names (store_where.c). */
+static inline uint64_t vbf_fnv64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+/* The table's lookups, inline: every stat of a share makes them. */
+
+static inline uint32_t vbf_bloom_bit(uint64_t h) { return (uint32_t)((h ^ (h >> 29)) * 0x9e3779b97f4a7c15ull >> 47); }
+
+/* May anything be recorded strictly below `k`? (The bloom of ancestors.) */
+static inline int vbf_bloom_maybe(const struct vbf_store *s, const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
+	uint32_t b = vbf_bloom_bit(h) & (VBF_BLOOM_BITS - 1);
+	return n == 0 || (s->bloom[b >> 3] >> (b & 7)) & 1;
+}
+
+/* The record of exactly `k`, or NULL. */
+static inline struct vbf_ent *vbf_ent_find(struct vbf_store *s, const char *k, size_t n)
+{
+	struct vbf_ent *e;
+	HASH_FIND(hh, s->tab, k, n, e);
+	return e;
+}
+
+/* Is e's key `p` or below it ("" is the share root: everything)? */
+static inline int vbf_ent_below(const struct vbf_ent *e, const char *p, size_t n)
+{
+	return n == 0 || (e->klen >= n && !memcmp(e->key, p, n) && (e->klen == n || e->key[n] == '/'));
+}
+
 /* store_file.c: the log and its protocol (docs/state-store.md,
  * "Concurrency"). Every function runs under the store's lock. */
-/* Sets s->via instead of opening a log when another store of this process
- * holds the one to use (the caller opens that one, then completes s). */
-void vbf_file_open(struct vbf_store *s, int idx, const char *state_file);
-/* Where the log of a share rooted at `root` is (VBOXFIX_STATE `state_file`,
- * else <root>/.vboxfix.state or the nearest one above it on the same
- * mount), without creating anything; `kprefix` receives the share root's
- * key there. 1 when that file exists, else 0 (path: where it would be). */
-int vbf_file_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
+/* Open `path` as a log (with `create`, making it when missing): never
+ * blocks, never accepts a file that is not a state file. -1 with *why. */
+int vbf_file_open_log(const char *path, int nofollow, int create, const char **why);
+/* Make `fd`, the log opened at `path`, the one s holds, and read it. */
+void vbf_file_start(struct vbf_store *s, int fd, const char *path);
 void vbf_file_close(struct vbf_store *s);
 /* Bring the table up to date with the log, when the shared counter says
  * it moved; _now: whatever the counter says (a process of another
@@ -161,8 +202,9 @@ void vbf_file_close(struct vbf_store *s);
 void vbf_file_sync(struct vbf_store *s);
 void vbf_file_sync_now(struct vbf_store *s);
 /* Append one record and bring the table up to date, which applies it.
- * Returns 0 once the record is in the current log, or -1 when it was
- * applied in memory only (already warned). */
+ * Returns 0 once the record is in the current log (the caller may then
+ * compact: vbf_file_compact), or -1 when it was applied in memory only
+ * (already warned). */
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op);
 /* The lock on the log (F_RDLCK for appends, F_WRLCK to replace it); with
  * `wait`, for a bounded time. 0 or -1. */
@@ -187,6 +229,18 @@ int vbf_file_move_high(int fd);
 void vbf_file_bump(struct vbf_store *s);
 /* Remove the stores' shared page (tests, uninstall). */
 void vbf_file_page_remove(void);
+
+/* store_where.c: which log a store uses. */
+/* `all` is the array of this process's stores (s is all[idx]): which log
+ * s uses can depend on those open already. Sets s->via instead of opening a
+ * log when another store holds the one to use (the caller opens that one,
+ * then completes s). */
+void vbf_where_open(struct vbf_store *s, int idx, const char *state_file, const struct vbf_store *all);
+/* Where the log of a share rooted at `root` is (VBOXFIX_STATE `state_file`,
+ * else <root>/.vboxfix.state or the nearest one above it on the same
+ * mount), without creating anything; `kprefix` receives the share root's
+ * key there. 1 when that file exists, else 0 (path: where it would be). */
+int vbf_where_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
 
 /* store_compact.c */
 /* Rewrite the log from the table when dead records dominate, or always when

@@ -47,7 +47,7 @@ SRC=${VBF_SHIM_DIR:-$ROOT/shim}
 LAYERS='
 wrap    wrap_* vbf
 policy  defer dir_tail env own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect rules
-store   store store_compact store_file store_fmt
+store   store store_compact store_file store_table store_fmt store_where
 cache   cache cache_shm
 base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
 '
@@ -66,19 +66,12 @@ refuse_rdmake own       # vbf_op_created: a redirected object records its owner,
                         #   own -> present -> refuse_redirect (vbf_view_of, vbf_redirected)
 defer refuse            # vbf_is_busy, vbf_backoff_delay, vbf_refuse_sleep, while
                         #   refuse.c defers unlinks (vbf_defer_unlink): refuse <-> defer
-log config              # vbf_cfg (level, file) read by the log that config.c writes to
-log shares              # the statistics dump lists the shares, which log
 cache_shm cache         # vbf_cache_enabled, vbf_cache_table_init/reset/atfork_child:
                         #   the shared table calls back into the cache that drives it
-store_compact store     # vbf_store_clear, vbf_store_name_internal: compaction
-store_file store        #   and the log file reach up into the table (vbf_store_apply,
-store_file store_compact #  vbf_stores) and into compaction (vbf_file_compact)
 '
 # ---- today's strongly connected components, either graph (one per line) ------
 KNOTS='
-config log shares
 cache cache_shm
-store store_compact store_file
 defer dir_tail own present refuse refuse_held refuse_list refuse_rdmake refuse_redirect vbf
 '
 

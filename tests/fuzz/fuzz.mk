@@ -6,8 +6,8 @@
 # corpus kept in git (a unit test replays it in every build). Add a crash
 # reproducer there after fixing it.
 # FUZZ_CC and FUZZ_TIME: mk/hardening.mk, included before this file.
-FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store.c shim/store_file.c shim/store_fmt.c shim/store_compact.c \
-             shim/shpage.c shim/log.c shim/arena.c shim/lock.c shim/config.c shim/shares.c shim/path.c \
+# The loader is the table and the format alone (no file, no shared page).
+FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store_table.c shim/store_fmt.c shim/arena.c shim/log.c \
              tests/unit/fake_real.c
 
 $(B)/fuzz/fuzz_store: $(FUZZ_SRC) tests/fuzz/store_target.h $(HDRS)
