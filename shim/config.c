@@ -7,6 +7,9 @@
 #include "log.h"
 #include "real.h"
 
+int vbf_boot_state;
+int vbf_on;
+
 struct vbf_config vbf_cfg;
 
 char *vbf_slurp(const char *path, size_t max)

@@ -55,4 +55,16 @@ int vbf_parse_long(const char *v, long min, long max, long *out);
 /* Parse bindfs --map syntax "a/b:@c/@d". 0 or -1. */
 int vbf_parse_map(const char *s, struct vbf_map_ent *out, int max, int *n, const char *passwd, const char *group);
 
+/* Whether the library has started (vbf.h: 0 not started, 1 starting, 2
+ * started) and is on (VBOXFIX=off, secure mode, no shares: off). The
+ * wrappers start it (vbf_active()); the layers below only ask vbf_ready(),
+ * which never does, so nothing under the wrappers runs the start-up. */
+extern int vbf_boot_state;
+extern int vbf_on;
+
+static inline int vbf_ready(void)
+{
+	return __atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 2 && vbf_on;
+}
+
 #endif

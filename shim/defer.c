@@ -10,7 +10,7 @@
 #include "lock.h"
 #include "log.h"
 #include "real.h"
-#include "refuse.h"
+#include "retry.h"
 
 #define NREC 16 /* files deferred at once */
 #define NFD 16  /* descriptors per file */
@@ -182,13 +182,8 @@ int vbf_defer_listed(int dfd, const char *name)
  * leaves the file, with a log line, and never fails the close. */
 static void finish(const char *name)
 {
-	long budget = vbf_cfg.retry_ms < 250 ? vbf_cfg.retry_ms : 250, waited = 0, d;
-	int r = REAL(unlink)(name);
-	for (int a = 0; r < 0 && vbf_is_busy(errno) && (d = vbf_backoff_delay(a, waited, budget)) > 0; a++) {
-		vbf_refuse_sleep(d);
-		waited += d;
-		r = REAL(unlink)(name);
-	}
+	int r;
+	VBF_BUSY_RETRY(r, REAL(unlink)(name), vbf_cfg.retry_ms < 250 ? vbf_cfg.retry_ms : 250);
 	if (r < 0)
 		vbf_log(VBF_INFO, "deferred unlink of %s failed (errno %d): left in place", name, errno);
 	vbf_cache_changed(AT_FDCWD, name);

@@ -4,7 +4,7 @@
 #include "dir_tail.h"
 #include "fdtab.h"
 #include "lock.h"
-#include "vbf.h"
+#include "config.h"
 
 enum { T_FREE, T_LISTING, T_DONE };
 
@@ -71,7 +71,7 @@ struct vbf_tail *vbf_tail_next(DIR *d)
 	int fd = dirfd(d), state = T_FREE;
 	struct vbf_list_pos pos;
 	struct vbf_tail *t;
-	if (likely(!vbf_fd_marked(fd)) || !vbf_active())
+	if (likely(!vbf_fd_marked(fd)) || !vbf_ready())
 		return NULL;
 	if (__atomic_load_n(&ntails, __ATOMIC_RELAXED)) {
 		if (!vbf_enter(&tail_lock))

@@ -9,58 +9,15 @@
 #include "fdtab.h"
 #include "log.h"
 #include "real.h"
+#include "retry.h"
 #include "store.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 
-/* ---- busy names ---- */
-
-int vbf_is_busy(int err) { return err == ETXTBSY || err == EBUSY; }
-
-long vbf_backoff_delay(int attempt, long waited_ms, long budget_ms)
-{
-	if (attempt < 0 || budget_ms <= 0 || waited_ms >= budget_ms)
-		return 0;
-	long d = 10L << (attempt < 6 ? attempt : 6);
-	if (d > 500)
-		d = 500;
-	return d < budget_ms - waited_ms ? d : budget_ms - waited_ms;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-	/* raw: libc's nanosleep may be a cancellation point or interposed; an
-	 * EINTR only shortens the wait, the budget still bounds the total */
-	vbf_raw_syscall(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
-}
-
-void (*vbf_refuse_sleep)(long ms) = sleep_ms;
-
-/* Run `expr` (an int-valued call) again while it fails busy, within the
- * VBOXFIX_RETRY_MS budget. Only for calls that did nothing when they failed. */
-#define BUSY_RETRY(r, expr)                                                                   \
-	do {                                                                                  \
-		(r) = (expr);                                                                 \
-		BUSY_AGAIN(r, expr);                                                          \
-	} while (0)
-
-/* The same when `r` and errno already hold the first attempt's answer. */
-#define BUSY_AGAIN(r, expr)                                                                   \
-	do {                                                                                  \
-		long waited_ = 0, d_;                                                         \
-		for (int a_ = 0; (r) < 0 && vbf_is_busy(errno) &&                             \
-				 (d_ = vbf_backoff_delay(a_, waited_, vbf_cfg.retry_ms)) > 0; \
-		     a_++) {                                                                  \
-			vbf_refuse_sleep(d_);                                                 \
-			waited_ += d_;                                                        \
-			vbf_count(VBF_C_RETRY);                                               \
-			vbf_log_once(VBF_EV_BUSY, VBF_INFO, "a busy name on a share was retried"); \
-			(r) = (expr);                                                         \
-		}                                                                             \
-	} while (0)
+#define BUSY_RETRY(r, expr) VBF_BUSY_RETRY(r, expr, vbf_cfg.retry_ms)
+#define BUSY_AGAIN(r, expr) VBF_BUSY_AGAIN(r, expr, vbf_cfg.retry_ms)
 
 static int internal(const struct vbf_where *w) { return w->idx >= 0 && w->key && vbf_store_is_internal(w->idx, w->key); }
 

@@ -22,19 +22,7 @@
 
 #include "shares.h"
 #include "store.h"
-
-/* ---- busy names: the retry decision ---- */
-
-/* ETXTBSY or EBUSY: a Windows host's sharing violation. */
-int vbf_is_busy(int err);
-
-/* How long to sleep before retry number `attempt` (0 = the first retry)
- * when `waited_ms` of a `budget_ms` total have been spent; 0 = give up.
- * 10 ms doubling, at most 500 ms at a time, never past the budget. */
-long vbf_backoff_delay(int attempt, long waited_ms, long budget_ms);
-
-/* The sleep the retries use (nanosleep without libc); tests replace it. */
-extern void (*vbf_refuse_sleep)(long ms);
+#include "retry.h"
 
 /* ---- opens, fcntl, fsync ---- */
 
@@ -251,7 +239,6 @@ int vbf_redirect_remove(const struct vbf_where *w, int dirfd, const char *path);
  * caller): its entry moved when this uid may, else a forward at `wb` and
  * the object given up under `wa`. 0, or -1 with errno. */
 int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb);
-int vbf_share_path(const struct vbf_where *w, char *out, size_t cap);
 int vbf_refuse_parent_ok(int dirfd, const char *path);
 void vbf_refuse_split(const char *path, char *dir, size_t cap, const char **base);
 

@@ -14,13 +14,13 @@
 #include "refuse.h"
 #include "log.h"
 #include "real.h"
-#include "vbf.h"
+#include "config.h"
 
 int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
 {
 	struct vbf_where w;
 	char obj[VBF_REDIRECT_CAP];
-	if (r >= 0 || errno != ENOENT || !vbf_active() || vbf_where_name(dirfd, path, &w) < 0 || !*path)
+	if (r >= 0 || errno != ENOENT || !vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || !*path)
 		return r;
 	if (self_err && vbf_redirect_lookup(&w, obj) == 0)
 		errno = self_err;
@@ -36,7 +36,7 @@ int vbf_redirect_taken(int dirfd, const char *path)
 	struct vbf_where w;
 	char obj[VBF_REDIRECT_CAP];
 	/* before the call: the caller's pointer is for vbf_where_name to judge */
-	if (!vbf_active() || vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*w.key ||
+	if (!vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*w.key ||
 	    vbf_redirect_lookup(&w, obj) != 0)
 		return 0;
 	errno = EEXIST;

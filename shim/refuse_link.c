@@ -16,7 +16,7 @@
 #include "log.h"
 #include "real.h"
 #include "store.h"
-#include "vbf.h"
+#include "config.h"
 #include <time.h>
 
 #ifndef RENAME_NOREPLACE

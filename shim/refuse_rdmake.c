@@ -8,7 +8,7 @@
 #include "log.h"
 #include "own.h"
 #include "real.h"
-#include "vbf.h"
+#include "config.h"
 #include <time.h>
 
 /* The index directories inside this user's own u<uid> (refuse_list.c): a
@@ -358,7 +358,7 @@ int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
 	struct vbf_where w;
 	char local[VBF_REDIRECT_CAP];
 	mode_t type = mode & S_IFMT;
-	if (!vbf_active() || vbf_where_name(dirfd, path, &w) < 0)
+	if (!vbf_ready() || vbf_where_name(dirfd, path, &w) < 0)
 		return -1;
 	int err = errno;
 	if (type == 0 || type == S_IFREG) {
@@ -431,7 +431,7 @@ int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
 	char path[sizeof ((struct sockaddr_un *)0)->sun_path + 1], local[VBF_REDIRECT_CAP];
 	struct vbf_where w;
 	struct sockaddr_un un;
-	if (!unix_path(sa, len, path) || !vbf_active() || vbf_where_name(AT_FDCWD, path, &w) < 0) {
+	if (!unix_path(sa, len, path) || !vbf_ready() || vbf_where_name(AT_FDCWD, path, &w) < 0) {
 		errno = err;
 		return -1;
 	}
@@ -453,7 +453,7 @@ int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err
 	char path[sizeof ((struct sockaddr_un *)0)->sun_path + 1], local[VBF_REDIRECT_CAP];
 	struct vbf_where w;
 	struct sockaddr_un un;
-	if (!unix_path(sa, len, path) || !vbf_active() || vbf_where_name(AT_FDCWD, path, &w) < 0 ||
+	if (!unix_path(sa, len, path) || !vbf_ready() || vbf_where_name(AT_FDCWD, path, &w) < 0 ||
 	    vbf_redirect_lookup(&w, local) != 0) {
 		errno = err;
 		return -1;

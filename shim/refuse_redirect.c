@@ -40,7 +40,7 @@
 #include "refuse.h"
 #include "log.h"
 #include "real.h"
-#include "vbf.h"
+#include "config.h"
 
 #define DEFAULT_BASE "/tmp/.vboxfix"
 #define BASE_MAX VBF_REDIRECT_BASE_MAX
@@ -99,17 +99,6 @@ const char *vbf_redirect_base(void)
 int vbf_redirect_fallback(const char *base, unsigned int uid, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "%s-%u", base, uid);
-	return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
-int vbf_share_path(const struct vbf_where *w, char *out, size_t cap)
-{
-	if (w->idx < 0 || w->idx >= vbf_nshares || !w->key)
-		return -1;
-	const char *root = vbf_shares[w->idx].root;
-	int n = snprintf(out, cap, "%s%s%s", strcmp(root, "/") ? root : "", w->key[0] ? "/" : "", w->key);
-	if (n == 0 && cap > 1)
-		n = snprintf(out, cap, "/");
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -450,7 +439,7 @@ int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP])
 const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP])
 {
 	struct vbf_where w;
-	if (r >= 0 || errno != ENOENT || !path || !*path || !vbf_active())
+	if (r >= 0 || errno != ENOENT || !path || !*path || !vbf_ready())
 		return NULL;
 	int saved = errno;
 	const char *res = NULL;

@@ -572,3 +572,14 @@ void vbf_shares_atfork_child(void)
 	vbf_lock_reset(&cwd_lock);
 	pid_cached = 0;
 }
+
+int vbf_share_path(const struct vbf_where *w, char *out, size_t cap)
+{
+	if (w->idx < 0 || w->idx >= vbf_nshares || !w->key)
+		return -1;
+	const char *root = vbf_shares[w->idx].root;
+	int n = snprintf(out, cap, "%s%s%s", strcmp(root, "/") ? root : "", w->key[0] ? "/" : "", w->key);
+	if (n == 0 && cap > 1)
+		n = snprintf(out, cap, "/");
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}

@@ -114,4 +114,8 @@ void vbf_shares_atfork_parent(void);
 /* The working directory changed (chdir, fchdir): fetch it again when next needed. */
 void vbf_cwd_changed(void);
 
+/* The absolute path of share name `w` (its root and key) in `out`: its
+ * length, or -1 when it does not fit or `w` is not on a share. */
+int vbf_share_path(const struct vbf_where *w, char *out, size_t cap);
+
 #endif

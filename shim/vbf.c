@@ -14,8 +14,6 @@
 #include <pthread.h>
 #include <sys/auxv.h>
 
-int vbf_boot_state;
-int vbf_on;
 static VBF_TLS int booting_here;
 static int inert_libc; /* a glibc build in a process whose libc is not glibc */
 

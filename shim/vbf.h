@@ -7,11 +7,8 @@
 #define VBF_VBF_H
 
 #include "sys.h"
+#include "config.h"
 
-/* 0: not started, 1: starting, 2: started */
-extern int vbf_boot_state;
-/* Started, not switched off (VBOXFIX=off, secure mode), and shares exist. */
-extern int vbf_on;
 
 void vbf_boot(void);
 

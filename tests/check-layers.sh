@@ -46,7 +46,7 @@ SRC=${VBF_SHIM_DIR:-$ROOT/shim}
 # store and cache are peers: neither may use the other.
 LAYERS='
 wrap    wrap_* vbf
-policy  defer dir_tail env own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect rules
+policy  defer dir_tail env own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect retry rules
 store   store store_compact store_file store_table store_fmt store_where
 cache   cache cache_shm
 base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
@@ -56,23 +56,16 @@ RANKS='wrap 4 policy 3 store 2 cache 2 base 1'
 
 # ---- today's edges against the layers or closing a cycle: FROM TO  # why -------
 ALLOW='
-dir_tail vbf            # vbf_active() (it may boot the library) asked by a policy:
-present vbf             #   vbf_active() belongs to the wrappers, the policies
-refuse_link vbf         #   should be handed an active library
-refuse_redirect vbf     #
-refuse_held vbf         #
-refuse_rdmake vbf       #
+present vbf             # vbf_stat_done_slow, vbf_statx_done (the after-stat step of the
+                        #   stat wrappers) ask vbf_active(): wrapper code kept in present.c
 refuse_rdmake own       # vbf_op_created: a redirected object records its owner, while
                         #   own -> present -> refuse_redirect (vbf_view_of, vbf_redirected)
-defer refuse            # vbf_is_busy, vbf_backoff_delay, vbf_refuse_sleep, while
-                        #   refuse.c defers unlinks (vbf_defer_unlink): refuse <-> defer
 cache_shm cache         # vbf_cache_enabled, vbf_cache_table_init/reset/atfork_child:
                         #   the shared table calls back into the cache that drives it
 '
 # ---- today's strongly connected components, either graph (one per line) ------
 KNOTS='
 cache cache_shm
-defer dir_tail own present refuse refuse_held refuse_list refuse_rdmake refuse_redirect vbf
 '
 
 CHECK=check-layers

@@ -7,10 +7,8 @@
 #include "refuse.h"
 #include "vbf.h"
 
-/* Started, with shares: defined here so the library's constructor (vbf.o)
- * is not linked in and never runs against an unfilled table. */
-int vbf_boot_state = 2;
-int vbf_on = 1;
+/* Defined here so the library's constructor (vbf.o) is not linked in and
+ * never runs against an unfilled table; main() marks the library started. */
 void vbf_boot(void) {}
 
 /* ---- backoff ---- */
@@ -448,6 +446,8 @@ static void t_parse_id(void **s)
 
 int main(void)
 {
+	vbf_boot_state = 2; /* started, with shares */
+	vbf_on = 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_backoff_doubles_and_caps),
 		cmocka_unit_test(t_backoff_bounds),
