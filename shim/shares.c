@@ -376,7 +376,7 @@ int vbf_where_name(int dirfd, const char *path, struct vbf_where *w)
 	return match(w, 0, 0);
 }
 
-int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
 {
 	int n;
 	w->idx = -1;
@@ -428,6 +428,56 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 			return w->idx = vbf_shares[i].store;
 		}
 	return w->idx = -1;
+}
+
+/* Is the lexical name of (dirfd, path) the object's canonical one without
+ * asking? The directory is named by the kernel (the working directory,
+ * /proc for a descriptor), so a last component not followed, or the
+ * descriptor itself, leaves no symlink to resolve. */
+static int name_is_canonical(const char *path, int follow)
+{
+	return !path || !*path ||
+	       (!follow && !strchr(path, '/') && strcmp(path, ".") && strcmp(path, ".."));
+}
+
+int vbf_name_canonical(const char *path, int follow) { return name_is_canonical(path, follow); }
+
+int vbf_stat_resolvable(int dirfd, const char *path, int follow)
+{
+	struct vbf_where w;
+	if (!vbf_nshares || !path || !vbf_str_ok(path, 0) || name_is_canonical(path, follow))
+		return 0;
+	if (path[0] == '/')
+		return vbf_abs_maybe_share(path);
+	if (dirfd != AT_FDCWD)
+		return vbf_fd_marked(dirfd);
+	return vbf_where_name(AT_FDCWD, path, &w) >= 0;
+}
+
+int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+{
+	w->idx = -1;
+	w->key = NULL;
+	if (!vbf_share_dev(st->st_dev))
+		return -1;
+	if (name_is_canonical(path, follow) || vbf_where_resolve(dirfd, path, follow, st, w) < 0)
+		return vbf_where_lexical(dirfd, path, follow, st, w);
+	return w->idx;
+}
+
+int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap)
+{
+	if (path[0] == '/')
+		return vbf_path_join(out, cap, "/", path);
+	if (dirfd == AT_FDCWD)
+		return join_cwd(out, cap, path, 0);
+	return join_fd(out, cap, dirfd, path, NULL);
+}
+
+int vbf_where_match(struct vbf_where *w, int have_dev, dev_t dev)
+{
+	w->key = NULL;
+	return match(w, have_dev, dev);
 }
 
 /* ---- caller memory (shares.h) ---- */

@@ -97,8 +97,57 @@ int vbf_where_name(int dirfd, const char *path, struct vbf_where *w);
 
 /* Classification after a successful stat: `st` is the real result for
  * (dirfd, path) or, when path is NULL or empty, for the descriptor dirfd.
- * System calls happen only when st->st_dev is a share's. */
+ * System calls happen only when st->st_dev is a share's. The key is the
+ * object's canonical name: symlinks in the path (and at its end when
+ * `follow`) resolved. Where the name itself shows that (a descriptor, a
+ * last component not followed) that costs nothing; else the kernel walks
+ * the name once more (vbf_where_resolve). Stat wrappers avoid that walk
+ * with vbf_stat_where. */
 int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
+/* The same by the name's text alone (as vbf_where_name, with st's device
+ * deciding; realpath only for a name not under any root): for names known
+ * to be canonical, such as a cache entry's (cache.h keeps only those). */
+int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
+
+/* ---- names resolved by the kernel (resolve.c) ----
+ *
+ * Records and cache entries are keyed by an object's canonical name on its
+ * share. The kernel resolves every symlink of a path while it walks it;
+ * these make that walk themselves (the parent opened O_PATH, the last
+ * component looked up without following, a symlink there read and walked
+ * on) and read the names of what they reached from /proc/self/fd: the same
+ * lookups and readlinks a stat makes, so no request to the share beyond
+ * the stat's own (docs/design.md, "Symlinks"). */
+
+/* stat/statx of (dirfd, path) as fstatat/statx with `flags` would answer
+ * (result, errno, buffer), and `w` names what it found: the object's
+ * canonical key, or for a missing name (ENOENT) the key it would have
+ * (w->idx -1 when not on a share or unknown). *same (may be NULL): the
+ * key is the name's own lexical key, so a cache entry under that name is
+ * told of every change to the object. Outside shares it costs a few
+ * system calls: callers use it for names already classified on a share. */
+int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, struct vbf_where *w, int *same);
+int vbf_statx_where(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx, struct vbf_where *w,
+		    int *same);
+/* Before a stat-family call: is (dirfd, path) worth vbf_stat_where? Its
+ * text is readable without a probe (shares.h), it is lexically on a share
+ * or relative to a descriptor opened on one, and the name does not show
+ * its canonical form by itself. No system call. */
+int vbf_stat_resolvable(int dirfd, const char *path, int follow);
+/* The key of the object (dirfd, path, follow) names, by one more walk;
+ * `st` (may be NULL) is what a stat of it found, and must be what the walk
+ * finds. -1 when unknown; a missing name gets the key it would have. */
+int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
+
+/* Does the text of (dirfd, path) show the object's canonical name by
+ * itself: a descriptor (NULL or empty path), or one last component not
+ * followed, below a directory the kernel names? */
+int vbf_name_canonical(const char *path, int follow);
+
+/* for resolve.c: `path` joined to the directory dirfd names (the working
+ * directory, or /proc's name for a descriptor); match w->buf to a share */
+int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap);
+int vbf_where_match(struct vbf_where *w, int have_dev, dev_t dev);
 
 /* After fork in the child: free the locks other threads held. */
 void vbf_shares_atfork_child(void);

@@ -167,16 +167,23 @@ VBF_EXPORT int ftruncate64(int fd, off64_t n)
 }
 #endif
 
-/* A new symlink can put a whole tree under a name cached as missing. */
+/* A new symlink can put a whole tree under a name cached as missing. On a
+ * share it is its creator's, as any file made there (own.h). */
+static int symlink_done(int r, int d, const char *p)
+{
+	if (r == 0 && vbf_active() && maybe_share(d, p))
+		vbf_op_created(d, p, -1, 0777);
+	return changed(r, d, p);
+}
 VBF_EXPORT int symlink(const char *target, const char *p)
 {
 	VBF_NEED(symlink);
-	return changed(REAL(symlink)(target, p), AT_FDCWD, p);
+	return symlink_done(REAL(symlink)(target, p), AT_FDCWD, p);
 }
 VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
 	VBF_NEED(symlinkat);
-	return changed(REAL(symlinkat)(target, d, p), d, p);
+	return symlink_done(REAL(symlinkat)(target, d, p), d, p);
 }
 
 /* Setting a POSIX ACL is the owner's right, and the kernel checks the

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/* Names resolved by the kernel (shares.h, "names resolved by the kernel").
+ *
+ * realpath() would find an object's canonical name with an lstat per
+ * component and a readlink per symlink on top of the stat the caller makes:
+ * on a share each is a request to the host. Here the stat itself is made as
+ * a walk the library drives: the parent directory opened O_PATH (the
+ * lookups the kernel makes for the stat), the last component opened O_PATH
+ * without following, and, when following, readlinkat on it (the readlink
+ * the kernel makes; a non-symlink answers at once, in memory) and the same
+ * steps again for the target. The object is then stat'ed through its
+ * descriptor, and /proc/self/fd names every directory reached as the
+ * kernel resolved it. On the emulated share that is request for request
+ * what a stat costs (docs/design.md, "Symlinks"); in system calls it is
+ * four to seven where a stat is one, paid only for names on a share.
+ */
+#include "shares.h"
+#include "real.h"
+#include "statconv.h"
+#include <sys/sysmacros.h>
+
+#define HOPS 40 /* symlinks the kernel follows in one walk */
+#define CANNOT -2
+
+static void close_keep(int fd)
+{
+	int saved = errno;
+	REAL(close)(fd);
+	errno = saved;
+}
+
+/* Write into `out` the name of the directory `dirfd` (one this walk opened
+ * when `ours`, else the caller's, or the working directory) with `base`
+ * appended. Length, or -1. */
+static int name_in(int dirfd, int ours, const char *base, char *out, size_t cap)
+{
+	static const char del[] = " (deleted)";
+	char link[32];
+	if (!ours)
+		return vbf_join_dir(dirfd, base, out, cap);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", dirfd);
+	int saved = errno;
+	ssize_t n = REAL(readlink)(link, out, cap - 1);
+	errno = saved;
+	if (n <= 0 || out[0] != '/' || (size_t)n >= cap - 1)
+		return -1;
+	out[n] = 0;
+	/* gone while we looked: no name to key by */
+	if ((size_t)n >= sizeof del - 1 && !memcmp(out + n - (sizeof del - 1), del, sizeof del - 1))
+		return -1;
+	if (!*base)
+		return (int)n;
+	size_t bl = strlen(base);
+	if ((size_t)n + 1 + bl + 1 > cap)
+		return -1;
+	if (n > 1)
+		out[n++] = '/';
+	memcpy(out + n, base, bl + 1);
+	return (int)(n + (ssize_t)bl);
+}
+
+/* An error of our own opens rather than of the name: make the plain call. */
+static int ours_failed(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM || err == EINVAL; }
+
+/* Walk (dirfd, path) as the kernel would. Returns an O_PATH descriptor of
+ * the object with its absolute name in `abs`; or -1 with *err the lookup's
+ * errno and `abs` the name a missing last component would have ("" when
+ * unknown); or CANNOT when the walk could not be made (the caller makes the
+ * plain call). */
+static int walk(int dirfd, const char *path, int follow, char *abs, size_t cap, int *err)
+{
+	char dir[PATH_MAX], tgt[PATH_MAX];
+	int at = dirfd, own = -1, fd = -1;
+	const char *p = path;
+	abs[0] = 0;
+	for (int hops = 0;; hops++) {
+		const char *slash = strrchr(p, '/'), *base = slash ? slash + 1 : p;
+		if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+			/* "a/", "a/.", "a/..": a directory, reached following */
+			fd = REAL(openat)(at, p, O_PATH | O_CLOEXEC);
+			if (fd < 0 || name_in(fd, 1, "", abs, cap) < 0)
+				abs[0] = 0;
+			break;
+		}
+		if (slash) {
+			size_t dl = slash == p ? 1 : (size_t)(slash - p);
+			if (dl >= sizeof dir) {
+				*err = ENAMETOOLONG;
+				fd = CANNOT;
+				break;
+			}
+			memcpy(dir, p, dl);
+			dir[dl] = 0;
+			int pfd = REAL(openat)(at, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (pfd < 0)
+				break;
+			if (own >= 0)
+				close_keep(own);
+			own = at = pfd;
+		}
+		fd = REAL(openat)(at, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			if (name_in(at, at == own, base, abs, cap) < 0)
+				abs[0] = 0;
+			errno = e;
+			break;
+		}
+		/* a symlink reads its target (the request the kernel's walk makes
+		 * too); anything else says ENOENT at once, without a request */
+		long k = follow ? vbf_raw_syscall(SYS_readlinkat, fd, (long)"", (long)tgt, sizeof tgt - 1, 0, 0) : -1;
+		if (k < 0) {
+			if (name_in(fd, 1, "", abs, cap) < 0)
+				abs[0] = 0;
+			break;
+		}
+		close_keep(fd);
+		fd = -1;
+		if (hops >= HOPS || k == 0 || k >= (long)sizeof tgt - 1) {
+			errno = hops >= HOPS ? ELOOP : k == 0 ? ENOENT : ENAMETOOLONG;
+			break;
+		}
+		tgt[k] = 0;
+		p = tgt;
+	}
+	if (fd == -1) {
+		*err = errno;
+		if (ours_failed(*err))
+			fd = CANNOT;
+	}
+	if (own >= 0)
+		close_keep(own);
+	return fd;
+}
+
+/* w->buf holds the walk's name: classify it */
+static void classify(struct vbf_where *w, int found, dev_t dev)
+{
+	w->idx = -1;
+	w->key = NULL;
+	if (w->buf[0] == '/' && (!found || vbf_share_dev(dev)))
+		vbf_where_match(w, found, dev);
+}
+
+static int lexically_same(int dirfd, const char *path, const struct vbf_where *w)
+{
+	struct vbf_where lex;
+	return w->idx >= 0 && w->key && vbf_where_name(dirfd, path, &lex) == w->idx && lex.key &&
+	       !strcmp(lex.key, w->key);
+}
+
+int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, struct vbf_where *w, int *same)
+{
+	int saved = errno, err = 0, r;
+	int fd = path && *path && !(flags & ~AT_SYMLINK_NOFOLLOW)
+			 ? walk(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), w->buf, sizeof w->buf, &err)
+			 : CANNOT;
+	if (same)
+		*same = 0;
+	if (fd == CANNOT) {
+		errno = saved;
+		r = REAL(fstatat)(dirfd, path, st, flags);
+		if (r == 0)
+			vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), st, w);
+		else
+			w->idx = -1, w->key = NULL;
+		return r;
+	}
+	if (fd >= 0) {
+		r = REAL(fstat)(fd, st);
+		err = errno;
+		close_keep(fd);
+		classify(w, 1, r == 0 ? st->st_dev : 0);
+		if (r)
+			w->idx = -1;
+	} else {
+		r = -1;
+		classify(w, 0, 0);
+		if (err != ENOENT)
+			w->idx = -1;
+	}
+	if (same)
+		*same = lexically_same(dirfd, path, w);
+	errno = r ? err : saved;
+	return r;
+}
+
+int vbf_statx_where(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx, struct vbf_where *w,
+		    int *same)
+{
+	const int pass = AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT;
+	int saved = errno, err = 0, r;
+	int fd = path && *path && !(flags & ~(AT_SYMLINK_NOFOLLOW | pass))
+			 ? walk(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), w->buf, sizeof w->buf, &err)
+			 : CANNOT;
+	if (same)
+		*same = 0;
+	if (fd == CANNOT) {
+		errno = saved;
+		r = REAL(statx)(dirfd, path, flags, mask, stx);
+		struct stat st;
+		w->idx = -1;
+		w->key = NULL;
+		if (r == 0) {
+			vbf_stat_from_statx(&st, stx);
+			vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, w);
+		}
+		return r;
+	}
+	if (fd >= 0) {
+		r = REAL(statx)(fd, "", AT_EMPTY_PATH | (flags & pass), mask, stx);
+		err = errno;
+		close_keep(fd);
+		classify(w, 1, r == 0 ? makedev(stx->stx_dev_major, stx->stx_dev_minor) : 0);
+		if (r)
+			w->idx = -1;
+	} else {
+		r = -1;
+		classify(w, 0, 0);
+		if (err != ENOENT)
+			w->idx = -1;
+	}
+	if (same)
+		*same = lexically_same(dirfd, path, w);
+	errno = r ? err : saved;
+	return r;
+}
+
+int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+{
+	int saved = errno, err = 0;
+	w->idx = -1;
+	w->key = NULL;
+	if (!path || !*path)
+		return -1;
+	int fd = walk(dirfd, path, follow, w->buf, sizeof w->buf, &err);
+	if (fd >= 0) {
+		close_keep(fd);
+		/* the object `st` describes, found again a moment later */
+		if (st)
+			classify(w, 1, st->st_dev);
+	} else if (fd == -1 && err == ENOENT && !st) {
+		classify(w, 0, 0);
+	}
+	errno = saved;
+	return w->idx;
+}
