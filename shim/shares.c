@@ -460,7 +460,15 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	w->key = NULL;
 	if (!vbf_share_dev(st->st_dev))
 		return -1;
-	if (name_is_canonical(path, follow) || vbf_where_resolve(dirfd, path, follow, st, w) < 0)
+	/* A subtree share shares its device with the rest of its filesystem,
+	 * which must not pay for walks: there the name's text must lie in the
+	 * share before the kernel is asked which object it names. */
+	int whole = 0;
+	for (int i = 0; i < vbf_nshares; i++)
+		whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
+	if ((!whole && vbf_where_lexical(dirfd, path, follow, st, w) < 0) || name_is_canonical(path, follow))
+		return whole ? vbf_where_lexical(dirfd, path, follow, st, w) : w->idx;
+	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
 		return vbf_where_lexical(dirfd, path, follow, st, w);
 	return w->idx;
 }
