@@ -49,8 +49,17 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		enum open_fn probe = fn == F_CREAT || fn == F_CREAT64 ? F_OPEN : fn;
 		fd = vbf_refuse_open(&w, d, p, fl | O_EXCL, m, call_cb, &probe);
 		created = fd >= 0;
-		if (fd < 0 && errno == EEXIST)
-			fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
+		/* The name exists: opened as it is (for writing: a directory
+		 * says EISDIR either way). ENOENT then is a symlink whose
+		 * target is missing, which O_CREAT makes. */
+		int rd = (fl & O_ACCMODE) == O_RDONLY;
+		if (fd < 0 && errno == EEXIST) {
+			fd = vbf_refuse_open(&w, d, p, rd ? fl : fl & ~O_CREAT, m, call_cb, rd ? &fn : &probe);
+			if (fd < 0 && errno == ENOENT && !rd) {
+				fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
+				created = fd >= 0;
+			}
+		}
 	} else {
 		fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
 		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
