@@ -149,6 +149,16 @@ static int lexically_same(int dirfd, const char *path, const struct vbf_where *w
 	       !strcmp(lex.key, w->key);
 }
 
+/* May the answer be cached under the name as asked? When the key is the
+ * name's own; and for a name whose directory is missing (a module search
+ * path, `__pycache__`), under its text as before: a symlink on the way is
+ * not known then, and such an entry can outlive a create through another
+ * name for VBOXFIX_TTL_MS (docs/design.md, "Symlinks"). */
+static int cacheable(int r, int err, int dirfd, const char *path, const struct vbf_where *w)
+{
+	return lexically_same(dirfd, path, w) || (r && err == ENOENT && !w->buf[0]);
+}
+
 int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, struct vbf_where *w, int *same)
 {
 	int saved = errno, err = 0, r;
@@ -180,7 +190,7 @@ int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, stru
 			w->idx = -1;
 	}
 	if (same)
-		*same = lexically_same(dirfd, path, w);
+		*same = cacheable(r, err, dirfd, path, w);
 	errno = r ? err : saved;
 	return r;
 }
@@ -221,7 +231,7 @@ int vbf_statx_where(int dirfd, const char *path, int flags, unsigned mask, struc
 			w->idx = -1;
 	}
 	if (same)
-		*same = lexically_same(dirfd, path, w);
+		*same = cacheable(r, err, dirfd, path, w);
 	errno = r ? err : saved;
 	return r;
 }

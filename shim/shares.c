@@ -4,6 +4,7 @@
 #include "fdtab.h"
 #include "lock.h"
 #include "log.h"
+#include "store.h"
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 
@@ -229,6 +230,19 @@ static int far_from_shares(const char *dir)
 /* Cheap and conservative: could `path` leave the cwd? */
 static int may_climb(const char *path) { return strstr(path, "..") != NULL; }
 
+/* Under cwd_lock: fetch the working directory when it is not known. */
+static void fetch_cwd(void)
+{
+	if (__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE))
+		return;
+	int saved = errno;
+	if (REAL(getcwd)(cwd, sizeof cwd) && cwd[0] == '/') {
+		__atomic_store_n(&cwd_valid, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&cwd_far, far_from_shares(cwd), __ATOMIC_RELEASE);
+	}
+	errno = saved;
+}
+
 /* Join `path` to the working directory. -1 when unknown (re-entered under
  * the lock from a signal handler, or getcwd failed). Other threads wait:
  * the lock is held for a copy. */
@@ -239,14 +253,7 @@ static int join_cwd(char *out, size_t cap, const char *path, int quick)
 	if (!vbf_enter(&cwd_lock))
 		return -1; /* a signal handler while this thread is in the library */
 	int n = -1;
-	if (!__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE)) {
-		int saved = errno;
-		if (REAL(getcwd)(cwd, sizeof cwd) && cwd[0] == '/') {
-			__atomic_store_n(&cwd_valid, 1, __ATOMIC_RELEASE);
-			__atomic_store_n(&cwd_far, far_from_shares(cwd), __ATOMIC_RELEASE);
-		}
-		errno = saved;
-	}
+	fetch_cwd();
 	if (cwd_valid)
 		n = vbf_path_join(out, cap, cwd, path);
 	vbf_leave(&cwd_lock);
@@ -376,33 +383,42 @@ int vbf_where_name(int dirfd, const char *path, struct vbf_where *w)
 	return match(w, 0, 0);
 }
 
-int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+/* Match the name's text: idx, or -1 (not a share object, or a descriptor
+ * not looked at), or -2 (on a share's filesystem, under no root by its
+ * text). *whole: st's device is a mount share's. */
+static int where_text(int dirfd, const char *path, const struct stat *st, struct vbf_where *w, int *whole, int *n)
 {
-	int n;
 	w->idx = -1;
 	w->key = NULL;
+	*n = -1;
 	if (!vbf_share_dev(st->st_dev))
 		return -1;
 	/* A mount share's dev is its own; a subtree share shares its dev with the
 	 * rest of that filesystem, which must not pay for lookups. */
-	int whole = 0;
+	*whole = 0;
 	for (int i = 0; i < vbf_nshares; i++)
-		whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
+		*whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
 	/* `path` was read by the call that filled `st`; NULL or "" with
 	 * AT_EMPTY_PATH named dirfd itself (the working directory for AT_FDCWD) */
 	int self = !path || !*path;
 	if (!self && path[0] == '/')
-		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
+		*n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
 	else if (dirfd == AT_FDCWD)
-		n = join_cwd(w->buf, sizeof w->buf, self ? "" : path, 0);
-	else if (whole || vbf_fd_marked(dirfd))
-		n = join_fd(w->buf, sizeof w->buf, dirfd, path, self ? st : NULL);
+		*n = join_cwd(w->buf, sizeof w->buf, self ? "" : path, 0);
+	else if (*whole || vbf_fd_marked(dirfd))
+		*n = join_fd(w->buf, sizeof w->buf, dirfd, path, self ? st : NULL);
 	else
 		return -1;
-	if (n >= 0 && match(w, 1, st->st_dev) >= 0)
+	if (*n >= 0 && match(w, 1, st->st_dev) >= 0)
 		return w->idx;
-	if (!whole)
-		return -1;
+	return *whole ? -2 : -1;
+}
+
+int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+{
+	int n, whole, t = where_text(dirfd, path, st, w, &whole, &n);
+	if (t != -2)
+		return t;
 	/* Reached through a symlink from outside, or through a mount we do not
 	 * know: ask the kernel for the real name (only ever for share objects). */
 	if (n >= 0 && REAL(realpath)) {
@@ -430,14 +446,57 @@ int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat
 	return w->idx = -1;
 }
 
+/* Components of `s` ("." and empty ones skipped), counting up to 2; 2 for
+ * any "..", which the text cannot resolve. */
+static int components(const char *s)
+{
+	int n = 0;
+	while (*s && n < 2) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		if (e - s == 2 && s[0] == '.' && s[1] == '.')
+			return 2;
+		if (e > s && !(e - s == 1 && s[0] == '.'))
+			n++;
+		s = e;
+	}
+	return n;
+}
+
+/* `abs` is `dir` or below it: the rest, else NULL */
+static const char *after(const char *abs, const char *dir, size_t n)
+{
+	if (n <= 1 || strncmp(abs, dir, n) || (abs[n] && abs[n] != '/'))
+		return NULL;
+	return abs + n;
+}
+
 /* Is the lexical name of (dirfd, path) the object's canonical one without
- * asking? The directory is named by the kernel (the working directory,
- * /proc for a descriptor), so a last component not followed, or the
- * descriptor itself, leaves no symlink to resolve. */
+ * asking? The kernel names the working directory (getcwd), a descriptor
+ * (/proc) and a share's root (mountinfo, realpath): below one of them, a
+ * name of no component (the directory itself) or of one not followed
+ * leaves no symlink to resolve. */
 static int name_is_canonical(const char *path, int follow)
 {
-	return !path || !*path ||
-	       (!follow && !strchr(path, '/') && strcmp(path, ".") && strcmp(path, ".."));
+	if (!path || !*path)
+		return 1;
+	const char *rest = path[0] == '/' ? NULL : path;
+	for (int i = 0; !rest && i < vbf_nshares; i++)
+		rest = after(path, vbf_shares[i].root, vbf_shares[i].len);
+	if (path[0] == '/' && vbf_enter(&cwd_lock)) {
+		fetch_cwd();
+		const char *r = cwd_valid ? after(path, cwd, strlen(cwd)) : NULL;
+		if (r && (!rest || r > rest))
+			rest = r;
+		vbf_leave(&cwd_lock);
+	}
+	if (!rest)
+		return 0;
+	int n = components(rest);
+	return n == 0 || (n == 1 && !follow);
 }
 
 int vbf_name_canonical(const char *path, int follow) { return name_is_canonical(path, follow); }
@@ -454,20 +513,24 @@ int vbf_stat_resolvable(int dirfd, const char *path, int follow)
 	return vbf_where_name(AT_FDCWD, path, &w) >= 0;
 }
 
+static int store_holds_records(int idx)
+{
+	struct vbf_store_info si;
+	return vbf_store_info(idx, &si) != 0 || si.file_records > 0;
+}
+
 int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
 {
-	w->idx = -1;
-	w->key = NULL;
-	if (!vbf_share_dev(st->st_dev))
-		return -1;
 	/* A subtree share shares its device with the rest of its filesystem,
 	 * which must not pay for walks: there the name's text must lie in the
-	 * share before the kernel is asked which object it names. */
-	int whole = 0;
-	for (int i = 0; i < vbf_nshares; i++)
-		whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
-	if ((!whole && vbf_where_lexical(dirfd, path, follow, st, w) < 0) || name_is_canonical(path, follow))
-		return whole ? vbf_where_lexical(dirfd, path, follow, st, w) : w->idx;
+	 * share before the kernel is asked which object it names. Where the
+	 * share holds no record, every name of an object shows the same, and a
+	 * share's root is named canonically by its text: no walk either (this
+	 * is the first stat from a caller's page the library had not read
+	 * before, made as the plain call: present.h). */
+	int whole, n, r = where_text(dirfd, path, st, w, &whole, &n);
+	if (r == -1 || (r >= 0 && (name_is_canonical(path, follow) || !*w->key || !store_holds_records(r))))
+		return r;
 	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
 		return vbf_where_lexical(dirfd, path, follow, st, w);
 	return w->idx;
@@ -491,31 +554,29 @@ int vbf_where_match(struct vbf_where *w, int have_dev, dev_t dev)
 /* ---- caller memory (shares.h) ---- */
 
 #define PG ((uintptr_t)4096) /* the smallest page: a larger one only costs probes */
-#define MEMO 32
+#define MEMO 256                /* direct-mapped by page number */
 #define M_READ ((uintptr_t)1)
 #define M_WRITE ((uintptr_t)2)
 
 /* Pages known readable (and writable) in this thread, each entry written
- * with one store: a signal handler sees the old entry or the new one. */
+ * with one store: a signal handler sees the old entry or the new one. One
+ * slot per page number modulo MEMO: a look is one load (the stat path
+ * outside shares asks it too), and a program's path strings spread over
+ * the heap (an interpreter's) mostly stay known, so their stats are made
+ * through the kernel's resolution (present.h) rather than as the plain
+ * call. */
 static VBF_TLS uintptr_t memo[MEMO];
-static VBF_TLS unsigned memo_next;
 
 static int known(uintptr_t pg, uintptr_t bits)
 {
-	for (int i = 0; i < MEMO; i++)
-		if ((memo[i] & ~(PG - 1)) == pg && (memo[i] & bits) == bits)
-			return 1;
-	return 0;
+	uintptr_t m = memo[(pg / PG) % MEMO];
+	return (m & ~(PG - 1)) == pg && (m & bits) == bits;
 }
 
 static void learn(uintptr_t pg, uintptr_t bits)
 {
-	for (int i = 0; i < MEMO; i++)
-		if ((memo[i] & ~(PG - 1)) == pg) {
-			memo[i] |= bits;
-			return;
-		}
-	memo[memo_next++ % MEMO] = pg | bits;
+	uintptr_t *m = &memo[(pg / PG) % MEMO];
+	*m = (*m & ~(PG - 1)) == pg ? *m | bits : pg | bits;
 }
 
 /* This process's pid, asked once (a fork child asks again; a vfork child

@@ -67,10 +67,10 @@ static inline int vbf_abs_maybe_share(const char *p)
  * The kernel answers EFAULT for a path or buffer it cannot reach; the
  * library must not fault on the same pointer where it looks first (to
  * classify a name, to answer a stat from the cache). One cheap system call
- * checks a page, and the answer is remembered per thread (32 pages), so a
- * program that passes its paths and buffers from the same few pages pays
- * it once (32 pages). A page unmapped after it was checked is the one case still
- * touched unchecked. */
+ * checks a page, and the answer is remembered per thread (256 slots, one
+ * per page number modulo 256), so a program that passes its paths and
+ * buffers from the same pages pays it once. A page unmapped after it was
+ * checked is the one case still touched unchecked. */
 
 /* `s` is a NUL-terminated string shorter than VBF_PATH_CAP, every byte of it
  * readable. `probe`: a page not yet known costs one system call (else 0). */
