@@ -115,7 +115,18 @@ static const char *redirected(int r, const struct vbf_stat_name *n, int dirfd, c
 		errno = saved;
 		return lp;
 	}
-	return vbf_redirected(r, dirfd, path, follow ? 0 : AT_SYMLINK_NOFOLLOW, lb);
+	/* The plain call (a page not read before): by the name's text, and by
+	 * the name a walk ends at only for a stat that follows (a symlink to a
+	 * FIFO), on a share holding records (docs/design.md, "Symlinks"). */
+	struct vbf_where w;
+	int saved = errno;
+	const char *lp = NULL;
+	if (path && *path && vbf_active() && vbf_where_name(dirfd, path, &w) >= 0 &&
+	    (vbf_redirect_lookup(&w, lb) == 0 ||
+	     (follow && vbf_redirect_lookup_name(&w, dirfd, path, 1, lb) == 0)))
+		lp = lb;
+	errno = saved;
+	return lp;
 }
 
 int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st,

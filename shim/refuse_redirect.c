@@ -436,11 +436,12 @@ int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *p
 		return 0;
 	/* a symlink on the way (or at the end) may lead to one: the name the
 	 * kernel's walk ends at, one more walk, only after an ENOENT on a share
-	 * and only once anything was redirected (one local lstat) */
+	 * holding records (with none, a name is taken as it is: shares.h), and
+	 * only once anything was redirected (one local lstat) */
 	struct vbf_where r;
 	struct vbf_rundir rd;
-	if (w->idx < 0 || vbf_name_canonical(path, follow) || vbf_rundir_get(&rd) != 0 ||
-	    vbf_where_resolve(dirfd, path, follow, NULL, &r) < 0)
+	if (w->idx < 0 || vbf_name_canonical(path, follow) || !vbf_share_has_records(w->idx) ||
+	    vbf_rundir_get(&rd) != 0 || vbf_where_resolve(dirfd, path, follow, NULL, &r) < 0)
 		return -1;
 	return vbf_redirect_lookup(&r, buf);
 }

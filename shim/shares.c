@@ -513,7 +513,7 @@ int vbf_stat_resolvable(int dirfd, const char *path, int follow)
 	return vbf_where_name(AT_FDCWD, path, &w) >= 0;
 }
 
-static int store_holds_records(int idx)
+int vbf_share_has_records(int idx)
 {
 	struct vbf_store_info si;
 	return vbf_store_info(idx, &si) != 0 || si.file_records > 0;
@@ -529,7 +529,7 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	 * is the first stat from a caller's page the library had not read
 	 * before, made as the plain call: present.h). */
 	int whole, n, r = where_text(dirfd, path, st, w, &whole, &n);
-	if (r == -1 || (r >= 0 && (name_is_canonical(path, follow) || !*w->key || !store_holds_records(r))))
+	if (r == -1 || (r >= 0 && (name_is_canonical(path, follow) || !*w->key || !vbf_share_has_records(r))))
 		return r;
 	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
 		return vbf_where_lexical(dirfd, path, follow, st, w);

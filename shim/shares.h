@@ -144,6 +144,10 @@ int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat
  * followed, below a directory the kernel names? */
 int vbf_name_canonical(const char *path, int follow);
 
+/* Does the share (store index) hold any record? With none, every name of
+ * an object shows the same, and finding its canonical one can wait. */
+int vbf_share_has_records(int idx);
+
 /* for resolve.c: `path` joined to the directory dirfd names (the working
  * directory, or /proc's name for a descriptor); match w->buf to a share */
 int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap);
