@@ -34,6 +34,14 @@ static int creates(int fl) { return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPF
 /* On a share every attempt goes through what the share refuses (refuse.h). */
 static int call_cb(void *fn, int d, const char *p, int fl, mode_t m) { return call(*(enum open_fn *)fn, d, p, fl, m); }
 
+static int is_dir(int fd)
+{
+	struct stat st;
+	int saved = errno, r = REAL(fstat)(fd, &st) == 0 && S_ISDIR(st.st_mode);
+	errno = saved;
+	return r;
+}
+
 static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 {
 	struct vbf_where w;
@@ -49,15 +57,19 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		enum open_fn probe = fn == F_CREAT || fn == F_CREAT64 ? F_OPEN : fn;
 		fd = vbf_refuse_open(&w, d, p, fl | O_EXCL, m, call_cb, &probe);
 		created = fd >= 0;
-		/* The name exists: opened as it is (for writing: a directory
-		 * says EISDIR either way). ENOENT then is a symlink whose
-		 * target is missing, which O_CREAT makes. */
-		int rd = (fl & O_ACCMODE) == O_RDONLY;
+		/* The name exists: opened as it is. ENOENT then is a symlink
+		 * whose target is missing, which O_CREAT makes. */
 		if (fd < 0 && errno == EEXIST) {
-			fd = vbf_refuse_open(&w, d, p, rd ? fl : fl & ~O_CREAT, m, call_cb, rd ? &fn : &probe);
-			if (fd < 0 && errno == ENOENT && !rd) {
+			fd = vbf_refuse_open(&w, d, p, fl & ~O_CREAT, m, call_cb, &probe);
+			if (fd < 0 && errno == ENOENT) {
 				fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
 				created = fd >= 0;
+			} else if (fd >= 0 && (fl & O_ACCMODE) == O_RDONLY && is_dir(fd)) {
+				/* O_CREAT on a directory: EISDIR (for writing the
+				 * open without it said so already) */
+				REAL(close)(fd);
+				fd = -1;
+				errno = EISDIR;
 			}
 		}
 	} else {
