@@ -15,6 +15,7 @@
  * four to seven where a stat is one, paid only for names on a share.
  */
 #include "shares.h"
+#include "cache.h"
 #include "real.h"
 #include "statconv.h"
 #include <sys/sysmacros.h>
@@ -254,4 +255,20 @@ int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat
 	}
 	errno = saved;
 	return w->idx;
+}
+
+int vbf_cache_write_rename(int tok, int fd, const char *path, struct vbf_where *w)
+{
+	struct vbf_where c;
+	if (tok <= 0 || vbf_name_canonical(path, 1) || vbf_where_name(fd, "", &c) < 0 || !c.key ||
+	    (c.idx == w->idx && !strcmp(c.key, w->key)))
+		return tok;
+	int t = vbf_cache_write_begin(&c, 1);
+	if (t <= 0)
+		return tok;
+	vbf_cache_fd_release(tok); /* counted under the name as asked: given back */
+	w->idx = c.idx;
+	memcpy(w->buf, c.buf, sizeof w->buf);
+	w->key = w->buf + (c.key - c.buf);
+	return t;
 }

@@ -148,6 +148,14 @@ int vbf_name_canonical(const char *path, int follow);
  * an object shows the same, and finding its canonical one can wait. */
 int vbf_share_has_records(int idx);
 
+/* An open of (dirfd, path), lexically `w`, for writing returned `fd` with
+ * the cache's write token `tok` (cache.h) taken under w's name. Where the
+ * text may not be the object's own name (a symlink on the way), `w`
+ * becomes the name /proc gives the descriptor, and the token is taken
+ * again under it: a write through a symlink keeps the target's cache entry
+ * from being served. One readlink, no request. Returns the token. */
+int vbf_cache_write_rename(int tok, int fd, const char *path, struct vbf_where *w);
+
 /* for resolve.c: `path` joined to the directory dirfd names (the working
  * directory, or /proc's name for a descriptor); match w->buf to a share */
 int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap);

@@ -78,6 +78,7 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 	}
 	if (fd >= 0) {
 		vbf_fd_mark(fd, 1);
+		wtok = vbf_cache_write_rename(wtok, fd, p, &w);
 		if (created)
 			vbf_op_created(d, p, fd, m);
 		else if (vbf_open_writes(fl))

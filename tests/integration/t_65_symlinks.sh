@@ -88,6 +88,15 @@ expect_rc "... its owner: allowed" 0 as_user with_lib_refuse \
 expect_out "open(O_CREAT) through a dangling symlink records the created target's mode" "640 640" \
     joined lib sh -c "ln -s made '$MNT/dangling' && umask 027 && : >>'$MNT/dangling' && stat -c %a '$MNT/made' && stat -L -c %a '$MNT/dangling'"
 
+expect_out "a write through a symlink shows in the target's size at once (its cache entry is not served)" "2 6 6" \
+    lib "$PYTHON" -c "
+import os
+d = '$MNT/x'; open(d + '/w', 'w').write('ab'); os.symlink('w', d + '/tow')
+a = os.stat(d + '/w').st_size; os.stat(d + '/w')
+f = open(d + '/tow', 'a'); f.write('cdef'); f.flush()
+b = os.stat(d + '/w').st_size; f.close()
+print(a, b, os.stat(d + '/w').st_size)"
+
 # --- from outside into the share
 ln -s "$MNT/data" "$T/out"
 expect_out "stat through a symlink from outside shows the target's record" "$TEST_UID:$TEST_GID 600" view "$T/out/f"
