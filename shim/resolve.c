@@ -160,35 +160,39 @@ static int cacheable(int r, int err, int dirfd, const char *path, const struct v
 	return lexically_same(dirfd, path, w) || (r && err == ENOENT && !w->buf[0]);
 }
 
-int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, struct vbf_where *w, int *same)
+/* vbf_stat_where and vbf_statx_where: statx when `stx`, else stat */
+static int stat_where(int dirfd, const char *path, int flags, struct stat *st, struct statx *stx, unsigned mask,
+		      struct vbf_where *w, int *same)
 {
-	int saved = errno, err = 0, r;
-	int fd = path && *path && !(flags & ~AT_SYMLINK_NOFOLLOW)
-			 ? walk(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), w->buf, sizeof w->buf, &err)
+	const int pass = stx ? AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT : 0;
+	int saved = errno, err = 0, r, follow = !(flags & AT_SYMLINK_NOFOLLOW);
+	struct stat sx;
+	int fd = path && *path && !(flags & ~(AT_SYMLINK_NOFOLLOW | pass))
+			 ? walk(dirfd, path, follow, w->buf, sizeof w->buf, &err)
 			 : CANNOT;
 	if (same)
 		*same = 0;
+	w->idx = -1;
+	w->key = NULL;
 	if (fd == CANNOT) {
 		errno = saved;
-		r = REAL(fstatat)(dirfd, path, st, flags);
+		r = stx ? REAL(statx)(dirfd, path, flags, mask, stx) : REAL(fstatat)(dirfd, path, st, flags);
+		if (r == 0 && stx)
+			vbf_stat_from_statx(st = &sx, stx);
 		if (r == 0)
-			vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), st, w);
-		else
-			w->idx = -1, w->key = NULL;
+			vbf_where_stat(dirfd, path, follow, st, w);
 		return r;
 	}
 	if (fd >= 0) {
-		r = REAL(fstat)(fd, st);
+		r = stx ? REAL(statx)(fd, "", AT_EMPTY_PATH | (flags & pass), mask, stx) : REAL(fstat)(fd, st);
 		err = errno;
 		close_keep(fd);
-		classify(w, 1, r == 0 ? st->st_dev : 0);
-		if (r)
-			w->idx = -1;
+		if (r == 0)
+			classify(w, 1, stx ? makedev(stx->stx_dev_major, stx->stx_dev_minor) : st->st_dev);
 	} else {
 		r = -1;
-		classify(w, 0, 0);
-		if (err != ENOENT)
-			w->idx = -1;
+		if (err == ENOENT)
+			classify(w, 0, 0);
 	}
 	if (same)
 		*same = cacheable(r, err, dirfd, path, w);
@@ -196,45 +200,15 @@ int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, stru
 	return r;
 }
 
+int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, struct vbf_where *w, int *same)
+{
+	return stat_where(dirfd, path, flags, st, NULL, 0, w, same);
+}
+
 int vbf_statx_where(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx, struct vbf_where *w,
 		    int *same)
 {
-	const int pass = AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT;
-	int saved = errno, err = 0, r;
-	int fd = path && *path && !(flags & ~(AT_SYMLINK_NOFOLLOW | pass))
-			 ? walk(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), w->buf, sizeof w->buf, &err)
-			 : CANNOT;
-	if (same)
-		*same = 0;
-	if (fd == CANNOT) {
-		errno = saved;
-		r = REAL(statx)(dirfd, path, flags, mask, stx);
-		struct stat st;
-		w->idx = -1;
-		w->key = NULL;
-		if (r == 0) {
-			vbf_stat_from_statx(&st, stx);
-			vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, w);
-		}
-		return r;
-	}
-	if (fd >= 0) {
-		r = REAL(statx)(fd, "", AT_EMPTY_PATH | (flags & pass), mask, stx);
-		err = errno;
-		close_keep(fd);
-		classify(w, 1, r == 0 ? makedev(stx->stx_dev_major, stx->stx_dev_minor) : 0);
-		if (r)
-			w->idx = -1;
-	} else {
-		r = -1;
-		classify(w, 0, 0);
-		if (err != ENOENT)
-			w->idx = -1;
-	}
-	if (same)
-		*same = cacheable(r, err, dirfd, path, w);
-	errno = r ? err : saved;
-	return r;
+	return stat_where(dirfd, path, flags, NULL, stx, mask, w, same);
 }
 
 int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
