@@ -35,7 +35,7 @@ void vbf_view_inherited(int idx, const char *key, const struct stat *st, struct 
 
 /* Fix a stat result in place when it is on a share. (dirfd, path, follow)
  * name what was asked, as for vbf_where_lexical: the name's text is taken
- * as the object's (fts and syscall(2) results, names from a walk). Keeps
+ * as the object's (fts and nftw results: names from a walk). Keeps
  * errno; -1 (ENOENT) for the state store's own file, which programs must
  * not see. */
 int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st);

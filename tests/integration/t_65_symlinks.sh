@@ -15,7 +15,7 @@
 # made by root ..."); the lstat/lchown ones guard the link's own record.
 . "$(dirname "$0")/lib.sh"
 need_lib
-need_file "$REFUSE"
+need_file "$REFUSE" "$PROBE"
 need_cmd "$PYTHON" setpriv
 share_setup ignore
 tmp_dir T
@@ -44,6 +44,9 @@ ln -s data/f "$MNT/link"
 expect_out "stat through a symlink shows the target's record (stat(1), statx)" "7:8 640" view "$MNT/link"
 expect_out "... and os.stat (stat, fstatat)" "7:8 640" pyview "$MNT/link"
 expect_out "... to another uid too" "7:8 640" as_user with_lib_refuse stat -L -c '%u:%g %a' "$MNT/link"
+expect_out "... and syscall(SYS_statx), syscall(SYS_newfstatat) (node, libuv)" \
+    "uid=7 gid=8 mode=0640 type=f size=2 uid=7 gid=8 mode=0640 type=f size=2" \
+    joined sh -c "LD_PRELOAD='$LIB $REFUSE' '$PROBE' sys_statx '$MNT/link'; LD_PRELOAD='$LIB $REFUSE' '$PROBE' sys_newfstatat '$MNT/link'"
 check "chmod 0600 through the symlink" lib chmod 0600 "$MNT/link"
 check "chown 123:456 through the symlink" lib chown 123:456 "$MNT/link"
 expect_out "chmod/chown through a symlink change the target's presented mode and owner" "123:456 600" \
