@@ -16,7 +16,9 @@
  */
 #include "shares.h"
 #include "cache.h"
+#include "fdtab.h"
 #include "real.h"
+#include "store.h"
 #include "statconv.h"
 #include <sys/sysmacros.h>
 
@@ -28,6 +30,79 @@ static void close_keep(int fd)
 	int saved = errno;
 	REAL(close)(fd);
 	errno = saved;
+}
+
+/* Components of `s` ("." and empty ones skipped), counting up to 2; 2 for
+ * any "..", which the text cannot resolve. */
+static int components(const char *s)
+{
+	int n = 0;
+	while (*s && n < 2) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		if (e - s == 2 && s[0] == '.' && s[1] == '.')
+			return 2;
+		if (e > s && !(e - s == 1 && s[0] == '.'))
+			n++;
+		s = e;
+	}
+	return n;
+}
+
+/* Is the lexical name of (dirfd, path) the object's canonical one without
+ * asking? The kernel names the working directory (getcwd), a descriptor
+ * (/proc) and a share's root (mountinfo, realpath): below one of them, a
+ * name of no component (the directory itself) or of one not followed
+ * leaves no symlink to resolve. */
+static int name_is_canonical(const char *path, int follow)
+{
+	if (!path || !*path)
+		return 1;
+	const char *rest = path[0] == '/' ? vbf_after_root(path) : path;
+	if (!rest)
+		return 0;
+	int n = components(rest);
+	return n == 0 || (n == 1 && !follow);
+}
+
+int vbf_name_canonical(const char *path, int follow) { return name_is_canonical(path, follow); }
+
+int vbf_stat_resolvable(int dirfd, const char *path, int follow)
+{
+	struct vbf_where w;
+	if (!vbf_nshares || !path || !vbf_str_ok(path, 0) || !*path)
+		return 0;
+	/* on a share by the text first: a name elsewhere costs nothing more */
+	int on = path[0] == '/' ? vbf_abs_maybe_share(path)
+		 : dirfd != AT_FDCWD ? vbf_fd_marked(dirfd)
+				     : vbf_where_name(AT_FDCWD, path, &w) >= 0;
+	return on && !name_is_canonical(path, follow);
+}
+
+int vbf_share_has_records(int idx)
+{
+	struct vbf_store_info si;
+	return vbf_store_info(idx, &si) != 0 || si.file_records > 0;
+}
+
+int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+{
+	/* A subtree share shares its device with the rest of its filesystem,
+	 * which must not pay for walks: there the name's text must lie in the
+	 * share before the kernel is asked which object it names. Where the
+	 * share holds no record, every name of an object shows the same, and a
+	 * share's root is named canonically by its text: no walk either (this
+	 * is the first stat from a caller's page the library had not read
+	 * before, made as the plain call: present.h). */
+	int whole, r = vbf_where_text(dirfd, path, st, w, &whole);
+	if (r == -1 || (r >= 0 && (name_is_canonical(path, follow) || !*w->key || !vbf_share_has_records(r))))
+		return r;
+	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
+		return vbf_where_lexical(dirfd, path, follow, st, w);
+	return w->idx;
 }
 
 /* Write into `out` the name of the directory `dirfd` (one this walk opened

@@ -4,7 +4,6 @@
 #include "fdtab.h"
 #include "lock.h"
 #include "log.h"
-#include "store.h"
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 
@@ -446,26 +445,6 @@ int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat
 	return w->idx = -1;
 }
 
-/* Components of `s` ("." and empty ones skipped), counting up to 2; 2 for
- * any "..", which the text cannot resolve. */
-static int components(const char *s)
-{
-	int n = 0;
-	while (*s && n < 2) {
-		while (*s == '/')
-			s++;
-		const char *e = s;
-		while (*e && *e != '/')
-			e++;
-		if (e - s == 2 && s[0] == '.' && s[1] == '.')
-			return 2;
-		if (e > s && !(e - s == 1 && s[0] == '.'))
-			n++;
-		s = e;
-	}
-	return n;
-}
-
 /* `abs` is `dir` or below it: the rest, else NULL */
 static const char *after(const char *abs, const char *dir, size_t n)
 {
@@ -474,66 +453,25 @@ static const char *after(const char *abs, const char *dir, size_t n)
 	return abs + n;
 }
 
-/* Is the lexical name of (dirfd, path) the object's canonical one without
- * asking? The kernel names the working directory (getcwd), a descriptor
- * (/proc) and a share's root (mountinfo, realpath): below one of them, a
- * name of no component (the directory itself) or of one not followed
- * leaves no symlink to resolve. */
-static int name_is_canonical(const char *path, int follow)
+const char *vbf_after_root(const char *abs)
 {
-	if (!path || !*path)
-		return 1;
-	const char *rest = path[0] == '/' ? NULL : path;
+	const char *rest = NULL;
 	for (int i = 0; !rest && i < vbf_nshares; i++)
-		rest = after(path, vbf_shares[i].root, vbf_shares[i].len);
-	if (path[0] == '/' && vbf_enter(&cwd_lock)) {
+		rest = after(abs, vbf_shares[i].root, vbf_shares[i].len);
+	if (vbf_enter(&cwd_lock)) {
 		fetch_cwd();
-		const char *r = cwd_valid ? after(path, cwd, strlen(cwd)) : NULL;
+		const char *r = cwd_valid ? after(abs, cwd, strlen(cwd)) : NULL;
 		if (r && (!rest || r > rest))
 			rest = r;
 		vbf_leave(&cwd_lock);
 	}
-	if (!rest)
-		return 0;
-	int n = components(rest);
-	return n == 0 || (n == 1 && !follow);
+	return rest;
 }
 
-int vbf_name_canonical(const char *path, int follow) { return name_is_canonical(path, follow); }
-
-int vbf_stat_resolvable(int dirfd, const char *path, int follow)
+int vbf_where_text(int dirfd, const char *path, const struct stat *st, struct vbf_where *w, int *whole)
 {
-	struct vbf_where w;
-	if (!vbf_nshares || !path || !vbf_str_ok(path, 0) || name_is_canonical(path, follow))
-		return 0;
-	if (path[0] == '/')
-		return vbf_abs_maybe_share(path);
-	if (dirfd != AT_FDCWD)
-		return vbf_fd_marked(dirfd);
-	return vbf_where_name(AT_FDCWD, path, &w) >= 0;
-}
-
-int vbf_share_has_records(int idx)
-{
-	struct vbf_store_info si;
-	return vbf_store_info(idx, &si) != 0 || si.file_records > 0;
-}
-
-int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
-{
-	/* A subtree share shares its device with the rest of its filesystem,
-	 * which must not pay for walks: there the name's text must lie in the
-	 * share before the kernel is asked which object it names. Where the
-	 * share holds no record, every name of an object shows the same, and a
-	 * share's root is named canonically by its text: no walk either (this
-	 * is the first stat from a caller's page the library had not read
-	 * before, made as the plain call: present.h). */
-	int whole, n, r = where_text(dirfd, path, st, w, &whole, &n);
-	if (r == -1 || (r >= 0 && (name_is_canonical(path, follow) || !*w->key || !vbf_share_has_records(r))))
-		return r;
-	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
-		return vbf_where_lexical(dirfd, path, follow, st, w);
-	return w->idx;
+	int n;
+	return where_text(dirfd, path, st, w, whole, &n);
 }
 
 int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap)

@@ -156,6 +156,11 @@ int vbf_share_has_records(int idx);
  * from being served. One readlink, no request. Returns the token. */
 int vbf_cache_write_rename(int tok, int fd, const char *path, struct vbf_where *w);
 
+/* for resolve.c: the part of the absolute `abs` below a share's root or
+ * the working directory (names the kernel gave), or NULL; where_text is
+ * vbf_where_lexical without the realpath for a name under no root (-2) */
+const char *vbf_after_root(const char *abs);
+int vbf_where_text(int dirfd, const char *path, const struct stat *st, struct vbf_where *w, int *whole);
 /* for resolve.c: `path` joined to the directory dirfd names (the working
  * directory, or /proc's name for a descriptor); match w->buf to a share */
 int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap);
