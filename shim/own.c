@@ -14,10 +14,14 @@ int vbf_is_refusal(int err)
 	return err == EPERM || err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS;
 }
 
-/* stat the target the way the op will act on it */
-static int target_stat(int dirfd, const char *path, int flags, struct stat *st)
+/* stat the target the way the op will act on it, and name the object it
+ * reaches (symlinks resolved: shares.h, vbf_stat_where) */
+static int target_stat(int dirfd, const char *path, int flags, struct stat *st, struct vbf_where *w)
 {
-	return REAL(fstatat)(dirfd, path, st, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	int r = vbf_stat_where(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), st, w, NULL);
+	if (r == 0 && w->idx < 0)
+		w->key = NULL;
+	return r;
 }
 
 /* The primary group of `uid` in /etc/passwd, read directly (config.h: NSS
@@ -54,9 +58,9 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st))
+	if (target_stat(dirfd, path, flags, &st, &w))
 		return -1; /* ENOENT, ENOTDIR, ELOOP, EACCES...: as the call would say */
-	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0 || !w.key)
+	if (w.idx < 0 || !w.key)
 		return REAL(fchownat)(dirfd, path, uid, gid, flags);
 
 	struct vbf_view v;
@@ -125,10 +129,9 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st))
+	if (target_stat(dirfd, path, flags, &st, &w))
 		return -1;
-	if (S_ISLNK(st.st_mode) || vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0 ||
-	    !w.key)
+	if (S_ISLNK(st.st_mode) || w.idx < 0 || !w.key)
 		return real_chmod(dirfd, path, mode, flags);
 
 	struct vbf_view v;
@@ -174,8 +177,7 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 	struct stat st;
 	struct vbf_where w;
 	int saved = errno;
-	if (target_stat(dirfd, path, flags, &st) ||
-	    vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0) {
+	if (target_stat(dirfd, path, flags, &st, &w) || w.idx < 0) {
 		errno = saved;
 		return 0;
 	}
@@ -199,8 +201,7 @@ int vbf_op_owner_refused(int dirfd, const char *path, int flags, const char *wha
 		path = "";
 		flags |= AT_EMPTY_PATH;
 	}
-	if (target_stat(dirfd, path, flags, &st) == 0 &&
-	    vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0) {
+	if (target_stat(dirfd, path, flags, &st, &w) == 0 && w.idx >= 0) {
 		struct vbf_view v;
 		vbf_view_of(w.idx, w.key, &st, &v);
 		yes = vbf_euid() == v.uid;
@@ -278,10 +279,12 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 	struct stat st;
 	struct vbf_where w;
 	int saved = errno;
-	int r = fd >= 0 ? REAL(fstat)(fd, &st) : REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW);
-	if (r == 0 && (fd >= 0 ? vbf_where_stat(fd, NULL, 1, &st, &w) : vbf_where_stat(dirfd, path, 0, &st, &w)) >= 0 &&
-	    w.key) {
-		mode_t want = mode & 07777 & ~vbf_umask_get();
+	int r = fd >= 0 ? REAL(fstat)(fd, &st) : target_stat(dirfd, path, AT_SYMLINK_NOFOLLOW, &st, &w);
+	if (r == 0 && fd >= 0)
+		vbf_where_stat(fd, NULL, 1, &st, &w);
+	if (r == 0 && w.idx >= 0 && w.key) {
+		/* a symlink's mode is always 0777: nothing to record */
+		mode_t want = S_ISLNK(st.st_mode) ? st.st_mode & 07777 : mode & 07777 & ~vbf_umask_get();
 		/* As on a local disk, the new object is its creator's: euid, and
 		 * egid or a setgid directory's group. Recorded only where that is
 		 * not what it inherits anyway (present.h), so a service creating

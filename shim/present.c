@@ -69,34 +69,91 @@ void vbf_view_inherited(int idx, const char *key, const struct stat *st, struct 
 	v->how = hit ? VBF_VIEW_MAPPED : vbf_cfg.have_owner ? VBF_VIEW_OWNER : VBF_VIEW_CALLER;
 }
 
+/* Present `st` as the object `w` names (w->idx < 0: not on a share);
+ * `path` as asked. */
+static int present_as(const struct vbf_where *w, const char *path, struct stat *st)
+{
+	if (w->idx < 0)
+		return 0;
+	if (w->key && (vbf_store_is_internal(w->idx, w->key) || (path && *path && vbf_defer_kept(w->idx, w->key)))) {
+		errno = ENOENT; /* the state store is not the program's */
+		return -1;
+	}
+	struct vbf_view v;
+	vbf_view_of(w->idx, w->key, st, &v);
+	st->st_uid = v.uid;
+	st->st_gid = v.gid;
+	st->st_mode = v.mode;
+	if (v.link.flags)
+		vbf_link_present(w->idx, &v.link, st);
+	vbf_count(VBF_C_PRESENTED);
+	return 0;
+}
+
 int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 {
 	if (likely(!vbf_share_dev(st->st_dev)))
 		return 0;
 	int saved = errno;
 	struct vbf_where w;
-	if (vbf_where_stat(dirfd, path, follow, st, &w) >= 0) {
-		if (w.key && (vbf_store_is_internal(w.idx, w.key) ||
-			      (path && *path && vbf_defer_kept(w.idx, w.key)))) {
-			errno = ENOENT; /* the state store is not the program's */
-			return -1;
-		}
-		struct vbf_view v;
-		vbf_view_of(w.idx, w.key, st, &v);
-		st->st_uid = v.uid;
-		st->st_gid = v.gid;
-		st->st_mode = v.mode;
-		if (v.link.flags)
-			vbf_link_present(w.idx, &v.link, st);
-		vbf_count(VBF_C_PRESENTED);
-	}
+	vbf_where_lexical(dirfd, path, follow, st, &w);
+	if (present_as(&w, path, st))
+		return -1;
 	errno = saved;
 	return 0;
 }
 
-int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st)
+/* The object a stat wrapper's answer describes: as the kernel resolved it;
+ * a cache entry's name is its own (cache.h); else found after the fact. */
+static const struct vbf_where *named(int c, const struct vbf_stat_name *n, int dirfd, const char *path, int follow,
+				     const struct stat *st, struct vbf_where *w)
 {
-	if (c == VBF_CACHE_MISS)
+	if (n && n->resolved && (n->w.idx >= 0 || !vbf_share_dev(st->st_dev)))
+		return &n->w;
+	if (c == VBF_CACHE_HIT)
+		vbf_where_lexical(dirfd, path, follow, st, w);
+	else
+		vbf_where_stat(dirfd, path, follow, st, w);
+	return w;
+}
+
+/* After ENOENT: the FIFO or socket kept off the share under that name (a
+ * resolved name: what a symlink there points at) */
+static const char *redirected(int r, const struct vbf_stat_name *n, int dirfd, const char *path, int follow,
+			      char lb[VBF_REDIRECT_CAP])
+{
+	if (r == 0 || errno != ENOENT)
+		return NULL;
+	if (n && n->resolved) {
+		int saved = errno;
+		const char *lp = n->w.idx >= 0 && vbf_redirect_lookup(&n->w, lb) == 0 ? lb : NULL;
+		struct vbf_where w;
+		if (!lp && ((n->w.idx >= 0 && vbf_redirect_below(&n->w)) ||
+			    (path && *path && vbf_where_name(dirfd, path, &w) >= 0 && vbf_redirect_below(&w))))
+			saved = ENOTDIR; /* a path through one */
+		errno = saved;
+		return lp;
+	}
+	/* The plain call (a page not read before): by the name's text, and by
+	 * the name a walk ends at only for a stat that follows (a symlink to a
+	 * FIFO), on a share holding records (docs/design.md, "Symlinks"). */
+	struct vbf_where w;
+	int saved = errno;
+	const char *lp = NULL;
+	if (path && *path && vbf_active() && vbf_where_name(dirfd, path, &w) >= 0 &&
+	    (vbf_redirect_lookup(&w, lb) == 0 ||
+	     (follow && vbf_redirect_lookup_name(&w, dirfd, path, 1, lb) == 0)))
+		lp = lb;
+	else if (path && *path && w.idx >= 0 && vbf_redirect_below(&w))
+		saved = ENOTDIR; /* a path through one */
+	errno = saved;
+	return lp;
+}
+
+int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st,
+		       const struct vbf_stat_name *n)
+{
+	if (c == VBF_CACHE_MISS && (!n->resolved || n->same))
 		vbf_cache_fill(q, r, st);
 	/* the kernel has shown the caller's memory good: the next call may use
 	 * the cache (not this answer: a query taken now would date it after a
@@ -106,14 +163,51 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 	if (r == 0) {
 		if (!vbf_active())
 			return 0;
-		return vbf_present_stat(dirfd, path, follow, st);
+		if (vbf_share_dev(st->st_dev)) {
+			int saved = errno;
+			struct vbf_where w;
+			if (present_as(named(c, n, dirfd, path, follow, st, &w), path, st))
+				return -1;
+			errno = saved;
+		}
+		return 0;
 	}
 	char lb[VBF_REDIRECT_CAP];
-	const char *lp = vbf_redirected(r, dirfd, path, 0, lb);
+	const char *lp = redirected(r, n, dirfd, path, follow, lb);
 	return lp ? REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) : r;
 }
 
-int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
+static int present_as_x(const struct vbf_where *w, const char *path, struct statx *stx, const struct stat *st)
+{
+	if (w->idx < 0)
+		return 0;
+	if (w->key && (vbf_store_is_internal(w->idx, w->key) || (path && *path && vbf_defer_kept(w->idx, w->key)))) {
+		errno = ENOENT;
+		return -1;
+	}
+	struct vbf_view v;
+	vbf_view_of(w->idx, w->key, st, &v);
+	if (stx->stx_mask & STATX_UID)
+		stx->stx_uid = v.uid;
+	if (stx->stx_mask & STATX_GID)
+		stx->stx_gid = v.gid;
+	if (stx->stx_mask & STATX_MODE)
+		stx->stx_mode = (uint16_t)((stx->stx_mode & S_IFMT) | (v.mode & 07777));
+	if (v.link.flags) {
+		struct stat ls = *st;
+		vbf_link_present(w->idx, &v.link, &ls);
+		if (stx->stx_mask & STATX_INO)
+			stx->stx_ino = (uint64_t)ls.st_ino;
+		if (stx->stx_mask & STATX_NLINK)
+			stx->stx_nlink = (uint32_t)ls.st_nlink;
+	}
+	vbf_count(VBF_C_PRESENTED);
+	return 0;
+}
+
+/* `n` NULL: by the name's text (syscall(2)), as vbf_present_stat */
+static int present_statx(int c, const struct vbf_stat_name *n, int dirfd, const char *path, int flags,
+			 struct statx *stx)
 {
 	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	if (likely(!vbf_share_dev(dev)))
@@ -122,48 +216,37 @@ int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
 	 * fingerprint and the map */
 	struct stat st;
 	vbf_stat_from_statx(&st, stx);
-	int saved = errno;
+	int saved = errno, follow = !(flags & AT_SYMLINK_NOFOLLOW);
 	struct vbf_where w;
-	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) >= 0) {
-		if (w.key && (vbf_store_is_internal(w.idx, w.key) ||
-			      (path && *path && vbf_defer_kept(w.idx, w.key)))) {
-			errno = ENOENT;
-			return -1;
-		}
-		struct vbf_view v;
-		vbf_view_of(w.idx, w.key, &st, &v);
-		if (stx->stx_mask & STATX_UID)
-			stx->stx_uid = v.uid;
-		if (stx->stx_mask & STATX_GID)
-			stx->stx_gid = v.gid;
-		if (stx->stx_mask & STATX_MODE)
-			stx->stx_mode = (uint16_t)((stx->stx_mode & S_IFMT) | (v.mode & 07777));
-		if (v.link.flags) {
-			vbf_link_present(w.idx, &v.link, &st);
-			if (stx->stx_mask & STATX_INO)
-				stx->stx_ino = (uint64_t)st.st_ino;
-			if (stx->stx_mask & STATX_NLINK)
-				stx->stx_nlink = (uint32_t)st.st_nlink;
-		}
-		vbf_count(VBF_C_PRESENTED);
-	}
+	const struct vbf_where *wp = &w;
+	if (n)
+		wp = named(c, n, dirfd, path, follow, &st, &w);
+	else
+		vbf_where_lexical(dirfd, path, follow, &st, &w);
+	if (present_as_x(wp, path, stx, &st))
+		return -1;
 	errno = saved;
 	return 0;
 }
 
-int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int flags, unsigned mask,
-		   struct statx *stx)
+int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
 {
-	if (c == VBF_CACHE_MISS)
+	return present_statx(VBF_CACHE_SKIP, NULL, dirfd, path, flags, stx);
+}
+
+int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int flags, unsigned mask,
+		   struct statx *stx, const struct vbf_stat_name *n)
+{
+	if (c == VBF_CACHE_MISS && (!n->resolved || n->same))
 		vbf_cache_fillx(q, r, stx);
 	if (r == 0 && c == VBF_CACHE_SKIP)
 		vbf_mem_learn(path, stx, sizeof *stx); /* as for stat above */
 	if (r == 0) {
 		if (vbf_active())
-			return vbf_present_statx(dirfd, path, flags, stx);
+			return present_statx(c, n, dirfd, path, flags, stx);
 		return 0;
 	}
 	char lb[VBF_REDIRECT_CAP];
-	const char *lp = vbf_redirected(r, dirfd, path, flags, lb);
+	const char *lp = redirected(r, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), lb);
 	return lp ? REAL(statx)(AT_FDCWD, lp, flags & ~AT_EMPTY_PATH, mask, stx) : r;
 }

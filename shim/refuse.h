@@ -78,6 +78,11 @@ uint64_t vbf_redirect_hash(const char *s);
  * errno, except that a path through a redirected object (fifo/x) is
  * ENOTDIR. */
 const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP]);
+/* vbf_redirect_lookup for (dirfd, path), lexically `w`: where that finds
+ * nothing and symlinks may lie on the way, the name the kernel's walk ends
+ * at (shares.h, vbf_where_resolve). */
+int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *path, int follow,
+			     char buf[VBF_REDIRECT_CAP]);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
  * directory made and checked. 0, or -1 with errno as the refused call

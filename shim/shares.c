@@ -245,6 +245,19 @@ static int far_from_shares(const char *dir)
 /* Cheap and conservative: could `path` leave the cwd? */
 static int may_climb(const char *path) { return strstr(path, "..") != NULL; }
 
+/* Under cwd_lock: fetch the working directory when it is not known. */
+static void fetch_cwd(void)
+{
+	if (__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE))
+		return;
+	int saved = errno;
+	if (REAL(getcwd)(cwd, sizeof cwd) && cwd[0] == '/') {
+		__atomic_store_n(&cwd_valid, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&cwd_far, far_from_shares(cwd), __ATOMIC_RELEASE);
+	}
+	errno = saved;
+}
+
 /* Join `path` to the working directory. -1 when unknown (re-entered under
  * the lock from a signal handler, or getcwd failed). Other threads wait:
  * the lock is held for a copy. */
@@ -255,14 +268,7 @@ static int join_cwd(char *out, size_t cap, const char *path, int quick)
 	if (!vbf_enter(&cwd_lock))
 		return -1; /* a signal handler while this thread is in the library */
 	int n = -1;
-	if (!__atomic_load_n(&cwd_valid, __ATOMIC_ACQUIRE)) {
-		int saved = errno;
-		if (REAL(getcwd)(cwd, sizeof cwd) && cwd[0] == '/') {
-			__atomic_store_n(&cwd_valid, 1, __ATOMIC_RELEASE);
-			__atomic_store_n(&cwd_far, far_from_shares(cwd), __ATOMIC_RELEASE);
-		}
-		errno = saved;
-	}
+	fetch_cwd();
 	if (cwd_valid)
 		n = vbf_path_join(out, cap, cwd, path);
 	vbf_leave(&cwd_lock);
@@ -388,33 +394,42 @@ int vbf_where_name(int dirfd, const char *path, struct vbf_where *w)
 	return match(w, 0, 0);
 }
 
-int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+/* Match the name's text: idx, or -1 (not a share object, or a descriptor
+ * not looked at), or -2 (on a share's filesystem, under no root by its
+ * text). *whole: st's device is a mount share's. */
+static int where_text(int dirfd, const char *path, const struct stat *st, struct vbf_where *w, int *whole, int *n)
 {
-	int n;
 	w->idx = -1;
 	w->key = NULL;
+	*n = -1;
 	if (!vbf_share_dev(st->st_dev))
 		return -1;
 	/* A mount share's dev is its own; a subtree share shares its dev with the
 	 * rest of that filesystem, which must not pay for lookups. */
-	int whole = 0;
+	*whole = 0;
 	for (int i = 0; i < vbf_nshares; i++)
-		whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
+		*whole |= vbf_shares[i].dev == st->st_dev && vbf_shares[i].whole_fs;
 	/* `path` was read by the call that filled `st`; NULL or "" with
 	 * AT_EMPTY_PATH named dirfd itself (the working directory for AT_FDCWD) */
 	int self = !path || !*path;
 	if (!self && path[0] == '/')
-		n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
+		*n = vbf_path_join(w->buf, sizeof w->buf, "/", path);
 	else if (dirfd == AT_FDCWD)
-		n = join_cwd(w->buf, sizeof w->buf, self ? "" : path, 0);
-	else if (whole || vbf_fd_marked(dirfd))
-		n = join_fd(w->buf, sizeof w->buf, dirfd, path, self ? st : NULL);
+		*n = join_cwd(w->buf, sizeof w->buf, self ? "" : path, 0);
+	else if (*whole || vbf_fd_marked(dirfd))
+		*n = join_fd(w->buf, sizeof w->buf, dirfd, path, self ? st : NULL);
 	else
 		return -1;
-	if (n >= 0 && match(w, 1, st->st_dev) >= 0)
+	if (*n >= 0 && match(w, 1, st->st_dev) >= 0)
 		return w->idx;
-	if (!whole)
-		return -1;
+	return *whole ? -2 : -1;
+}
+
+int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
+{
+	int n, whole, t = where_text(dirfd, path, st, w, &whole, &n);
+	if (t != -2)
+		return t;
 	/* Reached through a symlink from outside, or through a mount we do not
 	 * know: ask the kernel for the real name (only ever for share objects). */
 	if (n >= 0 && REAL(realpath)) {
@@ -442,34 +457,76 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	return w->idx = -1;
 }
 
+/* `abs` is `dir` or below it: the rest, else NULL */
+static const char *after(const char *abs, const char *dir, size_t n)
+{
+	if (n <= 1 || strncmp(abs, dir, n) || (abs[n] && abs[n] != '/'))
+		return NULL;
+	return abs + n;
+}
+
+const char *vbf_after_root(const char *abs)
+{
+	const char *rest = NULL;
+	for (int i = 0; !rest && i < vbf_nshares; i++)
+		rest = after(abs, vbf_shares[i].root, vbf_shares[i].len);
+	if (vbf_enter(&cwd_lock)) {
+		fetch_cwd();
+		const char *r = cwd_valid ? after(abs, cwd, strlen(cwd)) : NULL;
+		if (r && (!rest || r > rest))
+			rest = r;
+		vbf_leave(&cwd_lock);
+	}
+	return rest;
+}
+
+int vbf_where_text(int dirfd, const char *path, const struct stat *st, struct vbf_where *w, int *whole)
+{
+	int n;
+	return where_text(dirfd, path, st, w, whole, &n);
+}
+
+int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap)
+{
+	if (path[0] == '/')
+		return vbf_path_join(out, cap, "/", path);
+	if (dirfd == AT_FDCWD)
+		return join_cwd(out, cap, path, 0);
+	return join_fd(out, cap, dirfd, path, NULL);
+}
+
+int vbf_where_match(struct vbf_where *w, int have_dev, dev_t dev)
+{
+	w->key = NULL;
+	return match(w, have_dev, dev);
+}
+
 /* ---- caller memory (shares.h) ---- */
 
 #define PG ((uintptr_t)4096) /* the smallest page: a larger one only costs probes */
-#define MEMO 32
+#define MEMO 256                /* direct-mapped by page number */
 #define M_READ ((uintptr_t)1)
 #define M_WRITE ((uintptr_t)2)
 
 /* Pages known readable (and writable) in this thread, each entry written
- * with one store: a signal handler sees the old entry or the new one. */
+ * with one store: a signal handler sees the old entry or the new one. One
+ * slot per page number modulo MEMO: a look is one load (the stat path
+ * outside shares asks it too), and a program's path strings spread over
+ * the heap (an interpreter's) mostly stay known, so their stats are made
+ * through the kernel's resolution (present.h) rather than as the plain
+ * call. */
 static VBF_TLS uintptr_t memo[MEMO];
-static VBF_TLS unsigned memo_next;
 
 static int known(uintptr_t pg, uintptr_t bits)
 {
-	for (int i = 0; i < MEMO; i++)
-		if ((memo[i] & ~(PG - 1)) == pg && (memo[i] & bits) == bits)
-			return 1;
-	return 0;
+	uintptr_t m = memo[(pg / PG) % MEMO];
+	return (m & ~(PG - 1)) == pg && (m & bits) == bits;
 }
 
 static void learn(uintptr_t pg, uintptr_t bits)
 {
-	for (int i = 0; i < MEMO; i++)
-		if ((memo[i] & ~(PG - 1)) == pg) {
-			memo[i] |= bits;
-			return;
-		}
-	memo[memo_next++ % MEMO] = pg | bits;
+	uintptr_t *m = &memo[(pg / PG) % MEMO];
+	*m = (*m & ~(PG - 1)) == pg ? *m | bits : pg | bits;
 }
 
 /* This process's pid, asked once (a fork child asks again; a vfork child

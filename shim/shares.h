@@ -73,10 +73,10 @@ static inline int vbf_abs_maybe_share(const char *p)
  * The kernel answers EFAULT for a path or buffer it cannot reach; the
  * library must not fault on the same pointer where it looks first (to
  * classify a name, to answer a stat from the cache). One cheap system call
- * checks a page, and the answer is remembered per thread (32 pages), so a
- * program that passes its paths and buffers from the same few pages pays
- * it once (32 pages). A page unmapped after it was checked is the one case still
- * touched unchecked. */
+ * checks a page, and the answer is remembered per thread (256 slots, one
+ * per page number modulo 256), so a program that passes its paths and
+ * buffers from the same pages pays it once. A page unmapped after it was
+ * checked is the one case still touched unchecked. */
 
 /* `s` is a NUL-terminated string shorter than VBF_PATH_CAP, every byte of it
  * readable. `probe`: a page not yet known costs one system call (else 0). */
@@ -103,8 +103,74 @@ int vbf_where_name(int dirfd, const char *path, struct vbf_where *w);
 
 /* Classification after a successful stat: `st` is the real result for
  * (dirfd, path) or, when path is NULL or empty, for the descriptor dirfd.
- * System calls happen only when st->st_dev is a share's. */
+ * System calls happen only when st->st_dev is a share's. The key is the
+ * object's canonical name: symlinks in the path (and at its end when
+ * `follow`) resolved. Where the name itself shows that (a descriptor, a
+ * last component not followed) that costs nothing; else the kernel walks
+ * the name once more (vbf_where_resolve). Stat wrappers avoid that walk
+ * with vbf_stat_where. */
 int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
+/* The same by the name's text alone (as vbf_where_name, with st's device
+ * deciding; realpath only for a name not under any root): for names known
+ * to be canonical, such as a cache entry's (cache.h keeps only those). */
+int vbf_where_lexical(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
+
+/* ---- names resolved by the kernel (resolve.c) ----
+ *
+ * Records and cache entries are keyed by an object's canonical name on its
+ * share. The kernel resolves every symlink of a path while it walks it;
+ * these make that walk themselves (the parent opened O_PATH, the last
+ * component looked up without following, a symlink there read and walked
+ * on) and read the names of what they reached from /proc/self/fd: the same
+ * lookups and readlinks a stat makes, so no request to the share beyond
+ * the stat's own (docs/design.md, "Symlinks"). */
+
+/* stat/statx of (dirfd, path) as fstatat/statx with `flags` would answer
+ * (result, errno, buffer), and `w` names what it found: the object's
+ * canonical key, or for a missing name (ENOENT) the key it would have
+ * (w->idx -1 when not on a share or unknown). *same (may be NULL): the
+ * key is the name's own lexical key, so a cache entry under that name is
+ * told of every change to the object. Outside shares it costs a few
+ * system calls: callers use it for names already classified on a share. */
+int vbf_stat_where(int dirfd, const char *path, int flags, struct stat *st, struct vbf_where *w, int *same);
+int vbf_statx_where(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx, struct vbf_where *w,
+		    int *same);
+/* Before a stat-family call: is (dirfd, path) worth vbf_stat_where? Its
+ * text is readable without a probe (shares.h), it is lexically on a share
+ * or relative to a descriptor opened on one, and the name does not show
+ * its canonical form by itself. No system call. */
+int vbf_stat_resolvable(int dirfd, const char *path, int follow);
+/* The key of the object (dirfd, path, follow) names, by one more walk;
+ * `st` (may be NULL) is what a stat of it found, and must be what the walk
+ * finds. -1 when unknown; a missing name gets the key it would have. */
+int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
+
+/* Does the text of (dirfd, path) show the object's canonical name by
+ * itself: a descriptor (NULL or empty path), or one last component not
+ * followed, below a directory the kernel names? */
+int vbf_name_canonical(const char *path, int follow);
+
+/* Does the share (store index) hold any record? With none, every name of
+ * an object shows the same, and finding its canonical one can wait. */
+int vbf_share_has_records(int idx);
+
+/* An open of (dirfd, path), lexically `w`, for writing returned `fd` with
+ * the cache's write token `tok` (cache.h) taken under w's name. Where the
+ * text may not be the object's own name (a symlink on the way), `w`
+ * becomes the name /proc gives the descriptor, and the token is taken
+ * again under it: a write through a symlink keeps the target's cache entry
+ * from being served. One readlink, no request. Returns the token. */
+int vbf_cache_write_rename(int tok, int fd, const char *path, struct vbf_where *w);
+
+/* for resolve.c: the part of the absolute `abs` below a share's root or
+ * the working directory (names the kernel gave), or NULL; where_text is
+ * vbf_where_lexical without the realpath for a name under no root (-2) */
+const char *vbf_after_root(const char *abs);
+int vbf_where_text(int dirfd, const char *path, const struct stat *st, struct vbf_where *w, int *whole);
+/* for resolve.c: `path` joined to the directory dirfd names (the working
+ * directory, or /proc's name for a descriptor); match w->buf to a share */
+int vbf_join_dir(int dirfd, const char *path, char *out, size_t cap);
+int vbf_where_match(struct vbf_where *w, int have_dev, dev_t dev);
 
 /* After fork in the child: free the locks other threads held. */
 void vbf_shares_atfork_child(void);

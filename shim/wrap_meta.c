@@ -167,21 +167,29 @@ VBF_EXPORT int ftruncate64(int fd, off64_t n)
 }
 #endif
 
-/* A new symlink can put a whole tree under a name cached as missing. A
- * redirected FIFO or socket holds its name (refuse.h). */
+/* A new symlink can put a whole tree under a name cached as missing. On a
+ * share it is its creator's, as any file made there (own.h). A redirected
+ * FIFO or socket holds its name (refuse.h). */
+static int symlink_done(int r, int d, const char *p)
+{
+	r = vbf_redirect_enoent(r, d, p, 0);
+	if (r == 0 && vbf_active() && maybe_share(d, p))
+		vbf_op_created(d, p, -1, 0777);
+	return changed(r, d, p);
+}
 VBF_EXPORT int symlink(const char *target, const char *p)
 {
 	VBF_NEED(symlink);
 	if (vbf_active() && vbf_redirect_taken(AT_FDCWD, p))
 		return -1;
-	return changed(vbf_redirect_enoent(REAL(symlink)(target, p), AT_FDCWD, p, 0), AT_FDCWD, p);
+	return symlink_done(REAL(symlink)(target, p), AT_FDCWD, p);
 }
 VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
 	VBF_NEED(symlinkat);
 	if (vbf_active() && vbf_redirect_taken(d, p))
 		return -1;
-	return changed(vbf_redirect_enoent(REAL(symlinkat)(target, d, p), d, p, 0), d, p);
+	return symlink_done(REAL(symlinkat)(target, d, p), d, p);
 }
 
 /* A share name a redirected FIFO or socket holds is no symlink (EINVAL), a

@@ -34,6 +34,14 @@ static int creates(int fl) { return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPF
 /* On a share every attempt goes through what the share refuses (refuse.h). */
 static int call_cb(void *fn, int d, const char *p, int fl, mode_t m) { return call(*(enum open_fn *)fn, d, p, fl, m); }
 
+static int is_dir(int fd)
+{
+	struct stat st;
+	int saved = errno, r = REAL(fstat)(fd, &st) == 0 && S_ISDIR(st.st_mode);
+	errno = saved;
+	return r;
+}
+
 static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 {
 	struct vbf_where w;
@@ -49,14 +57,28 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		enum open_fn probe = fn == F_CREAT || fn == F_CREAT64 ? F_OPEN : fn;
 		fd = vbf_refuse_open(&w, d, p, fl | O_EXCL, m, call_cb, &probe);
 		created = fd >= 0;
-		if (fd < 0 && errno == EEXIST)
-			fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
+		/* The name exists: opened as it is. ENOENT then is a symlink
+		 * whose target is missing, which O_CREAT makes. */
+		if (fd < 0 && errno == EEXIST) {
+			fd = vbf_refuse_open(&w, d, p, fl & ~O_CREAT, m, call_cb, &probe);
+			if (fd < 0 && errno == ENOENT) {
+				fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
+				created = fd >= 0;
+			} else if (fd >= 0 && (fl & O_ACCMODE) == O_RDONLY && is_dir(fd)) {
+				/* O_CREAT on a directory: EISDIR (for writing the
+				 * open without it said so already) */
+				REAL(close)(fd);
+				fd = -1;
+				errno = EISDIR;
+			}
+		}
 	} else {
 		fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
 		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
 	}
 	if (fd >= 0) {
 		vbf_fd_mark(fd, 1);
+		wtok = vbf_cache_write_rename(wtok, fd, p, &w);
 		if (created)
 			vbf_op_created(d, p, fd, m);
 		else if (vbf_open_writes(fl))

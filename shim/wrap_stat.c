@@ -20,9 +20,10 @@
 	VBF_EXPORT ret name params                                                      \
 	{                                                                               \
 		struct vbf_cq q;                                                        \
+		struct vbf_stat_name n;                                                 \
 		int c = vbf_cache_stat(dirfd, path, follow, (struct stat *)(st), &q);   \
-		return vbf_stat_done(VBF_CACHE_ANSWER(c, call), c, &q, dirfd, path, follow, \
-				     (struct stat *)(st));                              \
+		int r = VBF_STAT_CALL(c, &n, dirfd, path, follow, (struct stat *)(st), call); \
+		return vbf_stat_done(r, c, &q, dirfd, path, follow, (struct stat *)(st), &n); \
 	}
 
 STAT_WRAPPER(int, stat, (const char *p, struct stat *st), REAL(stat)(p, st), AT_FDCWD, p, FOLLOW, st)
@@ -55,6 +56,12 @@ STAT_WRAPPER(int, __fxstatat64, (int v, int d, const char *p, struct stat64 *st,
 VBF_EXPORT int statx(int d, const char *p, int fl, unsigned int mask, struct statx *stx)
 {
 	struct vbf_cq q;
-	int c = vbf_cache_statx(d, p, fl, mask, stx, &q);
-	return vbf_statx_done(VBF_CACHE_ANSWER(c, REAL(statx)(d, p, fl, mask, stx)), c, &q, d, p, fl, mask, stx);
+	struct vbf_stat_name n;
+	int c = vbf_cache_statx(d, p, fl, mask, stx, &q), r;
+	if (c == VBF_CACHE_HIT || c == VBF_CACHE_NEG || !vbf_active() || (fl & AT_EMPTY_PATH) ||
+	    !vbf_stat_resolvable(d, p, !(fl & AT_SYMLINK_NOFOLLOW)))
+		n.resolved = 0, r = VBF_CACHE_ANSWER(c, REAL(statx)(d, p, fl, mask, stx));
+	else
+		n.resolved = 1, r = vbf_statx_where(d, p, fl, mask, stx, &n.w, &n.same);
+	return vbf_statx_done(r, c, &q, d, p, fl, mask, stx, &n);
 }

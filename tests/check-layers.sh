@@ -46,10 +46,11 @@ SRC=${VBF_SHIM_DIR:-$ROOT/shim}
 # store and cache are peers: neither may use the other.
 LAYERS='
 wrap    wrap_* vbf
-policy  defer dir_tail env own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect retry rules
+policy  defer dir_tail env own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect resolve retry rules
 store   store store_compact store_file store_table store_fmt store_where
 cache   cache cache_shm
 base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
+
 '
 # rank of each layer: an edge must go to a lower rank
 RANKS='wrap 4 policy 3 store 2 cache 2 base 1'

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Symlinks (issue 12, item 3): stat, chmod, chown, utimensat, access and open
+# through a symlink act on and present the TARGET's record, wherever the
+# symlink is (inside the share, outside pointing in, in a chain, before
+# `..`, a symlinked directory inside the share such as d -> .); lstat and
+# lchown act on the link itself; a symlink made through the library is its
+# creator's; a symlink to a redirected FIFO or socket is that FIFO or socket.
+# Stats of names through symlinks cost the share no more requests than bare.
+#
+# Failed before the change (records keyed by the name's text): every check
+# that goes through a symlink ("stat through ...", "chmod/chown through ...",
+# "... chain", "... `..`", "d/a with d -> .", "from outside ...", "FIFO ...",
+# "socket ...", "open O_CREAT through a dangling symlink ...", "a symlink
+# made by root ..."); the lstat/lchown ones guard the link's own record.
+. "$(dirname "$0")/lib.sh"
+need_lib
+need_file "$REFUSE" "$PROBE"
+need_cmd "$PYTHON" setpriv
+share_setup ignore
+tmp_dir T
+RUNDIR=/tmp/vbf-sl.$$
+on_exit "rm -rf '$RUNDIR'"
+export VBOXFIX_RUNDIR=$RUNDIR REFUSE_PATHS=$MNT VBOXFIX_PATHS=$MNT
+unset VBOXFIX_OWNER VBOXFIX_TTL_MS
+ensure_test_user || skip_all "cannot create the test user"
+lib() { with_lib_refuse "$@"; }
+view() { lib stat -L -c '%u:%g %a' "$@" 2>&1; }
+joined() { "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'; }
+lview() { lib stat -c '%u:%g %a %F' "$@" 2>&1; }
+pyview() { lib "$PYTHON" -c "
+import os, sys
+for p in sys.argv[1:]:
+    s = os.stat(p); print('%d:%d %o' % (s.st_uid, s.st_gid, s.st_mode & 0o7777))" "$@" 2>&1; }
+
+mkdir -p "$MNT/data/sub" "$MNT/x"
+echo f >"$MNT/data/f"
+echo g >"$MNT/data/sub/g"
+lib chown 7:8 "$MNT/data/f"
+lib chmod 0640 "$MNT/data/f"
+ln -s data/f "$MNT/link"
+
+# --- the bullet of issue 12: stat, chmod, chown through a symlink
+expect_out "stat through a symlink shows the target's record (stat(1), statx)" "7:8 640" view "$MNT/link"
+expect_out "... and os.stat (stat, fstatat)" "7:8 640" pyview "$MNT/link"
+expect_out "... to another uid too" "7:8 640" as_user with_lib_refuse stat -L -c '%u:%g %a' "$MNT/link"
+expect_out "... and syscall(SYS_statx), syscall(SYS_newfstatat) (node, libuv)" \
+    "uid=7 gid=8 mode=0640 type=f size=2 uid=7 gid=8 mode=0640 type=f size=2" \
+    joined sh -c "LD_PRELOAD='$LIB $REFUSE' '$PROBE' sys_statx '$MNT/link'; LD_PRELOAD='$LIB $REFUSE' '$PROBE' sys_newfstatat '$MNT/link'"
+check "chmod 0600 through the symlink" lib chmod 0600 "$MNT/link"
+check "chown 123:456 through the symlink" lib chown 123:456 "$MNT/link"
+expect_out "chmod/chown through a symlink change the target's presented mode and owner" "123:456 600" \
+    view "$MNT/data/f"
+expect_out "lstat shows the link's own record, untouched" "0:0 777 symbolic link" lview "$MNT/link"
+check "lchown acts on the link itself" lib chown -h 5:6 "$MNT/link"
+expect_out "... the link shows it" "5:6 777 symbolic link" lview "$MNT/link"
+expect_out "... and the target keeps its own" "123:456 600" view "$MNT/data/f"
+
+# --- chains, `..` after a symlink, a symlinked directory inside the share
+ln -s link "$MNT/chain2" && ln -s chain2 "$MNT/chain3"
+expect_out "a chain of symlinks shows the end's record" "123:456 600" view "$MNT/chain3"
+check "chmod through a chain" lib chmod 0604 "$MNT/chain3"
+expect_out "... changes the end" "123:456 604" view "$MNT/data/f"
+ln -s data/sub "$MNT/subl"
+expect_out "\`..\` after a symlink is the target's parent's (subl/../f is data/f)" "123:456 604" \
+    view "$MNT/subl/../f"
+ln -s . "$MNT/data/dot"
+expect_out "d/a with d -> . shows a's record" "123:456 604" view "$MNT/data/dot/f"
+expect_out "... deeper (dot/dot/sub/../f)" "123:456 604" pyview "$MNT/data/dot/dot/sub/../f"
+# one process: a name through d -> . is not a separate cache entry
+expect_out "d/a with d -> .: after unlink a; mkdir a, d/a is the new directory (no stale cache)" "dir dir" \
+    lib "$PYTHON" -c "
+import os, stat
+d = '$MNT/x'; os.symlink('.', d + '/d'); open(d + '/a', 'w').close()
+for i in range(3): os.stat(d + '/d/a'); os.stat(d + '/a')
+os.unlink(d + '/a'); os.mkdir(d + '/a')
+print('dir' if stat.S_ISDIR(os.stat(d + '/d/a').st_mode) else 'file', 'dir' if stat.S_ISDIR(os.stat(d + '/a').st_mode) else 'file')"
+expect_out "... and a chmod through d/a shows under a" "750 750" joined lib sh -c \
+    "chmod 750 '$MNT/x/d/a' && stat -c '%a' '$MNT/x/a' && stat -c '%a' '$MNT/x/d/a'"
+
+# --- utimensat, access and open through a symlink
+check "utimensat through a symlink (touch -d)" lib touch -d '2001-02-03 04:05:06' "$MNT/link"
+expect_out "... sets the target's times" "2001-02-03" sh -c "stat -c %y '$MNT/data/f' | cut -c1-10"
+lib chmod 0600 "$MNT/data/f"
+lib chown "$TEST_UID:$TEST_GID" "$MNT/data/f"
+expect_rc "access(W) through a symlink judges the target's record (another uid: denied)" 1 \
+    setpriv --reuid=4301 --regid=4301 --clear-groups -- env LD_PRELOAD="$LIB $REFUSE" \
+    "$PYTHON" -c "import os, sys; sys.exit(0 if os.access('$MNT/link', os.W_OK) else 1)"
+expect_rc "... its owner: allowed" 0 as_user with_lib_refuse \
+    "$PYTHON" -c "import os, sys; sys.exit(0 if os.access('$MNT/link', os.R_OK | os.W_OK) else 1)"
+expect_out "open(O_CREAT) through a dangling symlink records the created target's mode" "640 640" \
+    joined lib sh -c "ln -s made '$MNT/dangling' && umask 027 && : >>'$MNT/dangling' && stat -c %a '$MNT/made' && stat -L -c %a '$MNT/dangling'"
+
+expect_out "a write through a symlink shows in the target's size at once (its cache entry is not served)" "2 6 6" \
+    lib "$PYTHON" -c "
+import os
+d = '$MNT/x'; open(d + '/w', 'w').write('ab'); os.symlink('w', d + '/tow')
+a = os.stat(d + '/w').st_size; os.stat(d + '/w')
+f = open(d + '/tow', 'a'); f.write('cdef'); f.flush()
+b = os.stat(d + '/w').st_size; f.close()
+print(a, b, os.stat(d + '/w').st_size)"
+
+# --- from outside into the share
+ln -s "$MNT/data" "$T/out"
+expect_out "stat through a symlink from outside shows the target's record" "$TEST_UID:$TEST_GID 600" view "$T/out/f"
+check "chmod through a symlink from outside" lib chmod 0644 "$T/out/f"
+expect_out "... is recorded on the target" "$TEST_UID:$TEST_GID 644" view "$MNT/data/f"
+check "chown through a symlink from outside" lib chown 9:9 "$T/out/f"
+expect_out "... is recorded on the target" "9:9 644" view "$MNT/data/f"
+
+# --- symlinks made through the library are their creator's
+with_lib chown "$TEST_UID:$TEST_GID" "$MNT/x"
+lib ln -s a "$MNT/x/byroot"
+expect_out "a symlink made by root below u1's directory is root's (lstat), to every uid" "0:0 0:0" joined sh -c \
+    "env LD_PRELOAD='$LIB $REFUSE' stat -c '%u:%g' '$MNT/x/byroot'; \
+     setpriv --reuid=$TEST_UID --regid=$TEST_GID --clear-groups -- env LD_PRELOAD='$LIB $REFUSE' stat -c '%u:%g' '$MNT/x/byroot'"
+as_user with_lib_refuse ln -s a "$MNT/x/byuser"
+expect_out "... by the directory's owner: its own, nothing recorded for it" "$TEST_UID:$TEST_GID" \
+    lib stat -c '%u:%g' "$MNT/x/byuser"
+
+# --- symlinks to redirected FIFOs and sockets
+lib mkfifo -m 0640 "$MNT/x/fifo"
+ln -s fifo "$MNT/x/tofifo"
+expect_out "stat through a symlink to a redirected FIFO shows the FIFO" "fifo 640" \
+    lib stat -L -c '%F %a' "$MNT/x/tofifo"
+check "chmod and chown through a symlink to a FIFO" lib sh -c "chmod 0600 '$MNT/x/tofifo' && chown 3:4 '$MNT/x/tofifo'"
+expect_out "... change the FIFO" "3:4 600 fifo" lib stat -c '%u:%g %a %F' "$MNT/x/fifo"
+expect_out "open through a symlink to a FIFO opens the FIFO" "ok" lib "$PYTHON" -c "
+import os
+fd = os.open('$MNT/x/tofifo', os.O_RDONLY | os.O_NONBLOCK); os.close(fd); print('ok')"
+expect_out "a symlink to a redirected socket stats as the socket" "socket" lib "$PYTHON" -c "
+import os, socket, stat
+s = socket.socket(socket.AF_UNIX); s.bind('$MNT/x/sock'); os.symlink('sock', '$MNT/x/tosock')
+print('socket' if stat.S_ISSOCK(os.stat('$MNT/x/tosock').st_mode) else 'other')"
+
+# --- requests: a stat through a symlink costs what it costs bare
+BINDFS_PID=$(pgrep -f "bindfs.*$SRC" | head -1)
+reqs() { awk '/^syscr/{print $2}' "/proc/$BINDFS_PID/io"; }
+count_reqs() { local a b; a=$(reqs); "$@" >/dev/null 2>&1; b=$(reqs); echo $((b - a)); }
+if [ -z "$BINDFS_PID" ]; then
+    skip "requests" "bindfs daemon not found"
+else
+    cat >"$T/st.py" <<EOF
+import os, sys
+for i in range(int(sys.argv[1])):
+    for p in sys.argv[2:]:
+        try: os.stat(p)
+        except OSError: pass
+EOF
+    for p in "$MNT/data/sub/g" "$MNT/subl/g" "$MNT/data/dot/sub/g" "$MNT/data/nothere"; do
+        b1=$(count_reqs "$PYTHON" "$T/st.py" 1 "$p"); b2=$(count_reqs "$PYTHON" "$T/st.py" 101 "$p")
+        l1=$(count_reqs env VBOXFIX_TTL_MS=0 LD_PRELOAD="$LIB" "$PYTHON" "$T/st.py" 1 "$p")
+        l2=$(count_reqs env VBOXFIX_TTL_MS=0 LD_PRELOAD="$LIB" "$PYTHON" "$T/st.py" 101 "$p")
+        bare=$((b2 - b1)) lib=$((l2 - l1)) d=$(( (l2 - l1) - (b2 - b1) )); d=${d#-}
+        if [ "$d" -le $((bare / 100 + 1)) ]; then ok "100 uncached stats of ${p#"$MNT"/}: $lib requests, bare $bare"
+        else fail "100 uncached stats of ${p#"$MNT"/} cost more than bare" "$lib requests vs $bare"; fi
+    done
+fi
