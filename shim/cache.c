@@ -47,14 +47,10 @@ static int add_failed;
 
 struct cent {
 	UT_hash_handle hh;
-	struct stat st;
-	uint64_t seq, t;
-	struct statx_timestamp btime;
-	uint64_t attr, attr_mask;
+	struct vbf_cval v;
 	uint32_t self, slot, next_free;
-	int32_t err;      /* 0 or ENOENT */
 	uint16_t depth, klen;
-	uint8_t used, ref, has_btime, from_statx;
+	uint8_t used, ref;
 	uint16_t anc[VBF_CACHE_DEPTH + 1];
 	char k[VBF_CACHE_KEYCAP];
 };
@@ -161,10 +157,11 @@ static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 		return -1;
 	q->self = q->anc[q->depth - 1];
 	q->hv = (uint32_t)(h ^ (h >> 32)) ^ (uint32_t)follow;
+	q->h64 = h ^ (follow ? 0x9e3779b97f4a7c15ull : 0);
 	return 0;
 }
 
-static void to_statx(const struct cent *e, unsigned mask, struct statx *x)
+static void to_statx(const struct vbf_cval *e, unsigned mask, struct statx *x)
 {
 	const struct stat *s = &e->st;
 	memset(x, 0, sizeof *x);
@@ -196,6 +193,22 @@ static void to_statx(const struct cent *e, unsigned mask, struct statx *x)
 /* statx fields a cached entry can honestly give */
 #define STATX_CACHEABLE (STATX_BASIC_STATS | STATX_BTIME)
 
+/* Answer from an entry: HIT or NEG, or MISS when it lacks what statx asks. */
+static int answer(const struct vbf_cval *v, struct stat *st, struct statx *stx, unsigned mask)
+{
+	if (stx && v->err == 0 && (mask & STATX_BTIME) && !v->has_btime && v->from_statx == 0)
+		return VBF_CACHE_MISS; /* a birth time a stat-filled entry does not know */
+	if (v->err)
+		return VBF_CACHE_NEG;
+	if (st)
+		*st = v->st;
+	else
+		to_statx(v, mask, stx);
+	return VBF_CACHE_HIT;
+}
+
+static void put_local(struct vbf_cq *q, const struct vbf_cval *v);
+
 int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
 		     struct vbf_cq *q)
 {
@@ -210,25 +223,24 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
 	struct cent *e;
 	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
 	if (e) {
-		int fresh = now - e->t < (uint64_t)vbf_cfg.ttl_ms;
-		int valid = fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->seq);
+		int fresh = now - e->v.t < (uint64_t)vbf_cfg.ttl_ms;
+		int valid = fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->v.seq);
 		if (!valid) {
 			if (fresh)
 				vbf_count(VBF_C_CACHE_INVAL);
 			drop(e);
-		} else if (stx && e->err == 0 && (mask & STATX_BTIME) && !e->has_btime && e->from_statx == 0) {
-			/* asked for a birth time a stat-filled entry does not know */
 		} else {
-			e->ref = 1;
-			if (e->err) {
-				rc = VBF_CACHE_NEG;
-			} else {
-				rc = VBF_CACHE_HIT;
-				if (st)
-					*st = e->st;
-				else
-					to_statx(e, mask, stx);
-			}
+			rc = answer(&e->v, st, stx, mask);
+			e->ref = rc != VBF_CACHE_MISS;
+		}
+	} else {
+		/* another process's answer, checked like our own entries */
+		struct vbf_cval v;
+		if (vbf_scache_get(q, vbf_cache_root_id((uint8_t)q->k[0]), now, &v) &&
+		    vbf_cache_valid(q->self, q->anc, q->depth, v.seq)) {
+			rc = answer(&v, st, stx, mask);
+			if (rc != VBF_CACHE_MISS)
+				put_local(q, &v);
 		}
 	}
 	if (rc == VBF_CACHE_MISS) {
@@ -246,30 +258,19 @@ out:
 	return rc;
 }
 
-static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *x, int err)
+/* Under the lock. */
+static void put_local(struct vbf_cq *q, const struct vbf_cval *v)
 {
-	if (vbf_cache_busy(q->self) || !enter())
-		return; /* open for writing somewhere: its size and times move */
 	struct cent *e;
 	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
 	if (e)
 		drop(e);
 	e = take_slot();
 	if (!e)
-		goto out;
+		return;
 	e->used = 1;
 	e->ref = 0;
-	e->err = err;
-	if (st)
-		e->st = *st;
-	e->from_statx = x != NULL;
-	e->has_btime = x && (x->stx_mask & STATX_BTIME);
-	if (e->has_btime)
-		e->btime = x->stx_btime;
-	e->attr = x ? x->stx_attributes : 0;
-	e->attr_mask = x ? x->stx_attributes_mask : 0;
-	e->seq = q->seq;
-	e->t = q->t;
+	e->v = *v;
 	e->self = q->self;
 	e->depth = q->depth;
 	memcpy(e->anc, q->anc, sizeof e->anc[0] * q->depth);
@@ -284,8 +285,30 @@ static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *
 	} else {
 		held++;
 	}
-out:
+}
+
+static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *x, int err)
+{
+	if (vbf_cache_busy(q->self))
+		return; /* open for writing somewhere: its size and times move */
+	struct vbf_cval v;
+	memset(&v, 0, sizeof v);
+	v.err = err;
+	if (st)
+		v.st = *st;
+	v.from_statx = x != NULL;
+	v.has_btime = x && (x->stx_mask & STATX_BTIME);
+	if (v.has_btime)
+		v.btime = x->stx_btime;
+	v.attr = x ? x->stx_attributes : 0;
+	v.attr_mask = x ? x->stx_attributes_mask : 0;
+	v.seq = q->seq;
+	v.t = q->t;
+	if (!enter())
+		return;
+	put_local(q, &v);
 	leave();
+	vbf_scache_put(q, vbf_cache_root_id((uint8_t)q->k[0]), &v);
 }
 
 void vbf_cache_fill(struct vbf_cq *q, int r, const struct stat *st)

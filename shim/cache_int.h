@@ -53,6 +53,28 @@ static inline int vbf_cache_dotdot(const char *p)
 	return 0;
 }
 
+/* What an entry holds, in either table: the real answer, and the shared
+ * sequence and clock taken before the call that gave it. */
+struct vbf_cval {
+	struct stat st;
+	struct statx_timestamp btime;
+	uint64_t attr, attr_mask, seq, t;
+	int32_t err; /* 0 or ENOENT */
+	uint8_t has_btime, from_statx;
+};
+
+/* The identity of share `idx` across processes (its root and device): the
+ * shared table's keys hold it instead of the index, which is per process. */
+uint64_t vbf_cache_root_id(int idx);
+
+/* The table shared by every process of the euid (cache_shared.c). get: 1
+ * and `out` filled when an entry of q's key younger than the TTL is there
+ * (the caller still checks the generations); put: offer an answer. */
+void vbf_scache_init(void);
+void vbf_scache_reset(void);
+int vbf_scache_get(const struct vbf_cq *q, uint64_t root, uint64_t now, struct vbf_cval *out);
+void vbf_scache_put(const struct vbf_cq *q, uint64_t root, const struct vbf_cval *c);
+
 void vbf_cache_table_init(void);
 void vbf_cache_table_atfork_child(void);
 void vbf_cache_table_reset(void);

@@ -96,6 +96,13 @@ int vbf_cache_key_hash(int idx, const char *key, uint16_t *anc, uint16_t *depth,
 	return 0;
 }
 
+uint64_t vbf_cache_root_id(int idx)
+{
+	if (idx < 0 || idx >= VBF_MAX_SHARES)
+		return 0;
+	return (seed[idx] ^ (uint64_t)vbf_shares[idx].dev) * FNV_P;
+}
+
 int vbf_cache_busy(uint32_t b) { return S && atomic_load(&S->busy[b & B_MASK]) > 0; }
 
 uint64_t vbf_cache_seq(void) { return S ? atomic_load(&S->seq) : 0; }
@@ -336,6 +343,8 @@ void vbf_cache_init(void)
 			vbf_log(VBF_WARN, "no usable shared page %s (SysV shm): metadata cache off", vbf_cache_shm_path);
 	}
 	vbf_cache_enabled = S && vbf_cfg.ttl_ms > 0 && vbf_cfg.cache_max > 0;
+	if (vbf_cache_enabled)
+		vbf_scache_init();
 	errno = saved;
 }
 
@@ -362,5 +371,6 @@ void vbf_cache_reset(void)
 	atomic_store(&nwfd, 0);
 	vbf_shpage_detach(S, sizeof *S);
 	S = NULL;
+	vbf_scache_reset();
 	vbf_cache_enabled = 0;
 }
