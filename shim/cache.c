@@ -130,6 +130,13 @@ static struct cent *take_slot(void)
 	return NULL;
 }
 
+/* The two hashes of a key: the process table's and the shared table's. */
+static void set_hash(struct vbf_cq *q, uint64_t h, int follow)
+{
+	q->hv = (uint32_t)(h ^ (h >> 32)) ^ (uint32_t)follow;
+	q->h64 = h ^ (follow ? 0x9e3779b97f4a7c15ull : 0);
+}
+
 /* A quick no for absolute paths that do not start with a share's root: the
  * common case outside shares pays two string compares. A path that reaches
  * a share some other way (symlink, "//") is simply not cached. */
@@ -156,9 +163,27 @@ static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 	if (vbf_cache_key_hash(w.idx, w.key, q->anc, &q->depth, &h) < 0)
 		return -1;
 	q->self = q->anc[q->depth - 1];
-	q->hv = (uint32_t)(h ^ (h >> 32)) ^ (uint32_t)follow;
-	q->h64 = h ^ (follow ? 0x9e3779b97f4a7c15ull : 0);
+	set_hash(q, h, follow);
 	return 0;
+}
+
+/* q's name cut to its first j components (1 <= j <= depth - 2), followed
+ * (a missing directory is missing whether or not a link led there): the key
+ * of a directory above q, for the negative answers below one. */
+static void cut(const struct vbf_cq *q, uint16_t j, struct vbf_cq *p)
+{
+	const char *key = q->k + 2;
+	uint16_t n = 0, seen = 0;
+	while (n < q->klen - 2 && !(key[n] == '/' && ++seen == j))
+		n++;
+	p->k[0] = q->k[0];
+	p->k[1] = 1;
+	memcpy(p->k + 2, key, n);
+	p->klen = (uint16_t)(n + 2);
+	memcpy(p->anc, q->anc, sizeof p->anc[0] * (j + 1u));
+	p->depth = (uint16_t)(j + 1);
+	p->self = p->anc[j];
+	set_hash(p, vbf_cache_prefix_hash((uint8_t)q->k[0], key, n), 1);
 }
 
 static void to_statx(const struct vbf_cval *e, unsigned mask, struct statx *x)
@@ -209,6 +234,46 @@ static int answer(const struct vbf_cval *v, struct stat *st, struct statx *stx, 
 
 static void put_local(struct vbf_cq *q, const struct vbf_cval *v);
 
+/* Under the lock: the answer held for q's key, ours or another process's
+ * (copied into ours), checked for TTL and changes: 1 and *out, or 0. */
+static int find(struct vbf_cq *q, uint64_t now, struct vbf_cval *out)
+{
+	struct cent *e;
+	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
+	if (e) {
+		int fresh = now - e->v.t < (uint64_t)vbf_cfg.ttl_ms;
+		if (fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->v.seq)) {
+			e->ref = 1;
+			*out = e->v;
+			return 1;
+		}
+		if (fresh)
+			vbf_count(VBF_C_CACHE_INVAL);
+		drop(e);
+	}
+	if (vbf_scache_get(q, vbf_cache_root_id((uint8_t)q->k[0]), now, out) &&
+	    vbf_cache_valid(q->self, q->anc, q->depth, out->seq)) {
+		put_local(q, out);
+		return 1;
+	}
+	return 0;
+}
+
+/* Under the lock: is a directory above q's name known to be missing (then
+ * so is q's name: the walk stops there with ENOENT)? The nearest directory
+ * known either way decides. */
+static int below_missing(const struct vbf_cq *q, uint64_t now)
+{
+	for (int j = q->depth - 2; j >= 1; j--) {
+		struct vbf_cq p;
+		struct vbf_cval v;
+		cut(q, (uint16_t)j, &p);
+		if (find(&p, now, &v))
+			return v.err == ENOENT;
+	}
+	return 0;
+}
+
 int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
 		     struct vbf_cq *q)
 {
@@ -220,29 +285,11 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
 		goto out;
 	rc = VBF_CACHE_MISS;
 	uint64_t now = vbf_cache_clock();
-	struct cent *e;
-	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
-	if (e) {
-		int fresh = now - e->v.t < (uint64_t)vbf_cfg.ttl_ms;
-		int valid = fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->v.seq);
-		if (!valid) {
-			if (fresh)
-				vbf_count(VBF_C_CACHE_INVAL);
-			drop(e);
-		} else {
-			rc = answer(&e->v, st, stx, mask);
-			e->ref = rc != VBF_CACHE_MISS;
-		}
-	} else {
-		/* another process's answer, checked like our own entries */
-		struct vbf_cval v;
-		if (vbf_scache_get(q, vbf_cache_root_id((uint8_t)q->k[0]), now, &v) &&
-		    vbf_cache_valid(q->self, q->anc, q->depth, v.seq)) {
-			rc = answer(&v, st, stx, mask);
-			if (rc != VBF_CACHE_MISS)
-				put_local(q, &v);
-		}
-	}
+	struct vbf_cval v;
+	if (find(q, now, &v))
+		rc = answer(&v, st, stx, mask);
+	else if (below_missing(q, now))
+		rc = VBF_CACHE_NEG;
 	if (rc == VBF_CACHE_MISS) {
 		/* both taken before the real call: a change that lands after
 		 * them makes what it returns stale, and is caught */
@@ -311,13 +358,56 @@ static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *
 	vbf_scache_put(q, vbf_cache_root_id((uint8_t)q->k[0]), &v);
 }
 
+/* A name was missing: find out which directory above it is (if one is)
+ * and remember it, so that every name below it is answered (module
+ * resolution asks for many names in node_modules directories that do not
+ * exist). One stat of each directory not known yet, nearest first, until
+ * one exists: at most one extra request per directory per TTL. */
+static void probe_above(const struct vbf_cq *q)
+{
+	int idx = (uint8_t)q->k[0];
+	if (idx >= vbf_nshares)
+		return;
+	const char *root = vbf_shares[idx].root;
+	size_t rl = strlen(root);
+	for (int j = q->depth - 2; j >= 1; j--) {
+		struct vbf_cq p;
+		struct vbf_cval v;
+		cut(q, (uint16_t)j, &p);
+		if (!enter())
+			return;
+		int known = find(&p, vbf_cache_clock(), &v);
+		p.seq = vbf_cache_seq();
+		p.t = vbf_cache_clock();
+		leave();
+		char path[PATH_MAX];
+		if (known || rl + p.klen + 1 > sizeof path)
+			return;
+		memcpy(path, root, rl);
+		path[rl] = '/';
+		memcpy(path + rl + 1, p.k + 2, p.klen - 2u);
+		path[rl + p.klen - 1] = 0;
+		struct stat st;
+		if (REAL(fstatat)(AT_FDCWD, path, &st, 0) == 0) {
+			if (vbf_share_dev(st.st_dev))
+				insert(&p, &st, NULL, 0);
+			return;
+		}
+		if (errno != ENOENT)
+			return;
+		insert(&p, NULL, NULL, ENOENT);
+	}
+}
+
 void vbf_cache_fill(struct vbf_cq *q, int r, const struct stat *st)
 {
 	int saved = errno;
-	if (r == 0 && vbf_share_dev(st->st_dev))
+	if (r == 0 && vbf_share_dev(st->st_dev)) {
 		insert(q, st, NULL, 0);
-	else if (r != 0 && saved == ENOENT)
+	} else if (r != 0 && saved == ENOENT) {
 		insert(q, NULL, NULL, ENOENT);
+		probe_above(q);
+	}
 	errno = saved;
 }
 
@@ -331,6 +421,7 @@ void vbf_cache_fillx(struct vbf_cq *q, int r, const struct statx *x)
 			insert(q, &st, x, 0);
 	} else if (r != 0 && saved == ENOENT) {
 		insert(q, NULL, NULL, ENOENT);
+		probe_above(q);
 	}
 	errno = saved;
 }

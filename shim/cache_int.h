@@ -37,6 +37,9 @@ extern unsigned vbf_cache_reap_probes;
 /* Buckets of "" and of every ancestor of `key`, then of `key` itself, into
  * anc[0..*depth); *h the key's full hash. -1 when the key is too deep. */
 int vbf_cache_key_hash(int idx, const char *key, uint16_t *anc, uint16_t *depth, uint64_t *h);
+/* The full hash of the first n bytes of `key`: what vbf_cache_key_hash
+ * gives for that prefix as a key of its own. */
+uint64_t vbf_cache_prefix_hash(int idx, const char *key, size_t n);
 /* Has nothing changed since `seq` for the entry of these buckets? */
 int vbf_cache_valid(uint32_t self, const uint16_t *anc, uint16_t depth, uint64_t seq);
 uint64_t vbf_cache_seq(void);

@@ -96,6 +96,11 @@ int vbf_cache_key_hash(int idx, const char *key, uint16_t *anc, uint16_t *depth,
 	return 0;
 }
 
+uint64_t vbf_cache_prefix_hash(int idx, const char *key, size_t n)
+{
+	return idx < 0 || idx >= VBF_MAX_SHARES ? 0 : fnv(seed[idx], key, n);
+}
+
 uint64_t vbf_cache_root_id(int idx)
 {
 	if (idx < 0 || idx >= VBF_MAX_SHARES)

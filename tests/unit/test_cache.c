@@ -87,8 +87,19 @@ static int cstat(const char *p, const struct stat *real, struct stat *out)
 	return c;
 }
 
+static struct stat dir_st(void)
+{
+	struct stat st = st_of(0);
+	st.st_mode = S_IFDIR | 0755;
+	return st;
+}
+
 static void t_hit_and_negative(void **state)
 {
+	/* the directory the missing name's probe looks at (probe_above) */
+	struct fake_node nodes[] = {{"/share/a", dir_st(), 0}};
+	fake_fs_set(nodes, 1);
+	fake_fs_install();
 	struct stat real = st_of(5), out;
 	assert_int_equal(cstat("/share/a/f", &real, &out), VBF_CACHE_MISS);
 	memset(&out, 0, sizeof out);
@@ -99,6 +110,32 @@ static void t_hit_and_negative(void **state)
 	/* lstat and stat of one name are separate entries */
 	struct vbf_cq q;
 	assert_int_equal(cs(AT_FDCWD, "/share/a/f", 0, &out, &q), VBF_CACHE_MISS);
+}
+
+/* A name below a directory that is missing is missing: one probe of the
+ * directories above a missing name (nearest first, until one exists), then
+ * every name below the missing one is answered, until it is created. */
+static void t_below_missing(void **state)
+{
+	struct fake_node nodes[] = {{"/share/app", dir_st(), 0}, {"/share/app/nm", {0}, ENOENT}};
+	fake_fs_set(nodes, 2);
+	fake_fs_install();
+	struct stat out;
+	assert_int_equal(cstat("/share/app/nm/p1", NULL, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat("/share/app/nm/p1.js", NULL, &out), VBF_CACHE_NEG);
+	assert_int_equal(cstat("/share/app/nm/p2/lib/x.json", NULL, &out), VBF_CACHE_NEG);
+	struct vbf_cq q;
+	assert_int_equal(cs(AT_FDCWD, "/share/app/nm/p3", 0, &out, &q), VBF_CACHE_NEG); /* lstat too */
+	/* a name missing in a directory that exists says nothing of others */
+	assert_int_equal(cstat("/share/app/none", NULL, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat("/share/app/other", NULL, &out), VBF_CACHE_MISS);
+	/* created under the library: seen at once */
+	vbf_cache_changed(AT_FDCWD, "/share/app/nm");
+	assert_int_equal(cstat("/share/app/nm/p1.js", NULL, &out), VBF_CACHE_MISS);
+	/* past the TTL the missing directory is asked again */
+	assert_int_equal(cstat("/share/app/nm/q", NULL, &out), VBF_CACHE_NEG);
+	fake_now += 1000;
+	assert_int_equal(cstat("/share/app/nm/q2", NULL, &out), VBF_CACHE_MISS);
 }
 
 static void t_not_cached(void **state)
@@ -469,6 +506,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_hit_and_negative, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_below_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_not_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_changed_name_parent_subtree, setup, teardown),
