@@ -235,8 +235,9 @@ static int answer(const struct vbf_cval *v, struct stat *st, struct statx *stx, 
 static void put_local(struct vbf_cq *q, const struct vbf_cval *v);
 
 /* Under the lock: the answer held for q's key, ours or another process's
- * (copied into ours), checked for TTL and changes: 1 and *out, or 0. */
-static int find(struct vbf_cq *q, uint64_t now, struct vbf_cval *out)
+ * (copied into ours; `buf` holds it when ours has no room), checked for TTL
+ * and changes; NULL when there is none. Valid until the lock is left. */
+static const struct vbf_cval *find(struct vbf_cq *q, uint64_t now, struct vbf_cval *buf)
 {
 	struct cent *e;
 	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
@@ -244,19 +245,18 @@ static int find(struct vbf_cq *q, uint64_t now, struct vbf_cval *out)
 		int fresh = now - e->v.t < (uint64_t)vbf_cfg.ttl_ms;
 		if (fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->v.seq)) {
 			e->ref = 1;
-			*out = e->v;
-			return 1;
+			return &e->v;
 		}
 		if (fresh)
 			vbf_count(VBF_C_CACHE_INVAL);
 		drop(e);
 	}
-	if (vbf_scache_get(q, vbf_cache_root_id((uint8_t)q->k[0]), now, out) &&
-	    vbf_cache_valid(q->self, q->anc, q->depth, out->seq)) {
-		put_local(q, out);
-		return 1;
+	if (vbf_scache_get(q, vbf_cache_root_id((uint8_t)q->k[0]), now, buf) &&
+	    vbf_cache_valid(q->self, q->anc, q->depth, buf->seq)) {
+		put_local(q, buf);
+		return buf;
 	}
-	return 0;
+	return NULL;
 }
 
 /* Under the lock: is a directory above q's name known to be missing (then
@@ -266,10 +266,11 @@ static int below_missing(const struct vbf_cq *q, uint64_t now)
 {
 	for (int j = q->depth - 2; j >= 1; j--) {
 		struct vbf_cq p;
-		struct vbf_cval v;
+		struct vbf_cval buf;
 		cut(q, (uint16_t)j, &p);
-		if (find(&p, now, &v))
-			return v.err == ENOENT;
+		const struct vbf_cval *v = find(&p, now, &buf);
+		if (v)
+			return v->err == ENOENT;
 	}
 	return 0;
 }
@@ -285,9 +286,10 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
 		goto out;
 	rc = VBF_CACHE_MISS;
 	uint64_t now = vbf_cache_clock();
-	struct vbf_cval v;
-	if (find(q, now, &v))
-		rc = answer(&v, st, stx, mask);
+	struct vbf_cval buf;
+	const struct vbf_cval *v = find(q, now, &buf);
+	if (v)
+		rc = answer(v, st, stx, mask);
 	else if (below_missing(q, now))
 		rc = VBF_CACHE_NEG;
 	if (rc == VBF_CACHE_MISS) {
@@ -372,11 +374,11 @@ static void probe_above(const struct vbf_cq *q)
 	size_t rl = strlen(root);
 	for (int j = q->depth - 2; j >= 1; j--) {
 		struct vbf_cq p;
-		struct vbf_cval v;
+		struct vbf_cval buf;
 		cut(q, (uint16_t)j, &p);
 		if (!enter())
 			return;
-		int known = find(&p, vbf_cache_clock(), &v);
+		int known = find(&p, vbf_cache_clock(), &buf) != NULL;
 		p.seq = vbf_cache_seq();
 		p.t = vbf_cache_clock();
 		leave();
