@@ -12,10 +12,11 @@ gen_tree() {
         mkdir -p "$t/d$d"
         for f in $(seq 1 100); do echo "$d $f" >"$t/d$d/f$f.txt"; done
     done
-    # then one status a second later: files as new as the index are
-    # "racily clean", and the first status would rewrite the index
+    # the index written again a second later: files as new as the index
+    # are "racily clean", and every status would read them all until one
+    # rewrites it (in whichever configuration happens to run first)
     ( cd "$t" && git init -q && git add -A && git -c user.email=b@b -c user.name=b commit -qm tree &&
-        sleep 1.1 && git update-index -q --really-refresh && git status --porcelain ) >/dev/null 2>&1
+        sleep 1.1 && rm -f .git/index && git reset -q && git status --porcelain ) >/dev/null 2>&1
 }
 
 gen_proj() {
