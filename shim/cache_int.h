@@ -77,6 +77,10 @@ void vbf_scache_init(void);
 void vbf_scache_reset(void);
 int vbf_scache_get(const struct vbf_cq *q, uint64_t root, uint64_t now, struct vbf_cval *out);
 void vbf_scache_put(const struct vbf_cq *q, uint64_t root, const struct vbf_cval *c);
+/* For tests: the shared table's page and its size (NULL: none); remove
+ * the segment VBOXFIX_SHARED_CACHE and the euid name. */
+void *vbf_scache_page(size_t *size);
+int vbf_scache_remove(void);
 
 void vbf_cache_table_init(void);
 void vbf_cache_table_atfork_child(void);

@@ -71,32 +71,60 @@ static uid_t owner;
 
 static size_t page_size(uint32_t sets) { return sizeof(struct sc_page) + (size_t)sets * WAYS * sizeof(struct sc_ent); }
 
-void vbf_scache_init(void)
+/* "vboxfix-scache-<euid>": every uid its own page (see above) */
+static void page_name(char name[48])
 {
-	long n = vbf_cfg.shared_cache / WAYS;
-	if (P || n <= 0)
-		return;
-	uint32_t sets = 1;
-	while ((long)sets * 2 <= n && sets < (1u << 22))
-		sets *= 2;
-	char name[48] = "vboxfix-scache-";
-	/* the euid in the name: every uid its own page (see above) */
-	uid_t u = vbf_euid();
+	static const char pre[] = "vboxfix-scache-";
 	char d[12];
 	int nd = 0;
+	uid_t u = vbf_euid();
 	do
 		d[nd++] = (char)('0' + u % 10);
 	while ((u /= 10) && nd < 11);
-	size_t l = strlen(name);
+	size_t l = sizeof pre - 1;
+	memcpy(name, pre, l);
 	while (nd)
 		name[l++] = d[--nd];
 	name[l] = 0;
+}
+
+static uint32_t sets_wanted(void)
+{
+	long n = vbf_cfg.shared_cache / WAYS;
+	uint32_t sets = 1;
+	if (n <= 0)
+		return 0;
+	while ((long)sets * 2 <= n && sets < (1u << 22))
+		sets *= 2;
+	return sets;
+}
+
+void vbf_scache_init(void)
+{
+	uint32_t sets = sets_wanted();
+	if (P || !sets)
+		return;
+	char name[48];
+	page_name(name);
 	P = vbf_shpage_attach_own(name, page_size(sets), SC_MAGIC, SC_VERSION);
 	if (P) {
 		nsets = sets;
 		psize = page_size(sets);
 		owner = vbf_euid();
 	}
+}
+
+int vbf_scache_remove(void)
+{
+	char name[48];
+	page_name(name);
+	return sets_wanted() ? vbf_shpage_remove(name, page_size(sets_wanted()), SC_MAGIC, SC_VERSION) : 0;
+}
+
+void *vbf_scache_page(size_t *size)
+{
+	*size = psize;
+	return P;
 }
 
 void vbf_scache_reset(void)
