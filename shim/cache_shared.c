@@ -8,7 +8,7 @@
  * is never shared between users (a name one user reaches may be EACCES for
  * another: only successes and ENOENT are cached). Its size is
  * VBOXFIX_SHARED_CACHE entries, fixed; sets of WAYS entries, a new entry
- * evicting the oldest of its set.
+ * replacing an expired one of its set, else one at random (take()).
  *
  * Entries hold the REAL stat result, the time of the call and the shared
  * sequence taken before it (cache_shm.c): a reader checks them exactly like
@@ -255,12 +255,13 @@ int vbf_scache_get(const struct vbf_cq *q, uint64_t root, uint64_t now, struct v
 #define DEAD_MS 100
 
 /* The entry of the set to write: the key's own, else an empty one, else one
- * a dead writer left odd, else the oldest. Taken with a CAS; returns the
- * version to give it back with, or 0. */
+ * a dead writer left odd, else an expired one, else one at random (the
+ * oldest would make names read in a cycle, more than WAYS to a set, evict
+ * each other every time). Taken with a CAS; returns the version to give it
+ * back with, or 0. */
 static uint32_t take(struct sc_ent *set, const struct vbf_cq *q, uint64_t root, uint64_t now, struct sc_ent **out)
 {
 	struct sc_ent *e = NULL, *dead = NULL, *old = NULL;
-	uint64_t oldest = UINT64_MAX;
 	for (uint32_t w = 0; w < WAYS && !e; w++) {
 		struct sc_ent *x = &set[w];
 		uint32_t v = atomic_load_explicit(&x->ver, memory_order_relaxed);
@@ -270,14 +271,12 @@ static uint32_t take(struct sc_ent *set, const struct vbf_cq *q, uint64_t root, 
 				dead = x;
 		} else if (v == 0 || (x->h == q->h64 && x->root == root)) {
 			e = x;
-		} else if (x->t < oldest) {
+		} else if (!old && (x->t > now || now - x->t >= (uint64_t)vbf_cfg.ttl_ms)) {
 			old = x;
-			oldest = x->t;
 		}
 	}
-	e = e ? e : dead ? dead : old;
 	if (!e)
-		return 0;
+		e = dead ? dead : old ? old : &set[(q->h64 >> 32 ^ now ^ (now >> 7)) % WAYS];
 	uint32_t v = atomic_load_explicit(&e->ver, memory_order_relaxed);
 	/* even: take it (v + 1 is odd); odd: take it over (v + 2 stays odd, so
 	 * the slow writer's give-back CAS fails) */

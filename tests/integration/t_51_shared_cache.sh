@@ -100,8 +100,9 @@ while True:
     kill -9 "$p"; wait "$p" 2>/dev/null
 done
 # every entry left as a writer that died in the middle would leave it (odd
-# version): the next writers take them over
-VBOXFIX_SHARED_CACHE=256 statall >/dev/null
+# version): the next writers take them over. (1024 entries: 4-way sets of a
+# smaller table can get 5 of these 81 names, which then evict each other.)
+VBOXFIX_SHARED_CACHE=1024 statall >/dev/null
 "$PYTHON" - <<'EOF' || fail "cannot mark the table's entries" "python ctypes"
 import ctypes, ctypes.util
 libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
@@ -110,18 +111,18 @@ libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
 for line in open('/proc/sysvipc/shm').read().splitlines()[1:]:
     f = line.split()
     shmid, perms, size = int(f[1]), int(f[2], 8), int(f[3])
-    if perms & 0o777 != 0o600 or (size - 64) % 256 or not 300 <= (size - 64) // 256 <= 512:
+    if perms & 0o777 != 0o600 or (size - 64) % 1024 or not 300 <= (size - 64) // 1024 <= 512:
         continue
-    es = (size - 64) // 256
+    es = (size - 64) // 1024
     p = libc.shmat(shmid, None, 0)
-    for i in range(256):
+    for i in range(1024):
         v = ctypes.c_uint32.from_address(p + 64 + i * es)
         v.value |= 1
 EOF
 sleep 0.3 # (a writer's entry is taken over once it has been odd 100 ms)
-VBOXFIX_SHARED_CACHE=256 count_reqs statall >/dev/null
-a=$(VBOXFIX_SHARED_CACHE=256 count_reqs statall)
-got=$(VBOXFIX_SHARED_CACHE=256 statall)
+VBOXFIX_SHARED_CACHE=1024 count_reqs statall >/dev/null
+a=$(VBOXFIX_SHARED_CACHE=1024 count_reqs statall)
+got=$(VBOXFIX_SHARED_CACHE=1024 statall)
 if [ "$got" = "$want" ] && [ $((a * 100)) -le $((cold * 10)) ]; then
     ok "writers killed mid-entry leave nothing locked: entries taken over, $a requests"
 else
