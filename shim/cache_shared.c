@@ -20,10 +20,9 @@
  * copies the entry out and uses it only when the version was even and
  * unchanged around the copy, the checksum over the copy matches, and the key
  * is its own byte for byte. A writer takes an entry with a CAS and gives it
- * back with a CAS; a writer that died leaves its entry odd, which the next
- * writer to find its set without an even entry takes over. Two writers on
- * one entry (a slow one taken over) can tear it: the checksum makes that a
- * miss. The page is still treated as hostile (root, a bug, a program of the
+ * back with a CAS; a writer that died leaves its entry odd, and a writer
+ * takes it over once it has been odd for DEAD_MS. Two writers on one entry
+ * (a slow one taken over) can tear it: the checksum makes that a miss. The page is still treated as hostile (root, a bug, a program of the
  * same uid): every length is checked before use, a bad entry is a miss.
  */
 #include "cache_int.h"
