@@ -8,7 +8,8 @@
 # Needs root, /dev/fuse, bindfs, hyperfine, fakeroot, git, python3 (the
 # emulated share comes from tests/integration/lib.sh). Writes bench/results.md
 # (or FILE). --quick: small tree, few calls, one run (the make test smoke).
-# BENCH_FILES (default 10000) and BENCH_RUNS (default 3) tune the workloads.
+# BENCH_FILES (default 10000; the git tree, ~2x files with .git) and
+# BENCH_RUNS (default 3 repetitions) tune the workloads (bench/workloads.sh).
 [ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
 set -u
 QUICK=0
@@ -25,7 +26,7 @@ done
 OUT=${OUT:-$VBF_REPO/bench/results.md}
 need_fuse
 need_lib
-need_cmd hyperfine fakeroot git
+need_cmd hyperfine fakeroot git make cc unshare
 if [ "$QUICK" = 1 ]; then
     FILES=${BENCH_FILES:-200} RUNS=1 CALLS=20000 SHARE_CALLS=200 PASSES=1
 else
@@ -41,7 +42,7 @@ export VBOXFIX_PATHS=$MNT
 # environment counts as command-line configuration, which safe.directory
 # honours (git >= 2.31); writing ~/.gitconfig would outlive the benchmark.
 export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
-unset VBOXFIX_TTL_MS VBOXFIX_CACHE_MAX VBOXFIX_STATS VBOXFIX_OWNER
+unset VBOXFIX_TTL_MS VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_OWNER
 # the same backing tree through bindfs with its default 1 s kernel caches
 CMNT=$SHARE_DIR/mnt-cached
 mkdir -p "$CMNT"
@@ -90,57 +91,8 @@ BARE_LOCAL=${US["bare, local disk"]}
 BARE_SHARE=${US["bare, share (bindfs, timeouts 0)"]}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b + 0 > 0 && a != "nan") printf "%.2f", a / b; else print "-" }'; }
 
-# ---- 2. whole workloads on a tree on the share ---------------------------------
-T=$SRC/tree
-mkdir -p "$T"
-per=100 ndir=$(( (FILES + 99) / 100 ))
-for d in $(seq 1 $ndir); do
-    mkdir -p "$T/d$d"
-    for f in $(seq 1 $per); do echo "$d $f" >"$T/d$d/f$f.txt"; done
-done
-mkdir -p "$T/pkg"
-nmod=$(( FILES / 50 )); [ $nmod -lt 10 ] && nmod=10
-: >"$T/pkg/__init__.py"
-for i in $(seq 1 $nmod); do echo "X$i = $i" >"$T/pkg/m$i.py"; echo "from . import m$i" >>"$T/pkg/__init__.py"; done
-( cd "$T" && git init -q && git add -A && git -c user.email=b@b -c user.name=b commit -qm tree ) >/dev/null 2>&1
-"$PYTHON" -m compileall -q "$T/pkg" >/dev/null 2>&1
-chmod -R a+rwX "$SRC"
-nfiles=$(find "$T" -type f | wc -l)
-
-# workload name|command (run with cwd = the tree, through the mount at MNTX)
-work=(
-    "git status x3|for i in 1 2 3; do git status --porcelain >/dev/null; done"
-    "ls -lR|ls -lR >/dev/null"
-    "find -ls|find . -ls >/dev/null"
-    "tar c|tar cf - . | cat >/dev/null"
-    "python import|PYTHONPATH=. $PYTHON -c 'import pkg'"
-    "chown -R, then stat every file|chown -R 1000:1000 . && find . -printf '%U %G %m\\n' >/dev/null"
-)
-# configuration name|mount|pid|prefix
-confs=(
-    "bare|$MNT|$PID0|"
-    "library, cache on|$MNT|$PID0|env $LIBENV"
-    "library, cache off|$MNT|$PID0|env VBOXFIX_TTL_MS=0 $LIBENV"
-    "fakeroot|$MNT|$PID0|fakeroot --"
-    "bindfs 1 s cache|$CMNT|$PID1|"
-)
-declare -A WT WR
-wi=0
-for w in "${work[@]}"; do
-    IFS='|' read -r wname wcmd <<<"$w"
-    wi=$((wi + 1))
-    printf '%s\n' "$wcmd" >"$TMPR/w$wi.sh"
-    for c in "${confs[@]}"; do
-        IFS='|' read -r cname mnt pid prefix <<<"$c"
-        printf 'cd %q || exit 1\nexec %s sh %q\n' "$mnt/tree" "$prefix" "$TMPR/w$wi.sh" >"$TMPR/run.sh"
-        a=$(reqs "$pid")
-        hyperfine -N --style none --runs "$RUNS" --warmup 1 -i --export-json "$TMPR/h.json" \
-            "bash $TMPR/run.sh" >/dev/null 2>&1
-        b=$(reqs "$pid")
-        WT["$wname|$cname"]=$("$PYTHON" -c "import json; print('%.3f' % json.load(open('$TMPR/h.json'))['results'][0]['median'])" 2>/dev/null || echo nan)
-        WR["$wname|$cname"]=$(( (b - a) / (RUNS + 1) ))
-    done
-done
+# ---- 2. whole workloads on the share (bench/workloads.sh) ----------------------
+. "$VBF_REPO/bench/workloads.sh"
 
 # ---- 3. results.md -----------------------------------------------------------
 goal() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ if (v == "-" || v == "") print "n/a"; else if ((op == "le" && v + 0 <= lim + 0) || (op == "ge" && v + 0 >= lim + 0)) print "met"; else print "**not met**" }'; }
@@ -151,6 +103,7 @@ goal() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ if (v == "-" || v == "") p
     echo "Every number below comes from the same run, so ratios compare like with like."
     echo "The share is bindfs with attr/entry/negative timeouts 0 (every stat reaches the daemon, as"
     echo "vboxsf's default ttl=0); requests are reads of /dev/fuse by the bindfs daemon (\`syscr\`)."
+    echo "The library runs with its defaults (VBOXFIX_TTL_MS=1000)."
     echo
     echo "## One stat() in a loop (median of ${PASSES} passes of 5 rounds; µs per call)"
     echo
@@ -171,33 +124,9 @@ goal() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ if (v == "-" || v == "") p
     echo "| stat outside shares, library / bare ≤ 1.02× | ${out_r}× | $(goal "$out_r" 1.02 le) |"
     echo "| cached share stat / bare local stat ≤ 0.5× | ${hit_r}× | $(goal "$hit_r" 0.5 le) |"
     echo "| requests in a repeated stat ≤ 5% of bare | ${req_r}% | $(goal "$req_r" 5 le) |"
-    for wname in "find -ls" "git status x3"; do
-        l=${WR["$wname|library, cache on"]}; bb=${WR["$wname|bare"]}
-        echo "| $wname: requests never more than bare | $l vs $bb | $([ "$l" -le "$bb" ] && echo met || echo '**not met**') |"
-    done
-    f=${WT["chown -R, then stat every file|fakeroot"]}; l=${WT["chown -R, then stat every file|library, cache on"]}
-    fr=$(ratio "$f" "$l")
-    echo "| chown -R + stat: ≥ 10× faster than fakeroot | ${fr}× | $(goal "$fr" 10 ge) |"
+    write_workload_goals
     echo
-    echo "## Workloads on a tree of $nfiles files on the share (median s of $RUNS runs; requests per run)"
-    echo
-    hdr="| workload |" sep="|---|"
-    for c in "${confs[@]}"; do IFS='|' read -r cname _ _ _ <<<"$c"; hdr="$hdr $cname |"; sep="$sep---|"; done
-    echo "$hdr"; echo "$sep"
-    for w in "${work[@]}"; do
-        IFS='|' read -r wname _ <<<"$w"
-        row="| $wname |"
-        bt=${WT["$wname|bare"]}
-        for c in "${confs[@]}"; do
-            IFS='|' read -r cname _ _ _ <<<"$c"
-            row="$row ${WT["$wname|$cname"]} s ($(ratio "${WT["$wname|$cname"]}" "$bt")×, ${WR["$wname|$cname"]} req) |"
-        done
-        echo "$row"
-    done
-    echo
-    echo "Ratios are against bare on the same share. Each git status, find, ls runs in a fresh process:"
-    echo "the cache is per process (only invalidations are shared), so one-shot walks gain little;"
-    echo "what the cache removes is the repeated stat of the same names within a process."
+    write_workloads
     echo "bindfs with its 1 s cache is fast because it trusts the kernel's caches for a second, for"
     echo "every process and for changes it did not make; the library's cache never serves a change"
     echo "made under the library stale, and serves outside changes for at most VBOXFIX_TTL_MS."

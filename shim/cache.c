@@ -15,7 +15,6 @@
 #include "log.h"
 #include "real.h"
 #include <sys/sysmacros.h>
-#include <time.h>
 
 static void *map_pages(size_t n)
 {
@@ -47,14 +46,10 @@ static int add_failed;
 
 struct cent {
 	UT_hash_handle hh;
-	struct stat st;
-	uint64_t seq, t;
-	struct statx_timestamp btime;
-	uint64_t attr, attr_mask;
+	struct vbf_cval v;
 	uint32_t self, slot, next_free;
-	int32_t err;      /* 0 or ENOENT */
 	uint16_t depth, klen;
-	uint8_t used, ref, has_btime, from_statx;
+	uint8_t used, ref;
 	uint16_t anc[VBF_CACHE_DEPTH + 1];
 	char k[VBF_CACHE_KEYCAP];
 };
@@ -67,14 +62,6 @@ static struct cent *chunks[MAX_CHUNKS];
 static uint32_t nslots, cap, hand, free_head; /* free_head: slot + 1, 0 = none */
 static unsigned long held;
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	/* a vDSO call: no system call, jiffy resolution is plenty for a TTL */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-uint64_t (*vbf_cache_clock)(void) = mono_ms;
 
 /* A signal handler re-entering while its thread holds the lock would spin
  * forever: it skips the cache instead. */
@@ -134,6 +121,13 @@ static struct cent *take_slot(void)
 	return NULL;
 }
 
+/* The two hashes of a key: the process table's and the shared table's. */
+static void set_hash(struct vbf_cq *q, uint64_t h, int follow)
+{
+	q->hv = (uint32_t)(h ^ (h >> 32)) ^ (uint32_t)follow;
+	q->h64 = h ^ (follow ? 0x9e3779b97f4a7c15ull : 0);
+}
+
 /* A quick no for absolute paths that do not start with a share's root: the
  * common case outside shares pays two string compares. A path that reaches
  * a share some other way (symlink, "//") is simply not cached. */
@@ -160,11 +154,30 @@ static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 	if (vbf_cache_key_hash(w.idx, w.key, q->anc, &q->depth, &h) < 0)
 		return -1;
 	q->self = q->anc[q->depth - 1];
-	q->hv = (uint32_t)(h ^ (h >> 32)) ^ (uint32_t)follow;
+	set_hash(q, h, follow);
 	return 0;
 }
 
-static void to_statx(const struct cent *e, unsigned mask, struct statx *x)
+/* q's name cut to its first j components (1 <= j <= depth - 2), followed
+ * (a missing directory is missing whether or not a link led there): the key
+ * of a directory above q, for the negative answers below one. */
+static void cut(const struct vbf_cq *q, uint16_t j, struct vbf_cq *p)
+{
+	const char *key = q->k + 2;
+	uint16_t n = 0, seen = 0;
+	while (n < q->klen - 2 && !(key[n] == '/' && ++seen == j))
+		n++;
+	p->k[0] = q->k[0];
+	p->k[1] = 1;
+	memcpy(p->k + 2, key, n);
+	p->klen = (uint16_t)(n + 2);
+	memcpy(p->anc, q->anc, sizeof p->anc[0] * (j + 1u));
+	p->depth = (uint16_t)(j + 1);
+	p->self = p->anc[j];
+	set_hash(p, vbf_cache_prefix_hash((uint8_t)q->k[0], key, n), 1);
+}
+
+static void to_statx(const struct vbf_cval *e, unsigned mask, struct statx *x)
 {
 	const struct stat *s = &e->st;
 	memset(x, 0, sizeof *x);
@@ -196,6 +209,63 @@ static void to_statx(const struct cent *e, unsigned mask, struct statx *x)
 /* statx fields a cached entry can honestly give */
 #define STATX_CACHEABLE (STATX_BASIC_STATS | STATX_BTIME)
 
+/* Answer from an entry: HIT or NEG, or MISS when it lacks what statx asks. */
+static int answer(const struct vbf_cval *v, struct stat *st, struct statx *stx, unsigned mask)
+{
+	if (stx && v->err == 0 && (mask & STATX_BTIME) && !v->has_btime && v->from_statx == 0)
+		return VBF_CACHE_MISS; /* a birth time a stat-filled entry does not know */
+	if (v->err)
+		return VBF_CACHE_NEG;
+	if (st)
+		*st = v->st;
+	else
+		to_statx(v, mask, stx);
+	return VBF_CACHE_HIT;
+}
+
+static void put_local(struct vbf_cq *q, const struct vbf_cval *v);
+
+/* Under the lock: the answer held for q's key, ours or another process's
+ * (copied into ours; `buf` holds it when ours has no room), checked for TTL
+ * and changes; NULL when there is none. Valid until the lock is left. */
+static const struct vbf_cval *find(struct vbf_cq *q, uint64_t now, struct vbf_cval *buf)
+{
+	struct cent *e;
+	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
+	if (e) {
+		int fresh = now - e->v.t < (uint64_t)vbf_cfg.ttl_ms;
+		if (fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->v.seq)) {
+			e->ref = 1;
+			return &e->v;
+		}
+		if (fresh)
+			vbf_count(VBF_C_CACHE_INVAL);
+		drop(e);
+	}
+	if (vbf_scache_get(q, vbf_cache_root_id((uint8_t)q->k[0]), now, buf) &&
+	    vbf_cache_valid(q->self, q->anc, q->depth, buf->seq)) {
+		put_local(q, buf);
+		return buf;
+	}
+	return NULL;
+}
+
+/* Under the lock: is a directory above q's name known to be missing (then
+ * so is q's name: the walk stops there with ENOENT)? The nearest directory
+ * known either way decides. */
+static int below_missing(const struct vbf_cq *q, uint64_t now)
+{
+	for (int j = q->depth - 2; j >= 1; j--) {
+		struct vbf_cq p;
+		struct vbf_cval buf;
+		cut(q, (uint16_t)j, &p);
+		const struct vbf_cval *v = find(&p, now, &buf);
+		if (v)
+			return v->err == ENOENT;
+	}
+	return 0;
+}
+
 int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
 		     struct vbf_cq *q)
 {
@@ -207,30 +277,12 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
 		goto out;
 	rc = VBF_CACHE_MISS;
 	uint64_t now = vbf_cache_clock();
-	struct cent *e;
-	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
-	if (e) {
-		int fresh = now - e->t < (uint64_t)vbf_cfg.ttl_ms;
-		int valid = fresh && vbf_cache_valid(e->self, e->anc, e->depth, e->seq);
-		if (!valid) {
-			if (fresh)
-				vbf_count(VBF_C_CACHE_INVAL);
-			drop(e);
-		} else if (stx && e->err == 0 && (mask & STATX_BTIME) && !e->has_btime && e->from_statx == 0) {
-			/* asked for a birth time a stat-filled entry does not know */
-		} else {
-			e->ref = 1;
-			if (e->err) {
-				rc = VBF_CACHE_NEG;
-			} else {
-				rc = VBF_CACHE_HIT;
-				if (st)
-					*st = e->st;
-				else
-					to_statx(e, mask, stx);
-			}
-		}
-	}
+	struct vbf_cval buf;
+	const struct vbf_cval *v = find(q, now, &buf);
+	if (v)
+		rc = answer(v, st, stx, mask);
+	else if (below_missing(q, now))
+		rc = VBF_CACHE_NEG;
 	if (rc == VBF_CACHE_MISS) {
 		/* both taken before the real call: a change that lands after
 		 * them makes what it returns stale, and is caught */
@@ -246,30 +298,19 @@ out:
 	return rc;
 }
 
-static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *x, int err)
+/* Under the lock. */
+static void put_local(struct vbf_cq *q, const struct vbf_cval *v)
 {
-	if (vbf_cache_busy(q->self) || !enter())
-		return; /* open for writing somewhere: its size and times move */
 	struct cent *e;
 	HASH_FIND_BYHASHVALUE(hh, tab, q->k, q->klen, q->hv, e);
 	if (e)
 		drop(e);
 	e = take_slot();
 	if (!e)
-		goto out;
+		return;
 	e->used = 1;
 	e->ref = 0;
-	e->err = err;
-	if (st)
-		e->st = *st;
-	e->from_statx = x != NULL;
-	e->has_btime = x && (x->stx_mask & STATX_BTIME);
-	if (e->has_btime)
-		e->btime = x->stx_btime;
-	e->attr = x ? x->stx_attributes : 0;
-	e->attr_mask = x ? x->stx_attributes_mask : 0;
-	e->seq = q->seq;
-	e->t = q->t;
+	e->v = *v;
 	e->self = q->self;
 	e->depth = q->depth;
 	memcpy(e->anc, q->anc, sizeof e->anc[0] * q->depth);
@@ -284,17 +325,82 @@ static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *
 	} else {
 		held++;
 	}
-out:
+}
+
+static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *x, int err)
+{
+	if (vbf_cache_busy(q->self))
+		return; /* open for writing somewhere: its size and times move */
+	struct vbf_cval v;
+	memset(&v, 0, sizeof v);
+	v.err = err;
+	if (st)
+		v.st = *st;
+	v.from_statx = x != NULL;
+	v.has_btime = x && (x->stx_mask & STATX_BTIME);
+	if (v.has_btime)
+		v.btime = x->stx_btime;
+	v.attr = x ? x->stx_attributes : 0;
+	v.attr_mask = x ? x->stx_attributes_mask : 0;
+	v.seq = q->seq;
+	v.t = q->t;
+	if (!enter())
+		return;
+	put_local(q, &v);
 	leave();
+	vbf_scache_put(q, vbf_cache_root_id((uint8_t)q->k[0]), &v);
+}
+
+/* A name was missing: find out which directory above it is (if one is)
+ * and remember it, so that every name below it is answered (module
+ * resolution asks for many names in node_modules directories that do not
+ * exist). One stat of each directory not known yet, nearest first, until
+ * one exists: at most one extra request per directory per TTL. */
+static void probe_above(const struct vbf_cq *q)
+{
+	int idx = (uint8_t)q->k[0];
+	if (idx >= vbf_nshares)
+		return;
+	const char *root = vbf_shares[idx].root;
+	size_t rl = strlen(root);
+	for (int j = q->depth - 2; j >= 1; j--) {
+		struct vbf_cq p;
+		struct vbf_cval buf;
+		cut(q, (uint16_t)j, &p);
+		if (!enter())
+			return;
+		int known = find(&p, vbf_cache_clock(), &buf) != NULL;
+		p.seq = vbf_cache_seq();
+		p.t = vbf_cache_clock();
+		leave();
+		char path[PATH_MAX];
+		if (known || rl + p.klen + 1 > sizeof path)
+			return;
+		memcpy(path, root, rl);
+		path[rl] = '/';
+		memcpy(path + rl + 1, p.k + 2, p.klen - 2u);
+		path[rl + p.klen - 1] = 0;
+		struct stat st;
+		if (REAL(fstatat)(AT_FDCWD, path, &st, 0) == 0) {
+			if (vbf_share_dev(st.st_dev))
+				insert(&p, &st, NULL, 0);
+			return;
+		}
+		if (errno != ENOENT)
+			return;
+		insert(&p, NULL, NULL, ENOENT);
+	}
 }
 
 void vbf_cache_fill(struct vbf_cq *q, int r, const struct stat *st)
 {
 	int saved = errno;
-	if (r == 0 && vbf_share_dev(st->st_dev))
+	if (r == 0 && vbf_share_dev(st->st_dev)) {
 		insert(q, st, NULL, 0);
-	else if (r != 0 && saved == ENOENT)
+	} else if (r != 0 && saved == ENOENT) {
 		insert(q, NULL, NULL, ENOENT);
+		probe_above(q);
+	}
 	errno = saved;
 }
 
@@ -308,13 +414,14 @@ void vbf_cache_fillx(struct vbf_cq *q, int r, const struct statx *x)
 			insert(q, &st, x, 0);
 	} else if (r != 0 && saved == ENOENT) {
 		insert(q, NULL, NULL, ENOENT);
+		probe_above(q);
 	}
 	errno = saved;
 }
 
 unsigned long vbf_cache_size(void) { return held; }
 
-void vbf_cache_table_init(void)
+static void table_init(void)
 {
 	long m = vbf_cfg.cache_max;
 	if (m > (long)MAX_CHUNKS * CHUNK_ENTS)
@@ -327,7 +434,6 @@ void vbf_cache_table_init(void)
  * resets). */
 void vbf_cache_atfork_prepare(void) { vbf_lock_take(&lk); }
 void vbf_cache_atfork_parent(void) { vbf_unlock(&lk); }
-void vbf_cache_table_atfork_child(void) { vbf_lock_reset(&lk); }
 
 void vbf_cache_table_reset(void)
 {
@@ -341,4 +447,29 @@ void vbf_cache_table_reset(void)
 	nslots = hand = free_head = 0;
 	held = 0;
 	leave();
+}
+
+/* Start-up, fork and reset of the whole cache: this table, the page of
+ * generations (cache_shm.c) and the table a uid's processes share
+ * (cache_shared.c), in that order of dependence. */
+void vbf_cache_init(void)
+{
+	table_init();
+	vbf_cache_enabled = vbf_cache_shm_init() && vbf_cfg.ttl_ms > 0 && vbf_cfg.cache_max > 0;
+	if (vbf_cache_enabled)
+		vbf_scache_init();
+}
+
+void vbf_cache_atfork_child(void)
+{
+	vbf_lock_reset(&lk);
+	vbf_cache_shm_atfork_child();
+}
+
+void vbf_cache_reset(void)
+{
+	vbf_cache_table_reset();
+	vbf_cache_shm_reset();
+	vbf_scache_reset();
+	vbf_cache_enabled = 0;
 }

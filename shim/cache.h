@@ -31,6 +31,7 @@ enum { VBF_CACHE_SKIP = -1, VBF_CACHE_MISS = 0, VBF_CACHE_HIT = 1, VBF_CACHE_NEG
 /* A lookup that missed: what filling it afterwards needs. */
 struct vbf_cq {
 	uint64_t seq, t;     /* shared sequence and clock, taken BEFORE the real call */
+	uint64_t h64;        /* full hash of the key (share root, name, follow) */
 	uint32_t hv, self;   /* table hash; bucket of the key itself */
 	uint16_t depth;
 	uint16_t anc[VBF_CACHE_DEPTH + 1]; /* buckets of "", each ancestor, the key */

@@ -37,6 +37,9 @@ extern unsigned vbf_cache_reap_probes;
 /* Buckets of "" and of every ancestor of `key`, then of `key` itself, into
  * anc[0..*depth); *h the key's full hash. -1 when the key is too deep. */
 int vbf_cache_key_hash(int idx, const char *key, uint16_t *anc, uint16_t *depth, uint64_t *h);
+/* The full hash of the first n bytes of `key`: what vbf_cache_key_hash
+ * gives for that prefix as a key of its own. */
+uint64_t vbf_cache_prefix_hash(int idx, const char *key, size_t n);
 /* Has nothing changed since `seq` for the entry of these buckets? */
 int vbf_cache_valid(uint32_t self, const uint16_t *anc, uint16_t depth, uint64_t seq);
 uint64_t vbf_cache_seq(void);
@@ -53,8 +56,39 @@ static inline int vbf_cache_dotdot(const char *p)
 	return 0;
 }
 
-void vbf_cache_table_init(void);
-void vbf_cache_table_atfork_child(void);
+/* What an entry holds, in either table: the real answer, and the shared
+ * sequence and clock taken before the call that gave it. */
+struct vbf_cval {
+	struct stat st;
+	struct statx_timestamp btime;
+	uint64_t attr, attr_mask, seq, t;
+	int32_t err; /* 0 or ENOENT */
+	uint8_t has_btime, from_statx;
+};
+
+/* The identity of share `idx` across processes (its root and device): the
+ * shared table's keys hold it instead of the index, which is per process. */
+uint64_t vbf_cache_root_id(int idx);
+
+/* The table shared by every process of the euid (cache_shared.c). get: 1
+ * and `out` filled when an entry of q's key younger than the TTL is there
+ * (the caller still checks the generations); put: offer an answer. */
+void vbf_scache_init(void);
+void vbf_scache_reset(void);
+int vbf_scache_get(const struct vbf_cq *q, uint64_t root, uint64_t now, struct vbf_cval *out);
+void vbf_scache_put(const struct vbf_cq *q, uint64_t root, const struct vbf_cval *c);
+/* For tests: the shared table's page and its size (NULL: none); remove
+ * the segment VBOXFIX_SHARED_CACHE and the euid name. */
+void *vbf_scache_page(size_t *size);
+int vbf_scache_remove(void);
+
+/* Drop this process's entries (vbf_cache_reset; tests: a new process). */
 void vbf_cache_table_reset(void);
+
+/* cache_shm.c's part of vbf_cache_init/atfork_child/reset (cache.c);
+ * init answers whether the page is usable. */
+int vbf_cache_shm_init(void);
+void vbf_cache_shm_atfork_child(void);
+void vbf_cache_shm_reset(void);
 
 #endif

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "log.h"
 #include "real.h"
+#include <time.h>
 
 #define B_MASK (VBF_CACHE_NB - 1)
 #define NSLOT VBF_CACHE_NSLOT
@@ -93,6 +94,18 @@ int vbf_cache_key_hash(int idx, const char *key, uint16_t *anc, uint16_t *depth,
 	*depth = d;
 	*h = x;
 	return 0;
+}
+
+uint64_t vbf_cache_prefix_hash(int idx, const char *key, size_t n)
+{
+	return idx < 0 || idx >= VBF_MAX_SHARES ? 0 : fnv(seed[idx], key, n);
+}
+
+uint64_t vbf_cache_root_id(int idx)
+{
+	if (idx < 0 || idx >= VBF_MAX_SHARES)
+		return 0;
+	return (seed[idx] ^ (uint64_t)vbf_shares[idx].dev) * FNV_P;
 }
 
 int vbf_cache_busy(uint32_t b) { return S && atomic_load(&S->busy[b & B_MASK]) > 0; }
@@ -319,11 +332,12 @@ void vbf_cache_fd_copied(int from, int to)
 
 /* ---- the page ---- */
 
-void vbf_cache_init(void)
+/* The page's part of the cache's start-up (cache.c): 1 when the page is
+ * usable. */
+int vbf_cache_shm_init(void)
 {
 	static atomic_int warned;
 	int saved = errno;
-	vbf_cache_table_init();
 	for (int i = 0; i < vbf_nshares && i < VBF_MAX_SHARES; i++)
 		seed[i] = fnv(0xcbf29ce484222325ull, vbf_shares[i].root, strlen(vbf_shares[i].root));
 	mypid = (int)RAW(SYS_getpid, 0, 0, 0, 0);
@@ -334,13 +348,12 @@ void vbf_cache_init(void)
 		else if (!atomic_exchange(&warned, 1))
 			vbf_log(VBF_WARN, "no usable shared page %s (SysV shm): metadata cache off", vbf_cache_shm_path);
 	}
-	vbf_cache_enabled = S && vbf_cfg.ttl_ms > 0 && vbf_cfg.cache_max > 0;
 	errno = saved;
+	return S != NULL;
 }
 
-void vbf_cache_atfork_child(void)
+void vbf_cache_shm_atfork_child(void)
 {
-	vbf_cache_table_atfork_child();
 	mypid = (int)RAW(SYS_getpid, 0, 0, 0, 0);
 	/* the child holds copies of the parent's write descriptors: they get
 	 * slots of its own, which its closes (or its death) give back */
@@ -353,13 +366,20 @@ void vbf_cache_atfork_child(void)
 	}
 }
 
-void vbf_cache_reset(void)
+void vbf_cache_shm_reset(void)
 {
-	vbf_cache_table_reset();
 	for (int fd = 0; fd < VBF_FDTAB_SIZE; fd++)
 		atomic_store(&wfd[fd], 0);
 	atomic_store(&nwfd, 0);
 	vbf_shpage_detach(S, sizeof *S);
 	S = NULL;
-	vbf_cache_enabled = 0;
 }
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	/* a vDSO call: no system call, jiffy resolution is plenty for a TTL */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+uint64_t (*vbf_cache_clock)(void) = mono_ms;

@@ -244,6 +244,7 @@ void vbf_config_load(struct vbf_config *c, const char *(*get)(const char *))
 	c->state = get("VBOXFIX_STATE");
 	c->ttl_ms = parse_long("VBOXFIX_TTL_MS", get("VBOXFIX_TTL_MS"), 1000, 0, VBF_TTL_MS_MAX);
 	c->cache_max = parse_long("VBOXFIX_CACHE_MAX", get("VBOXFIX_CACHE_MAX"), 65536, 0, 1L << 26);
+	c->shared_cache = parse_long("VBOXFIX_SHARED_CACHE", get("VBOXFIX_SHARED_CACHE"), 32768, 0, 1L << 24);
 	c->retry_ms = parse_long("VBOXFIX_RETRY_MS", get("VBOXFIX_RETRY_MS"), 2000, 0, 600000);
 	c->compact_min = parse_long("VBOXFIX_COMPACT_MIN", get("VBOXFIX_COMPACT_MIN"), 256 * 1024, 4096, 1L << 28);
 	c->stats = (int)parse_long("VBOXFIX_STATS", get("VBOXFIX_STATS"), 0, 0, 1);

@@ -25,6 +25,7 @@ struct vbf_config {
 	const char *state;            /* VBOXFIX_STATE, or NULL */
 	long ttl_ms;                  /* VBOXFIX_TTL_MS */
 	long cache_max;               /* VBOXFIX_CACHE_MAX */
+	long shared_cache;            /* VBOXFIX_SHARED_CACHE: entries of the table every process shares */
 	long retry_ms;                /* VBOXFIX_RETRY_MS */
 	long compact_min;             /* VBOXFIX_COMPACT_MIN: state file size before compaction is considered */
 	int stats;                    /* VBOXFIX_STATS */

@@ -83,11 +83,11 @@ static void stamp(struct vbf_shpage_hdr *h, uint64_t nh, size_t size, uint32_t m
 }
 
 /* The segment at `key`, created if there is none: its id, or -1. */
-static long get_segment(int key, size_t size)
+static long get_segment(int key, size_t size, unsigned mode)
 {
 	/* a segment removed between the two calls: look once more */
 	for (int round = 0; round < 3; round++) {
-		long id = RAW(SYS_shmget, key, size, IPC_CREAT | IPC_EXCL | 0666);
+		long id = RAW(SYS_shmget, key, size, IPC_CREAT | IPC_EXCL | mode);
 		if (id >= 0 || errno != EEXIST)
 			return id;
 		/* size 0: a smaller squatter answers with its id (checked
@@ -99,19 +99,26 @@ static long get_segment(int key, size_t size)
 	return -1;
 }
 
-static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t version)
+static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t version, int own)
 {
-	long id = get_segment(key, size);
+	unsigned mode = own ? 0600 : 0666;
+	long id = get_segment(key, size, mode);
 	if (id < 0)
 		return NULL;
 	struct kshmid ds;
 	/* the size the kernel keeps is the one thing nobody can change later:
-	 * a segment of any other size is not ours. 0666 exactly: a squatter
+	 * a segment of any other size is not ours. 0666 exactly (0600 for an
+	 * own page): a squatter
 	 * who narrowed the perms would shut some users out (they would split
 	 * off to another key), and a wider mode does not exist. The owner is
 	 * not checked: any user may be the first to start, and IPC_SET lets an
 	 * owner give the segment to any uid, so no owner proves anything. */
-	if (RAW(SYS_shmctl, id, IPC_STAT, &ds) < 0 || ds.segsz != (uint64_t)size || (ds.mode & 0777) != 0666)
+	if (RAW(SYS_shmctl, id, IPC_STAT, &ds) < 0 || ds.segsz != (uint64_t)size || (ds.mode & 0777) != mode)
+		return NULL;
+	/* an own page: nobody else may have made it (the creator cannot be
+	 * changed, and no other uid can create as us), nor own it now */
+	uint32_t euid = own ? (uint32_t)RAW(SYS_geteuid, 0, 0, 0) : 0;
+	if (own && (ds.cuid != euid || ds.uid != euid))
 		return NULL;
 	long a = RAW(SYS_shmat, id, 0, 0);
 	if (a == -1)
@@ -125,7 +132,7 @@ static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t
 	 * user cannot create as root or as us): stamp it again, so that one
 	 * burst of writes does not push every later process off to another
 	 * key, or off the page altogether. */
-	if (ds.cuid == 0 || ds.cuid == (uint32_t)RAW(SYS_geteuid, 0, 0, 0)) {
+	if (ds.cuid == 0 || ds.cuid == (own ? euid : (uint32_t)RAW(SYS_geteuid, 0, 0, 0))) {
 		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->version, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->size, 0, __ATOMIC_RELAXED);
@@ -138,7 +145,7 @@ static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t
 	return NULL;
 }
 
-void *vbf_shpage_attach(const char *name, size_t size, uint32_t magic, uint32_t version)
+static void *attach(const char *name, size_t size, uint32_t magic, uint32_t version, int own)
 {
 	if (!name || size < sizeof(struct vbf_shpage_hdr) || !magic)
 		return NULL;
@@ -146,9 +153,19 @@ void *vbf_shpage_attach(const char *name, size_t size, uint32_t magic, uint32_t 
 	uint64_t nh = vbf_shpage_hash(name);
 	void *p = NULL;
 	for (int i = 0; i < VBF_SHPAGE_TRIES && !p; i++)
-		p = try_key(key_of(nh, size, version, i), nh, size, magic, version);
+		p = try_key(key_of(nh, size, version, i), nh, size, magic, version, own);
 	errno = saved;
 	return p;
+}
+
+void *vbf_shpage_attach(const char *name, size_t size, uint32_t magic, uint32_t version)
+{
+	return attach(name, size, magic, version, 0);
+}
+
+void *vbf_shpage_attach_own(const char *name, size_t size, uint32_t magic, uint32_t version)
+{
+	return attach(name, size, magic, version, 1);
 }
 
 void vbf_shpage_detach(void *page, size_t size)

@@ -48,6 +48,11 @@ struct vbf_shpage_hdr {
  * caller falls back and may warn). Memory never shrinks under us. `magic`
  * must not be 0 (zero means "not stamped yet"). */
 void *vbf_shpage_attach(const char *name, size_t size, uint32_t magic, uint32_t version);
+/* The same for a page only the caller's euid may read or write: mode 0600,
+ * used only when created by that euid (a segment anyone else made at the
+ * key is skipped like a squatter). Put the euid in `name`: each uid then
+ * has its own page. */
+void *vbf_shpage_attach_own(const char *name, size_t size, uint32_t magic, uint32_t version);
 void vbf_shpage_detach(void *page, size_t size);
 
 /* Remove (IPC_RMID) every segment of this page this caller may remove:

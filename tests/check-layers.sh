@@ -48,7 +48,7 @@ LAYERS='
 wrap    wrap_* vbf
 policy  defer dir_tail env own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect resolve retry rules
 store   store store_compact store_file store_table store_fmt store_where
-cache   cache cache_shm
+cache   cache cache_shared cache_shm
 base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
 
 '
@@ -61,12 +61,9 @@ present vbf             # vbf_stat_done_slow, vbf_statx_done (the after-stat ste
                         #   stat wrappers) ask vbf_active(): wrapper code kept in present.c
 refuse_rdmake own       # vbf_op_created: a redirected object records its owner, while
                         #   own -> present -> refuse_redirect (vbf_view_of, vbf_redirected)
-cache_shm cache         # vbf_cache_enabled, vbf_cache_table_init/reset/atfork_child:
-                        #   the shared table calls back into the cache that drives it
 '
 # ---- today's strongly connected components, either graph (one per line) ------
 KNOTS='
-cache cache_shm
 '
 
 CHECK=check-layers

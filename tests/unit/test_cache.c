@@ -87,8 +87,19 @@ static int cstat(const char *p, const struct stat *real, struct stat *out)
 	return c;
 }
 
+static struct stat dir_st(void)
+{
+	struct stat st = st_of(0);
+	st.st_mode = S_IFDIR | 0755;
+	return st;
+}
+
 static void t_hit_and_negative(void **state)
 {
+	/* the directory the missing name's probe looks at (probe_above) */
+	struct fake_node nodes[] = {{"/share/a", dir_st(), 0}};
+	fake_fs_set(nodes, 1);
+	fake_fs_install();
 	struct stat real = st_of(5), out;
 	assert_int_equal(cstat("/share/a/f", &real, &out), VBF_CACHE_MISS);
 	memset(&out, 0, sizeof out);
@@ -99,6 +110,69 @@ static void t_hit_and_negative(void **state)
 	/* lstat and stat of one name are separate entries */
 	struct vbf_cq q;
 	assert_int_equal(cs(AT_FDCWD, "/share/a/f", 0, &out, &q), VBF_CACHE_MISS);
+}
+
+/* A name below a directory that is missing is missing: one probe of the
+ * directories above a missing name (nearest first, until one exists), then
+ * every name below the missing one is answered, until it is created. */
+static void t_below_missing(void **state)
+{
+	struct fake_node nodes[] = {{"/share/app", dir_st(), 0}, {"/share/app/nm", {0}, ENOENT}};
+	fake_fs_set(nodes, 2);
+	fake_fs_install();
+	struct stat out;
+	assert_int_equal(cstat("/share/app/nm/p1", NULL, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat("/share/app/nm/p1.js", NULL, &out), VBF_CACHE_NEG);
+	assert_int_equal(cstat("/share/app/nm/p2/lib/x.json", NULL, &out), VBF_CACHE_NEG);
+	struct vbf_cq q;
+	assert_int_equal(cs(AT_FDCWD, "/share/app/nm/p3", 0, &out, &q), VBF_CACHE_NEG); /* lstat too */
+	/* a name missing in a directory that exists says nothing of others */
+	assert_int_equal(cstat("/share/app/none", NULL, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat("/share/app/other", NULL, &out), VBF_CACHE_MISS);
+	/* created under the library: seen at once */
+	vbf_cache_changed(AT_FDCWD, "/share/app/nm");
+	assert_int_equal(cstat("/share/app/nm/p1.js", NULL, &out), VBF_CACHE_MISS);
+	/* past the TTL the missing directory is asked again */
+	assert_int_equal(cstat("/share/app/nm/q", NULL, &out), VBF_CACHE_NEG);
+	fake_now += 1000;
+	assert_int_equal(cstat("/share/app/nm/q2", NULL, &out), VBF_CACHE_MISS);
+}
+
+/* The shared table: another process's answer is a hit; an entry torn,
+ * scribbled on or left odd by a dead writer is a miss, never a wrong
+ * answer; the table works again once written. */
+static void t_shared_table(void **state)
+{
+	vbf_cache_reset();
+	vbf_cfg.shared_cache = 64;
+	vbf_scache_remove(); /* a run before may have left one */
+	vbf_cache_init();
+	size_t n;
+	unsigned char *pg = vbf_scache_page(&n);
+	assert_non_null(pg);
+	struct stat real = st_of(77), out;
+	assert_int_equal(cstat("/share/s/f", &real, &out), VBF_CACHE_MISS);
+	vbf_cache_table_reset(); /* as a new process: only the shared table */
+	assert_int_equal(cstat("/share/s/f", &real, &out), VBF_CACHE_HIT);
+	assert_memory_equal(&out, &real, sizeof out);
+	/* every byte after the header scribbled, a few ways */
+	for (int round = 0; round < 64; round++) {
+		uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(round + 1);
+		for (size_t i = sizeof(struct vbf_shpage_hdr); i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			if (round % 4 == 0 || (x & 15) == 0)
+				pg[i] = round % 8 == 1 ? 0xff : round % 8 == 2 ? 0 : (unsigned char)x;
+		}
+		vbf_cache_table_reset();
+		memset(&out, 0, sizeof out);
+		int c = cstat("/share/s/f", &real, &out);
+		assert_true(c == VBF_CACHE_MISS || c == VBF_CACHE_HIT);
+		assert_memory_equal(&out, &real, sizeof out);
+	}
+	vbf_cache_table_reset();
+	assert_int_equal(cstat("/share/s/f", &real, &out), VBF_CACHE_HIT);
+	assert_int_equal(vbf_scache_remove(), 1);
+	vbf_cfg.shared_cache = 0;
 }
 
 static void t_not_cached(void **state)
@@ -469,6 +543,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_hit_and_negative, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_below_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_shared_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_not_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_changed_name_parent_subtree, setup, teardown),
