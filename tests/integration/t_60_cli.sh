@@ -339,6 +339,24 @@ for MODE in ignore deny; do
     "$V" state --path "$MNT" import - <"$T/exp" >"$O" 2>&1; r=$?
     expect_eq "$S/import with missing paths -> 1" "$r" 1
     has "$S/import says what it skipped" "imported 1 record.*skipped 2" "$O"
+    # each kind of bad line is named and counted; the good ones still go in
+    printf '%s\n' '# comment' '' 'garbage' 'owner=1:x mode=- type=d path=db' \
+        'owner=- mode=9999 type=d path=db' 'owner=5:5 mode=- type=d path=../up' \
+        'owner=- mode=- type=d path=db' 'owner=- mode=0750 type=d path=.' \
+        'owner=7:7 mode=- type=f path=db' 'owner=8:8 mode=- type=d path=db' >"$T/bad"
+    "$V" state --path "$MNT" import "$T/bad" >"$O" 2>"$E"; r=$?
+    expect_eq "$S/import with bad lines -> 1" "$r" 1
+    has "$S/import counts bad lines" "imported 2 records into $MNT; skipped 1 .*; 5 unreadable lines\$" "$O"
+    has "$S/import: not a record line" "bad:3: not a record line" "$E"
+    has "$S/import: bad owner" "bad:4: bad owner '1:x'" "$E"
+    has "$S/import: bad mode" "bad:5: bad mode '9999'" "$E"
+    has "$S/import: refusing .." "bad:6: refusing path '../up'" "$E"
+    has "$S/import: refusing an empty record" "bad:7: refusing path 'db'" "$E"
+    expect_out "$S/import: '.' is the share root" "750" \
+        env VBOXFIX_PATHS="$MNT" LD_PRELOAD="$LIB" stat -c '%a' "$MNT"
+    expect_out "$S/import: the good line after bad ones" "8:8" \
+        env VBOXFIX_PATHS="$MNT" LD_PRELOAD="$LIB" stat -c '%u:%g' "$MNT/db"
+    "$V" state --path "$MNT" forget "$MNT" >/dev/null 2>&1
 
     rc "$S/missing action -> 125" 125 "$V" state --path "$MNT"
     rc "$S/unknown action -> 125" 125 "$V" state --path "$MNT" frob
