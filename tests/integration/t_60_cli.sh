@@ -121,6 +121,13 @@ rc "exec/--log unknown level -> 125" 125 "$VI" exec --log loud -- true
 rc "exec/--user unknown user -> 125" 125 "$VI" exec --user vbf-no-such-user -- true
 rc "exec/--user unknown group -> 125" 125 "$VI" exec --user root:vbf-no-such-group -- true
 rc "exec/--user numeric uid without passwd entry or group -> 125" 125 "$VI" exec --user 4399 -- true
+# each part of USER[:GROUP] says what is wrong with it
+for spec_msg in ":root|':root': expected USER\\[:GROUP\\]" "root:|'root:': empty group after ':'" \
+    "vbf-no-such-user|unknown user 'vbf-no-such-user'" "root:vbf-no-such-group|unknown group 'vbf-no-such-group'" \
+    "4399|uid 4399 has no passwd entry: name the group too \\(4399:GID\\)"; do
+    "$VI" exec --user "${spec_msg%%|*}" -- true 2>"$E"
+    has "exec/--user ${spec_msg%%|*} is explained" "exec: --user: ${spec_msg#*|}" "$E"
+done
 "$VI" exec --frob -- true 2>"$E"; has "exec/unknown option is named" "unknown option '--frob'" "$E"
 "$VI" exec 2>"$E"; has "exec/missing command is explained" "missing COMMAND" "$E"
 "$VI" exec -- vbf-no-such-command 2>"$E"; has "exec/not found is explained" "vbf-no-such-command: command not found" "$E"
