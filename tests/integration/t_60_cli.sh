@@ -128,6 +128,17 @@ for spec_msg in ":root|':root': expected USER\\[:GROUP\\]" "root:|'root:': empty
     "$VI" exec --user "${spec_msg%%|*}" -- true 2>"$E"
     has "exec/--user ${spec_msg%%|*} is explained" "exec: --user: ${spec_msg#*|}" "$E"
 done
+# --path: at most 16, none with ':' in it
+mkdir -p "$T/pa" "$T/pb" "$T/p:c"
+"$VI" exec --path "$T/p:c" -- true 2>"$E"; r=$?
+expect_eq "exec/--path with ':' -> 125" "$r" 125
+has "exec/--path with ':' is explained" "cannot go in VBOXFIX_PATHS" "$E"
+set --; for i in $(seq 16); do set -- "$@" --path "$T/pa"; done
+rc "exec/16 --path accepted" 0 "$VI" exec "$@" -- true
+"$VI" exec "$@" --path "$T/pb" -- true 2>"$E"; r=$?
+expect_eq "exec/17 --path -> 125" "$r" 125
+has "exec/17 --path is explained" "at most 16 directories" "$E"
+set --
 "$VI" exec --frob -- true 2>"$E"; has "exec/unknown option is named" "unknown option '--frob'" "$E"
 "$VI" exec 2>"$E"; has "exec/missing command is explained" "missing COMMAND" "$E"
 "$VI" exec -- vbf-no-such-command 2>"$E"; has "exec/not found is explained" "vbf-no-such-command: command not found" "$E"
