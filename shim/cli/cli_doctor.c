@@ -278,6 +278,37 @@ static void dr_one(struct share *s, const struct cli_user *u, const struct dr_en
 	s->status = s->write_ok && !s->readonly ? CLI_OK : CLI_ACTION;
 }
 
+/* Whom the write check is for: --user (another user only as root), else
+ * the caller. CLI_GO, or an exit status. */
+static int doctor_user(const char *spec, struct cli_user *u)
+{
+	if (!spec) {
+		cli_current_user(u);
+		return CLI_GO;
+	}
+	char err[512];
+	if (cli_resolve_user(spec, u, err, sizeof err) != 0)
+		return cli_usage("doctor", "--user: %s", err);
+	if (geteuid() != 0 && u->uid != geteuid())
+		return cli_usage("doctor", "--user %s: checking another user needs root (you are uid %u)", spec,
+				 (unsigned)geteuid());
+	return CLI_GO;
+}
+
+enum { MAXS = 32 };
+
+/* The directories named after the options, else the vboxsf mounts and
+ * VBOXFIX_PATHS; their count. */
+static int doctor_paths(int argc, char **argv, char paths[][PATH_MAX])
+{
+	int n = 0;
+	for (int i = optind; i < argc && n < MAXS; i++)
+		cli_fmt(paths[n++], PATH_MAX, "%s", argv[i]);
+	if (optind == argc)
+		n = dr_default_paths(paths, MAXS);
+	return n;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	/* the child doctor runs under the library to learn what it presents */
@@ -295,26 +326,12 @@ int cmd_doctor(int argc, char **argv)
 		cli_err("doctor: --pid: %s", env.how);
 		return CLI_USAGE;
 	}
-
 	struct cli_user u;
-	if (a.user) {
-		char err[512];
-		if (cli_resolve_user(a.user, &u, err, sizeof err) != 0)
-			return cli_usage("doctor", "--user: %s", err);
-		if (geteuid() != 0 && u.uid != geteuid())
-			return cli_usage("doctor", "--user %s: checking another user needs root (you are uid %u)",
-					 a.user, (unsigned)geteuid());
-	} else {
-		cli_current_user(&u);
-	}
-
-	enum { MAXS = 32 };
+	int rc = doctor_user(a.user, &u);
+	if (rc != CLI_GO)
+		return rc;
 	static char paths[MAXS][PATH_MAX];
-	int n = 0;
-	for (int i = optind; i < argc && n < MAXS; i++)
-		cli_fmt(paths[n++], PATH_MAX, "%s", argv[i]);
-	if (optind == argc)
-		n = dr_default_paths(paths, MAXS);
+	int n = doctor_paths(argc, argv, paths);
 	if (n == 0 && !a.json) {
 		cli_err("doctor: no vboxsf mounts found and VBOXFIX_PATHS is empty; name a directory: vboxfix doctor PATH");
 		return CLI_USAGE;
@@ -324,7 +341,7 @@ int cmd_doctor(int argc, char **argv)
 	if (!sh)
 		return CLI_USAGE;
 	dr_install_cleanup();
-	int rc = n ? CLI_OK : CLI_USAGE;
+	rc = n ? CLI_OK : CLI_USAGE;
 	for (int i = 0; i < n; i++) {
 		cli_fmt(sh[i].path, sizeof sh[i].path, "%s", paths[i]);
 		dr_one(&sh[i], &u, &env);

@@ -97,6 +97,73 @@ static void key_opts(const struct share *s, char *out, size_t n)
 	}
 }
 
+/* mount / options / root */
+static void text_mount(FILE *f, const struct share *s)
+{
+	char ub[64], gb[64], ko[512];
+	fprintf(f, "  mount:   %s, type %s%s, source %s\n", s->mnt, s->fstype,
+		s->is_vboxsf ? "" : " (not vboxsf)", s->source);
+	key_opts(s, ko, sizeof ko);
+	fprintf(f, "  options: %s\n", ko[0] ? ko : "(no uid/gid/dmode/fmode/ttl options)");
+	fprintf(f, "  root:    owner %u (%s), group %u (%s), mode 0%03o\n", (unsigned)s->root.st_uid,
+		cli_uname(s->root.st_uid, ub, sizeof ub), (unsigned)s->root.st_gid, cli_gname(s->root.st_gid, gb, sizeof gb),
+		(unsigned)(s->root.st_mode & 07777));
+}
+
+/* The live probe: one line per result, the next saying what vboxfix does. */
+static void text_probes(FILE *f, const struct share *s)
+{
+	if (s->probe_err)
+		fprintf(f, "  probe:   skipped: cannot create a directory here as uid %u: %s\n", (unsigned)geteuid(),
+			strerror(s->probe_err));
+	else
+		fprintf(f, "  probe (as uid %u, in a temporary directory, removed again):\n", (unsigned)geteuid());
+	for (int j = 0; j < s->nprobes; j++) {
+		const struct probe *p = &s->probes[j];
+		char what[400];
+		if (p->res == PR_REFUSED)
+			cli_fmt(what, sizeof what, "refused (%s: %s)%s%s", errname(p->err), strerror(p->err),
+				 p->detail[0] ? ", " : "", p->detail);
+		else
+			cli_fmt(what, sizeof what, "%s%s%s", res_name(p->res), p->detail[0] ? ": " : "", p->detail);
+		fprintf(f, "    %-17s %s\n", p->name, what);
+		if (p->vboxfix && p->res != PR_SKIPPED)
+			fprintf(f, "    %-17s vboxfix: %s\n", "", p->vboxfix);
+	}
+	if (s->stat_us >= 0) {
+		fprintf(f, "    %-17s %.1f µs median per stat (200 stats)\n", "stat_cost", s->stat_us);
+		fprintf(f, "    %-17s vboxfix: %s\n", "",
+			s->stat_us < 5 ? "cheap here; the attribute cache (VBOXFIX_TTL_MS) matters little"
+				       : "caches attributes in each process for VBOXFIX_TTL_MS, so repeated stats skip this round trip");
+	}
+}
+
+/* The write check as `u`, the ways out when it failed, then the verdict. */
+static void text_write(FILE *f, const struct share *s, const struct cli_user *u)
+{
+	fprintf(f, "  write:   %s (uid %u, gid %u", u->name, (unsigned)u->uid, (unsigned)u->gid);
+	for (int j = 0; j < u->ngroups; j++)
+		if (u->groups[j] != u->gid)
+			fprintf(f, "%s%u", j ? "," : ", groups ", (unsigned)u->groups[j]);
+	fprintf(f, "): ");
+	if (s->write_ok)
+		fprintf(f, "can create files (as %s)\n", s->write_why);
+	else
+		fprintf(f, "CANNOT create files: %s (%s), decided by the %s permission bits\n", strerror(s->write_err),
+			errname(s->write_err), s->write_why ? s->write_why : "?");
+	for (int j = 0; j < s->nfix; j++)
+		fprintf(f, "  %s %s\n", !j ? "fix:    " : j < s->nalt ? "     or " : "note:   ", s->fix[j]);
+	if (s->write_ok && u->uid == 0 && geteuid() == 0)
+		fprintf(f, "  hint:    checked as root, who may write anywhere; check the service's user with --user USER\n");
+	if (s->readonly && s->write_ok)
+		fprintf(f, "  note:    mounted read-only\n");
+	if (!s->needed)
+		fprintf(f, "  verdict: not a share: vboxfix is not needed here (owners and modes stick)%s\n\n",
+			s->status == CLI_OK ? "" : "; the write check above still needs action");
+	else
+		fprintf(f, "  verdict: %s\n\n", s->status == CLI_OK ? "usable with vboxfix" : "needs action");
+}
+
 void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u, const struct dr_env *e)
 {
 	int ok = 0, act = 0, bad = 0, plain = 0;
@@ -107,59 +174,10 @@ void dr_report_text(FILE *f, struct share *s, int n, const struct cli_user *u, c
 			bad++;
 			continue;
 		}
-		char ub[64], gb[64], ko[512];
-		fprintf(f, "  mount:   %s, type %s%s, source %s\n", s->mnt, s->fstype,
-			s->is_vboxsf ? "" : " (not vboxsf)", s->source);
-		key_opts(s, ko, sizeof ko);
-		fprintf(f, "  options: %s\n", ko[0] ? ko : "(no uid/gid/dmode/fmode/ttl options)");
-		fprintf(f, "  root:    owner %u (%s), group %u (%s), mode 0%03o\n", (unsigned)s->root.st_uid,
-			cli_uname(s->root.st_uid, ub, sizeof ub), (unsigned)s->root.st_gid, cli_gname(s->root.st_gid, gb, sizeof gb),
-			(unsigned)(s->root.st_mode & 07777));
+		text_mount(f, s);
 		text_working(f, s, e);
-		if (s->probe_err)
-			fprintf(f, "  probe:   skipped: cannot create a directory here as uid %u: %s\n", (unsigned)geteuid(),
-				strerror(s->probe_err));
-		else
-			fprintf(f, "  probe (as uid %u, in a temporary directory, removed again):\n", (unsigned)geteuid());
-		for (int j = 0; j < s->nprobes; j++) {
-			struct probe *p = &s->probes[j];
-			char what[400];
-			if (p->res == PR_REFUSED)
-				cli_fmt(what, sizeof what, "refused (%s: %s)%s%s", errname(p->err), strerror(p->err),
-					 p->detail[0] ? ", " : "", p->detail);
-			else
-				cli_fmt(what, sizeof what, "%s%s%s", res_name(p->res), p->detail[0] ? ": " : "", p->detail);
-			fprintf(f, "    %-17s %s\n", p->name, what);
-			if (p->vboxfix && p->res != PR_SKIPPED)
-				fprintf(f, "    %-17s vboxfix: %s\n", "", p->vboxfix);
-		}
-		if (s->stat_us >= 0) {
-			fprintf(f, "    %-17s %.1f µs median per stat (200 stats)\n", "stat_cost", s->stat_us);
-			fprintf(f, "    %-17s vboxfix: %s\n", "",
-				s->stat_us < 5 ? "cheap here; the attribute cache (VBOXFIX_TTL_MS) matters little"
-					       : "caches attributes in each process for VBOXFIX_TTL_MS, so repeated stats skip this round trip");
-		}
-		fprintf(f, "  write:   %s (uid %u, gid %u", u->name, (unsigned)u->uid, (unsigned)u->gid);
-		for (int j = 0; j < u->ngroups; j++)
-			if (u->groups[j] != u->gid)
-				fprintf(f, "%s%u", j ? "," : ", groups ", (unsigned)u->groups[j]);
-		fprintf(f, "): ");
-		if (s->write_ok)
-			fprintf(f, "can create files (as %s)\n", s->write_why);
-		else
-			fprintf(f, "CANNOT create files: %s (%s), decided by the %s permission bits\n", strerror(s->write_err),
-				errname(s->write_err), s->write_why ? s->write_why : "?");
-		for (int j = 0; j < s->nfix; j++)
-			fprintf(f, "  %s %s\n", !j ? "fix:    " : j < s->nalt ? "     or " : "note:   ", s->fix[j]);
-		if (s->write_ok && u->uid == 0 && geteuid() == 0)
-			fprintf(f, "  hint:    checked as root, who may write anywhere; check the service's user with --user USER\n");
-		if (s->readonly && s->write_ok)
-			fprintf(f, "  note:    mounted read-only\n");
-		if (!s->needed)
-			fprintf(f, "  verdict: not a share: vboxfix is not needed here (owners and modes stick)%s\n\n",
-				s->status == CLI_OK ? "" : "; the write check above still needs action");
-		else
-			fprintf(f, "  verdict: %s\n\n", s->status == CLI_OK ? "usable with vboxfix" : "needs action");
+		text_probes(f, s);
+		text_write(f, s, u);
 		if (s->status != CLI_OK)
 			act++;
 		else if (s->needed)
@@ -249,6 +267,47 @@ static void json_working(FILE *f, const struct share *s, const struct dr_env *e)
 		fprintf(f, "null,");
 }
 
+/* "probe_error", "probes" and "stat_us" */
+static void json_probes(FILE *f, const struct share *s)
+{
+	fprintf(f, "\"probe_error\":");
+	if (s->probe_err)
+		cli_json_str(f, strerror(s->probe_err));
+	else
+		fputs("null", f);
+	fprintf(f, ",\"probes\":[");
+	for (int j = 0; j < s->nprobes; j++) {
+		const struct probe *p = &s->probes[j];
+		fprintf(f, "%s{", j ? "," : "");
+		jkv(f, "name", p->name, 1);
+		jkv(f, "title", p->title, 1);
+		jkv(f, "result", res_name(p->res), 1);
+		jkv(f, "errno", p->res == PR_REFUSED ? errname(p->err) : NULL, 1);
+		jkv(f, "detail", p->detail, 1);
+		jkv(f, "vboxfix", p->vboxfix, 0);
+		fprintf(f, "}");
+	}
+	fprintf(f, "],\"stat_us\":");
+	if (s->stat_us >= 0)
+		fprintf(f, "%.1f", s->stat_us);
+	else
+		fputs("null", f);
+}
+
+/* "write": the check's result and the ways out (the object left open) */
+static void json_write(FILE *f, const struct share *s)
+{
+	fprintf(f, ",\"write\":{\"ok\":%s,", s->write_ok ? "true" : "false");
+	jkv(f, "errno", s->write_ok ? NULL : errname(s->write_err), 1);
+	jkv(f, "decided_by", s->write_why, 1);
+	fprintf(f, "\"fix\":[");
+	for (int j = 0; j < s->nfix; j++) {
+		if (j)
+			fputc(',', f);
+		cli_json_str(f, s->fix[j]);
+	}
+}
+
 void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, int rc, const struct dr_env *e)
 {
 	fprintf(f, "{\"version\":");
@@ -276,37 +335,8 @@ void dr_report_json(FILE *f, struct share *s, int n, const struct cli_user *u, i
 		json_working(f, s, e);
 		fprintf(f, "\"root\":{\"uid\":%u,\"gid\":%u,\"mode\":\"0%03o\"},", (unsigned)s->root.st_uid,
 			(unsigned)s->root.st_gid, (unsigned)(s->root.st_mode & 07777));
-		fprintf(f, "\"probe_error\":");
-		if (s->probe_err)
-			cli_json_str(f, strerror(s->probe_err));
-		else
-			fputs("null", f);
-		fprintf(f, ",\"probes\":[");
-		for (int j = 0; j < s->nprobes; j++) {
-			struct probe *p = &s->probes[j];
-			fprintf(f, "%s{", j ? "," : "");
-			jkv(f, "name", p->name, 1);
-			jkv(f, "title", p->title, 1);
-			jkv(f, "result", res_name(p->res), 1);
-			jkv(f, "errno", p->res == PR_REFUSED ? errname(p->err) : NULL, 1);
-			jkv(f, "detail", p->detail, 1);
-			jkv(f, "vboxfix", p->vboxfix, 0);
-			fprintf(f, "}");
-		}
-		fprintf(f, "],\"stat_us\":");
-		if (s->stat_us >= 0)
-			fprintf(f, "%.1f", s->stat_us);
-		else
-			fputs("null", f);
-		fprintf(f, ",\"write\":{\"ok\":%s,", s->write_ok ? "true" : "false");
-		jkv(f, "errno", s->write_ok ? NULL : errname(s->write_err), 1);
-		jkv(f, "decided_by", s->write_why, 1);
-		fprintf(f, "\"fix\":[");
-		for (int j = 0; j < s->nfix; j++) {
-			if (j)
-				fputc(',', f);
-			cli_json_str(f, s->fix[j]);
-		}
+		json_probes(f, s);
+		json_write(f, s);
 		fprintf(f, "]}}");
 	}
 	fprintf(f, "],\"exit\":%d}\n", rc);

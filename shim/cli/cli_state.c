@@ -354,6 +354,82 @@ static int do_forget(int argc, char **argv, int recursive)
 	return rc;
 }
 
+/* What an import did, for its summary line. */
+struct import_tally {
+	unsigned long n, gone, bad, failed;
+};
+
+/* Parse and check one "owner=U:G mode=M type=T path=KEY" line (either value
+ * may be "-"): `key` becomes the name inside the share ("" for its root).
+ * 0, or -1 after saying what is wrong with the line. */
+static int import_parse(const char *line, const char *file, unsigned long lineno, struct vbf_rec *rec, char *type,
+			char key[PATH_MAX])
+{
+	char owner[64], mode[16];
+	int off = 0;
+	unsigned a, b, m;
+	if (sscanf(line, "owner=%63s mode=%15s type=%c path=%n", owner, mode, type, &off) != 3 || off == 0 ||
+	    unesc(line + off, key, PATH_MAX) != 0) {
+		cli_err("state: %s:%lu: not a record line", file, lineno);
+		return -1;
+	}
+	if (strcmp(owner, "-")) {
+		if (sscanf(owner, "%u:%u", &a, &b) != 2) {
+			cli_err("state: %s:%lu: bad owner '%s'", file, lineno, owner);
+			return -1;
+		}
+		rec->flags |= VBF_REC_OWNER;
+		rec->uid = a;
+		rec->gid = b;
+	}
+	if (strcmp(mode, "-")) {
+		if (sscanf(mode, "%o", &m) != 1 || m > 07777) {
+			cli_err("state: %s:%lu: bad mode '%s'", file, lineno, mode);
+			return -1;
+		}
+		rec->flags |= VBF_REC_MODE;
+		rec->mode = m;
+	}
+	const char *k = strcmp(key, ".") ? key : "";
+	if (k[0] == '/' || strstr(k, "..") == k || strstr(k, "/../") || !rec->flags) {
+		cli_err("state: %s:%lu: refusing path '%s'", file, lineno, key);
+		return -1;
+	}
+	if (!k[0])
+		key[0] = 0;
+	return 0;
+}
+
+/* Record `rec` for `key` when the file is there and of the type the line
+ * says (a record only ever describes a file that exists). */
+static void import_place(const char *root, const char *key, char type, const struct vbf_rec *rec,
+			 struct import_tally *t)
+{
+	char path[PATH_MAX + 8];
+	struct stat st;
+	cli_fmt(path, sizeof path, "%s%s%s", root, *key ? "/" : "", key);
+	if (lstat(path, &st) != 0 || (type_bits(type) && (st.st_mode & S_IFMT) != type_bits(type))) {
+		t->gone++;
+		return;
+	}
+	if (vbf_store_put(0, key, &st, rec) != 0)
+		t->failed++;
+	t->n++;
+}
+
+static int import_summary(const char *root, const struct import_tally *t)
+{
+	printf("imported %lu record%s into %s", t->n, t->n == 1 ? "" : "s", root);
+	if (t->gone)
+		printf("; skipped %lu whose path is missing or of another type", t->gone);
+	if (t->bad)
+		printf("; %lu unreadable line%s", t->bad, t->bad == 1 ? "" : "s");
+	if (t->failed)
+		printf("; %lu kept in memory only (state file not writable)", t->failed);
+	printf("\n");
+	return t->gone || t->bad || t->failed ? CLI_ACTION : CLI_OK;
+}
+
 static int do_import(const char *file)
 {
 	if (nshares != 1)
@@ -367,89 +443,59 @@ static int do_import(const char *file)
 	vbf_store_open(0, root, state_file);
 	char *line = NULL;
 	size_t cap = 0;
-	unsigned long n = 0, gone = 0, bad = 0, lineno = 0, failed = 0;
+	unsigned long lineno = 0;
+	struct import_tally t = {0, 0, 0, 0};
 	while (getline(&line, &cap, f) > 0) {
 		lineno++;
 		line[strcspn(line, "\n")] = 0;
 		if (!line[0] || line[0] == '#')
 			continue;
-		char owner[64], mode[16], type, key[PATH_MAX], path[PATH_MAX + 8];
-		int off = 0;
+		char type, key[PATH_MAX];
 		struct vbf_rec rec = {0, 0, 0, 0, 0, 0};
-		if (sscanf(line, "owner=%63s mode=%15s type=%c path=%n", owner, mode, &type, &off) != 3 || off == 0 ||
-		    unesc(line + off, key, sizeof key) != 0) {
-			cli_err("state: %s:%lu: not a record line", file, lineno);
-			bad++;
-			continue;
-		}
-		unsigned a, b, m;
-		if (strcmp(owner, "-")) {
-			if (sscanf(owner, "%u:%u", &a, &b) != 2) {
-				cli_err("state: %s:%lu: bad owner '%s'", file, lineno, owner);
-				bad++;
-				continue;
-			}
-			rec.flags |= VBF_REC_OWNER;
-			rec.uid = a;
-			rec.gid = b;
-		}
-		if (strcmp(mode, "-")) {
-			if (sscanf(mode, "%o", &m) != 1 || m > 07777) {
-				cli_err("state: %s:%lu: bad mode '%s'", file, lineno, mode);
-				bad++;
-				continue;
-			}
-			rec.flags |= VBF_REC_MODE;
-			rec.mode = m;
-		}
-		const char *k = strcmp(key, ".") ? key : "";
-		if (k[0] == '/' || strstr(k, "..") == k || strstr(k, "/../") || !rec.flags) {
-			cli_err("state: %s:%lu: refusing path '%s'", file, lineno, key);
-			bad++;
-			continue;
-		}
-		cli_fmt(path, sizeof path, "%s%s%s", root, *k ? "/" : "", k);
-		struct stat st;
-		if (lstat(path, &st) != 0 || (type_bits(type) && (st.st_mode & S_IFMT) != type_bits(type))) {
-			gone++;
-			continue;
-		}
-		if (vbf_store_put(0, k, &st, &rec) != 0)
-			failed++;
-		n++;
+		if (import_parse(line, file, lineno, &rec, &type, key) != 0)
+			t.bad++;
+		else
+			import_place(root, key, type, &rec, &t);
 	}
 	free(line);
 	if (f != stdin)
 		fclose(f);
 	vbf_store_close(0);
-	printf("imported %lu record%s into %s", n, n == 1 ? "" : "s", root);
-	if (gone)
-		printf("; skipped %lu whose path is missing or of another type", gone);
-	if (bad)
-		printf("; %lu unreadable line%s", bad, bad == 1 ? "" : "s");
-	if (failed)
-		printf("; %lu kept in memory only (state file not writable)", failed);
-	printf("\n");
-	return gone || bad || failed ? CLI_ACTION : CLI_OK;
+	return import_summary(root, &t);
 }
 
-int cmd_state(int argc, char **argv)
+/* state export [FILE]: to stdout, or to FILE (created or truncated). */
+static int do_export(int rest, char **args)
+{
+	if (rest > 1)
+		return cli_usage("state", "export takes at most one FILE");
+	if (rest == 0)
+		return do_list(stdout, 1, 0, NULL);
+	FILE *f = fopen(args[0], "we");
+	if (!f) {
+		cli_err("state: %s: %s", args[0], strerror(errno));
+		return CLI_USAGE;
+	}
+	int rc = do_list(f, 1, 0, NULL);
+	if (fclose(f) != 0) {
+		cli_err("state: %s: %s", args[0], strerror(errno));
+		return CLI_ACTION;
+	}
+	return rc;
+}
+
+/* The options before the action (--path adds a share as it comes).
+ * CLI_GO, or an exit status. */
+static int state_opts(int argc, char **argv, int *recursive)
 {
 	static const struct option opts[] = {
 		{"path", required_argument, 0, 'p'}, {"state", required_argument, 0, 's'},
 		{"recursive", no_argument, 0, 'r'},  {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	int c, recursive = 0;
+	int c;
 	opterr = 0;
 	optind = 1;
-	/* argv[-1] is the program name: re-exec with the whole command line */
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(state_help, stdout);
-			return CLI_OK;
-		}
-	cli_leave_library(argv - 1);
 	state_file = getenv("VBOXFIX_STATE");
 	while ((c = getopt_long(argc, argv, ":p:s:rh", opts, NULL)) != -1) {
 		switch (c) {
@@ -458,7 +504,7 @@ int cmd_state(int argc, char **argv)
 				return CLI_USAGE;
 			break;
 		case 's': state_file = optarg; break;
-		case 'r': recursive = 1; break;
+		case 'r': *recursive = 1; break;
 		case ':': return cli_usage("state", "option '%s' needs a value", argv[optind - 1]);
 		default:
 			if (optopt && optopt < 256)
@@ -466,12 +512,13 @@ int cmd_state(int argc, char **argv)
 			return cli_usage("state", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("state", "missing action: list, forget, export, import or compact");
-	const char *act = argv[optind++];
-	if (strcmp(act, "list") && strcmp(act, "forget") && strcmp(act, "export") && strcmp(act, "import") &&
-	    strcmp(act, "compact"))
-		return cli_usage("state", "unknown action '%s' (list, forget, export, import, compact)", act);
+	return CLI_GO;
+}
+
+/* Without --path: the vboxsf mounts and VBOXFIX_PATHS. CLI_GO, or an exit
+ * status. */
+static int default_shares(void)
+{
 	if (nshares == 0) {
 		static char def[MAXS][PATH_MAX];
 		int n = dr_default_paths(def, MAXS);
@@ -481,34 +528,40 @@ int cmd_state(int argc, char **argv)
 	}
 	if (nshares == 0)
 		return cli_usage("state", "no shares: no vboxsf mounts and VBOXFIX_PATHS is empty; use --path DIR");
-	int rest = argc - optind;
-	if (!strcmp(act, "list"))
-		return do_list(stdout, 0, rest, argv + optind);
-	if (!strcmp(act, "forget"))
-		return do_forget(rest, argv + optind, recursive);
-	if (!strcmp(act, "compact")) {
-		if (rest)
-			return cli_usage("state", "compact takes no arguments");
-		return do_compact();
-	}
-	if (!strcmp(act, "export")) {
-		if (rest > 1)
-			return cli_usage("state", "export takes at most one FILE");
-		if (rest == 0)
-			return do_list(stdout, 1, 0, NULL);
-		FILE *f = fopen(argv[optind], "we");
-		if (!f) {
-			cli_err("state: %s: %s", argv[optind], strerror(errno));
-			return CLI_USAGE;
+	return CLI_GO;
+}
+
+int cmd_state(int argc, char **argv)
+{
+	/* argv[-1] is the program name: re-exec with the whole command line */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(state_help, stdout);
+			return CLI_OK;
 		}
-		int rc = do_list(f, 1, 0, NULL);
-		if (fclose(f) != 0) {
-			cli_err("state: %s: %s", argv[optind], strerror(errno));
-			return CLI_ACTION;
-		}
+	cli_leave_library(argv - 1);
+	int recursive = 0, rc = state_opts(argc, argv, &recursive);
+	if (rc != CLI_GO)
 		return rc;
-	}
+	if (optind >= argc)
+		return cli_usage("state", "missing action: list, forget, export, import or compact");
+	const char *act = argv[optind++];
+	if (strcmp(act, "list") && strcmp(act, "forget") && strcmp(act, "export") && strcmp(act, "import") &&
+	    strcmp(act, "compact"))
+		return cli_usage("state", "unknown action '%s' (list, forget, export, import, compact)", act);
+	if ((rc = default_shares()) != CLI_GO)
+		return rc;
+	int rest = argc - optind;
+	char **args = argv + optind;
+	if (!strcmp(act, "list"))
+		return do_list(stdout, 0, rest, args);
+	if (!strcmp(act, "forget"))
+		return do_forget(rest, args, recursive);
+	if (!strcmp(act, "compact"))
+		return rest ? cli_usage("state", "compact takes no arguments") : do_compact();
+	if (!strcmp(act, "export"))
+		return do_export(rest, args);
 	if (rest != 1)
 		return cli_usage("state", "import needs exactly one FILE");
-	return do_import(argv[optind]);
+	return do_import(args[0]);
 }

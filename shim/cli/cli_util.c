@@ -51,19 +51,10 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
-int cli_resolve_user(const char *spec, struct cli_user *u, char *err, size_t errlen)
+/* USER (a name, or a number with or without a passwd entry): uid, name,
+ * home and primary group. 0 or -1 with `err` set. */
+static int resolve_uid(const char *uname, size_t ulen, struct cli_user *u, char *err, size_t errlen)
 {
-	memset(u, 0, sizeof *u);
-	const char *colon = strchr(spec, ':');
-	size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
-	char uname[256];
-	if (ulen == 0 || ulen >= sizeof uname) {
-		cli_fmt(err, errlen, "'%s': expected USER[:GROUP]", spec);
-		return -1;
-	}
-	memcpy(uname, spec, ulen);
-	uname[ulen] = 0;
-
 	uint32_t id;
 	struct passwd *pw;
 	errno = 0;
@@ -86,38 +77,40 @@ int cli_resolve_user(const char *spec, struct cli_user *u, char *err, size_t err
 	} else {
 		cli_fmt(u->name, sizeof u->name, "%u", (unsigned)u->uid);
 	}
+	return 0;
+}
 
-	if (colon) {
-		const char *g = colon + 1;
-		struct group *gr;
-		if (!*g) {
-			cli_fmt(err, errlen, "'%s': empty group after ':'", spec);
+/* :GROUP (a name or a number) replacing the primary group. 0 or -1 with
+ * `err` set. */
+static int resolve_gid(const char *spec, const char *g, struct cli_user *u, char *err, size_t errlen)
+{
+	uint32_t id;
+	struct group *gr;
+	if (!*g) {
+		cli_fmt(err, errlen, "'%s': empty group after ':'", spec);
+		return -1;
+	}
+	if (vbf_parse_id(g, strlen(g), &id) == 0) {
+		u->gid = id;
+		gr = getgrgid(id);
+	} else {
+		gr = getgrnam(g);
+		if (!gr) {
+			cli_fmt(err, errlen, "unknown group '%s'", g);
 			return -1;
 		}
-		if (vbf_parse_id(g, strlen(g), &id) == 0) {
-			u->gid = id;
-			gr = getgrgid(id);
-		} else {
-			gr = getgrnam(g);
-			if (!gr) {
-				cli_fmt(err, errlen, "unknown group '%s'", g);
-				return -1;
-			}
-			u->gid = gr->gr_gid;
-		}
-		if (gr)
-			cli_fmt(u->group, sizeof u->group, "%s", gr->gr_name);
-		else
-			cli_fmt(u->group, sizeof u->group, "%u", (unsigned)u->gid);
-	} else if (!u->have_pw) {
-		cli_fmt(err, errlen, "uid %s has no passwd entry: name the group too (%s:GID)", uname, uname);
-		return -1;
-	} else {
-		char b[64];
-		cli_fmt(u->group, sizeof u->group, "%s", cli_gname(u->gid, b, sizeof b));
+		u->gid = gr->gr_gid;
 	}
+	if (gr)
+		cli_fmt(u->group, sizeof u->group, "%s", gr->gr_name);
+	else
+		cli_fmt(u->group, sizeof u->group, "%u", (unsigned)u->gid);
+	return 0;
+}
 
-	/* Supplementary groups as initgroups would set them. */
+/* Supplementary groups as initgroups would set them. */
+static void resolve_groups(struct cli_user *u)
+{
 	if (u->have_pw) {
 		int n = (int)(sizeof u->groups / sizeof u->groups[0]);
 		if (getgrouplist(u->name, u->gid, u->groups, &n) < 0)
@@ -127,6 +120,33 @@ int cli_resolve_user(const char *spec, struct cli_user *u, char *err, size_t err
 		u->groups[0] = u->gid;
 		u->ngroups = 1;
 	}
+}
+
+int cli_resolve_user(const char *spec, struct cli_user *u, char *err, size_t errlen)
+{
+	memset(u, 0, sizeof *u);
+	const char *colon = strchr(spec, ':');
+	size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
+	char uname[256];
+	if (ulen == 0 || ulen >= sizeof uname) {
+		cli_fmt(err, errlen, "'%s': expected USER[:GROUP]", spec);
+		return -1;
+	}
+	memcpy(uname, spec, ulen);
+	uname[ulen] = 0;
+	if (resolve_uid(uname, ulen, u, err, errlen) != 0)
+		return -1;
+	if (colon) {
+		if (resolve_gid(spec, colon + 1, u, err, errlen) != 0)
+			return -1;
+	} else if (!u->have_pw) {
+		cli_fmt(err, errlen, "uid %s has no passwd entry: name the group too (%s:GID)", uname, uname);
+		return -1;
+	} else {
+		char b[64];
+		cli_fmt(u->group, sizeof u->group, "%s", cli_gname(u->gid, b, sizeof b));
+	}
+	resolve_groups(u);
 	return 0;
 }
 

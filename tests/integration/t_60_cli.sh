@@ -121,6 +121,24 @@ rc "exec/--log unknown level -> 125" 125 "$VI" exec --log loud -- true
 rc "exec/--user unknown user -> 125" 125 "$VI" exec --user vbf-no-such-user -- true
 rc "exec/--user unknown group -> 125" 125 "$VI" exec --user root:vbf-no-such-group -- true
 rc "exec/--user numeric uid without passwd entry or group -> 125" 125 "$VI" exec --user 4399 -- true
+# each part of USER[:GROUP] says what is wrong with it
+for spec_msg in ":root|':root': expected USER\\[:GROUP\\]" "root:|'root:': empty group after ':'" \
+    "vbf-no-such-user|unknown user 'vbf-no-such-user'" "root:vbf-no-such-group|unknown group 'vbf-no-such-group'" \
+    "4399|uid 4399 has no passwd entry: name the group too \\(4399:GID\\)"; do
+    "$VI" exec --user "${spec_msg%%|*}" -- true 2>"$E"
+    has "exec/--user ${spec_msg%%|*} is explained" "exec: --user: ${spec_msg#*|}" "$E"
+done
+# --path: at most 16, none with ':' in it
+mkdir -p "$T/pa" "$T/pb" "$T/p:c"
+"$VI" exec --path "$T/p:c" -- true 2>"$E"; r=$?
+expect_eq "exec/--path with ':' -> 125" "$r" 125
+has "exec/--path with ':' is explained" "cannot go in VBOXFIX_PATHS" "$E"
+set --; for i in $(seq 16); do set -- "$@" --path "$T/pa"; done
+rc "exec/16 --path accepted" 0 "$VI" exec "$@" -- true
+"$VI" exec "$@" --path "$T/pb" -- true 2>"$E"; r=$?
+expect_eq "exec/17 --path -> 125" "$r" 125
+has "exec/17 --path is explained" "at most 16 directories" "$E"
+set --
 "$VI" exec --frob -- true 2>"$E"; has "exec/unknown option is named" "unknown option '--frob'" "$E"
 "$VI" exec 2>"$E"; has "exec/missing command is explained" "missing COMMAND" "$E"
 "$VI" exec -- vbf-no-such-command 2>"$E"; has "exec/not found is explained" "vbf-no-such-command: command not found" "$E"
@@ -339,6 +357,24 @@ for MODE in ignore deny; do
     "$V" state --path "$MNT" import - <"$T/exp" >"$O" 2>&1; r=$?
     expect_eq "$S/import with missing paths -> 1" "$r" 1
     has "$S/import says what it skipped" "imported 1 record.*skipped 2" "$O"
+    # each kind of bad line is named and counted; the good ones still go in
+    printf '%s\n' '# comment' '' 'garbage' 'owner=1:x mode=- type=d path=db' \
+        'owner=- mode=9999 type=d path=db' 'owner=5:5 mode=- type=d path=../up' \
+        'owner=- mode=- type=d path=db' 'owner=- mode=0750 type=d path=.' \
+        'owner=7:7 mode=- type=f path=db' 'owner=8:8 mode=- type=d path=db' >"$T/bad"
+    "$V" state --path "$MNT" import "$T/bad" >"$O" 2>"$E"; r=$?
+    expect_eq "$S/import with bad lines -> 1" "$r" 1
+    has "$S/import counts bad lines" "imported 2 records into $MNT; skipped 1 .*; 5 unreadable lines\$" "$O"
+    has "$S/import: not a record line" "bad:3: not a record line" "$E"
+    has "$S/import: bad owner" "bad:4: bad owner '1:x'" "$E"
+    has "$S/import: bad mode" "bad:5: bad mode '9999'" "$E"
+    has "$S/import: refusing .." "bad:6: refusing path '../up'" "$E"
+    has "$S/import: refusing an empty record" "bad:7: refusing path 'db'" "$E"
+    expect_out "$S/import: '.' is the share root" "750" \
+        env VBOXFIX_PATHS="$MNT" LD_PRELOAD="$LIB" stat -c '%a' "$MNT"
+    expect_out "$S/import: the good line after bad ones" "8:8" \
+        env VBOXFIX_PATHS="$MNT" LD_PRELOAD="$LIB" stat -c '%u:%g' "$MNT/db"
+    "$V" state --path "$MNT" forget "$MNT" >/dev/null 2>&1
 
     rc "$S/missing action -> 125" 125 "$V" state --path "$MNT"
     rc "$S/unknown action -> 125" 125 "$V" state --path "$MNT" frob
