@@ -23,4 +23,14 @@ void fake_fs_set(const struct fake_node *nodes, int n);
 void fake_fs_install(void);
 /* Fake identity of the caller. */
 void fake_ids(uid_t euid, gid_t egid, const gid_t *groups, int ngroups);
+
+/* A real temporary directory made share 0 (a subtree share, recognised by
+ * its path), its store kept in a state file outside it, and a run directory
+ * of its own for redirected objects (VBOXFIX_RUNDIR). `root` receives its
+ * canonical path. fake_share_drop removes all three. */
+void fake_share_make(char root[PATH_MAX]);
+void fake_share_drop(void);
+/* The absolute path of `rel` in the share made last (a static buffer per
+ * call slot: `slot` 0..3). */
+const char *fake_share_path(int slot, const char *rel);
 #endif
