@@ -5,6 +5,8 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
+/* Raw SysV calls throughout: IPC_STAT must fill the kernel's layout (struct
+ * kshmid below), whatever the libc's struct, and the rest stay beside it. */
 #if !defined(SYS_shmget) || !defined(SYS_shmat) || !defined(SYS_shmdt) || !defined(SYS_shmctl)
 #error "shpage.c needs the direct SysV shm system calls (x86_64, aarch64)"
 #endif
@@ -125,7 +127,7 @@ static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t
 	 * user cannot create as root or as us): stamp it again, so that one
 	 * burst of writes does not push every later process off to another
 	 * key, or off the page altogether. */
-	if (ds.cuid == 0 || ds.cuid == (uint32_t)RAW(SYS_geteuid, 0, 0, 0)) {
+	if (ds.cuid == 0 || ds.cuid == (uint32_t)REAL(geteuid)()) {
 		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->version, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->size, 0, __ATOMIC_RELAXED);
