@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "fake_real.h"
+#include "config.h"
+#include "retry.h"
 #include "shares.h"
 #include "store.h"
 
@@ -105,6 +107,14 @@ void fake_ids(uid_t euid, gid_t egid, const gid_t *groups, int ngroups)
 }
 
 static char share_root[PATH_MAX], share_state[PATH_MAX + 8], share_rundir[64];
+long fake_slept;
+int fake_nslept;
+
+static void count_sleep(long ms)
+{
+	fake_slept += ms;
+	fake_nslept++;
+}
 
 void fake_share_make(char root[PATH_MAX])
 {
@@ -124,6 +134,10 @@ void fake_share_make(char root[PATH_MAX])
 	assert_true(strlen(share_root) < 58); /* VBOXFIX_RUNDIR is shorter than 64 */
 	snprintf(share_rundir, sizeof share_rundir, "%.58s.run", share_root);
 	setenv("VBOXFIX_RUNDIR", share_rundir, 1);
+	memset(&vbf_cfg, 0, sizeof vbf_cfg);
+	vbf_cfg.retry_ms = 2000;
+	vbf_refuse_sleep = count_sleep;
+	fake_slept = fake_nslept = 0;
 	memcpy(root, share_root, PATH_MAX);
 }
 
@@ -135,6 +149,12 @@ void fake_share_drop(void)
 	unsetenv("VBOXFIX_RUNDIR");
 	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s.lock' '%s'", share_root, share_state, share_state, share_rundir);
 	assert_int_equal(system(cmd), 0);
+}
+
+int fake_share_teardown(void **state)
+{
+	fake_share_drop();
+	return 0;
 }
 
 const char *fake_share_path(int slot, const char *rel)

@@ -22,9 +22,6 @@ static char root[PATH_MAX];
 static int holding;    /* the host answers unlink ETXTBSY while set */
 static int busy_after; /* and this many more times once it is not */
 static int unlinks;
-static long slept;
-
-static void fake_sleep(long ms) { slept += ms; }
 
 static int f_unlink(const char *p)
 {
@@ -56,18 +53,8 @@ static int setup(void **s)
 	fake_real_reset();
 	vbf_real.unlink = f_unlink;
 	vbf_real.unlinkat = f_unlinkat;
-	memset(&vbf_cfg, 0, sizeof vbf_cfg);
-	vbf_cfg.retry_ms = 2000;
-	vbf_refuse_sleep = fake_sleep;
 	holding = busy_after = unlinks = 0;
-	slept = 0;
 	fake_share_make(root);
-	return 0;
-}
-
-static int teardown(void **s)
-{
-	fake_share_drop();
 	return 0;
 }
 
@@ -124,7 +111,7 @@ static void t_defer_at_last_close(void **s)
 	errno = 4242;
 	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "f"), 0), 0);
 	assert_int_equal(errno, 4242);
-	assert_int_equal(slept, 0); /* no retry: it would wait for ourselves */
+	assert_int_equal(fake_slept, 0); /* no retry: it would wait for ourselves */
 	/* the name is gone at once, the file renamed aside, its record dropped */
 	assert_int_equal(access(P(0, "f"), F_OK), -1);
 	assert_int_equal(count(VBF_DEFER_PREFIX), 1);
@@ -169,7 +156,7 @@ static void t_defer_kept_name(void **s)
 	unlinks = 0;
 	close_marked(fd);
 	assert_int_equal(unlinks, 3);
-	assert_int_equal(slept, 10 + 20);
+	assert_int_equal(fake_slept, 10 + 20);
 	assert_int_equal(access(P(0, "f"), F_OK), -1);
 	assert_false(vbf_defer_kept(0, "f"));
 }
@@ -272,10 +259,10 @@ int main(void)
 	vbf_boot_state = 2; /* started, with shares */
 	vbf_on = 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(t_defer_at_last_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_defer_kept_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_defer_only_when_held, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_listing_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_defer_at_last_close, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_defer_kept_name, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_defer_only_when_held, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_listing_tail, setup, fake_share_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

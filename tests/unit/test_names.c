@@ -27,14 +27,6 @@ static int once;      /* then, when set, the next call this errno */
 static int refuse;    /* then, when set, always this errno */
 static int no_flags;  /* renameat2 with flags answers EINVAL (vboxsf) */
 static int calls;
-static long slept;
-static int nslept;
-
-static void fake_sleep(long ms)
-{
-	slept += ms;
-	nslept++;
-}
 
 static int scripted(void)
 {
@@ -82,18 +74,8 @@ static int setup(void **s)
 	vbf_real.renameat2 = f_renameat2;
 	vbf_real.unlink = f_unlink;
 	vbf_real.link = f_link;
-	memset(&vbf_cfg, 0, sizeof vbf_cfg);
-	vbf_cfg.retry_ms = 2000;
-	vbf_refuse_sleep = fake_sleep;
-	busy = once = refuse = link_err = no_flags = calls = nslept = 0;
-	slept = 0;
+	busy = once = refuse = link_err = no_flags = calls = 0;
 	fake_share_make(root);
-	return 0;
-}
-
-static int teardown(void **s)
-{
-	fake_share_drop();
 	return 0;
 }
 
@@ -170,8 +152,8 @@ static void t_rename_busy_retried(void **s)
 	busy = 2;
 	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
 	assert_int_equal(calls, 3);
-	assert_int_equal(nslept, 2);
-	assert_int_equal(slept, 10 + 20);
+	assert_int_equal(fake_nslept, 2);
+	assert_int_equal(fake_slept, 10 + 20);
 	assert_true(has("b", P(0, "b"), &rec));
 	assert_int_equal(rec.uid, 5);
 }
@@ -185,19 +167,19 @@ static void t_rename_busy_gives_up(void **s)
 	vbf_cfg.retry_ms = 100;
 	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
 	assert_int_equal(errno, EBUSY);
-	assert_int_equal(slept, 100); /* the whole budget, never more */
-	assert_int_equal(calls, nslept + 1);
+	assert_int_equal(fake_slept, 100); /* the whole budget, never more */
+	assert_int_equal(calls, fake_nslept + 1);
 	/* nothing moved: the record stays with the name */
 	assert_true(has("a", P(0, "a"), &rec));
 	assert_int_equal(access(P(0, "b"), F_OK), -1);
 	/* no budget: one call, no sleep */
 	busy = 1000;
-	calls = nslept = 0;
+	calls = fake_nslept = 0;
 	vbf_cfg.retry_ms = 0;
 	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
 	assert_int_equal(errno, EBUSY);
 	assert_int_equal(calls, 1);
-	assert_int_equal(nslept, 0);
+	assert_int_equal(fake_nslept, 0);
 }
 
 static void t_rename_noreplace_emulated(void **s)
@@ -274,7 +256,7 @@ static void t_unlink_drops_record(void **s)
 	refuse = EACCES;
 	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "a"), 0), -1);
 	assert_int_equal(errno, EACCES);
-	assert_int_equal(nslept, 0);
+	assert_int_equal(fake_nslept, 0);
 	assert_true(has("a", P(0, "a"), NULL));
 }
 
@@ -286,18 +268,18 @@ static void t_unlink_busy(void **s)
 	busy = 3;
 	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "a"), 0), 0);
 	assert_int_equal(calls, 4);
-	assert_int_equal(slept, 10 + 20 + 40);
+	assert_int_equal(fake_slept, 10 + 20 + 40);
 	assert_int_equal(access(P(0, "a"), F_OK), -1);
 	make_file(P(0, "a"), "x");
 	assert_false(has("a", P(0, "a"), NULL));
 	/* busy past the budget: given up, the record kept */
 	record("a", P(0, "a"), 3, 0600);
 	busy = 1000;
-	slept = 0;
+	fake_slept = 0;
 	vbf_cfg.retry_ms = 250;
 	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "a"), 0), -1);
 	assert_int_equal(errno, EBUSY);
-	assert_int_equal(slept, 250);
+	assert_int_equal(fake_slept, 250);
 	assert_true(has("a", P(0, "a"), NULL));
 }
 
@@ -374,16 +356,16 @@ int main(void)
 	vbf_boot_state = 2; /* started, with shares */
 	vbf_on = 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(t_rename_moves_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_rename_dir_subtree, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_rename_busy_retried, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_rename_busy_gives_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_rename_noreplace_emulated, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_rename_onto_empty_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_unlink_drops_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_unlink_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_link_emulated, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_link_target_exists, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_rename_moves_record, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_rename_dir_subtree, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_rename_busy_retried, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_rename_busy_gives_up, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_rename_noreplace_emulated, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_rename_onto_empty_dir, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_unlink_drops_record, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_unlink_busy, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_link_emulated, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_link_target_exists, setup, fake_share_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
