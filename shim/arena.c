@@ -22,6 +22,9 @@ static size_t in_use; /* bytes handed out, rounded as kept */
 
 size_t vbf_arena_in_use(void) { return __atomic_load_n(&in_use, __ATOMIC_RELAXED); }
 
+/* raw: taken under any library lock, where the first use of REAL() would
+ * resolve the whole table (dlsym, which may allocate and take the loader's
+ * lock) */
 static void *map(size_t n)
 {
 	long p = vbf_raw_syscall(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

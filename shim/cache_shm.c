@@ -340,7 +340,7 @@ int vbf_cache_shm_init(void)
 	int saved = errno;
 	for (int i = 0; i < vbf_nshares && i < VBF_MAX_SHARES; i++)
 		seed[i] = fnv(0xcbf29ce484222325ull, vbf_shares[i].root, strlen(vbf_shares[i].root));
-	mypid = (int)RAW(SYS_getpid, 0, 0, 0, 0);
+	mypid = (int)REAL(getpid)();
 	if (vbf_nshares > 0 && !S) {
 		S = vbf_shpage_attach(vbf_cache_shm_path, sizeof *S, VBF_CACHE_MAGIC, VBF_CACHE_VERSION);
 		if (S)
@@ -354,7 +354,7 @@ int vbf_cache_shm_init(void)
 
 void vbf_cache_shm_atfork_child(void)
 {
-	mypid = (int)RAW(SYS_getpid, 0, 0, 0, 0);
+	mypid = (int)REAL(getpid)();
 	/* the child holds copies of the parent's write descriptors: they get
 	 * slots of its own, which its closes (or its death) give back */
 	if (!S || atomic_load(&nwfd) <= 0)

@@ -30,7 +30,7 @@ static vbf_lock lock;
 static pid_t owner; /* the process the table belongs to (atomic access) */
 int vbf_defer_nkept;
 
-static pid_t my_pid(void) { return (pid_t)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); }
+static pid_t my_pid(void) { return REAL(getpid)(); }
 
 static int mine(void) { return __atomic_load_n(&owner, __ATOMIC_RELAXED) == my_pid(); }
 

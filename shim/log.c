@@ -80,6 +80,8 @@ void vbf_log_setup(int level, const char *file)
 	errno = saved;
 }
 
+/* raw getpid and write: the log is written from every layer, the table's
+ * resolution included, and a test's fake write must not take its lines */
 static void vlog(enum vbf_level lvl, const char *fmt, va_list ap)
 {
 	char buf[1024];
@@ -125,6 +127,7 @@ unsigned long vbf_counter_get(enum vbf_counter c) { return atomic_load(&counters
 void vbf_stats_dump(void)
 {
 	char buf[1024];
+	/* raw, as vlog() */
 	int n = snprintf(buf, sizeof buf, "vboxfix[%ld] stats:", (long)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0));
 	for (int i = 0; i < VBF_C__N && n < (int)sizeof buf - 64; i++)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, " %s=%lu", counter_name[i], vbf_counter_get(i));

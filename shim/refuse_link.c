@@ -31,10 +31,10 @@ static void new_group(int idx, const struct stat *src, struct vbf_rec *rec)
 {
 	static _Atomic unsigned int seq;
 	struct timespec ts;
-	vbf_raw_syscall(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
+	REAL(clock_gettime)(CLOCK_REALTIME, &ts);
 	char seed[96];
 	snprintf(seed, sizeof seed, "%lld.%ld.%ld.%u.%llu", (long long)ts.tv_sec, ts.tv_nsec,
-		 vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), seq++, (unsigned long long)src->st_ino);
+		 (long)REAL(getpid)(), seq++, (unsigned long long)src->st_ino);
 	rec->link = vbf_redirect_hash(seed);
 	while (!rec->link || vbf_store_links(idx, rec->link))
 		rec->link = rec->link * 0x100000001b3ull + 1;
@@ -99,7 +99,7 @@ static int make_copy(int fb, const char *b, int sfd, const char *text, const str
 	int tfd = -1, made = 0;
 	vbf_refuse_split(b, dir, sizeof dir, &base);
 	for (int tries = 0; !made && tries < 16; tries++) {
-		unsigned int n = seq++ ^ (unsigned int)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0) << 12;
+		unsigned int n = seq++ ^ (unsigned int)REAL(getpid)() << 12;
 		int len = strchr(b, '/') ? snprintf(tmp, cap, "%s/.vbf-link.%06x", dir, n & 0xffffff)
 					 : snprintf(tmp, cap, ".vbf-link.%06x", n & 0xffffff);
 		if (len < 0 || (size_t)len >= cap)
@@ -118,7 +118,7 @@ static int make_copy(int fb, const char *b, int sfd, const char *text, const str
 	int r = copy_data(sfd, tfd), e = errno;
 	struct timespec times[2] = {src->st_atim, src->st_mtim};
 	if (r == 0)
-		vbf_raw_syscall(SYS_utimensat, tfd, 0, (long)times, 0, 0, 0);
+		REAL(futimens)(tfd, times);
 	if (r == 0 && REAL(fstat)(tfd, tst) != 0) {
 		r = -1;
 		e = errno;
@@ -192,7 +192,7 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 		return vbf_fail(err);
 	int sfd = -1;
 	if (lnk) {
-		long n = vbf_raw_syscall(SYS_readlinkat, fa, (long)a, (long)text, sizeof text - 1, 0, 0);
+		ssize_t n = REAL(readlinkat)(fa, a, text, sizeof text - 1);
 		if (n < 0)
 			return -1;
 		text[n] = 0;

@@ -137,6 +137,8 @@ static int next_in(int fd, struct vbf_list_pos *pos, const char *own, char *name
 	long n;
 	int found = 0;
 	snprintf(idx, sizeof idx, "%s/l%016llx", own, (unsigned long long)pos->dh);
+	/* raw: getdents64 has no wrapper before glibc 2.30, and opendir would
+	 * allocate inside readdir; its descriptor and seek go with it */
 	long xfd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)idx, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
 				   0, 0);
 	if (xfd < 0)
@@ -176,7 +178,7 @@ int vbf_redirect_list_next(int fd, struct vbf_list_pos *pos, char name[NAME_MAX 
 		return 0;
 	}
 	snprintf(mine, sizeof mine, "u%u", rd.me);
-	/* every owner subdirectory the lookup would read, in the base
+	/* raw, as in next_in(): every owner subdirectory the lookup would read, in the base
 	 * directory's order; pos->ui counts the ones already read to their end */
 	long bfd = rd.own || rd.others != VBF_RD_NONE
 			   ? vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)rd.base,

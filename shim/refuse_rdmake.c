@@ -130,7 +130,7 @@ static int put_link(const char *dir, const char *name, const char *text)
 {
 	static _Atomic unsigned int seq;
 	char tmp[VBF_REDIRECT_CAP + 32], dst[VBF_REDIRECT_CAP + 8];
-	snprintf(tmp, sizeof tmp, "%s/.t%ld.%u", dir, vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), seq++);
+	snprintf(tmp, sizeof tmp, "%s/.t%ld.%u", dir, (long)REAL(getpid)(), seq++);
 	snprintf(dst, sizeof dst, "%s/%s", dir, name);
 	if (REAL(symlink)(text, tmp) != 0)
 		return -1;
@@ -241,10 +241,10 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 	/* the new object's birth, before the object: no list of names given
 	 * up can name it */
 	struct timespec ts;
-	vbf_raw_syscall(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
+	REAL(clock_gettime)(CLOCK_REALTIME, &ts);
 	snprintf(bname, sizeof bname, "b%016llx", (unsigned long long)h);
 	snprintf(birth, sizeof birth, "%lld.%09ld.%ld", (long long)ts.tv_sec, ts.tv_nsec,
-		 vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0));
+		 (long)REAL(getpid)());
 	if (put_link(own, bname, birth) != 0)
 		return -1;
 	return 0;

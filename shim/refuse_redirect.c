@@ -249,7 +249,8 @@ static void dirs_of(const struct vbf_rundir *rd, struct rd_dirs *d)
 	}
 	if (rd->others != VBF_RD_ALL)
 		return;
-	/* raw calls: no opendir, no allocation, usable anywhere */
+	/* raw calls: no opendir, no allocation, usable anywhere (getdents64
+	 * has no wrapper before glibc 2.30) */
 	long fd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)rd->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 				  0, 0, 0);
 	if (fd < 0)

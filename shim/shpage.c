@@ -5,6 +5,8 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
+/* Raw SysV calls throughout: IPC_STAT must fill the kernel's layout (struct
+ * kshmid below), whatever the libc's struct, and the rest stay beside it. */
 #if !defined(SYS_shmget) || !defined(SYS_shmat) || !defined(SYS_shmdt) || !defined(SYS_shmctl)
 #error "shpage.c needs the direct SysV shm system calls (x86_64, aarch64)"
 #endif
@@ -117,7 +119,7 @@ static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t
 		return NULL;
 	/* an own page: nobody else may have made it (the creator cannot be
 	 * changed, and no other uid can create as us), nor own it now */
-	uint32_t euid = own ? (uint32_t)RAW(SYS_geteuid, 0, 0, 0) : 0;
+	uint32_t euid = own ? (uint32_t)REAL(geteuid)() : 0;
 	if (own && (ds.cuid != euid || ds.uid != euid))
 		return NULL;
 	long a = RAW(SYS_shmat, id, 0, 0);
@@ -132,7 +134,7 @@ static void *try_key(int key, uint64_t nh, size_t size, uint32_t magic, uint32_t
 	 * user cannot create as root or as us): stamp it again, so that one
 	 * burst of writes does not push every later process off to another
 	 * key, or off the page altogether. */
-	if (ds.cuid == 0 || ds.cuid == (own ? euid : (uint32_t)RAW(SYS_geteuid, 0, 0, 0))) {
+	if (ds.cuid == 0 || ds.cuid == (own ? euid : (uint32_t)REAL(geteuid)())) {
 		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->version, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->size, 0, __ATOMIC_RELAXED);

@@ -19,8 +19,9 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* Call `fn` for each name in directory `dir` (raw getdents: no malloc under
- * the store's lock, and the library's own listing hides store files). A
+/* Call `fn` for each name in directory `dir` (raw getdents64: no malloc under
+ * the store's lock, the library's own listing hides store files, and glibc
+ * has no getdents64 before 2.30). A
  * non-zero return stops the walk and is returned; -1 when the directory
  * cannot be read. */
 static int each_name(const char *dir, int (*fn)(void *, int, const char *), void *arg)
@@ -67,7 +68,7 @@ static int unlink_tmp(void *arg, int dfd, const char *name)
 {
 	const struct tmp_match *m = arg;
 	if (!strncmp(name, m->base, m->blen) && !strncmp(name + m->blen, ".tmp.", 5))
-		RAW(SYS_unlinkat, dfd, name, 0, 0);
+		REAL(unlinkat)(dfd, name, 0);
 	return 0;
 }
 
@@ -131,12 +132,12 @@ static int seal(struct vbf_store *s)
 static int replace_log(struct vbf_store *s)
 {
 	char tmp[PATH_MAX + 48];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, RAW(SYS_getpid, 0, 0, 0, 0)) >= (int)sizeof tmp)
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, (long)REAL(getpid)()) >= (int)sizeof tmp)
 		return -1;
 	int fd = REAL(open)(tmp, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0666);
 	if (fd < 0)
 		return -1;
-	RAW(SYS_fchmod, fd, 0666, 0, 0);
+	REAL(fchmod)(fd, 0666);
 	int64_t len = write_table(s, fd);
 	uint64_t before = s->pos;
 	/* no log is created at the name while it moves (store_file.c) */
@@ -149,19 +150,15 @@ static int replace_log(struct vbf_store *s)
 		if (s->pos != before + VBF_REC_HDR + 4) {
 			/* records that came without the lock (a program closed
 			 * our descriptor, dropping it): the table has them now */
-			bad = RAW(SYS_ftruncate, fd, 0, 0, 0) < 0 || (len = write_table(s, fd)) < 0;
+			bad = REAL(ftruncate)(fd, 0) < 0 || (len = write_table(s, fd)) < 0;
 		}
 	}
 	/* the data must be on disk before the name points at it */
-	bad = bad || RAW(SYS_fsync, fd, 0, 0, 0) < 0;
-#ifdef SYS_renameat
-	bad = bad || RAW(SYS_renameat, AT_FDCWD, tmp, AT_FDCWD, s->path) < 0;
-#else
-	bad = bad || vbf_raw_syscall(SYS_renameat2, AT_FDCWD, (long)tmp, AT_FDCWD, (long)s->path, 0, 0) < 0;
-#endif
+	bad = bad || REAL(fsync)(fd) < 0;
+	bad = bad || REAL(renameat)(AT_FDCWD, tmp, AT_FDCWD, s->path) < 0;
 	vbf_file_name_unlock(lk);
 	if (bad) {
-		RAW(SYS_unlinkat, AT_FDCWD, tmp, 0, 0);
+		REAL(unlinkat)(AT_FDCWD, tmp, 0);
 		REAL(close)(fd);
 		return -1;
 	}
@@ -224,7 +221,7 @@ static int unlink_store_file(void *arg, int dfd, const char *name)
 {
 	(void)arg;
 	if (vbf_store_name_internal(name) && strcmp(name, VBF_STORE_NAME))
-		RAW(SYS_unlinkat, dfd, name, 0, 0);
+		REAL(unlinkat)(dfd, name, 0);
 	return 0;
 }
 
@@ -276,12 +273,8 @@ int vbf_file_rmdir_root(struct vbf_store *s, int (*again)(void *), void *arg)
 		 * descriptor goes before the rmdir: FUSE keeps an unlinked open
 		 * file as a hidden entry. */
 		char gone[PATH_MAX + 48];
-		snprintf(gone, sizeof gone, "%s.tmp.rmdir.%ld", s->path, RAW(SYS_getpid, 0, 0, 0, 0));
-#ifdef SYS_renameat
-		RAW(SYS_renameat, AT_FDCWD, s->path, AT_FDCWD, gone);
-#else
-		vbf_raw_syscall(SYS_renameat2, AT_FDCWD, (long)s->path, AT_FDCWD, (long)gone, 0, 0);
-#endif
+		snprintf(gone, sizeof gone, "%s.tmp.rmdir.%ld", s->path, (long)REAL(getpid)());
+		REAL(renameat)(AT_FDCWD, s->path, AT_FDCWD, gone);
 		seal(s);
 		vbf_file_unlock(s);
 		REAL(close)(s->fd);

@@ -89,6 +89,8 @@ static int lock_fd(int fd, int type, int wait, int *nolock)
 			return -1;
 		}
 		struct timespec ts = {0, step * 1000};
+		/* raw: libc's nanosleep is a cancellation point, and a
+		 * thread cancelled here would leave the lock held */
 		RAW(SYS_nanosleep, &ts, 0, 0, 0);
 		waited += step;
 		step = step >= 10000 ? 20000 : step * 2;
@@ -98,7 +100,7 @@ static int lock_fd(int fd, int type, int wait, int *nolock)
 static uint64_t now_ms(void)
 {
 	struct timespec ts = {0, 0};
-	RAW(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0, 0);
+	REAL(clock_gettime)(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -183,7 +185,7 @@ int vbf_file_name_lock(const char *path, int create)
 		return -1;
 	}
 	if (made) /* every service user shares it: umask must not shut one out */
-		RAW(SYS_fchmod, fd, 0666, 0, 0);
+		REAL(fchmod)(fd, 0666);
 	return fd;
 }
 
@@ -206,7 +208,7 @@ int vbf_file_open_log(const char *path, int nofollow, int create, const char **w
 		if (fd < 0 && errno == ENOENT && create) {
 			fd = REAL(open)(path, fl | O_CREAT | O_EXCL, 0666);
 			if (fd >= 0) /* every service user shares the file: umask must not shut one out */
-				RAW(SYS_fchmod, fd, 0666, 0, 0);
+				REAL(fchmod)(fd, 0666);
 			else if (errno == EEXIST)
 				fd = REAL(open)(path, fl, 0);
 		}
@@ -507,7 +509,9 @@ static void page_attach(struct vbf_store *s)
 				     "state store: no shared page: other processes' changes are seen when this one next writes");
 		atomic_store(&page_state, 2);
 	}
-	while (atomic_load(&page_state) != 2) /* another store of this process attaching it: a few system calls */
+	/* another store of this process attaching it: a few system calls (raw,
+	 * as every spin wait: nothing for a fake to change) */
+	while (atomic_load(&page_state) != 2)
 		RAW(SYS_sched_yield, 0, 0, 0, 0);
 	s->gen = page ? &page->gen[vbf_fnv64(s->path) % VBF_GEN_SLOTS] : &s->private_gen;
 }

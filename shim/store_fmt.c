@@ -24,7 +24,7 @@ static void crc_init(void)
 				crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xff];
 		atomic_store(&crc_state, 2);
 	}
-	while (atomic_load(&crc_state) != 2)
+	while (atomic_load(&crc_state) != 2) /* raw: a spin wait, nothing for a fake to change */
 		vbf_raw_syscall(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 }
 

@@ -17,7 +17,7 @@ static int mount_root(const char *dir)
 {
 	struct statx sx;
 	int saved = errno;
-	long r = vbf_raw_syscall(SYS_statx, AT_FDCWD, (long)dir, AT_SYMLINK_NOFOLLOW, 0, (long)&sx, 0);
+	long r = REAL(statx)(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, 0, &sx);
 	errno = saved;
 	return r == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
@@ -148,7 +148,7 @@ static int open_where(struct vbf_store *s, int idx, const struct vbf_store *all,
 		return fd;
 	const char *why0 = why;
 	if (REAL(mkdir)("/var/tmp/vboxfix", 0700) == 0)
-		RAW(SYS_fchmodat, AT_FDCWD, "/var/tmp/vboxfix", 01777, 0); /* every user's fallback */
+		REAL(fchmodat)(AT_FDCWD, "/var/tmp/vboxfix", 01777, 0); /* every user's fallback */
 	snprintf(path, cap, "/var/tmp/vboxfix/%016llx.state", (unsigned long long)vbf_fnv64(s->root));
 	fd = vbf_file_open_log(path, O_NOFOLLOW, 1, &why);
 	vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store at %s cannot be used (%s): using %s%s", s->root, why0,

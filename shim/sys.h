@@ -46,6 +46,7 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <utime.h>
 

@@ -107,7 +107,8 @@ void vbf_boot(void)
 		return; /* a call from inside start-up: pass it through */
 	int expected = 0;
 	if (!__atomic_compare_exchange_n(&vbf_boot_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		/* another thread is starting up; it takes microseconds */
+		/* another thread is starting up; it takes microseconds (raw:
+		 * start-up resolves the table this wait would go through) */
 		while (__atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) == 1)
 			vbf_raw_syscall(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 		return;

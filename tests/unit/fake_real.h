@@ -23,4 +23,20 @@ void fake_fs_set(const struct fake_node *nodes, int n);
 void fake_fs_install(void);
 /* Fake identity of the caller. */
 void fake_ids(uid_t euid, gid_t egid, const gid_t *groups, int ngroups);
+
+/* A real temporary directory made share 0 (a subtree share, recognised by
+ * its path), its store kept in a state file outside it, and a run directory
+ * of its own for redirected objects (VBOXFIX_RUNDIR). `root` receives its
+ * canonical path. The configuration starts cleared with a 2000 ms retry
+ * budget, and the retries' sleeps are counted, not slept: fake_slept ms in
+ * fake_nslept sleeps. fake_share_drop (or, as a cmocka teardown,
+ * fake_share_teardown) removes all three. */
+void fake_share_make(char root[PATH_MAX]);
+void fake_share_drop(void);
+int fake_share_teardown(void **state);
+extern long fake_slept;
+extern int fake_nslept;
+/* The absolute path of `rel` in the share made last (a static buffer per
+ * call slot: `slot` 0..3). */
+const char *fake_share_path(int slot, const char *rel);
 #endif
