@@ -4,6 +4,7 @@
 #include "defer.h"
 #include "ids.h"
 #include "log.h"
+#include "own.h"
 #include "real.h"
 #include "statconv.h"
 #include "refuse.h"
@@ -68,6 +69,8 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 			errno = ENOENT; /* the state store is not the program's */
 			return -1;
 		}
+		if (vbf_may_search(&w, path))
+			return -1; /* EACCES: a presented directory on the way (own.h) */
 		struct vbf_view v;
 		vbf_view_of(w.idx, w.key, st, &v);
 		st->st_uid = v.uid;
@@ -77,6 +80,15 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 	}
 	errno = saved;
 	return 0;
+}
+
+/* A name the share does not have, below a directory the caller may not
+ * search by its presented mode: EACCES, as a local disk says first. */
+static int missing_searched(int dirfd, const char *path)
+{
+	struct vbf_where w;
+	return errno == ENOENT && vbf_active() && path && *path && vbf_where_name(dirfd, path, &w) >= 0 &&
+	       vbf_may_search(&w, path);
 }
 
 int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st)
@@ -96,6 +108,8 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		vbf_link_alias(st);
 		return 0;
 	}
+	if (missing_searched(dirfd, path))
+		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = vbf_redirected(r, dirfd, path, 0, lb);
 	return lp ? REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) : r;
@@ -118,6 +132,8 @@ int vbf_present_statx(int dirfd, const char *path, int flags, struct statx *stx)
 			errno = ENOENT;
 			return -1;
 		}
+		if (vbf_may_search(&w, path))
+			return -1;
 		struct vbf_view v;
 		vbf_view_of(w.idx, w.key, &st, &v);
 		if (stx->stx_mask & STATX_UID)
@@ -144,6 +160,8 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 			return vbf_present_statx(dirfd, path, flags, stx);
 		return 0;
 	}
+	if (missing_searched(dirfd, path))
+		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = vbf_redirected(r, dirfd, path, flags, lb);
 	return lp ? REAL(statx)(AT_FDCWD, lp, flags & ~AT_EMPTY_PATH, mask, stx) : r;

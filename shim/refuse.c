@@ -8,6 +8,7 @@
 #include "defer.h"
 #include "fdtab.h"
 #include "log.h"
+#include "own.h"
 #include "real.h"
 #include "store.h"
 
@@ -251,6 +252,8 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		return call_rename(fn, fa, a, fb, b, flags);
 	if (internal(&wa) || internal(&wb) || vbf_defer_kept(wa.idx, wa.key))
 		return fail(ENOENT);
+	if (vbf_may_rename(&wa, fa, a, &wb, fb, b))
+		return -1; /* the presented owners and modes (own.h) */
 	int r;
 	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
@@ -323,6 +326,8 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 		return call_unlink(fn, d, p, fl);
 	if (internal(&w) || vbf_defer_kept(w.idx, w.key))
 		return fail(ENOENT);
+	if (vbf_may_delete(&w, d, p))
+		return -1;
 	int dir = fn == VBF_UN_RMDIR || (fn == VBF_UN_UNLINKAT && (fl & AT_REMOVEDIR));
 	int e0 = errno, r = call_unlink(fn, d, p, fl);
 	/* A file this process holds open stays busy until it closes it: no

@@ -400,6 +400,36 @@ int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out)
 	return e != NULL;
 }
 
+int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
+{
+	struct vbf_store *s = store_of(idx);
+	char buf[VBF_KEY_MAX + 1];
+	const char *k = s ? key_in(s, key, buf) : NULL;
+	if (!k || !(s = held_by(s)) || !enter(s))
+		return 0;
+	int saved = errno, m = 0;
+	catch_up(s);
+	/* the same top-down walk as nearest_owner: every recorded ancestor
+	 * is met before the bloom says nothing lies below a prefix */
+	/* with a prefix ("p/key"), the share root is at `root` */
+	size_t n = strlen(k), root = k == buf ? n - strlen(key) - (*key ? 1 : 0) : 0;
+	for (size_t i = 0; s->nrec && i < n && m < cap; i++) {
+		if (i && k[i] != '/')
+			continue;
+		const struct vbf_ent *e = find(s, k, i);
+		if (e) {
+			out[m].len = i < root ? -1 : i == root ? 0 : (int)(i - root - (k == buf));
+			out[m].type = e->fptype & S_IFMT;
+			out[m++].rec = e->rec;
+		}
+		if (!bloom_maybe(s, k, i))
+			break;
+	}
+	leave(s);
+	errno = saved;
+	return m;
+}
+
 /* Anything recorded for `k` or below it? The bloom answers for most names. */
 static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
 {

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/* The presented owner and mode enforced before a call on a share: search
+ * permission along the path, read/write permission of an open or truncate,
+ * write permission of the directory a name is made in or removed from, the
+ * sticky-directory rule, and the owner's rights on times (docs/design.md,
+ * "One view, and the owner rules on it").
+ *
+ * The verdict comes from memory: the records and their ancestors
+ * (store.h), no request to the share. Only a denial is confirmed by one
+ * stat of the real object (the record may be stale, and errors such as
+ * ENOENT or EEXIST come before permission in the kernel); a caller that is
+ * allowed pays nothing. Where nothing recorded a mode, the presented mode
+ * is the real one and the kernel has already judged it. The library only
+ * ever refuses more: the real call still runs and the kernel has its say. */
+#include "config.h"
+#include "ids.h"
+#include "own.h"
+#include "present.h"
+#include "real.h"
+#include "rules.h"
+#include <sys/syscall.h>
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/* The caller's identity, fetched (several system calls) only when a rule
+ * cannot be decided from the mode bits and the cached euid alone. */
+struct who {
+	int have;
+	struct vbf_cred c;
+};
+
+static const struct vbf_cred *cred(struct who *me)
+{
+	if (!me->have) {
+		vbf_cred_get(&me->c, 1);
+		me->have = 1;
+	}
+	return &me->c;
+}
+
+/* EACCES when `want` (R_OK|W_OK|X_OK) is denied on (uid, gid, mode). Bits
+ * every class has, and the owner's own bits for its owner, need no ids. */
+static int denies(struct who *me, uid_t uid, gid_t gid, mode_t mode, int want)
+{
+	int m = (int)mode & 0777;
+	if ((((m >> 6) & (m >> 3) & m) & want) == want)
+		return 0;
+	if (vbf_euid() == uid && ((m >> 6) & want) == want)
+		return 0;
+	return vbf_rule_access(cred(me), uid, gid, mode, want);
+}
+
+/* What memory says of `key` without a stat: 1 when a mode is recorded
+ * (then v holds it and the owner), 0 when the real mode is presented. */
+static int mem_view(int idx, const char *key, struct vbf_view *v)
+{
+	struct vbf_rec rec = {0};
+	vbf_store_get(idx, key, NULL, &rec);
+	if (rec.flags & VBF_REC_OWNER) {
+		v->uid = rec.uid;
+		v->gid = rec.gid;
+		v->how = VBF_VIEW_RECORD;
+	} else
+		vbf_view_inherited(idx, key, NULL, v);
+	v->mode = rec.mode & 07777;
+	return (rec.flags & VBF_REC_MODE) != 0;
+}
+
+/* The key of the directory holding `key` (none for the share root). */
+static int parent_key(const char *key, char *pk, size_t cap)
+{
+	const char *slash = strrchr(key, '/');
+	size_t n = slash ? (size_t)(slash - key) : 0;
+	if (!*key || n >= cap)
+		return 0;
+	memcpy(pk, key, n);
+	pk[n] = 0;
+	return 1;
+}
+
+/* Where the kernel's walk of `path` starts, as a length of `key`: the
+ * directories it searches are that one and those below it (-1: all, for
+ * an absolute path or one climbing above where its key can tell). */
+static int walk_start(const char *key, const char *path)
+{
+	if (!path || *path == '/')
+		return -1;
+	int comps = 0;
+	for (const char *p = path; *p;) {
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+		/* "." adds no level; ".." is counted as none (lenient) */
+		if (n && !(n == 1 && p[0] == '.') && !(n == 2 && p[0] == '.' && p[1] == '.'))
+			comps++;
+		p = *e ? e + 1 : e;
+	}
+	size_t n = strlen(key);
+	while (comps-- > 0) {
+		const char *s = memrchr(key, '/', n);
+		if (!s)
+			return comps > 0 ? -1 : 0;
+		n = (size_t)(s - key);
+	}
+	return (int)n;
+}
+
+#define VBF_ANC_MAX 32
+
+/* Search (x) permission of every recorded directory the kernel's walk of
+ * `path` (to `key`) passes: 0 or EACCES. */
+static int search(struct who *me, int idx, const char *key, const char *path)
+{
+	struct vbf_anc a[VBF_ANC_MAX];
+	int n = vbf_store_ancestors(idx, key, a, VBF_ANC_MAX);
+	if (n <= 0)
+		return 0;
+	int from = walk_start(key, path);
+	struct vbf_view d;
+	vbf_view_inherited(idx, "", NULL, &d);
+	uid_t ou = d.uid;
+	gid_t og = d.gid;
+	for (int i = 0; i < n; i++) {
+		if (a[i].rec.flags & VBF_REC_OWNER) {
+			ou = a[i].rec.uid;
+			og = a[i].rec.gid;
+		}
+		if (!(a[i].rec.flags & VBF_REC_MODE) || (a[i].type && a[i].type != S_IFDIR) || a[i].len < from)
+			continue;
+		if (denies(me, ou, og, S_IFDIR | (a[i].rec.mode & 07777), X_OK))
+			return EACCES;
+	}
+	return 0;
+}
+
+int vbf_may_search(const struct vbf_where *w, const char *path)
+{
+	struct who me = {0};
+	int saved = errno, err = w->key && path && *path ? search(&me, w->idx, w->key, path) : 0;
+	errno = saved;
+	return err ? fail(err) : 0;
+}
+
+/* The real object of (dirfd, path) and its view: 0, or -1 when it is not
+ * there (or not on a share) and the real call is left to answer. */
+static int real_view(int dirfd, const char *path, int follow, struct stat *st, struct vbf_view *v)
+{
+	struct vbf_where f;
+	if (REAL(fstatat)(dirfd, path, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
+	    vbf_where_stat(dirfd, path, follow, st, &f) < 0 || !f.key)
+		return -1;
+	vbf_view_of(f.idx, f.key, st, v);
+	return 0;
+}
+
+/* A new name in the directory holding `key`: write and search permission
+ * there. 1 when memory says it is denied. */
+static int create_denied(struct who *me, int idx, const char *key)
+{
+	char pk[VBF_PATH_CAP];
+	struct vbf_view p;
+	return parent_key(key, pk, sizeof pk) && mem_view(idx, pk, &p) &&
+	       denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
+}
+
+static int open_want(int flags)
+{
+	if (flags & O_PATH)
+		return 0;
+	int acc = flags & O_ACCMODE;
+	int want = acc == O_RDONLY ? R_OK : acc == O_WRONLY ? W_OK : R_OK | W_OK;
+	return want | (flags & O_TRUNC ? W_OK : 0);
+}
+
+int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags)
+{
+	if (!w->key || !path || !*path)
+		return 0;
+	int saved = errno, err;
+	struct who me = {0};
+	if ((err = search(&me, w->idx, w->key, path)))
+		return fail(err);
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return 0;
+	int want = open_want(flags), creating = (flags & O_CREAT) != 0, excl = creating && (flags & O_EXCL);
+	struct vbf_view v;
+	int file_no = want && mem_view(w->idx, w->key, &v) && denies(&me, v.uid, v.gid, v.mode, want);
+	int dir_no = creating && create_denied(&me, w->idx, w->key);
+	if (!file_no && !dir_no)
+		return 0; /* the common case: nothing more is asked */
+	struct stat st;
+	if (real_view(dirfd, path, !(flags & O_NOFOLLOW) && !excl, &st, &v)) {
+		int gone = errno == ENOENT;
+		errno = saved;
+		return gone && dir_no ? fail(EACCES) : 0;
+	}
+	errno = saved;
+	/* the kernel's errors that come first: EEXIST, EISDIR, ENOTDIR, ELOOP */
+	if (excl || (S_ISDIR(st.st_mode) && ((want & W_OK) || creating)) ||
+	    ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+		return 0;
+	err = want ? vbf_rule_access(cred(&me), v.uid, v.gid, v.mode, want) : 0;
+	errno = saved;
+	return err ? fail(err) : 0;
+}
+
+int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
+{
+	if (!w->key || !path || !*path)
+		return 0;
+	int saved = errno, err;
+	struct who me = {0};
+	if ((err = search(&me, w->idx, w->key, path)))
+		return fail(err);
+	if (!create_denied(&me, w->idx, w->key))
+		return 0;
+	struct stat st;
+	/* an existing name is the kernel's EEXIST, which comes first */
+	int gone = REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+	errno = saved;
+	return gone ? fail(EACCES) : 0;
+}
+
+/* Removing the name `key` (unlink, rmdir, the source or target of a
+ * rename): write and search permission of its directory, then the sticky
+ * rule (may_delete). `must`: the name must exist (else the real call
+ * answers); a rename target that does not exist still needs the write
+ * permission. */
+static int delete_check(struct who *me, const struct vbf_where *w, int dirfd, const char *path, int must)
+{
+	char pk[VBF_PATH_CAP];
+	struct vbf_view p, v;
+	if (!parent_key(w->key, pk, sizeof pk) || !mem_view(w->idx, pk, &p))
+		return 0;
+	int no_w = denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
+	int sticky = (p.mode & S_ISVTX) && !no_w;
+	if (sticky) {
+		mem_view(w->idx, w->key, &v);
+		sticky = vbf_rule_sticky(cred(me), p.mode, p.uid, v.uid) != 0;
+	}
+	if (!no_w && !sticky)
+		return 0;
+	struct stat st;
+	if (real_view(dirfd, path, 0, &st, &v))
+		return errno == ENOENT && !must && no_w ? EACCES : 0;
+	if (no_w)
+		return EACCES;
+	return vbf_rule_sticky(cred(me), p.mode, p.uid, v.uid);
+}
+
+int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
+{
+	if (!w->key || !path || !*path)
+		return 0;
+	int saved = errno, err;
+	struct who me = {0};
+	if (!(err = search(&me, w->idx, w->key, path)))
+		err = delete_check(&me, w, dirfd, path, 1);
+	errno = saved;
+	return err ? fail(err) : 0;
+}
+
+int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
+		   const char *b)
+{
+	int saved = errno, err = 0;
+	struct who me = {0};
+	if (wa->key && a && *a && !(err = search(&me, wa->idx, wa->key, a)))
+		err = delete_check(&me, wa, fa, a, 1);
+	if (!err && wb->key && b && *b && !(err = search(&me, wb->idx, wb->key, b))) {
+		struct stat st;
+		err = delete_check(&me, wb, fb, b, 0);
+		/* a missing source is the kernel's ENOENT, which comes first */
+		if (err && REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			err = 0;
+	}
+	errno = saved;
+	return err ? fail(err) : 0;
+}
+
+/* Are the times explicit (not NULL, not all UTIME_NOW/UTIME_OMIT)? -1 when
+ * the kernel cannot read them (it answers EFAULT): asked of the kernel
+ * itself, without touching the file (fd -1 fails after the copy). */
+static int explicit_times(const struct timespec *t)
+{
+	if (!t)
+		return 0;
+	if (vbf_raw_syscall(SYS_utimensat, -1, 0, (long)t, 0, 0, 0) == -EFAULT)
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if (t[i].tv_nsec != UTIME_NOW && t[i].tv_nsec != UTIME_OMIT)
+			return 1;
+	return 0;
+}
+
+int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t)
+{
+	struct vbf_where w;
+	if (vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*path)
+		return 0;
+	int saved = errno, err, expl = 0;
+	struct who me = {0};
+	if ((err = search(&me, w.idx, w.key, path)))
+		return fail(err);
+	struct vbf_view v;
+	int has_mode = mem_view(w.idx, w.key, &v);
+	/* the presented owner (the cached euid) may; so may anyone with write
+	 * permission when the times are "now" */
+	if (vbf_euid() == v.uid || (expl = explicit_times(t)) < 0 ||
+	    (!expl && has_mode && !denies(&me, v.uid, v.gid, v.mode, W_OK)))
+		return 0;
+	struct stat st;
+	int follow = !(flags & AT_SYMLINK_NOFOLLOW);
+	if (real_view(dirfd, path, follow, &st, &v) || S_ISLNK(st.st_mode)) {
+		errno = saved;
+		return 0;
+	}
+	err = vbf_rule_times(cred(&me), v.uid, v.gid, v.mode, expl);
+	errno = saved;
+	return err ? fail(err) : 0;
+}
