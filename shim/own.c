@@ -76,8 +76,12 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st))
-		return -1; /* ENOENT, ENOTDIR, ELOOP, EACCES...: as the call would say */
+	if (target_stat(dirfd, path, flags, &st)) {
+		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
+		 * first below a directory the caller may not search */
+		vbf_missing_searched(dirfd, path);
+		return -1;
+	}
 	if (vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0)
 		return REAL(fchownat)(dirfd, path, uid, gid, flags);
 	if (!w.key)
@@ -144,8 +148,10 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st))
+	if (target_stat(dirfd, path, flags, &st)) {
+		vbf_missing_searched(dirfd, path);
 		return -1;
+	}
 	if (S_ISLNK(st.st_mode) || vbf_where_stat(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &st, &w) < 0)
 		return real_chmod(dirfd, path, mode, flags);
 	if (!w.key)
@@ -189,9 +195,17 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 		if (vbf_where_name(dirfd, path, &k) >= 0 && vbf_defer_kept(k.idx, k.key))
 			return fail(ENOENT);
 	}
-	if (real_rc != 0 || mode == F_OK) {
+	if (real_rc != 0) {
 		errno = real_errno;
+		vbf_missing_searched(dirfd, path);
 		return real_rc;
+	}
+	if (mode == F_OK) { /* only the search on the way: no stat */
+		struct vbf_where k;
+		if (path && *path && vbf_where_name(dirfd, path, &k) >= 0 && vbf_may_search(&k, path))
+			return -1;
+		errno = real_errno;
+		return 0;
 	}
 	struct stat st;
 	struct vbf_where w;

@@ -62,6 +62,13 @@ int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path);
 /* rename: the same for both names (the target may be missing). */
 int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
 		   const char *b);
+/* link (an emulated one included): search, write permission of the new
+ * name's directory, and fs.protected_hardlinks on the presented owner. */
+int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
+		 int flags);
+/* A call by name failed with ENOENT (errno): 1 with errno EACCES when a
+ * directory on the way may not be searched, as a local disk says first. */
+int vbf_missing_searched(int dirfd, const char *path);
 /* utimensat and friends by name: explicit times `t` are the owner's,
  * "now" (t NULL, or all UTIME_NOW/UTIME_OMIT) the owner's or a writer's. */
 int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t);

@@ -144,6 +144,18 @@ int vbf_may_search(const struct vbf_where *w, const char *path)
 	return err ? fail(err) : 0;
 }
 
+int vbf_missing_searched(int dirfd, const char *path)
+{
+	struct vbf_where w;
+	int saved = errno;
+	/* what the kernel would only have met below a directory it may not search */
+	if ((saved == ENOENT || saved == ENOTDIR || saved == ELOOP) && vbf_active() && vbf_where_name(dirfd, path, &w) >= 0 && *path &&
+	    vbf_may_search(&w, path))
+		return 1;
+	errno = saved;
+	return 0;
+}
+
 /* The real object of (dirfd, path) and its view: 0, or -1 when it is not
  * there (or not on a share) and the real call is left to answer. */
 static int real_view(int dirfd, const char *path, int follow, struct stat *st, struct vbf_view *v)
@@ -154,6 +166,25 @@ static int real_view(int dirfd, const char *path, int follow, struct stat *st, s
 		return -1;
 	vbf_view_of(f.idx, f.key, st, v);
 	return 0;
+}
+
+/* Is the directory the last name of (dirfd, path) goes into there? A
+ * missing one is the kernel's ENOENT (ENOTDIR for a non-directory, a FIFO
+ * or socket kept off the share included), before the permission to make
+ * a name in it. */
+static int parent_there(int dirfd, const char *path)
+{
+	char p[VBF_PATH_CAP];
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	if (n >= sizeof p)
+		return 1;
+	memcpy(p, slash ? path : ".", slash ? n : 1);
+	p[slash ? n : 1] = 0;
+	if (slash && !n)
+		strcpy(p, "/");
+	return REAL(fstatat)(dirfd, p, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* A new name in the directory holding `key`: write and search permission
@@ -183,7 +214,8 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	struct who me = {0};
 	if ((err = search(&me, w->idx, w->key, path)))
 		return fail(err);
-	if ((flags & O_TMPFILE) == O_TMPFILE)
+	/* flags the kernel refuses first (EINVAL), and O_TMPFILE's directory */
+	if ((flags & O_TMPFILE) == O_TMPFILE || (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
 		return 0;
 	int want = open_want(flags), creating = (flags & O_CREAT) != 0, excl = creating && (flags & O_EXCL);
 	struct vbf_view v;
@@ -193,7 +225,7 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 		return 0; /* the common case: nothing more is asked */
 	struct stat st;
 	if (real_view(dirfd, path, !(flags & O_NOFOLLOW) && !excl, &st, &v)) {
-		int gone = errno == ENOENT;
+		int gone = errno == ENOENT && parent_there(dirfd, path);
 		errno = saved;
 		return gone && dir_no ? fail(EACCES) : 0;
 	}
@@ -219,7 +251,8 @@ int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
 		return 0;
 	struct stat st;
 	/* an existing name is the kernel's EEXIST, which comes first */
-	int gone = REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+	int gone = REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+		   parent_there(dirfd, path);
 	errno = saved;
 	return gone ? fail(EACCES) : 0;
 }
@@ -245,7 +278,7 @@ static int delete_check(struct who *me, const struct vbf_where *w, int dirfd, co
 		return 0;
 	struct stat st;
 	if (real_view(dirfd, path, 0, &st, &v))
-		return errno == ENOENT && !must && no_w ? EACCES : 0;
+		return errno == ENOENT && !must && no_w && parent_there(dirfd, path) ? EACCES : 0;
 	if (no_w)
 		return EACCES;
 	return vbf_rule_sticky(cred(me), p.mode, p.uid, v.uid);
@@ -263,13 +296,52 @@ int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
 	return err ? fail(err) : 0;
 }
 
+/* The search along a link's new path: the kernel resolves the old one
+ * first, so a missing one is its ENOENT. */
+static int second_search(struct who *me, const struct vbf_where *wb, const char *b, int fa, const char *a, int follow)
+{
+	struct stat st;
+	int err = search(me, wb->idx, wb->key, b);
+	if (err && REAL(fstatat)(fa, a, &st, follow & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+		err = 0;
+	return err;
+}
+
+static int into_itself(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	return !strncmp(a, b, n) && b[n] == '/';
+}
+
+/* A directory moved to another parent has its ".." rewritten: write
+ * permission on the directory itself (vfs_rename). */
+static int moved_dir_check(struct who *me, const struct vbf_where *wa, int fa, const char *a,
+			   const struct vbf_where *wb, int fb, const char *b)
+{
+	const char *sa = strrchr(wa->key, '/'), *sb = strrchr(wb->key, '/');
+	size_t na = sa ? (size_t)(sa - wa->key) : 0, nb = sb ? (size_t)(sb - wb->key) : 0;
+	struct vbf_view v;
+	struct stat st;
+	if ((na == nb && !strncmp(wa->key, wb->key, na)) || !mem_view(wa->idx, wa->key, &v) ||
+	    !denies(me, v.uid, v.gid, S_IFDIR | v.mode, W_OK))
+		return 0;
+	if (real_view(fa, a, 0, &st, &v) || !S_ISDIR(st.st_mode) || !parent_there(fb, b))
+		return 0;
+	return vbf_rule_access(cred(me), v.uid, v.gid, v.mode, W_OK);
+}
+
 int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
 		   const char *b)
 {
 	int saved = errno, err = 0;
 	struct who me = {0};
+	if (wa->key && wb->key && into_itself(wa->key, wb->key))
+		return 0; /* the kernel's EINVAL comes before permission */
 	if (wa->key && a && *a && !(err = search(&me, wa->idx, wa->key, a)))
 		err = delete_check(&me, wa, fa, a, 1);
+	if (!err && wa->key && wb->key)
+		err = moved_dir_check(&me, wa, fa, a, wb, fb, b);
+	/* both parents are walked before either last name is looked up */
 	if (!err && wb->key && b && *b && !(err = search(&me, wb->idx, wb->key, b))) {
 		struct stat st;
 		err = delete_check(&me, wb, fb, b, 0);
@@ -294,6 +366,67 @@ static int explicit_times(const struct timespec *t)
 		if (t[i].tv_nsec != UTIME_NOW && t[i].tv_nsec != UTIME_OMIT)
 			return 1;
 	return 0;
+}
+
+/* fs.protected_hardlinks, read once (1, the kernel's default, when it
+ * cannot be read) */
+static int protected_hardlinks(void)
+{
+	static _Atomic int v = -1;
+	int x = v;
+	if (x < 0) {
+		char c = '1';
+		int fd = REAL(open)("/proc/sys/fs/protected_hardlinks", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (REAL(read)(fd, &c, 1) != 1)
+				c = '1';
+			REAL(close)(fd);
+		}
+		v = x = c != '0';
+	}
+	return x;
+}
+
+/* may_linkat: who is not the owner (nor has CAP_FOWNER) may link only a
+ * regular file it may read and write that is not setuid, nor setgid with
+ * group exec. 0 or EPERM. */
+static int link_denied(struct who *me, const struct stat *st, const struct vbf_view *v)
+{
+	const struct vbf_cred *c = cred(me);
+	if (c->uid == v->uid || (c->caps & VBF_CAP_FOWNER))
+		return 0;
+	mode_t m = v->mode;
+	if (!S_ISREG(st->st_mode) || (m & S_ISUID) || (m & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) ||
+	    vbf_rule_access(c, v->uid, v->gid, S_IFREG | (m & 07777), R_OK | W_OK))
+		return EPERM;
+	return 0;
+}
+
+int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
+		 int flags)
+{
+	if (!wa->key || !wb->key || !*a || !*b)
+		return 0;
+	int saved = errno, err;
+	struct who me = {0};
+	if ((err = search(&me, wa->idx, wa->key, a)) || (err = second_search(&me, wb, b, fa, a, flags)))
+		return fail(err);
+	struct vbf_view v;
+	mem_view(wa->idx, wa->key, &v);
+	int prot = vbf_euid() != v.uid && protected_hardlinks();
+	int dir_no = create_denied(&me, wb->idx, wb->key);
+	if (!prot && !dir_no)
+		return 0;
+	struct stat st, sb;
+	/* the kernel's ENOENT for the source and EEXIST for the target first */
+	if (real_view(fa, a, (flags & AT_SYMLINK_FOLLOW) != 0, &st, &v) ||
+	    REAL(fstatat)(fb, b, &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+		errno = saved;
+		return 0;
+	}
+	err = prot ? link_denied(&me, &st, &v) : 0;
+	errno = saved;
+	return err ? fail(err) : dir_no ? fail(EACCES) : 0;
 }
 
 int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t)

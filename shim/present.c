@@ -82,15 +82,6 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 	return 0;
 }
 
-/* A name the share does not have, below a directory the caller may not
- * search by its presented mode: EACCES, as a local disk says first. */
-static int missing_searched(int dirfd, const char *path)
-{
-	struct vbf_where w;
-	return errno == ENOENT && vbf_active() && path && *path && vbf_where_name(dirfd, path, &w) >= 0 &&
-	       vbf_may_search(&w, path);
-}
-
 int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st)
 {
 	if (c == VBF_CACHE_MISS)
@@ -108,7 +99,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		vbf_link_alias(st);
 		return 0;
 	}
-	if (missing_searched(dirfd, path))
+	if (vbf_missing_searched(dirfd, path))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = vbf_redirected(r, dirfd, path, 0, lb);
@@ -160,7 +151,7 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 			return vbf_present_statx(dirfd, path, flags, stx);
 		return 0;
 	}
-	if (missing_searched(dirfd, path))
+	if (vbf_missing_searched(dirfd, path))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = vbf_redirected(r, dirfd, path, flags, lb);

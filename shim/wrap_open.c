@@ -63,7 +63,7 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		vbf_fd_mark(fd, 1);
 		if (created)
 			vbf_op_created(d, p, fd, m);
-		else if (vbf_open_writes(fl))
+		else if ((fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC))
 			vbf_op_write_open(&w, fd);
 	}
 	vbf_cache_write_end(wtok, fd, &w);
