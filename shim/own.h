@@ -13,6 +13,8 @@
 #define VBF_OWN_H
 
 #include "sys.h"
+#include "shares.h"
+#include "store.h"
 
 int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
 int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags);
@@ -51,7 +53,11 @@ void vbf_op_write_open(const struct vbf_where *w, int fd);
  * the presented owners and modes. `w` is the lexical place of (dirfd,
  * path) (vbf_where_name). Decided in memory; only a denial costs a stat. */
 /* Search permission of the directories the path passes. */
-int vbf_may_search(const struct vbf_where *w, const char *path);
+int vbf_may_search_slow(const struct vbf_where *w, const char *path);
+static inline int vbf_may_search(const struct vbf_where *w, const char *path)
+{
+	return __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) ? vbf_may_search_slow(w, path) : 0;
+}
 /* open(flags): search, read/write permission of an existing object (write
  * for O_TRUNC), write permission of the directory for a new one. */
 int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags);

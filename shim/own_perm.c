@@ -136,9 +136,10 @@ static int search(struct who *me, int idx, const char *key, const char *path)
 	return 0;
 }
 
-int vbf_may_search(const struct vbf_where *w, const char *path)
+int vbf_may_search_slow(const struct vbf_where *w, const char *path)
 {
-	struct who me = {0};
+	struct who me;
+	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
 	int saved = errno, err = w->key && path && *path ? search(&me, w->idx, w->key, path) : 0;
 	errno = saved;
 	return err ? fail(err) : 0;
@@ -211,7 +212,8 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	if (!w->key || !path || !*path)
 		return 0;
 	int saved = errno, err;
-	struct who me = {0};
+	struct who me;
+	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
 	if ((err = search(&me, w->idx, w->key, path)))
 		return fail(err);
 	/* flags the kernel refuses first (EINVAL), and O_TMPFILE's directory */
@@ -244,7 +246,8 @@ int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
 	if (!w->key || !path || !*path)
 		return 0;
 	int saved = errno, err;
-	struct who me = {0};
+	struct who me;
+	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
 	if ((err = search(&me, w->idx, w->key, path)))
 		return fail(err);
 	if (!create_denied(&me, w->idx, w->key))
@@ -289,7 +292,8 @@ int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
 	if (!w->key || !path || !*path)
 		return 0;
 	int saved = errno, err;
-	struct who me = {0};
+	struct who me;
+	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
 	if (!(err = search(&me, w->idx, w->key, path)))
 		err = delete_check(&me, w, dirfd, path, 1);
 	errno = saved;
@@ -334,7 +338,8 @@ int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const stru
 		   const char *b)
 {
 	int saved = errno, err = 0;
-	struct who me = {0};
+	struct who me;
+	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
 	if (wa->key && wb->key && into_itself(wa->key, wb->key))
 		return 0; /* the kernel's EINVAL comes before permission */
 	if (wa->key && a && *a && !(err = search(&me, wa->idx, wa->key, a)))
@@ -408,7 +413,8 @@ int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct
 	if (!wa->key || !wb->key || !*a || !*b)
 		return 0;
 	int saved = errno, err;
-	struct who me = {0};
+	struct who me;
+	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
 	if ((err = search(&me, wa->idx, wa->key, a)) || (err = second_search(&me, wb, b, fa, a, flags)))
 		return fail(err);
 	struct vbf_view v;
@@ -435,7 +441,8 @@ int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec 
 	if (vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*path)
 		return 0;
 	int saved = errno, err, expl = 0;
-	struct who me = {0};
+	struct who me;
+	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
 	if ((err = search(&me, w.idx, w.key, path)))
 		return fail(err);
 	struct vbf_view v;

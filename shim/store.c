@@ -86,11 +86,29 @@ static struct vbf_ent *find(struct vbf_store *s, const char *k, size_t n)
 	return e;
 }
 
+/* A record of a directory (or of any type) whose mode denies search to
+ * some class: only while there are any does a path need its ancestors
+ * looked at for search permission (vbf_store_ancestors). */
+static int closed(const struct vbf_ent *e)
+{
+	uint32_t t = e->fptype & S_IFMT;
+	return (e->rec.flags & VBF_REC_MODE) && (e->rec.mode & 0111) != 0111 && (t == 0 || t == S_IFDIR);
+}
+
+_Atomic unsigned long vbf_store_nclosed;
+
+static void closed_add(struct vbf_store *s, long n)
+{
+	s->nclosed += (unsigned long)n;
+	vbf_store_nclosed += (unsigned long)n;
+}
+
 static void ent_del(struct vbf_store *s, struct vbf_ent *e)
 {
 	HASH_DEL(s->tab, e);
 	s->live -= enc_size(e->klen);
 	s->nrec--;
+	closed_add(s, -closed(e));
 	vbf_arena_free(e, sizeof *e + e->klen + 1);
 }
 
@@ -113,6 +131,7 @@ static void ent_add(struct vbf_store *s, struct vbf_ent *e)
 	HASH_ADD(hh, s->tab, key[0], e->klen, e);
 	s->live += enc_size(e->klen);
 	s->nrec++;
+	closed_add(s, closed(e));
 	bloom_add(s, e->key, e->klen);
 }
 
@@ -179,6 +198,7 @@ void vbf_store_clear(struct vbf_store *s)
 		vbf_arena_free(e, sizeof *e + e->klen + 1);
 	}
 	s->nrec = 0;
+	closed_add(s, -(long)s->nclosed);
 	s->live = 0;
 	if (s->bloom)
 		memset(s->bloom, 0, VBF_BLOOM_BITS / 8);
@@ -196,9 +216,11 @@ void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
 			break;
 		}
 		if (e) { /* in place: no allocation for a changed record */
+			closed_add(s, -closed(e));
 			e->rec = op->rec;
 			e->fptype = op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0);
 			e->ino = op->fp.ino;
+			closed_add(s, closed(e));
 			break;
 		}
 		e = ent_new(op->key, op->klen, &op->rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);
@@ -271,6 +293,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 	vbf_lock_take(&s->lock);
 	s->tab = NULL;
 	s->nrec = 0;
+	s->nclosed = 0;
 	s->live = 0;
 	s->gen = &s->private_gen;
 	s->fd = -1;
@@ -405,7 +428,10 @@ int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
 	struct vbf_store *s = store_of(idx);
 	char buf[VBF_KEY_MAX + 1];
 	const char *k = s ? key_in(s, key, buf) : NULL;
-	if (!k || !(s = held_by(s)) || !enter(s))
+	/* no directory closed to anyone (most shares): nothing to walk. A
+	 * hint read without the lock: a record another process made this
+	 * instant is seen at the next call, and the kernel still judges */
+	if (!k || !(s = held_by(s)) || !atomic_load_explicit(&s->nclosed, memory_order_relaxed) || !enter(s))
 		return 0;
 	int saved = errno, m = 0;
 	catch_up(s);

@@ -76,6 +76,10 @@ struct vbf_anc {
  * top-down, at most `cap` of them: their number. In memory only, the walk
  * of vbf_store_inherit. */
 int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap);
+/* How many such directories (a recorded mode that denies search to some
+ * class) all stores of this process hold: while none, no path needs the
+ * walk (one load on every presented stat). */
+extern _Atomic unsigned long vbf_store_nclosed;
 
 /* Record `rec` for `key` (replacing any earlier record); `real` is the
  * object's real stat, from which the fingerprint is taken. A rec with no
