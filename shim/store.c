@@ -27,6 +27,8 @@ static struct vbf_store *store_of(int idx)
 	struct vbf_store *s = &vbf_stores[idx];
 	if (unlikely(!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) && __atomic_load_n(&s->pending, __ATOMIC_ACQUIRE)) {
 		vbf_store_open(idx, s->root, s->pending_state[0] ? s->pending_state : NULL);
+		if (__atomic_exchange_n(&s->hint_pending, 0, __ATOMIC_ACQ_REL))
+			vbf_store_nclosed -= 1; /* its table now counts for itself */
 		const struct vbf_store *h = held_by(s);
 		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) /* first use of a share: the start-up line */
 			vbf_log_start(h->path, s->kprefix, h->nrec);
@@ -42,6 +44,9 @@ void vbf_store_defer(int idx, const char *root, const char *state_file)
 	/* copies: the environment the state path came from may change */
 	snprintf(s->root, sizeof s->root, "%s", root);
 	snprintf(s->pending_state, sizeof s->pending_state, "%s", state_file ? state_file : "");
+	/* unread, it may hold closed directories: the walk must ask it */
+	if (!__atomic_exchange_n(&s->hint_pending, 1, __ATOMIC_ACQ_REL))
+		vbf_store_nclosed += 1;
 	__atomic_store_n(&s->pending, 1, __ATOMIC_RELEASE);
 }
 

@@ -77,8 +77,9 @@ struct vbf_anc {
  * of vbf_store_inherit. */
 int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap);
 /* How many such directories (a recorded mode that denies search to some
- * class) all stores of this process hold: while none, no path needs the
- * walk (one load on every presented stat). */
+ * class) all stores of this process hold, plus one for each store not read
+ * yet: while none, no path needs the walk (one load on every presented
+ * stat). */
 extern _Atomic unsigned long vbf_store_nclosed;
 
 /* Record `rec` for `key` (replacing any earlier record); `real` is the

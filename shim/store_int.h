@@ -111,6 +111,7 @@ struct vbf_store {
 	uint64_t next_compact_try;
 	unsigned long nrec;
 	_Atomic unsigned long nclosed; /* directories some class may not search (closed()) */
+	int hint_pending;              /* deferred: counted once in vbf_store_nclosed until read */
 	struct vbf_ent *tab;
 	uint8_t *bloom;    /* ancestors of keys: "may have records below" */
 	uint8_t *iobuf;    /* log reading chunk */
