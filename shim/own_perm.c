@@ -136,12 +136,25 @@ static int search(struct who *me, int idx, const char *key, const char *path)
 	return 0;
 }
 
+/* What every check starts with: the caller (its ids not fetched, nor the
+ * struct zeroed whole: they are fetched when first needed) and the search
+ * along the path. 1 to check the rest; 0 to decide now, *err being the
+ * answer (0: nothing to check, the place is not a share name). */
+static int begin(struct who *me, const struct vbf_where *w, const char *path, int *err)
+{
+	me->have = 0;
+	*err = 0;
+	if (!w->key || !path || !*path)
+		return 0;
+	*err = search(me, w->idx, w->key, path);
+	return !*err;
+}
+
 int vbf_may_search_slow(const struct vbf_where *w, const char *path)
 {
+	int err;
 	struct who me;
-	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	int saved = errno, err = w->key && path && *path ? search(&me, w->idx, w->key, path) : 0;
-	errno = saved;
+	begin(&me, w, path, &err);
 	return err ? fail(err) : 0;
 }
 
@@ -209,13 +222,10 @@ static int open_want(int flags)
 
 int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags)
 {
-	if (!w->key || !path || !*path)
-		return 0;
 	int saved = errno, err;
 	struct who me;
-	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	if ((err = search(&me, w->idx, w->key, path)))
-		return fail(err);
+	if (!begin(&me, w, path, &err))
+		return err ? fail(err) : 0;
 	/* flags the kernel refuses first (EINVAL), and O_TMPFILE's directory */
 	if ((flags & O_TMPFILE) == O_TMPFILE || (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
 		return 0;
@@ -243,13 +253,10 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
 {
-	if (!w->key || !path || !*path)
-		return 0;
 	int saved = errno, err;
 	struct who me;
-	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	if ((err = search(&me, w->idx, w->key, path)))
-		return fail(err);
+	if (!begin(&me, w, path, &err))
+		return err ? fail(err) : 0;
 	if (!create_denied(&me, w->idx, w->key))
 		return 0;
 	struct stat st;
@@ -289,12 +296,9 @@ static int delete_check(struct who *me, const struct vbf_where *w, int dirfd, co
 
 int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
 {
-	if (!w->key || !path || !*path)
-		return 0;
 	int saved = errno, err;
 	struct who me;
-	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	if (!(err = search(&me, w->idx, w->key, path)))
+	if (begin(&me, w, path, &err))
 		err = delete_check(&me, w, dirfd, path, 1);
 	errno = saved;
 	return err ? fail(err) : 0;
@@ -438,13 +442,11 @@ int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct
 int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t)
 {
 	struct vbf_where w;
-	if (vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*path)
-		return 0;
-	int saved = errno, err, expl = 0;
+	int saved = errno, err = 0, expl = 0;
 	struct who me;
-	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	if ((err = search(&me, w.idx, w.key, path)))
-		return fail(err);
+	/* where_name first: it checks the pointer before anything reads it */
+	if (vbf_where_name(dirfd, path, &w) < 0 || !begin(&me, &w, path, &err))
+		return err ? fail(err) : 0;
 	struct vbf_view v;
 	int has_mode = mem_view(w.idx, w.key, &v);
 	/* the presented owner (the cached euid) may; so may anyone with write
