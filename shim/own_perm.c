@@ -55,7 +55,8 @@ static int denies(struct who *me, uid_t uid, gid_t gid, mode_t mode, int want)
 }
 
 /* What memory says of `key` without a stat: 1 when a mode is recorded
- * (then v holds it and the owner), 0 when the real mode is presented. */
+ * (then v holds it and the owner), 0 when the real mode is presented (or
+ * the owner cannot be known without one). */
 static int mem_view(int idx, const char *key, struct vbf_view *v)
 {
 	struct vbf_rec rec = {0};
@@ -67,6 +68,10 @@ static int mem_view(int idx, const char *key, struct vbf_view *v)
 	} else
 		vbf_view_inherited(idx, key, NULL, v);
 	v->mode = rec.mode & 07777;
+	/* an owner no record gives may be VBOXFIX_MAP's of the real one, which
+	 * needs a stat: then the kernel decides */
+	if (v->how != VBF_VIEW_RECORD && v->how != VBF_VIEW_INHERITED && vbf_cfg.nmap)
+		return 0;
 	return (rec.flags & VBF_REC_MODE) != 0;
 }
 
@@ -123,12 +128,17 @@ static int search(struct who *me, int idx, const char *key, const char *path)
 	vbf_view_inherited(idx, "", NULL, &d);
 	uid_t ou = d.uid;
 	gid_t og = d.gid;
+	int known = 0;
 	for (int i = 0; i < n; i++) {
 		if (a[i].rec.flags & VBF_REC_OWNER) {
 			ou = a[i].rec.uid;
 			og = a[i].rec.gid;
+			known = 1;
 		}
-		if (!(a[i].rec.flags & VBF_REC_MODE) || (a[i].type && a[i].type != S_IFDIR) || a[i].len < from)
+		/* without a recorded owner, VBOXFIX_MAP of the real one (which
+		 * needs a stat) may be what is presented: the kernel decides */
+		if (!(a[i].rec.flags & VBF_REC_MODE) || (a[i].type && a[i].type != S_IFDIR) || a[i].len < from ||
+		    (!known && vbf_cfg.nmap))
 			continue;
 		if (denies(me, ou, og, S_IFDIR | (a[i].rec.mode & 07777), X_OK))
 			return EACCES;
