@@ -234,10 +234,12 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 {
 	int saved = errno, err;
 	struct who me;
+	/* flags the kernel refuses before it walks (EINVAL) */
+	if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY) && (flags & O_TMPFILE) != O_TMPFILE)
+		return 0;
 	if (!begin(&me, w, path, &err))
 		return err ? fail(err) : 0;
-	/* flags the kernel refuses first (EINVAL), and O_TMPFILE's directory */
-	if ((flags & O_TMPFILE) == O_TMPFILE || (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+	if ((flags & O_TMPFILE) == O_TMPFILE) /* its directory: the kernel's */
 		return 0;
 	int want = open_want(flags), creating = (flags & O_CREAT) != 0, excl = creating && (flags & O_EXCL);
 	struct vbf_view v;
@@ -353,18 +355,23 @@ int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const stru
 {
 	int saved = errno, err = 0;
 	struct who me;
-	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	if (wa->key && wb->key && into_itself(wa->key, wb->key))
-		return 0; /* the kernel's EINVAL comes before permission */
-	if (wa->key && a && *a && !(err = search(&me, wa->idx, wa->key, a)))
-		err = delete_check(&me, wa, fa, a, 1);
-	if (!err && wa->key && wb->key)
+	if (!begin(&me, wa, a, &err) && (err || !wa->key))
+		return err ? fail(err) : 0;
+	/* the kernel's order: both parents are walked (search; a source
+	 * parent that is no directory is its ENOTDIR), then EINVAL/ENOTEMPTY
+	 * for a directory moved into itself or onto an ancestor, then the
+	 * names: a missing source (ENOENT), may_delete, may_create */
+	if (wb->key && b && *b && (err = search(&me, wb->idx, wb->key, b)) && !parent_there(fa, a))
+		err = 0;
+	if (err || !wb->key || !*b || into_itself(wa->key, wb->key) || into_itself(wb->key, wa->key)) {
+		errno = saved;
+		return err ? fail(err) : 0;
+	}
+	if (!(err = delete_check(&me, wa, fa, a, 1)))
 		err = moved_dir_check(&me, wa, fa, a, wb, fb, b);
-	/* both parents are walked before either last name is looked up */
-	if (!err && wb->key && b && *b && !(err = search(&me, wb->idx, wb->key, b))) {
+	if (!err) {
 		struct stat st;
 		err = delete_check(&me, wb, fb, b, 0);
-		/* a missing source is the kernel's ENOENT, which comes first */
 		if (err && REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			err = 0;
 	}
