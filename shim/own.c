@@ -367,6 +367,37 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 	errno = saved;
 }
 
+int vbf_op_rename_owner(int idx, const char *key, struct vbf_view *was)
+{
+	struct vbf_rec r;
+	int saved = errno;
+	if (vbf_store_get(idx, key, NULL, &r) && (r.flags & VBF_REC_OWNER)) {
+		errno = saved;
+		return 0; /* its own record moves with it */
+	}
+	vbf_view_inherited(idx, key, NULL, was);
+	errno = saved;
+	return was->how == VBF_VIEW_INHERITED || was->how == VBF_VIEW_OWNER;
+}
+
+void vbf_op_renamed(int idx, const char *key, int dirfd, const char *path, const struct vbf_view *was)
+{
+	struct vbf_view now;
+	struct stat st;
+	struct vbf_rec rec = {0};
+	int saved = errno;
+	vbf_view_inherited(idx, key, NULL, &now);
+	if ((now.uid != was->uid || now.gid != was->gid) && REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		vbf_store_get(idx, key, &st, &rec); /* a mode record moved with it */
+		rec.flags |= VBF_REC_OWNER;
+		rec.uid = was->uid;
+		rec.gid = was->gid;
+		vbf_store_put(idx, key, &st, &rec);
+		vbf_cache_changed_key(idx, key);
+	}
+	errno = saved;
+}
+
 /* A write by the descriptor fd, or (fd -1) by the name (dirfd, path). */
 static void write_done(const struct vbf_where *w, int fd, int dirfd, const char *path)
 {

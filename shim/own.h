@@ -82,6 +82,15 @@ int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec 
  * as vbf_op_write_open does. */
 void vbf_op_write_path(int dirfd, const char *path);
 
+/* A rename on share idx keeps the owner an object shows: before it, 1 and
+ * `was` when that owner is only inherited (from a recorded ancestor or
+ * VBOXFIX_OWNER), so that the new place could show another; after it,
+ * vbf_op_renamed records it at the new name (dirfd, path) where that place
+ * would show another. Renames within one directory record nothing. */
+struct vbf_view;
+int vbf_op_rename_owner(int idx, const char *key, struct vbf_view *was);
+void vbf_op_renamed(int idx, const char *key, int dirfd, const char *path, const struct vbf_view *was);
+
 /* The process umask, without changing it (read once, then tracked). */
 mode_t vbf_umask_get(void);
 void vbf_umask_set(mode_t m);

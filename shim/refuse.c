@@ -9,6 +9,7 @@
 #include "fdtab.h"
 #include "log.h"
 #include "own.h"
+#include "present.h"
 #include "real.h"
 #include "store.h"
 
@@ -254,6 +255,8 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		return fail(ENOENT);
 	if (vbf_may_rename(&wa, fa, a, &wb, fb, b))
 		return -1; /* the presented owners and modes (own.h) */
+	struct vbf_view was;
+	int keep = ia >= 0 && ia == ib && !(flags & ~RENAME_NOREPLACE) && vbf_op_rename_owner(ia, wa.key, &was);
 	int r;
 	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
@@ -277,9 +280,11 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 			vbf_store_del(ia, wa.key);
 		if (ib >= 0)
 			vbf_store_del(ib, wb.key);
-	} else if (ia >= 0 && ia == ib)
+	} else if (ia >= 0 && ia == ib) {
 		vbf_store_rename(ia, wa.key, wb.key);
-	else {
+		if (keep)
+			vbf_op_renamed(ib, wb.key, fb, b, &was);
+	} else {
 		if (ia >= 0)
 			vbf_store_del(ia, wa.key);
 		if (ib >= 0)
