@@ -5,7 +5,7 @@
 #include "defer.h"
 #include "ids.h"
 #include "log.h"
-#include "present.h"
+#include "view.h"
 #include "real.h"
 #include "rules.h"
 
@@ -54,15 +54,39 @@ static int primary_gid(uid_t uid, gid_t *gid)
 	return r;
 }
 
+/* An object on a share that no name leads to any more (a descriptor of an
+ * unlinked file): nothing can be recorded for it, but the owner rules on
+ * its view still hold, and a share's refusal is not the program's error,
+ * as for any other object on it. `r` is the real call's result. */
+static int keyless(const struct vbf_where *w, const struct stat *st, int r, int is_chown, uid_t uid, gid_t gid)
+{
+	if (r == 0 || !vbf_is_refusal(errno))
+		return r;
+	struct vbf_view v;
+	struct vbf_cred c;
+	vbf_view_of(w->idx, NULL, st, &v);
+	vbf_cred_get(&c, 1);
+	int err = is_chown ? vbf_rule_chown(&c, v.uid, v.gid, uid, gid) : vbf_rule_chmod(&c, v.uid);
+	return err ? vbf_fail(err) : 0;
+}
+
 int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st, &w))
-		return -1; /* ENOENT, ENOTDIR, ELOOP, EACCES...: as the call would say */
-	if (w.idx < 0 || !w.key)
+	if (target_stat(dirfd, path, flags, &st, &w)) {
+		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
+		 * first below a directory the caller may not search */
+		vbf_missing_searched(dirfd, path);
+		return -1;
+	}
+	if (w.idx < 0)
 		return REAL(fchownat)(dirfd, path, uid, gid, flags);
+	if (!w.key)
+		return keyless(&w, &st, REAL(fchownat)(dirfd, path, uid, gid, flags), 1, uid, gid);
 
+	if (vbf_may_search(&w, path))
+		return -1;
 	struct vbf_view v;
 	struct vbf_cred c;
 	vbf_view_of(w.idx, w.key, &st, &v);
@@ -73,7 +97,7 @@ int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 	/* the kernel clears the setuid bits of a non-directory at every chown,
 	 * root's and (-1, -1) included; that part is chmod's right */
 	int keep = uid == (uid_t)-1 && gid == (gid_t)-1;
-	mode_t perm = vbf_rule_chown_bits(st.st_mode, v.mode & 07777);
+	mode_t perm = vbf_rule_chown_bits(&c, v.gid, st.st_mode, v.mode & 07777);
 	if (keep && perm != (v.mode & 07777) && (err = vbf_rule_chmod(&c, v.uid)))
 		return vbf_fail(err);
 
@@ -129,11 +153,17 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st, &w))
+	if (target_stat(dirfd, path, flags, &st, &w)) {
+		vbf_missing_searched(dirfd, path);
 		return -1;
-	if (S_ISLNK(st.st_mode) || w.idx < 0 || !w.key)
+	}
+	if (S_ISLNK(st.st_mode) || w.idx < 0)
 		return real_chmod(dirfd, path, mode, flags);
+	if (!w.key)
+		return keyless(&w, &st, real_chmod(dirfd, path, mode, flags), 0, 0, 0);
 
+	if (vbf_may_search(&w, path))
+		return -1;
 	struct vbf_view v;
 	struct vbf_cred c;
 	vbf_view_of(w.idx, w.key, &st, &v);
@@ -170,9 +200,17 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 		if (vbf_where_name(dirfd, path, &k) >= 0 && vbf_defer_kept(k.idx, k.key))
 			return vbf_fail(ENOENT);
 	}
-	if (real_rc != 0 || mode == F_OK) {
+	if (real_rc != 0) {
 		errno = real_errno;
+		vbf_missing_searched(dirfd, path);
 		return real_rc;
+	}
+	if (mode == F_OK) { /* only the search on the way: no stat */
+		struct vbf_where k;
+		if (path && *path && vbf_where_name(dirfd, path, &k) >= 0 && vbf_may_search(&k, path))
+			return -1;
+		errno = real_errno;
+		return 0;
 	}
 	struct stat st;
 	struct vbf_where w;
@@ -181,6 +219,8 @@ int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc,
 		errno = saved;
 		return 0;
 	}
+	if (vbf_may_search(&w, path))
+		return -1;
 	struct vbf_view v;
 	struct vbf_cred c;
 	vbf_view_of(w.idx, w.key, &st, &v);
@@ -283,21 +323,30 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 	if (r == 0 && fd >= 0)
 		vbf_where_stat(fd, NULL, 1, &st, &w);
 	if (r == 0 && w.idx >= 0 && w.key) {
-		/* a symlink's mode is always 0777: nothing to record */
-		mode_t want = S_ISLNK(st.st_mode) ? st.st_mode & 07777 : mode & 07777 & ~vbf_umask_get();
 		/* As on a local disk, the new object is its creator's: euid, and
 		 * egid or a setgid directory's group. Recorded only where that is
-		 * not what it inherits anyway (present.h), so a service creating
+		 * not what it inherits anyway (view.h), so a service creating
 		 * in its own data directory records nothing. When nothing at all
 		 * is known (no record above, no VBOXFIX_OWNER), each process
 		 * keeps seeing it as its own and nothing is recorded either. */
 		uid_t cu = vbf_euid();
-		gid_t cg = vbf_egid(), sg;
-		if (parent_setgid(w.idx, w.key, &sg)) {
+		gid_t cg = vbf_egid(), sg = cg;
+		int sgid = parent_setgid(w.idx, w.key, &sg);
+		if (sgid)
 			cg = sg;
-			if (S_ISDIR(st.st_mode))
-				want |= S_ISGID;
-		}
+		mode_t want = mode & 07777;
+		if (want & (S_ISUID | S_ISGID)) {
+			struct vbf_cred c;
+			vbf_cred_get(&c, 1);
+			want = vbf_rule_create_bits(&c, st.st_mode, want, vbf_umask_get(), sgid, sg);
+			/* opened for writing: the write that follows would clear them */
+			int fl = fd >= 0 ? REAL(fcntl)(fd, F_GETFL) : -1;
+			if (fl != -1 && (fl & O_ACCMODE) != O_RDONLY)
+				want = vbf_rule_write_bits(&c, cg, st.st_mode, want);
+		} else
+			want = (want & ~vbf_umask_get()) | (sgid && S_ISDIR(st.st_mode) ? S_ISGID : 0);
+		if (S_ISLNK(st.st_mode))
+			want = st.st_mode & 07777; /* a symlink's mode is nobody's */
 		struct vbf_view inh;
 		vbf_view_inherited(w.idx, w.key, &st, &inh);
 		struct vbf_rec rec = {0};
@@ -322,7 +371,39 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 	errno = saved;
 }
 
-void vbf_op_write_open(const struct vbf_where *w, int fd)
+int vbf_op_rename_owner(int idx, const char *key, struct vbf_view *was)
+{
+	struct vbf_rec r;
+	int saved = errno;
+	if (vbf_store_get(idx, key, NULL, &r) && (r.flags & VBF_REC_OWNER)) {
+		errno = saved;
+		return 0; /* its own record moves with it */
+	}
+	vbf_view_inherited(idx, key, NULL, was);
+	errno = saved;
+	return was->how == VBF_VIEW_INHERITED || was->how == VBF_VIEW_OWNER;
+}
+
+void vbf_op_renamed(int idx, const char *key, int dirfd, const char *path, const struct vbf_view *was)
+{
+	struct vbf_view now;
+	struct stat st;
+	struct vbf_rec rec = {0};
+	int saved = errno;
+	vbf_view_inherited(idx, key, NULL, &now);
+	if ((now.uid != was->uid || now.gid != was->gid) && REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		vbf_store_get(idx, key, &st, &rec); /* a mode record moved with it */
+		rec.flags |= VBF_REC_OWNER;
+		rec.uid = was->uid;
+		rec.gid = was->gid;
+		vbf_store_put(idx, key, &st, &rec);
+		vbf_cache_changed_key(idx, key);
+	}
+	errno = saved;
+}
+
+/* A write by the descriptor fd, or (fd -1) by the name (dirfd, path). */
+static void write_done(const struct vbf_where *w, int fd, int dirfd, const char *path)
 {
 	struct vbf_rec rec;
 	/* the common case: a lookup in memory finds no setuid bits recorded */
@@ -332,11 +413,14 @@ void vbf_op_write_open(const struct vbf_where *w, int fd)
 	int saved = errno;
 	struct stat st;
 	struct vbf_where f;
-	struct vbf_cred c;
-	vbf_cred_get(&c, 1);
-	if (REAL(fstat)(fd, &st) == 0 && vbf_where_stat(fd, NULL, 1, &st, &f) >= 0 && f.key &&
+	if ((fd >= 0 ? REAL(fstat)(fd, &st) : REAL(fstatat)(dirfd, path, &st, 0)) == 0 &&
+	    vbf_where_stat(fd >= 0 ? fd : dirfd, fd >= 0 ? NULL : path, 1, &st, &f) >= 0 && f.key &&
 	    vbf_store_get(f.idx, f.key, &st, &rec) && (rec.flags & VBF_REC_MODE)) {
-		mode_t perm = vbf_rule_write_bits(&c, st.st_mode, rec.mode & 07777);
+		struct vbf_cred c;
+		struct vbf_view v;
+		vbf_cred_get(&c, 1);
+		vbf_view_of(f.idx, f.key, &st, &v);
+		mode_t perm = vbf_rule_write_bits(&c, v.gid, st.st_mode, rec.mode & 07777);
 		if (perm != (rec.mode & 07777)) {
 			rec.mode = perm;
 			vbf_store_put(f.idx, f.key, &st, &rec);
@@ -344,4 +428,13 @@ void vbf_op_write_open(const struct vbf_where *w, int fd)
 		}
 	}
 	errno = saved;
+}
+
+void vbf_op_write_open(const struct vbf_where *w, int fd) { write_done(w, fd, AT_FDCWD, NULL); }
+
+void vbf_op_write_path(int dirfd, const char *path)
+{
+	struct vbf_where w;
+	if (path && *path && vbf_where_name(dirfd, path, &w) >= 0)
+		write_done(&w, -1, dirfd, path);
 }

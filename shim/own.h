@@ -13,6 +13,8 @@
 #define VBF_OWN_H
 
 #include "sys.h"
+#include "shares.h"
+#include "store.h"
 
 int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
 int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags);
@@ -33,15 +35,61 @@ int vbf_op_owner_refused(int dirfd, const char *path, int flags, const char *wha
 /* A create on a share returned `fd` (or, for mkdir, 0 with fd = -1): record
  * `mode & ~umask` when the share did not give the object that mode, and the
  * creator (euid, egid or a setgid directory's group) when that is not the
- * owner the object inherits (present.h). */
+ * owner the object inherits (view.h). */
 void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);
 
-/* An existing object (lexically `w`) was opened for writing as `fd`: a
- * caller without CAP_FSETID clears its recorded S_ISUID/S_ISGID, as the
- * kernel does at the first write (write(2) itself is not interposed). Only
- * a lookup in memory unless such bits are recorded. */
+/* An existing object (lexically `w`) was opened for writing as `fd`, or a
+ * new one created for writing: a caller without CAP_FSETID clears its
+ * recorded S_ISUID/S_ISGID, as the kernel does at the first write, a
+ * truncate or an O_TRUNC open (write(2) itself is not interposed, so the
+ * open stands for the write). Only a lookup in memory unless such bits are
+ * recorded. */
 struct vbf_where;
 void vbf_op_write_open(const struct vbf_where *w, int fd);
+
+/* ---- the presented owner and mode, enforced before a call (own_perm.c) ----
+ * Each answers 0 (go on with the real call: the kernel has its say too) or
+ * -1 with errno EACCES or EPERM, as a local disk would refuse the call by
+ * the presented owners and modes. `w` is the lexical place of (dirfd,
+ * path) (vbf_where_name). Decided in memory; only a denial costs a stat. */
+/* Search permission of the directories the path passes. */
+int vbf_may_search_slow(const struct vbf_where *w, const char *path);
+static inline int vbf_may_search(const struct vbf_where *w, const char *path)
+{
+	return __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) ? vbf_may_search_slow(w, path) : 0;
+}
+/* open(flags): search, read/write permission of an existing object (write
+ * for O_TRUNC), write permission of the directory for a new one. */
+int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags);
+/* mkdir, mknod, symlink: write permission of the directory. */
+int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path);
+/* unlink, rmdir: write permission of the directory, and the sticky rule. */
+int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path);
+/* rename: the same for both names (the target may be missing). */
+int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
+		   const char *b);
+/* link (an emulated one included): search, write permission of the new
+ * name's directory, and fs.protected_hardlinks on the presented owner. */
+int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
+		 int flags);
+/* A call by name failed with ENOENT (errno): 1 with errno EACCES when a
+ * directory on the way may not be searched, as a local disk says first. */
+int vbf_missing_searched(int dirfd, const char *path);
+/* utimensat and friends by name: explicit times `t` are the owner's,
+ * "now" (t NULL, or all UTIME_NOW/UTIME_OMIT) the owner's or a writer's. */
+int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t);
+/* A write-like change by name (truncate) succeeded: clear S_ISUID/S_ISGID
+ * as vbf_op_write_open does. */
+void vbf_op_write_path(int dirfd, const char *path);
+
+/* A rename on share idx keeps the owner an object shows: before it, 1 and
+ * `was` when that owner is only inherited (from a recorded ancestor or
+ * VBOXFIX_OWNER), so that the new place could show another; after it,
+ * vbf_op_renamed records it at the new name (dirfd, path) where that place
+ * would show another. Renames within one directory record nothing. */
+struct vbf_view;
+int vbf_op_rename_owner(int idx, const char *key, struct vbf_view *was);
+void vbf_op_renamed(int idx, const char *key, int dirfd, const char *path, const struct vbf_view *was);
 
 /* The process umask, without changing it (read once, then tracked). */
 mode_t vbf_umask_get(void);

@@ -4,70 +4,12 @@
 #include "defer.h"
 #include "ids.h"
 #include "log.h"
+#include "own.h"
 #include "real.h"
 #include "statconv.h"
 #include "refuse.h"
 #include "vbf.h"
 #include <sys/sysmacros.h>
-
-static uint32_t mapped(uint32_t real, int is_gid, uint32_t fallback, int *hit)
-{
-	for (int i = 0; i < vbf_cfg.nmap; i++)
-		if (vbf_cfg.map[i].is_gid == is_gid && vbf_cfg.map[i].from == real) {
-			*hit = 1;
-			return vbf_cfg.map[i].to;
-		}
-	return fallback;
-}
-
-void vbf_link_present(int idx, const struct vbf_rec *rec, struct stat *st)
-{
-	unsigned n = vbf_store_links(idx, rec->link);
-	/* one name left: it is a plain file again */
-	if (n < 2)
-		return;
-	st->st_ino = (ino_t)rec->link_ino;
-	st->st_nlink = n;
-}
-
-void vbf_view_of(int idx, const char *key, const struct stat *st, struct vbf_view *v)
-{
-	struct vbf_rec rec = {0};
-	if (key)
-		vbf_store_get(idx, key, st, &rec);
-	v->mode = st->st_mode;
-	v->link.flags = rec.flags & VBF_REC_LINK;
-	v->link.link = rec.link;
-	v->link.link_ino = rec.link_ino;
-	if (rec.flags & VBF_REC_MODE)
-		v->mode = (st->st_mode & S_IFMT) | (rec.mode & 07777);
-	if (rec.flags & VBF_REC_OWNER) {
-		v->uid = rec.uid;
-		v->gid = rec.gid;
-		v->how = VBF_VIEW_RECORD;
-		return;
-	}
-	vbf_view_inherited(idx, key, st, v);
-}
-
-void vbf_view_inherited(int idx, const char *key, const struct stat *st, struct vbf_view *v)
-{
-	struct vbf_rec anc;
-	/* One view for every process: what the nearest recorded ancestor says
-	 * (a data directory chowned once covers all that is made below it) */
-	if (key && *key && vbf_store_inherit(idx, key, &anc)) {
-		v->uid = anc.uid;
-		v->gid = anc.gid;
-		v->how = VBF_VIEW_INHERITED;
-		return;
-	}
-	int hit = 0;
-	uid_t du = vbf_cfg.have_owner ? vbf_cfg.owner_uid : vbf_euid();
-	gid_t dg = vbf_cfg.have_owner ? vbf_cfg.owner_gid : vbf_egid();
-	v->uid = st ? mapped(st->st_uid, 0, du, &hit) : du;
-	v->gid = st ? mapped(st->st_gid, 1, dg, &hit) : dg;
-	v->how = hit ? VBF_VIEW_MAPPED : vbf_cfg.have_owner ? VBF_VIEW_OWNER : VBF_VIEW_CALLER;
-}
 
 /* Present `st` as the object `w` names (w->idx < 0: not on a share);
  * `path` as asked. */
@@ -79,6 +21,8 @@ static int present_as(const struct vbf_where *w, const char *path, struct stat *
 		errno = ENOENT; /* the state store is not the program's */
 		return -1;
 	}
+	if (vbf_may_search(w, path))
+		return -1; /* EACCES: a presented directory on the way (own.h) */
 	struct vbf_view v;
 	vbf_view_of(w->idx, w->key, st, &v);
 	st->st_uid = v.uid;
@@ -172,6 +116,8 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		}
 		return 0;
 	}
+	if (vbf_missing_searched(dirfd, path))
+		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, n, dirfd, path, follow, lb);
 	return lp ? REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) : r;
@@ -185,6 +131,8 @@ static int present_as_x(const struct vbf_where *w, const char *path, struct stat
 		errno = ENOENT;
 		return -1;
 	}
+	if (vbf_may_search(w, path))
+		return -1; /* EACCES: a presented directory on the way (own.h) */
 	struct vbf_view v;
 	vbf_view_of(w->idx, w->key, st, &v);
 	if (stx->stx_mask & STATX_UID)
@@ -246,6 +194,8 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 			return present_statx(c, n, dirfd, path, flags, stx);
 		return 0;
 	}
+	if (vbf_missing_searched(dirfd, path))
+		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), lb);
 	return lp ? REAL(statx)(AT_FDCWD, lp, flags & ~AT_EMPTY_PATH, mask, stx) : r;

@@ -8,6 +8,8 @@
 #include "defer.h"
 #include "fdtab.h"
 #include "log.h"
+#include "own.h"
+#include "view.h"
 #include "real.h"
 #include "retry.h"
 #include "store.h"
@@ -250,10 +252,14 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		return call_rename(fn, fa, a, fb, b, flags);
 	if (internal(&wa) || internal(&wb) || vbf_defer_kept(wa.idx, wa.key))
 		return vbf_fail(ENOENT);
+	if (vbf_may_rename(&wa, fa, a, &wb, fb, b))
+		return -1; /* the presented owners and modes (own.h) */
 	if (onto_object(fa, a, fb, b))
 		return -1;
 	if (!(flags & ~RENAME_NOREPLACE) && same_link(&wa, &wb))
 		return (flags & RENAME_NOREPLACE) ? vbf_fail(EEXIST) : 0;
+	struct vbf_view was;
+	int keep = ia >= 0 && ia == ib && !(flags & ~RENAME_NOREPLACE) && vbf_op_rename_owner(ia, wa.key, &was);
 	int r;
 	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
@@ -277,9 +283,11 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 			vbf_store_del(ia, wa.key);
 		if (ib >= 0)
 			vbf_store_del(ib, wb.key);
-	} else if (ia >= 0 && ia == ib)
+	} else if (ia >= 0 && ia == ib) {
 		vbf_store_rename(ia, wa.key, wb.key);
-	else {
+		if (keep)
+			vbf_op_renamed(ib, wb.key, fb, b, &was);
+	} else {
 		if (ia >= 0)
 			vbf_store_del(ia, wa.key);
 		if (ib >= 0)
@@ -345,6 +353,8 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 		return call_unlink(fn, d, p, fl);
 	if (internal(&w) || vbf_defer_kept(w.idx, w.key))
 		return vbf_fail(ENOENT);
+	if (vbf_may_delete(&w, d, p))
+		return -1;
 	int dir = fn == VBF_UN_RMDIR || (fn == VBF_UN_UNLINKAT && (fl & AT_REMOVEDIR));
 	/* its redirected objects live elsewhere: the share would take the
 	 * directory from over them */

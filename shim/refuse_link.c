@@ -12,8 +12,9 @@
  * the share refuses that flag, a check then a rename (a window in which
  * another process may create the name; docs/refusals.md). */
 #include "refuse.h"
-#include "present.h"
+#include "view.h"
 #include "log.h"
+#include "own.h"
 #include "real.h"
 #include "store.h"
 #include "config.h"
@@ -262,6 +263,8 @@ int vbf_op_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *
 	if ((ia >= 0 && vbf_store_is_internal(ia, wa.key)) || (ib >= 0 && vbf_store_is_internal(ib, wb.key)))
 		return vbf_fail(ENOENT);
 	int saved = errno;
+	if (ia >= 0 && ib >= 0 && vbf_may_link(&wa, fa, a, &wb, fb, b, fn == VBF_LN_LINK ? 0 : flags))
+		return -1; /* the presented owners and modes (own.h) */
 	int r = call_link(fn, fa, a, fb, b, flags);
 	if (r == 0 && ia >= 0 && ia == ib) {
 		/* a real link: the new name presents what the old one does */

@@ -358,7 +358,7 @@ int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
 	struct vbf_where w;
 	char local[VBF_REDIRECT_CAP];
 	mode_t type = mode & S_IFMT;
-	if (!vbf_ready() || vbf_where_name(dirfd, path, &w) < 0)
+	if (!vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || vbf_may_create(&w, dirfd, path))
 		return -1;
 	int err = errno;
 	if (type == 0 || type == S_IFREG) {
@@ -435,6 +435,8 @@ int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
 		errno = err;
 		return -1;
 	}
+	if (vbf_may_create(&w, AT_FDCWD, path))
+		return -1;
 	if (vbf_redirect_prepare(&w, AT_FDCWD, path, local) != 0) {
 		errno = errno == EEXIST ? EADDRINUSE : errno == ENAMETOOLONG ? err : errno;
 		return -1;

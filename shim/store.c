@@ -31,6 +31,8 @@ static struct vbf_store *store_of(int idx)
 	struct vbf_store *s = &vbf_stores[idx];
 	if (unlikely(!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) && __atomic_load_n(&s->pending, __ATOMIC_ACQUIRE)) {
 		vbf_store_open(idx, s->root, s->pending_state[0] ? s->pending_state : NULL);
+		if (__atomic_exchange_n(&s->hint_pending, 0, __ATOMIC_ACQ_REL))
+			vbf_store_nclosed -= 1; /* its table now counts for itself */
 		const struct vbf_store *h = held_by(s);
 		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) /* first use of a share: the start-up line */
 			vbf_shares_log_start(h->path, s->kprefix, h->nrec);
@@ -46,6 +48,9 @@ void vbf_store_defer(int idx, const char *root, const char *state_file)
 	/* copies: the environment the state path came from may change */
 	snprintf(s->root, sizeof s->root, "%s", root);
 	snprintf(s->pending_state, sizeof s->pending_state, "%s", state_file ? state_file : "");
+	/* unread, it may hold closed directories: the walk must ask it */
+	if (!__atomic_exchange_n(&s->hint_pending, 1, __ATOMIC_ACQ_REL))
+		vbf_store_nclosed += 1;
 	__atomic_store_n(&s->pending, 1, __ATOMIC_RELEASE);
 }
 
@@ -105,6 +110,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 	s->tab = NULL;
 	s->groups = NULL;
 	s->nrec = 0;
+	s->nclosed = 0;
 	s->live = 0;
 	s->gen = &s->private_gen;
 	s->fd = -1;
@@ -249,6 +255,39 @@ unsigned vbf_store_links(int idx, uint64_t link)
 	leave(s);
 	errno = saved;
 	return n;
+}
+
+int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
+{
+	struct vbf_store *s = store_of(idx);
+	char buf[VBF_KEY_MAX + 1];
+	const char *k = s ? key_in(s, key, buf) : NULL;
+	/* no directory closed to anyone (most shares): nothing to walk. A
+	 * hint read without the lock: a record another process made this
+	 * instant is seen at the next call, and the kernel still judges */
+	if (!k || !(s = held_by(s)) || !atomic_load_explicit(&s->nclosed, memory_order_relaxed) || !enter(s))
+		return 0;
+	int saved = errno, m = 0;
+	catch_up(s);
+	/* the same top-down walk as nearest_owner: every recorded ancestor
+	 * is met before the bloom says nothing lies below a prefix */
+	/* with a prefix ("p/key"), the share root is at `root` */
+	size_t n = strlen(k), root = k == buf ? n - strlen(key) - (*key ? 1 : 0) : 0;
+	for (size_t i = 0; s->nrec && i < n && m < cap; i++) {
+		if (i && k[i] != '/')
+			continue;
+		const struct vbf_ent *e = vbf_ent_find(s, k, i);
+		if (e) {
+			out[m].len = i < root ? -1 : i == root ? 0 : (int)(i - root - (k == buf));
+			out[m].type = e->fptype & S_IFMT;
+			out[m++].rec = e->rec;
+		}
+		if (!vbf_bloom_maybe(s, k, i))
+			break;
+	}
+	leave(s);
+	errno = saved;
+	return m;
 }
 
 /* Anything recorded for `k` or below it? The bloom answers for most names. */

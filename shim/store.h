@@ -69,6 +69,25 @@ int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_
  * above its root there. */
 int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out);
 
+/* A recorded proper ancestor of a key, for the rules that look along a
+ * path (search permission): `len` is the length of its key, a prefix of
+ * the key asked about (-1: above the share's root, in a log kept there),
+ * `type` the S_IFMT bits it was recorded for (0: any). */
+struct vbf_anc {
+	int len;
+	uint32_t type;
+	struct vbf_rec rec;
+};
+/* The recorded proper ancestors of `key` (the share root included),
+ * top-down, at most `cap` of them: their number. In memory only, the walk
+ * of vbf_store_inherit. */
+int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap);
+/* How many such directories (a recorded mode that denies search to some
+ * class) all stores of this process hold, plus one for each store not read
+ * yet: while none, no path needs the walk (one load on every presented
+ * stat). */
+extern _Atomic unsigned long vbf_store_nclosed;
+
 /* Record `rec` for `key` (replacing any earlier record); `real` is the
  * object's real stat, from which the fingerprint is taken. A rec with no
  * flags set removes the record. Returns 0, or -1 when it could only be kept

@@ -123,6 +123,8 @@ struct vbf_store {
 	uint64_t live;     /* bytes the live records would take when compacted */
 	uint64_t next_compact_try;
 	unsigned long nrec;
+	_Atomic unsigned long nclosed; /* directories some class may not search (closed()) */
+	int hint_pending;              /* deferred: counted once in vbf_store_nclosed until read */
 	struct vbf_ent *tab;
 	struct vbf_lgrp *groups; /* link group -> records in it */
 	uint8_t *bloom;    /* ancestors of keys: "may have records below" */

@@ -23,6 +23,23 @@ static void bloom_add(struct vbf_store *s, const char *k, size_t n)
 	}
 }
 
+/* A record of a directory (or of any type) whose mode denies search to
+ * some class: only while there are any does a path need its ancestors
+ * looked at for search permission (vbf_store_ancestors). */
+static int closed(const struct vbf_ent *e)
+{
+	uint32_t t = e->fptype & S_IFMT;
+	return (e->rec.flags & VBF_REC_MODE) && (e->rec.mode & 0111) != 0111 && (t == 0 || t == S_IFDIR);
+}
+
+_Atomic unsigned long vbf_store_nclosed;
+
+static void closed_add(struct vbf_store *s, long n)
+{
+	s->nclosed += (unsigned long)n;
+	vbf_store_nclosed += (unsigned long)n;
+}
+
 /* Count one more (d = 1) or one less (-1) record in link group `link`.
  * A group that cannot be allocated is not counted: its names show their
  * own inode numbers, as before they were linked. */
@@ -52,6 +69,7 @@ static void ent_del(struct vbf_store *s, struct vbf_ent *e)
 	HASH_DEL(s->tab, e);
 	s->live -= enc_size(e->klen);
 	s->nrec--;
+	closed_add(s, -closed(e));
 	vbf_arena_free(e, sizeof *e + e->klen + 1);
 }
 
@@ -75,6 +93,7 @@ static void ent_add(struct vbf_store *s, struct vbf_ent *e)
 	group_add(s, &e->rec, 1);
 	s->live += enc_size(e->klen);
 	s->nrec++;
+	closed_add(s, closed(e));
 	bloom_add(s, e->key, e->klen);
 }
 
@@ -141,6 +160,7 @@ void vbf_store_clear(struct vbf_store *s)
 		vbf_arena_free(g, sizeof *g);
 	}
 	s->nrec = 0;
+	closed_add(s, -(long)s->nclosed);
 	s->live = 0;
 	if (s->bloom)
 		memset(s->bloom, 0, VBF_BLOOM_BITS / 8);
@@ -167,9 +187,11 @@ void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
 		if (e) { /* in place: no allocation for a changed record */
 			group_add(s, &e->rec, -1);
 			group_add(s, &rec, 1);
+			closed_add(s, -closed(e));
 			e->rec = rec;
 			e->fptype = op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0);
 			e->ino = op->fp.ino;
+			closed_add(s, closed(e));
 			break;
 		}
 		e = ent_new(op->key, op->klen, &rec, op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0), op->fp.ino);

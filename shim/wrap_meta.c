@@ -29,6 +29,27 @@ static int maybe_share(int d, const char *p)
 	return p && *p ? vbf_where_name(d, p, &w) >= 0 : vbf_fd_marked(d);
 }
 
+/* Before a call by name on a share: the presented owner and mode may
+ * refuse it first (own.h). 0 to go on. */
+static int may_write(const char *p)
+{
+	struct vbf_where w;
+	return vbf_active() && p && vbf_where_name(AT_FDCWD, p, &w) >= 0 ? vbf_may_open(&w, AT_FDCWD, p, O_WRONLY) : 0;
+}
+
+static int may_times(int d, const char *p, int fl, const struct timespec *t)
+{
+	return vbf_active() ? vbf_may_times(d, p, fl, t) : 0;
+}
+
+/* truncate by name: S_ISUID/S_ISGID go as at a write (own.h) */
+static int truncated(int r, const char *p)
+{
+	if (r == 0 && vbf_active())
+		vbf_op_write_path(AT_FDCWD, p);
+	return changed(r, AT_FDCWD, p);
+}
+
 /* explicit times given in a form that is not a timespec (utimes, utime) */
 static const struct timespec EXPLICIT[2] = {{0, 0}, {0, 0}};
 
@@ -81,6 +102,8 @@ VBF_EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int f
 {
 	VBF_NEED(utimensat);
 	int e = errno;
+	if (may_times(d, p, fl, t))
+		return -1;
 	int r = REAL(utimensat)(d, p, t, fl);
 	if (r != 0 && errno == ENOENT)
 		return times_redirected(r, d, p, fl, t);
@@ -96,6 +119,8 @@ VBF_EXPORT int utimes(const char *p, const struct timeval t[2])
 {
 	VBF_NEED(utimes);
 	int e = errno;
+	if (may_times(AT_FDCWD, p, 0, t ? EXPLICIT : NULL))
+		return -1;
 	int r = REAL(utimes)(p, t);
 	struct timespec ts[2];
 	if (r != 0 && errno == ENOENT)
@@ -106,6 +131,8 @@ VBF_EXPORT int lutimes(const char *p, const struct timeval t[2])
 {
 	VBF_NEED(lutimes);
 	int e = errno;
+	if (may_times(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t ? EXPLICIT : NULL))
+		return -1;
 	int r = REAL(lutimes)(p, t);
 	struct timespec ts[2];
 	if (r != 0 && errno == ENOENT)
@@ -122,6 +149,8 @@ VBF_EXPORT int futimesat(int d, const char *p, const struct timeval t[2])
 {
 	VBF_NEED(futimesat);
 	int e = errno;
+	if (may_times(d, p, 0, t ? EXPLICIT : NULL))
+		return -1;
 	int r = REAL(futimesat)(d, p, t);
 	struct timespec ts[2];
 	if (r != 0 && errno == ENOENT)
@@ -132,6 +161,8 @@ VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 {
 	VBF_NEED(utime);
 	int e = errno;
+	if (may_times(AT_FDCWD, p, 0, t ? EXPLICIT : NULL))
+		return -1;
 	int r = REAL(utime)(p, t);
 	if (r != 0 && errno == ENOENT) {
 		struct timespec ts[2];
@@ -147,7 +178,9 @@ VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 VBF_EXPORT int truncate(const char *p, off_t n)
 {
 	VBF_NEED(truncate);
-	return changed(vbf_redirect_enoent(REAL(truncate)(p, n), AT_FDCWD, p, EINVAL), AT_FDCWD, p);
+	if (may_write(p))
+		return -1;
+	return truncated(vbf_redirect_enoent(REAL(truncate)(p, n), AT_FDCWD, p, EINVAL), p);
 }
 VBF_EXPORT int ftruncate(int fd, off_t n)
 {
@@ -158,7 +191,9 @@ VBF_EXPORT int ftruncate(int fd, off_t n)
 VBF_EXPORT int truncate64(const char *p, off64_t n)
 {
 	VBF_NEED(truncate64);
-	return changed(vbf_redirect_enoent(REAL(truncate64)(p, n), AT_FDCWD, p, EINVAL), AT_FDCWD, p);
+	if (may_write(p))
+		return -1;
+	return truncated(vbf_redirect_enoent(REAL(truncate64)(p, n), AT_FDCWD, p, EINVAL), p);
 }
 VBF_EXPORT int ftruncate64(int fd, off64_t n)
 {
@@ -177,17 +212,26 @@ static int symlink_done(int r, int d, const char *p)
 		vbf_op_created(d, p, -1, 0777);
 	return changed(r, d, p);
 }
+
+static int may_symlink(int d, const char *p)
+{
+	struct vbf_where w;
+	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
+		return 0;
+	return vbf_redirect_taken(d, p) || vbf_may_create(&w, d, p);
+}
+
 VBF_EXPORT int symlink(const char *target, const char *p)
 {
 	VBF_NEED(symlink);
-	if (vbf_active() && vbf_redirect_taken(AT_FDCWD, p))
+	if (may_symlink(AT_FDCWD, p))
 		return -1;
 	return symlink_done(REAL(symlink)(target, p), AT_FDCWD, p);
 }
 VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
 	VBF_NEED(symlinkat);
-	if (vbf_active() && vbf_redirect_taken(d, p))
+	if (may_symlink(d, p))
 		return -1;
 	return symlink_done(REAL(symlinkat)(target, d, p), d, p);
 }

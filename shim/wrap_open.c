@@ -50,6 +50,10 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 	int fd, created = 0;
 	if (fn == F_CREAT || fn == F_CREAT64)
 		fl = O_CREAT | O_WRONLY | O_TRUNC;
+	/* the presented owner and mode (own.h): in memory, nothing asked of
+	 * the share unless they deny */
+	if (vbf_may_open(&w, d, p, fl))
+		return -1;
 	int wtok = vbf_cache_write_begin(&w, vbf_open_writes(fl));
 	if ((fl & O_CREAT) && !(fl & O_EXCL)) {
 		/* Did this call create the file? Only then is `m` its mode: ask
@@ -81,7 +85,7 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		wtok = vbf_cache_write_rename(wtok, fd, p, &w);
 		if (created)
 			vbf_op_created(d, p, fd, m);
-		else if (vbf_open_writes(fl))
+		else if ((fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC))
 			vbf_op_write_open(&w, fd);
 	}
 	vbf_cache_write_end(wtok, fd, &w);
@@ -108,6 +112,18 @@ VBF_EXPORT int __openat64_2(int d, const char *p, int fl) { return do_open(F_OPE
 VBF_EXPORT int creat(const char *p, mode_t m) { return do_open(F_CREAT, AT_FDCWD, p, O_CREAT, m); }
 VBF_EXPORT int creat64(const char *p, mode_t m) { return do_open(F_CREAT64, AT_FDCWD, p, O_CREAT, m); }
 
+/* The open(2) flags of an fopen mode string ("r", "w+", "ax"...). */
+static int stdio_flags(const char *mode)
+{
+	if (!mode)
+		return O_RDONLY;
+	int plus = strchr(mode, '+') != NULL;
+	int fl = mode[0] == 'r' ? (plus ? O_RDWR : O_RDONLY) : (plus ? O_RDWR : O_WRONLY) | O_CREAT;
+	if (mode[0] == 'w')
+		fl |= O_TRUNC;
+	return fl | (strchr(mode, 'x') ? O_EXCL : 0);
+}
+
 /* stdio and directories open inside libc, out of our reach: fix up after. */
 static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, const char *mode)
 {
@@ -123,6 +139,8 @@ static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, co
 	int saved = errno;
 	int existed = writes && REAL(stat)(p, &st) == 0;
 	errno = saved;
+	if (vbf_may_open(&w, AT_FDCWD, p, stdio_flags(mode)))
+		return NULL;
 	int wtok = vbf_cache_write_begin(&w, writes || (mode && strchr(mode, '+')));
 	FILE *f = fn(p, mode);
 	vbf_cache_write_end(wtok, f ? fileno(f) : -1, &w);
@@ -130,6 +148,8 @@ static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, co
 		vbf_fd_mark(fileno(f), 1);
 		if (writes && !existed)
 			vbf_op_created(AT_FDCWD, p, fileno(f), 0666);
+		else if (writes || strchr(mode, '+'))
+			vbf_op_write_open(&w, fileno(f));
 	}
 	return f;
 }
@@ -144,8 +164,12 @@ VBF_EXPORT DIR *opendir(const char *p)
 		errno = ENOSYS;
 		return NULL;
 	}
+	if (!vbf_active() || vbf_where_name(AT_FDCWD, p, &w) < 0)
+		return REAL(opendir)(p);
+	if (vbf_may_open(&w, AT_FDCWD, p, O_RDONLY | O_DIRECTORY))
+		return NULL;
 	DIR *d = REAL(opendir)(p);
-	if (d && vbf_active() && vbf_where_name(AT_FDCWD, p, &w) >= 0)
+	if (d)
 		vbf_fd_mark(dirfd(d), 1);
 	if (!d)
 		vbf_redirect_enoent(-1, AT_FDCWD, p, ENOTDIR); /* a redirected FIFO, socket */
@@ -159,6 +183,8 @@ static int do_mkdir(int d, const char *p, mode_t m, int at)
 		return at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
 	if (vbf_redirect_taken(d, p))
 		return -1; /* EEXIST: a redirected FIFO or socket has the name */
+	if (vbf_may_create(&w, d, p))
+		return -1;
 	int r = at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
 	if (r < 0)
 		return vbf_redirect_enoent(r, d, p, 0);

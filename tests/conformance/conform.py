@@ -596,13 +596,24 @@ def fields(ob):
 FIELD_NAMES = ["type", "mode", "owner", "nlink", "size", "mtime"]
 
 
+def dir_chowned(lines):
+    """Did a chown or fchown of a directory succeed in these lines?"""
+    for j, ln in enumerate(lines[:-1]):
+        if "=>" in ln and ln.split()[2] in ("chown", "fchown") and \
+                ln.split("=> ", 1)[1].startswith("OK") and ": L=d " in lines[j + 1]:
+            return True
+    return False
+
+
 def kind(L, S, i, ctx):
     """The kind of the difference at line i: WHAT:OP:DETAIL:TYPE[:out], where
     TYPE is the local type of the call's first name (f d l p s, none), :out
     marks a call that named a path through the symlink outside the share and
     :via one whose path led through a symlinked directory inside it; the
     comparer adds :sym to a mode or owner difference after a successful
-    symlink() and :linked after a successful link() in the sequence. Matched (fnmatch) against known.txt and open.txt."""
+    symlink() and :linked after a successful link() in the sequence, and
+    :dchown to an owner or group difference after a successful chown of a
+    directory. Matched (fnmatch) against known.txt and open.txt."""
     a = L[i] if i < len(L) else None
     b = S[i] if i < len(S) else None
     if a is None or b is None:
@@ -713,6 +724,8 @@ def compare(args):
                         k += ":sym"
                     if "link" in done:
                         k += ":linked"
+                    if k.split(":")[0] in ("owner", "group") and dir_chowned(L[:i]):
+                        k += ":dchown"
                     first = (i, k)
                 if a is not None and "=>" in a:
                     differing_calls += 1

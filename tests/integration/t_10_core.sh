@@ -56,6 +56,14 @@ s = os.stat('$MNT/data'); l = os.lstat('$MNT/data/sub/f')
 fd = os.open('$MNT/data', os.O_RDONLY); d = os.stat('sub/f', dir_fd=fd)
 print(s.st_uid, s.st_gid, oct(s.st_mode), l.st_uid, d.st_uid)"
 
+    # --- search permission of the presented 0700 directory, as on a local
+    # disk (the real one is 0777); then open it for the rules on sub/f
+    expect_out "$T another user may not search a presented 0700 directory" "err=EACCES" \
+        as_user with_lib "$PROBE" stat "$MNT/data/sub/f"
+    expect_out "$T without the library the kernel lets it" "uid=$SHARE_UID" \
+        as_user sh -c "'$PROBE' stat '$MNT/data/sub/f' | cut -d' ' -f1"
+    check "$T chmod 755" with_lib chmod 755 "$MNT/data"
+
     # --- the POSIX rules on the presented owner
     expect_out "$T non-owner chown is EPERM" "err=EPERM" as_user with_lib "$PROBE" chown "$MNT/data/sub/f" "$TEST_UID" -1
     expect_out "$T non-owner chmod is EPERM" "err=EPERM" as_user with_lib "$PROBE" chmod "$MNT/data/sub/f" 0777

@@ -40,7 +40,12 @@ with_lib chown -R 999:999 "$MNT/data"
 with_lib chmod 700 "$MNT/data/a"
 expect_out "a later process sees chown -R" "999:999" owner "$MNT/data/a/b/f"
 expect_out "a later process sees chmod 700" "700" with_lib stat -c %a "$MNT/data/a"
+# the share root is recorded 0700 (above): another user may not search it,
+# as on a local disk; once it is 0755 the records show to that user too
+expect_fail "another user may not search the 0700 share root" as_user with_lib stat -c '%u:%g %a' "$MNT/data/a"
+with_lib chmod 755 "$MNT"
 expect_out "as another user too" "999:999 700" as_user with_lib stat -c '%u:%g %a' "$MNT/data/a"
+with_lib chmod 700 "$MNT"
 
 # --- a running process sees another's change at once (shared counter)
 expect_out "a running process sees a concurrent chown at once" "0:0 777:778" with_lib "$PYTHON" -c "

@@ -245,6 +245,43 @@ static void t_subtree(void **st)
 	assert_int_equal(info.records, 0);
 }
 
+/* the recorded ancestors of a key, top-down, and the count of directories
+ * closed to some class that lets a stat skip the walk */
+static void t_ancestors(void **st)
+{
+	vbf_store_open(0, root, NULL);
+	struct stat d = fake_st(S_IFDIR, 1), f = fake_st(S_IFREG, 2);
+	struct vbf_anc a[8];
+	unsigned long base = vbf_store_nclosed;
+	assert_int_equal(vbf_store_ancestors(0, "d/e/f", a, 8), 0); /* nothing closed: no walk */
+	const struct vbf_rec open_dir = {.flags = VBF_REC_MODE, .mode = 0755}, closed_file = {.flags = VBF_REC_MODE, .mode = 0600};
+	vbf_store_put(0, "", &d, &R_OWN);
+	vbf_store_put(0, "d", &d, &R_MODE); /* 0700: closed */
+	vbf_store_put(0, "d/e", &d, &open_dir);
+	vbf_store_put(0, "d/e/f", &f, &closed_file); /* a file: never closes a path */
+	assert_int_equal(vbf_store_nclosed, base + 1);
+	int n = vbf_store_ancestors(0, "d/e/f", a, 8);
+	assert_int_equal(n, 3); /* "", "d", "d/e": not the key itself */
+	assert_int_equal(a[0].len, 0);
+	assert_int_equal(a[0].rec.uid, 999);
+	assert_int_equal(a[1].len, 1);
+	assert_int_equal(a[1].rec.mode, 0700);
+	assert_int_equal(a[1].type, S_IFDIR);
+	assert_int_equal(a[2].len, 3);
+	assert_int_equal(vbf_store_ancestors(0, "d/e/f", a, 2), 2); /* at most cap */
+	assert_int_equal(vbf_store_ancestors(0, "x/y", a, 8), 1); /* only the root's */
+	/* a changed record, a rename and a delete keep the count */
+	vbf_store_put(0, "d", &d, &open_dir);
+	assert_int_equal(vbf_store_nclosed, base);
+	vbf_store_put(0, "d/e", &d, &R_MODE);
+	assert_int_equal(vbf_store_nclosed, base + 1);
+	vbf_store_rename(0, "d", "g");
+	assert_int_equal(vbf_store_nclosed, base + 1);
+	assert_int_equal(vbf_store_ancestors(0, "g/e/f", a, 8), 3);
+	vbf_store_del(0, "g");
+	assert_int_equal(vbf_store_nclosed, base);
+}
+
 static void t_fingerprint(void **st)
 {
 	vbf_store_open(0, root, NULL);
@@ -641,6 +678,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_put_get_del, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_subtree, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_ancestors, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fingerprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_foreign, setup, teardown),
