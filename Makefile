@@ -22,21 +22,28 @@ VERSION := $(or $(shell sed -n '1s/^[^ ]* (\([^ ]*\)) .*/\1/p' debian/changelog 
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 DEFS     = -DVBF_VERSION='"$(VERSION)"' -DVBF_LIBDIR='"$(PREFIX)/lib"'
 # -fno-delete-null-pointer-checks: glibc before 2.34 declares __nonnull in a
-# way shim/sys.h cannot undo, and a NULL test in a wrapper must never go.
-SHIM_CF  = $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks $(DEFS) -Ishim
-CLI_CF   = $(WARN) -D_GNU_SOURCE $(DEFS) -Ishim -Ishim/cli
+# way shim/base/sys.h cannot undo, and a NULL test in a wrapper must never go.
+# The library's layers, top to bottom (docs/design.md); tests/check-layers.sh
+# holds every file to the direction wrap -> policy -> store, cache -> base.
+LAYERS   = wrap policy store cache base
+SHIM_INC = $(LAYERS:%=-Ishim/%)
+SHIM_CF  = $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks $(DEFS) $(SHIM_INC)
+CLI_CF   = $(WARN) -D_GNU_SOURCE $(DEFS) $(SHIM_INC) -Ishim/cli
 DEP_CF   = -MMD -MP
 LIBS     = -Wl,--no-as-needed -ldl -lpthread -Wl,--as-needed
 
-WRAP_SRC = $(wildcard shim/wrap_*.c)
-CORE_SRC = $(filter-out $(WRAP_SRC) shim/real.c, $(wildcard shim/*.c))
+# the exported entry points; the rest (start-up, policies, store, cache,
+# base) is core.a, which the CLI and the unit tests link too
+WRAP_SRC = $(wildcard shim/wrap/wrap_*.c)
+CORE_SRC = $(filter-out $(WRAP_SRC) shim/base/real.c, $(wildcard $(LAYERS:%=shim/%/*.c)))
 CORE_OBJ = $(CORE_SRC:shim/%.c=$(B)/obj/%.o)
-LIB_OBJ  = $(CORE_OBJ) $(WRAP_SRC:shim/%.c=$(B)/obj/%.o) $(B)/obj/real.o
+LIB_OBJ  = $(CORE_OBJ) $(WRAP_SRC:shim/%.c=$(B)/obj/%.o) $(REAL_OBJ)
+REAL_OBJ = $(B)/obj/base/real.o
 LIB      = $(B)/libvboxfix.so
 CLI_SRC  = $(wildcard shim/cli/*.c)
 CLI_OBJ  = $(CLI_SRC:shim/cli/%.c=$(B)/obj/cli/%.o)
 CLI      = $(B)/vboxfix
-HDRS     = $(wildcard shim/*.h) shim/symbols.def
+HDRS     = $(wildcard $(LAYERS:%=shim/%/*.h)) shim/base/symbols.def
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
@@ -85,7 +92,7 @@ $(B)/obj/cli/%.o: shim/cli/%.c $(STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CLI_CF) $(DEP_CF) -c -o $@ $<
 
--include $(wildcard $(B)/obj/*.d $(B)/obj/cli/*.d)
+-include $(wildcard $(B)/obj/*/*.d)
 
 $(LIB): $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(LIB_OBJ) -Wl,-z,defs \
@@ -94,13 +101,13 @@ $(LIB): $(LIB_OBJ)
 $(B)/core.a: $(CORE_OBJ)
 	rm -f $@; ar rcs $@ $^
 
-$(CLI): $(CLI_OBJ) $(B)/obj/real.o $(B)/core.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/obj/real.o $(B)/core.a $(LIBS)
+$(CLI): $(CLI_OBJ) $(REAL_OBJ) $(B)/core.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(REAL_OBJ) $(B)/core.a $(LIBS)
 
 # Unit tests: the core modules with the real-function table replaced by fakes.
 $(B)/unit/%: tests/unit/%.c tests/unit/fake_real.c tests/unit/fake_real.h $(B)/core.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Ishim -Itests/unit -o $@ $< tests/unit/fake_real.c $(B)/core.a -lcmocka
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(SHIM_INC) -Itests/unit -o $@ $< tests/unit/fake_real.c $(B)/core.a -lcmocka
 
 install: all
 	install -d $(LIBDIR) $(BINDIR)

@@ -25,7 +25,7 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* The store allocates from its own arena (shim/arena.c), not malloc. */
+/* The store allocates from its own arena (shim/base/arena.c), not malloc. */
 static size_t heap(void)
 {
 	struct mallinfo2 m = mallinfo2();

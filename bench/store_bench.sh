@@ -8,7 +8,7 @@ B=${B:-build}
 N=${VBF_BENCH_CHOWNS:-20000}
 BIN=$B/bench/store_bench
 mkdir -p "$B/bench"
-${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -Ishim -o "$BIN" bench/store_bench.c "$B/obj/real.o" "$B/core.a" -ldl -lpthread
+${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -Ishim/base -Ishim/store -o "$BIN" bench/store_bench.c "$B/obj/base/real.o" "$B/core.a" -ldl -lpthread
 echo '### State store (bench/store_bench.c)'
 echo '```'
 "$BIN" 100000

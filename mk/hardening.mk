@@ -60,7 +60,7 @@ UNIT_BIN  += $(HARD_UNIT)
 
 $(B)/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/unit/fake_real.c $(B)/core.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Ishim -Itests/unit \
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(SHIM_INC) -Itests/unit \
 	    -DFUZZ_CORPUS='"$(abspath tests/fuzz/corpus/$*)"' -o $@ \
 	    tests/fuzz/replay.c $< tests/unit/fake_real.c $(B)/core.a -lcmocka
 
@@ -90,13 +90,13 @@ stress: all fixtures
 	    bash tests/stress/store_stress.sh $(STORE_STRESS_SECONDS) </dev/null || rc=1; exit $$rc
 
 # ---- libFuzzer: the parsers (the store loader is tests/fuzz/fuzz.mk's) -----
-FUZZ_CORE = shim/config.c shim/log.c shim/path.c shim/shares.c shim/lock.c tests/unit/fake_real.c
+FUZZ_CORE = shim/base/config.c shim/base/log.c shim/base/path.c shim/base/shares.c shim/base/lock.c tests/unit/fake_real.c
 FUZZ_BINS = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE $(DEFS) -Ishim -Itests/unit \
+	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE $(DEFS) $(SHIM_INC) -Itests/unit \
 	    -o $@ $< $(FUZZ_CORE)
 
 fuzz-parsers: $(FUZZ_BINS)

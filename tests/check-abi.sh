@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # ABI checks of $B/libvboxfix.so (protocol lines: ok - / FAIL - ):
 #   abi/glibc-floor     no symbol version newer than GLIBC_2.28 (objdump -T)
-#   abi/exports         defined .text exports == VBF_SYM names in shim/symbols.def
+#   abi/exports         defined .text exports == VBF_SYM names in shim/base/symbols.def
 #                       (entries inside `#if VBF_GLIBC` count on glibc builds)
 #   abi/export-version  exports carry no named version node (callers bound to
 #                       GLIBC_x would bypass them)
@@ -26,7 +26,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-$ROOT/build}
 LIB=${1:-$B/libvboxfix.so}
 CLI=${VBF_CLI:-$(dirname "$LIB")/vboxfix}
-DEF=${VBF_SYMBOLS_DEF:-$ROOT/shim/symbols.def}
+DEF=${VBF_SYMBOLS_DEF:-$ROOT/shim/base/symbols.def}
 FLOOR=2.28
 
 CHECK=check-abi

@@ -16,6 +16,7 @@
 #            defined by $B/obj/B.o (the calls the linker binds)
 # Results:
 #   layers/table          every module has a layer, every table entry a file
+#   layers/folders        every file lives in shim/<its module's layer>/
 #   layers/include        in the include graph: no edge against the layers
 #   layers/nm             and in the nm graph that is not in ALLOW; with the
 #                         ALLOW edges taken out, no cycle left; every strongly
@@ -25,7 +26,7 @@
 #                         one of its own exports: no dynamic relocation of the
 #                         library against an exported name, and no relocation
 #                         in $B/obj/*.o against a VBF_SYM name of
-#                         shim/symbols.def, even one the same object defines
+#                         shim/base/symbols.def, even one the same object defines
 #                         (a call to an interposable export goes through the
 #                         PLT, so to the first definition in the process: our
 #                         wrapper, run again inside our own locks). REAL() is
@@ -102,6 +103,20 @@ if grep -q -v '^module ' "$tmp/table"; then
     fail layers/table "$(grep -v '^module ' "$tmp/table" | sed 's/^unlisted/no layer for/; s/^nofile/no file for/; s/^norank/no rank for/' | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 else
     ok layers/table
+fi
+
+# ---- layers/folders: a module's files live in shim/<its layer>/ -------------
+while read -r f; do
+    rel=${f#"$SRC"/}
+    case $rel in */*) dir=${rel%%/*} ;; *) dir=. ;; esac
+    m=${f##*/}; m=${m%.*}; m=${m%_int}
+    lay=$(awk -v m="$m" '$1 == m { print $2 }' "$tmp/layer")
+    [ -n "$lay" ] && [ "$dir" != "$lay" ] && echo "$rel (layer $lay)"
+done <"$tmp/files" >"$tmp/misplaced"
+if [ -s "$tmp/misplaced" ]; then
+    fail layers/folders "not in the folder of its layer: $(tr '\n' ';' <"$tmp/misplaced" | sed 's/;$//; s/;/; /g')"
+else
+    ok layers/folders
 fi
 
 printf '%s\n' "$ALLOW" | sed 's/#.*//' | awk 'NF == 2 { print $1, $2 }' | sort -u >"$tmp/allow"

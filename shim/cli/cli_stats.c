@@ -2,7 +2,7 @@
 /* vboxfix stats -- COMMAND: run COMMAND like exec --stats, and print the
  * counters of every process under it on vboxfix's own stderr.
  *
- * The library writes its counters from a destructor (shim/vbf.c), after the
+ * The library writes its counters from a destructor (shim/wrap/vbf.c), after the
  * program's atexit handlers: coreutils' close_stdout has closed stderr by
  * then, so `exec --stats -- ls` loses them. Here the counters (and every other
  * log line) go to a private regular file through VBOXFIX_LOG_FILE, which the

@@ -7,13 +7,13 @@
 # reproducer there after fixing it.
 # FUZZ_CC and FUZZ_TIME: mk/hardening.mk, included before this file.
 # The loader is the table and the format alone (no file, no shared page).
-FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store_table.c shim/store_fmt.c shim/arena.c shim/log.c \
+FUZZ_SRC   = tests/fuzz/fuzz_store.c shim/store/store_table.c shim/store/store_fmt.c shim/base/arena.c shim/base/log.c \
              tests/unit/fake_real.c
 
 $(B)/fuzz/fuzz_store: $(FUZZ_SRC) tests/fuzz/store_target.h $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE $(DEFS) -Ishim -Itests/unit \
+	    -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE $(DEFS) $(SHIM_INC) -Itests/unit \
 	    -o $@ $(FUZZ_SRC)
 
 .PHONY: fuzz-store

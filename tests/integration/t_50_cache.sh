@@ -9,7 +9,7 @@ need_fuse
 need_lib
 need_file "$PROBE"
 # A private IPC namespace: the cache's shared page (a SysV segment,
-# shim/shpage.h) is this test's own, and goes away with it.
+# shim/base/shpage.h) is this test's own, and goes away with it.
 if [ "${VBF_T50_INNER:-0}" != 1 ] && unshare --ipc true 2>/dev/null; then
     VBF_T50_INNER=1 exec unshare --ipc bash "$0" "$@"
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The cache every process shares (issue 15, shim/cache_shared.c) on the
+# The cache every process shares (issue 15, shim/cache/cache_shared.c) on the
 # emulated share: what one process asked is a hit for the next; a change
 # made by one process is seen by the next stat in every other (fresh or
 # long-lived); an outside change is seen within VBOXFIX_TTL_MS; writers

@@ -440,7 +440,7 @@ for m in vboxfix.1 libvboxfix.7; do
     fi
 done
 # every variable the library reads is documented, and every exec option
-for v in $(grep -o 'get("VBOXFIX[A-Z_]*")' "$VBF_REPO/shim/config.c" | sed 's/get("\(.*\)")/\1/' | sort -u); do
+for v in $(grep -o 'get("VBOXFIX[A-Z_]*")' "$VBF_REPO/shim/base/config.c" | sed 's/get("\(.*\)")/\1/' | sort -u); do
     if grep -q "^\.B $v\$" "$MAN/libvboxfix.7"; then ok "man/libvboxfix.7 documents $v"
     else fail "man/libvboxfix.7 documents $v" "no '.B $v' entry"; fi
 done

@@ -26,7 +26,7 @@ op = sys.argv[1]
 def ename(e):
     return errno.errorcode.get(e.errno, str(e.errno))
 if op == "fnv":
-    # the local name of a share path (shim/refuse_redirect.c)
+    # the local name of a share path (shim/policy/refuse_redirect.c)
     h = 0xcbf29ce484222325
     for b in sys.argv[2].encode():
         h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff

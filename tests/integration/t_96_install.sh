@@ -85,7 +85,7 @@ else
 fi
 
 # ---- what make would rebuild (dry runs: the stamp is not rewritten) ------------
-nsrc=$(ls shim/*.c shim/cli/*.c | wc -l)
+nsrc=$(ls shim/*/*.c | wc -l)
 if "${MK[@]}" -q PREFIX=/usr all; then ok rebuild/none-when-same-prefix
 else fail rebuild/none-when-same-prefix "make -q PREFIX=/usr all says out of date right after the build"; fi
 "${MK[@]}" -n PREFIX=/opt/vbf96 all >"$T/n.log" 2>&1
@@ -100,8 +100,8 @@ if "${MK[@]}" -q PREFIX=/usr all; then ok rebuild/dry-run-keeps-stamp
 else fail rebuild/dry-run-keeps-stamp "after make -n PREFIX=/opt/vbf96, the PREFIX=/usr build is out of date"; fi
 # A header changed (make -W: as if, nothing touched): exactly the objects
 # whose generated dependencies name it are recompiled.
-hdr=shim/arena.h
-want=$(grep -l "^$hdr:" "$TB"/obj/*.d "$TB"/obj/cli/*.d 2>/dev/null | sed 's/\.d$/.o/' | sort | tr '\n' ' ')
+hdr=shim/base/arena.h
+want=$(grep -l "^$hdr:" "$TB"/obj/*/*.d 2>/dev/null | sed 's/\.d$/.o/' | sort | tr '\n' ' ')
 got=$("${MK[@]}" -n -W "$hdr" PREFIX=/usr all 2>&1 | sed -n 's/.* -c -o \([^ ]*\) .*/\1/p' | sort | tr '\n' ' ')
 nwant=$(wc -w <<<"$want")
 if [ "$nwant" -gt 0 ] && [ "$nwant" -lt "$nsrc" ]; then

@@ -95,7 +95,7 @@ static int f_getgroups(int n, gid_t *l)
 }
 
 /* The fake names exist for the stat family only: the library's own walk
- * (shim/resolve.c) finds no descriptor to open and makes the plain call. */
+ * (shim/policy/resolve.c) finds no descriptor to open and makes the plain call. */
 static int f_openat(int d, const char *p, int fl, ...)
 {
 	(void)d, (void)p, (void)fl;

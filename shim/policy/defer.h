@@ -51,7 +51,7 @@ void vbf_defer_copied(int from, int to, unsigned char old);
  * once to unlink them. */
 void vbf_defer_exit(void);
 
-/* fork (shim/vbf.c): the table's lock is held across it like the other
+/* fork (shim/wrap/vbf.c): the table's lock is held across it like the other
  * library locks, so a child never starts with it taken by a thread that
  * does not exist there; the child resets it. */
 void vbf_defer_atfork_prepare(void);

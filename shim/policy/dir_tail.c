@@ -12,7 +12,7 @@ static struct vbf_tail tails[TAIL_SLOTS];
 static int ntails; /* slots in use: closedir and rewinddir look only when some are */
 static vbf_lock tail_lock;
 
-/* Held across fork like every library lock (shim/vbf.c), so a child never
+/* Held across fork like every library lock (shim/wrap/vbf.c), so a child never
  * inherits a slot another thread was half-way through filling. */
 void vbf_tail_atfork_prepare(void) { vbf_lock_take(&tail_lock); }
 void vbf_tail_atfork_parent(void) { vbf_unlock(&tail_lock); }
