@@ -165,7 +165,7 @@ EOF
     if [ $((l2 - l1)) -le 1 ]; then ok "100 cached stats of a missing name: $((l2 - l1)) requests"
     else fail "100 cached stats of a missing name reach the share" "$((l2 - l1)) requests"; fi
 fi
-expect_out "a FIFO and a symlink to it, each stat'ed twice in one process (the second from the cache)" \
+expect_out "a FIFO and a symlink to it, each stat'ed twice in one process (the FIFO's second answer is the cache's)" \
     "fifo fifo fifo fifo" lib "$PYTHON" -c "
 import os, stat
 print(*['fifo' if stat.S_ISFIFO(os.stat('$MNT/x/' + n).st_mode) else 'other' for n in ('fifo', 'fifo', 'tofifo', 'tofifo')])"
