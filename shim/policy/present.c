@@ -62,8 +62,11 @@ static const struct vbf_where *named(int c, const struct vbf_stat_name *n, int d
 }
 
 /* After ENOENT: the FIFO or socket kept off the share under that name (a
- * resolved name: what a symlink there points at) */
-static const char *redirected(int r, const struct vbf_stat_name *n, int dirfd, const char *path, int follow,
+ * resolved name: what a symlink there points at). `c` VBF_CACHE_NEG: the
+ * answer is a cache entry's, whose name is the object's own (cache.h), as
+ * for a hit in named(): only that name is looked up, with no walk (a walk
+ * costs the share what the stat would, on every missing name asked again). */
+static const char *redirected(int r, int c, const struct vbf_stat_name *n, int dirfd, const char *path, int follow,
 			      char lb[VBF_REDIRECT_CAP])
 {
 	if (r == 0 || errno != ENOENT)
@@ -86,7 +89,7 @@ static const char *redirected(int r, const struct vbf_stat_name *n, int dirfd, c
 	const char *lp = NULL;
 	if (path && *path && vbf_active() && vbf_where_name(dirfd, path, &w) >= 0 &&
 	    (vbf_redirect_lookup(&w, lb) == 0 ||
-	     (follow && vbf_redirect_lookup_name(&w, dirfd, path, 1, lb) == 0)))
+	     (follow && c != VBF_CACHE_NEG && vbf_redirect_lookup_name(&w, dirfd, path, 1, lb) == 0)))
 		lp = lb;
 	else if (path && *path && w.idx >= 0 && vbf_redirect_below(&w))
 		saved = ENOTDIR; /* a path through one */
@@ -119,7 +122,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 	if (vbf_missing_searched(dirfd, path))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
-	const char *lp = redirected(r, n, dirfd, path, follow, lb);
+	const char *lp = redirected(r, c, n, dirfd, path, follow, lb);
 	return lp ? REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) : r;
 }
 
@@ -197,6 +200,6 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 	if (vbf_missing_searched(dirfd, path))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
-	const char *lp = redirected(r, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), lb);
+	const char *lp = redirected(r, c, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), lb);
 	return lp ? REAL(statx)(AT_FDCWD, lp, flags & ~AT_EMPTY_PATH, mask, stx) : r;
 }
