@@ -58,8 +58,6 @@ RANKS='wrap 4 policy 3 store 2 cache 2 base 1'
 
 # ---- today's edges against the layers or closing a cycle: FROM TO  # why -------
 ALLOW='
-present vbf             # vbf_stat_done_slow, vbf_statx_done (the after-stat step of the
-                        #   stat wrappers) ask vbf_active(): wrapper code kept in present.c
 refuse_rdmake own       # vbf_op_created: a redirected object records its owner, while
                         #   own -> present -> refuse_redirect (vbf_view_of, vbf_redirected)
 '

@@ -8,7 +8,6 @@
 #include "real.h"
 #include "statconv.h"
 #include "refuse.h"
-#include "vbf.h"
 #include <sys/sysmacros.h>
 
 /* Present `st` as the object `w` names (w->idx < 0: not on a share);
@@ -87,7 +86,7 @@ static const char *redirected(int r, int c, const struct vbf_stat_name *n, int d
 	struct vbf_where w;
 	int saved = errno;
 	const char *lp = NULL;
-	if (path && *path && vbf_active() && vbf_where_name(dirfd, path, &w) >= 0 &&
+	if (path && *path && vbf_ready() && vbf_where_name(dirfd, path, &w) >= 0 &&
 	    (vbf_redirect_lookup(&w, lb) == 0 ||
 	     (follow && c != VBF_CACHE_NEG && vbf_redirect_lookup_name(&w, dirfd, path, 1, lb) == 0)))
 		lp = lb;
@@ -108,7 +107,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 	if (r == 0 && c == VBF_CACHE_SKIP)
 		vbf_mem_learn(path, st, sizeof *st);
 	if (r == 0) {
-		if (!vbf_active())
+		if (!vbf_ready())
 			return 0;
 		if (vbf_share_dev(st->st_dev)) {
 			int saved = errno;
@@ -193,7 +192,7 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 	if (r == 0 && c == VBF_CACHE_SKIP)
 		vbf_mem_learn(path, stx, sizeof *stx); /* as for stat above */
 	if (r == 0) {
-		if (vbf_active())
+		if (vbf_ready())
 			return present_statx(c, n, dirfd, path, flags, stx);
 		return 0;
 	}

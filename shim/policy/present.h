@@ -11,7 +11,7 @@
 #include "store.h"
 #include "view.h"
 #include "cache.h"
-#include "vbf.h"
+#include "config.h"
 
 /* Fix a stat result in place when it is on a share. (dirfd, path, follow)
  * name what was asked, as for vbf_where_lexical: the name's text is taken
@@ -27,15 +27,6 @@ struct vbf_stat_name {
 	int resolved, same;
 	struct vbf_where w;
 };
-
-/* Make the stat-family call: from the cache (`c`), through the kernel's
- * resolution when the name needs it (shares.h, vbf_stat_resolvable), or
- * as `plain`. */
-#define VBF_STAT_CALL(c, n, dirfd, path, follow, st, plain)                                               \
-	((c) == VBF_CACHE_HIT || (c) == VBF_CACHE_NEG || !vbf_active() || !vbf_stat_resolvable(dirfd, path, follow) \
-		 ? ((n)->resolved = 0, VBF_CACHE_ANSWER(c, plain))                                        \
-		 : ((n)->resolved = 1,                                                                    \
-		    vbf_stat_where(dirfd, path, (follow) ? 0 : AT_SYMLINK_NOFOLLOW, st, &(n)->w, &(n)->same)))
 
 /* Everything after a stat-family call: `r` is the answer (from the cache
  * when `c` says so, else the real call's), `q` the cache query, `n` what

@@ -9,6 +9,15 @@
 #include "real.h"
 #include "vbf.h"
 
+/* Make the stat-family call: from the cache (`c`), through the kernel's
+ * resolution when the name needs it (shares.h, vbf_stat_resolvable), or
+ * as `plain`. */
+#define VBF_STAT_CALL(c, n, dirfd, path, follow, st, plain)                                               \
+	((c) == VBF_CACHE_HIT || (c) == VBF_CACHE_NEG || !vbf_active() || !vbf_stat_resolvable(dirfd, path, follow) \
+		 ? ((n)->resolved = 0, VBF_CACHE_ANSWER(c, plain))                                        \
+		 : ((n)->resolved = 1,                                                                    \
+		    vbf_stat_where(dirfd, path, (follow) ? 0 : AT_SYMLINK_NOFOLLOW, st, &(n)->w, &(n)->same)))
+
 #define FOLLOW 1
 #define NOFOLLOW 0
 #define FLAGS_FOLLOW(fl) (!((fl) & AT_SYMLINK_NOFOLLOW))
