@@ -118,32 +118,21 @@ static int run_list(enum list_fn fn, const char *path, const char *arg0, va_list
 	return REAL(execve)(path, argv, fixed_env);
 }
 
-VBF_EXPORT int execl(const char *path, const char *arg0, ...)
-{
-	va_list ap;
-	va_start(ap, arg0);
-	int r = run_list(L_EXECL, path, arg0, ap);
-	va_end(ap);
-	return r;
-}
+/* The three list forms, alike but for `fn` (a macro that is the whole
+ * function). */
+#define LIST_WRAPPER(name, fn)                                                 \
+	VBF_EXPORT int name(const char *path, const char *arg0, ...)           \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, arg0);                                            \
+		int r = run_list(fn, path, arg0, ap);                          \
+		va_end(ap);                                                    \
+		return r;                                                      \
+	}
 
-VBF_EXPORT int execle(const char *path, const char *arg0, ...)
-{
-	va_list ap;
-	va_start(ap, arg0);
-	int r = run_list(L_EXECLE, path, arg0, ap);
-	va_end(ap);
-	return r;
-}
-
-VBF_EXPORT int execlp(const char *file, const char *arg0, ...)
-{
-	va_list ap;
-	va_start(ap, arg0);
-	int r = run_list(L_EXECLP, file, arg0, ap);
-	va_end(ap);
-	return r;
-}
+LIST_WRAPPER(execl, L_EXECL)
+LIST_WRAPPER(execle, L_EXECLE)
+LIST_WRAPPER(execlp, L_EXECLP)
 
 VBF_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
