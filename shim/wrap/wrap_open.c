@@ -181,7 +181,7 @@ static int do_mkdir(int d, const char *p, mode_t m, int at)
 	struct vbf_where w;
 	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
 		return at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
-	if (vbf_redirect_taken(d, p))
+	if (vbf_redirect_taken(&w))
 		return -1; /* EEXIST: a redirected FIFO or socket has the name */
 	if (vbf_may_create(&w, d, p))
 		return -1;

@@ -42,9 +42,12 @@ VBF_EXPORT long syscall(long n, ...)
 	}
 	if (n == SYS_fchmodat2)
 		return vbf_wrap_fchmodat2((int)a[0], (const char *)a[1], (mode_t)a[2], (int)a[3]);
-	if (n == SYS_renameat2 && vbf_active())
-		return vbf_op_rename(VBF_RN_SYSCALL, (int)a[0], (const char *)a[1], (int)a[2], (const char *)a[3],
-				     (unsigned int)a[4]);
+	if (n == SYS_renameat2) {
+		struct vbf_where wa, wb;
+		if (vbf_active() && vbf_where_two((int)a[0], (const char *)a[1], &wa, (int)a[2], (const char *)a[3], &wb))
+			return vbf_op_rename(&wa, (int)a[0], (const char *)a[1], &wb, (int)a[2], (const char *)a[3],
+					     (unsigned int)a[4]);
+	}
 	/* the stats, as their libc forms (wrap_stat.c) without the cache */
 	if (n == SYS_newfstatat && !(a[3] & ~AT_SYMLINK_NOFOLLOW))
 		return stat_call(n, a, (int)a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), (struct stat *)a[2]);

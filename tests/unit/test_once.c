@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Resolve once: a call on a share classifies each of its names once (the
+ * wrapper's vbf_where_name) and the policy works from that; every further
+ * vbf_where_name or vbf_where_stat is a canonicalisation and share match
+ * paid again (shares.h, vbf_where_count). The share is a temporary
+ * directory (fake_share_make); the real calls are libc's. */
+#include "fake_real.h"
+#include "config.h"
+#include "own.h"
+#include "refuse.h"
+#include "shares.h"
+#include "vbf.h"
+
+/* Defined here so the library's constructor (vbf.o) is not linked in. */
+void vbf_boot(void) {}
+
+static char root[PATH_MAX];
+#define P(slot, rel) fake_share_path(slot, rel)
+
+static int setup(void **s)
+{
+	fake_real_reset();
+	fake_share_make(root);
+	return 0;
+}
+
+static void make_file(const char *p)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* the classifications of one call, the wrapper's included */
+static unsigned long counted;
+#define COUNT(call)                                                            \
+	do {                                                                   \
+		unsigned long c0_ = vbf_where_count;                           \
+		call;                                                          \
+		counted = vbf_where_count - c0_;                               \
+	} while (0)
+
+/* the wrappers' way: classify, then the op (wrap_names.c) */
+static int op_rename(const char *a, const char *b, unsigned int fl)
+{
+	struct vbf_where wa, wb;
+	if (!vbf_where_two(AT_FDCWD, a, &wa, AT_FDCWD, b, &wb))
+		return renameat2(AT_FDCWD, a, AT_FDCWD, b, fl);
+	return vbf_op_rename(&wa, AT_FDCWD, a, &wb, AT_FDCWD, b, fl);
+}
+
+static int op_unlink(const char *p, int fl)
+{
+	struct vbf_where w;
+	if (vbf_where_name(AT_FDCWD, p, &w) < 0)
+		return unlinkat(AT_FDCWD, p, fl);
+	return vbf_op_unlink(&w, AT_FDCWD, p, fl);
+}
+
+static void t_rename(void **s)
+{
+	make_file(P(0, "a"));
+	COUNT(assert_int_equal(op_rename(P(0, "a"), P(1, "b"), 0), 0));
+	assert_int_equal(counted, 2);
+	/* refused paths too: a missing source (the redirect lookup), a
+	 * directory onto a file */
+	COUNT(assert_int_equal(op_rename(P(0, "missing"), P(1, "c"), 0), -1));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(counted, 2);
+	assert_int_equal(mkdir(P(0, "d"), 0755), 0);
+	COUNT(assert_int_equal(op_rename(P(0, "d"), P(1, "b"), 0), -1));
+	assert_int_equal(errno, ENOTDIR);
+	assert_int_equal(counted, 2);
+}
+
+static void t_unlink(void **s)
+{
+	make_file(P(0, "a"));
+	COUNT(assert_int_equal(op_unlink(P(0, "a"), 0), 0));
+	assert_int_equal(counted, 1);
+	COUNT(assert_int_equal(op_unlink(P(0, "a"), 0), -1));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(counted, 1);
+	assert_int_equal(mkdir(P(0, "d"), 0755), 0);
+	COUNT(assert_int_equal(op_unlink(P(0, "d"), AT_REMOVEDIR), 0));
+	assert_int_equal(counted, 1);
+	COUNT(assert_int_equal(op_unlink(P(0, "nodir/x"), AT_REMOVEDIR), -1));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(counted, 1);
+}
+
+static void t_remove(void **s)
+{
+	struct vbf_where w;
+	assert_int_equal(mkdir(P(0, "d"), 0755), 0);
+	COUNT(assert_true(vbf_where_name(AT_FDCWD, P(0, "d"), &w) >= 0);
+	      assert_int_equal(vbf_op_remove(&w, P(0, "d")), 0));
+	assert_int_equal(counted, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_rename, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_unlink, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_remove, setup, fake_share_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
