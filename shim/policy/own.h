@@ -16,13 +16,20 @@
 #include "shares.h"
 #include "store.h"
 
+/* `lex` is the name as the wrapper classified it (vbf_where_name): the ops
+ * classify it no more; NULL where no one has (they do, when they must).
+ * The object itself is found by one stat made as the kernel's walk
+ * (vbf_stat_where), which gives its canonical key. */
+int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path, mode_t mode, int flags);
 int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
 int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags);
 
 /* `real_rc`/`real_errno` are what the real access check answered (it always
  * runs first: we never say yes where the kernel says no). AT_EACCESS in
- * flags selects the effective ids. */
-int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc, int real_errno);
+ * flags selects the effective ids. `lex` as above, never NULL. */
+int vbf_op_access(const struct vbf_where *lex, int dirfd, const char *path, int mode, int flags, int real_rc,
+		  int real_errno);
 
 /* An owner's right (explicit file times, setting an ACL) on (dirfd, path)
  * was refused with EPERM because the kernel checks the mount's real owner.
@@ -75,6 +82,9 @@ int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct
 /* A call by name failed with ENOENT (errno): 1 with errno EACCES when a
  * directory on the way may not be searched, as a local disk says first. */
 int vbf_missing_searched(int dirfd, const char *path);
+/* the same for a name the wrapper classified (`lex`, vbf_where_name; NULL:
+ * classify it here) */
+int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path);
 /* utimensat and friends by name: explicit times `t` are the owner's,
  * "now" (t NULL, or all UTIME_NOW/UTIME_OMIT) the owner's or a writer's. */
 int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t);

@@ -91,6 +91,9 @@ uint64_t vbf_redirect_hash(const char *s);
  * errno, except that a path through a redirected object (fifo/x) is
  * ENOTDIR. */
 const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP]);
+/* the same for a name classified already (`w`, vbf_where_name) */
+const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, const char *path, int flags,
+				 char buf[VBF_REDIRECT_CAP]);
 /* vbf_redirect_lookup for (dirfd, path), lexically `w`: where that finds
  * nothing and symlinks may lie on the way, the name the kernel's walk ends
  * at (shares.h, vbf_where_resolve). */

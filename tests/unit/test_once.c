@@ -21,6 +21,10 @@ static int setup(void **s)
 {
 	fake_real_reset();
 	fake_share_make(root);
+	/* started: the steps that look further only in a started library
+	 * (vbf_ready) run, and are counted */
+	vbf_boot_state = 2;
+	vbf_on = 1;
 	return 0;
 }
 
@@ -40,7 +44,61 @@ static unsigned long counted;
 		counted = vbf_where_count - c0_;                               \
 	} while (0)
 
-/* the wrappers' way: classify, then the op (wrap_names.c) */
+/* the wrappers' way: classify, then the op (wrap_own.c, wrap_names.c) */
+static int op_chown(const char *p, uid_t u, gid_t g)
+{
+	struct vbf_where w;
+	if (vbf_where_name(AT_FDCWD, p, &w) < 0)
+		return chown(p, u, g);
+	return vbf_op_chown_where(&w, AT_FDCWD, p, u, g, 0);
+}
+
+static int op_chmod(const char *p, mode_t m)
+{
+	struct vbf_where w;
+	if (vbf_where_name(AT_FDCWD, p, &w) < 0)
+		return chmod(p, m);
+	return vbf_op_chmod_where(&w, AT_FDCWD, p, m, 0);
+}
+
+/* chown and chmod: the wrapper's classification, then the one stat made
+ * as the kernel's walk that names the object canonically (own.h): two */
+static void t_chown(void **s)
+{
+	make_file(P(0, "f"));
+	COUNT(assert_int_equal(op_chown(P(0, "f"), (uid_t)-1, getgid()), 0));
+	assert_int_equal(counted, 2);
+	/* a missing name: the search rights on the way come from the
+	 * wrapper's classification, not a new one */
+	COUNT(assert_int_equal(op_chown(P(0, "missing"), (uid_t)-1, getgid()), -1));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(counted, 2);
+}
+
+static void t_chmod(void **s)
+{
+	make_file(P(0, "f"));
+	COUNT(assert_int_equal(op_chmod(P(0, "f"), 0600), 0));
+	assert_int_equal(counted, 2);
+	COUNT(assert_int_equal(op_chmod(P(0, "nodir/f"), 0600), -1));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(counted, 2);
+}
+
+static void t_access(void **s)
+{
+	struct vbf_where w;
+	make_file(P(0, "f"));
+	/* F_OK: no stat, only the search on the way */
+	COUNT(assert_true(vbf_where_name(AT_FDCWD, P(0, "f"), &w) >= 0);
+	      assert_int_equal(vbf_op_access(&w, AT_FDCWD, P(0, "f"), F_OK, 0, 0, 0), 0));
+	assert_int_equal(counted, 1);
+	errno = ENOENT;
+	COUNT(assert_true(vbf_where_name(AT_FDCWD, P(0, "gone"), &w) >= 0);
+	      assert_int_equal(vbf_op_access(&w, AT_FDCWD, P(0, "gone"), R_OK, 0, -1, ENOENT), -1));
+	assert_int_equal(counted, 1);
+}
+
 static int op_rename(const char *a, const char *b, unsigned int fl)
 {
 	struct vbf_where wa, wb;
@@ -101,6 +159,9 @@ static void t_remove(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_chown, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_chmod, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_access, setup, fake_share_teardown),
 		cmocka_unit_test_setup_teardown(t_rename, setup, fake_share_teardown),
 		cmocka_unit_test_setup_teardown(t_unlink, setup, fake_share_teardown),
 		cmocka_unit_test_setup_teardown(t_remove, setup, fake_share_teardown),
