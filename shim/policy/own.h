@@ -44,6 +44,10 @@ int vbf_op_owner_refused(int dirfd, const char *path, int flags, const char *wha
  * creator (euid, egid or a setgid directory's group) when that is not the
  * owner the object inherits (view.h). */
 void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);
+/* openat(dirfd, path, flags, mode) of share name `w`, as the wrapper
+ * classified it (open.c): becomes the name /proc gives the descriptor
+ * where a symlink may be on the way (vbf_cache_write_rename). */
+int vbf_op_open(struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode);
 
 /* An existing object (lexically `w`) was opened for writing as `fd`, or a
  * new one created for writing: a caller without CAP_FSETID clears its

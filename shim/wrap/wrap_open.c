@@ -10,87 +10,10 @@
 #include "shares.h"
 #include "vbf.h"
 
-enum open_fn { F_OPEN, F_OPEN64, F_OPENAT, F_OPENAT64, F_OPEN_2, F_OPEN64_2, F_OPENAT_2, F_OPENAT64_2, F_CREAT, F_CREAT64 };
-
-static int call(enum open_fn fn, int d, const char *p, int fl, mode_t m)
-{
-	switch (fn) {
-	case F_OPEN: return REAL(open)(p, fl, m);
-	case F_OPEN64: return REAL(open64)(p, fl, m);
-	case F_OPENAT: return REAL(openat)(d, p, fl, m);
-	case F_OPENAT64: return REAL(openat64)(d, p, fl, m);
-	case F_OPEN_2: return REAL(__open_2)(p, fl);
-	case F_OPEN64_2: return REAL(__open64_2)(p, fl);
-	case F_OPENAT_2: return REAL(__openat_2)(d, p, fl);
-	case F_OPENAT64_2: return REAL(__openat64_2)(d, p, fl);
-	case F_CREAT: return REAL(creat)(p, m);
-	case F_CREAT64: return REAL(creat64)(p, m);
-	}
-	return -1;
-}
-
 static int creates(int fl) { return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPFILE; }
 
-/* On a share every attempt goes through what the share refuses (refuse.h). */
-static int call_cb(void *fn, int d, const char *p, int fl, mode_t m) { return call(*(enum open_fn *)fn, d, p, fl, m); }
-
-static int is_dir(int fd)
-{
-	struct stat st;
-	int saved = errno, r = REAL(fstat)(fd, &st) == 0 && S_ISDIR(st.st_mode);
-	errno = saved;
-	return r;
-}
-
-static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
-{
-	struct vbf_where w;
-	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
-		return call(fn, d, p, fl, m);
-	int fd, created = 0;
-	if (fn == F_CREAT || fn == F_CREAT64)
-		fl = O_CREAT | O_WRONLY | O_TRUNC;
-	/* the presented owner and mode (own.h): in memory, nothing asked of
-	 * the share unless they deny */
-	if (vbf_may_open(&w, d, p, fl))
-		return -1;
-	int wtok = vbf_cache_write_begin(&w, vbf_open_writes(fl));
-	if ((fl & O_CREAT) && !(fl & O_EXCL)) {
-		/* Did this call create the file? Only then is `m` its mode: ask
-		 * with O_EXCL first (one extra request, only when it exists). */
-		enum open_fn probe = fn == F_CREAT || fn == F_CREAT64 ? F_OPEN : fn;
-		fd = vbf_refuse_open(&w, d, p, fl | O_EXCL, m, call_cb, &probe);
-		created = fd >= 0;
-		/* The name exists: opened as it is. ENOENT then is a symlink
-		 * whose target is missing, which O_CREAT makes. */
-		if (fd < 0 && errno == EEXIST) {
-			fd = vbf_refuse_open(&w, d, p, fl & ~O_CREAT, m, call_cb, &probe);
-			if (fd < 0 && errno == ENOENT) {
-				fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
-				created = fd >= 0;
-			} else if (fd >= 0 && (fl & O_ACCMODE) == O_RDONLY && is_dir(fd)) {
-				/* O_CREAT on a directory: EISDIR (for writing the
-				 * open without it said so already) */
-				REAL(close)(fd);
-				fd = -1;
-				errno = EISDIR;
-			}
-		}
-	} else {
-		fd = vbf_refuse_open(&w, d, p, fl, m, call_cb, &fn);
-		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
-	}
-	if (fd >= 0) {
-		vbf_fd_mark(fd, 1);
-		wtok = vbf_cache_write_rename(wtok, fd, p, &w);
-		if (created)
-			vbf_op_created(d, p, fd, m);
-		else if ((fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC))
-			vbf_op_write_open(&w, fd);
-	}
-	vbf_cache_write_end(wtok, fd, &w);
-	return fd;
-}
+/* Is (d, p) on a share? `w`: its classification, made once, handed down. */
+static int on_share(int d, const char *p, struct vbf_where *w) { return vbf_active() && vbf_where_name(d, p, w) >= 0; }
 
 #define MODE_ARG(fl, last)                                                     \
 	mode_t m = 0;                                                          \
@@ -101,16 +24,68 @@ static int do_open(enum open_fn fn, int d, const char *p, int fl, mode_t m)
 		va_end(ap);                                                    \
 	}
 
-VBF_EXPORT int open(const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPEN, AT_FDCWD, p, fl, m); }
-VBF_EXPORT int open64(const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPEN64, AT_FDCWD, p, fl, m); }
-VBF_EXPORT int openat(int d, const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPENAT, d, p, fl, m); }
-VBF_EXPORT int openat64(int d, const char *p, int fl, ...) { MODE_ARG(fl, fl); return do_open(F_OPENAT64, d, p, fl, m); }
-VBF_EXPORT int __open_2(const char *p, int fl) { return do_open(F_OPEN_2, AT_FDCWD, p, fl, 0); }
-VBF_EXPORT int __open64_2(const char *p, int fl) { return do_open(F_OPEN64_2, AT_FDCWD, p, fl, 0); }
-VBF_EXPORT int __openat_2(int d, const char *p, int fl) { return do_open(F_OPENAT_2, d, p, fl, 0); }
-VBF_EXPORT int __openat64_2(int d, const char *p, int fl) { return do_open(F_OPENAT64_2, d, p, fl, 0); }
-VBF_EXPORT int creat(const char *p, mode_t m) { return do_open(F_CREAT, AT_FDCWD, p, O_CREAT, m); }
-VBF_EXPORT int creat64(const char *p, mode_t m) { return do_open(F_CREAT64, AT_FDCWD, p, O_CREAT, m); }
+/* Outside shares each is the call the program made; on a share the op
+ * (own.h, vbf_op_open) makes openat, with O_LARGEFILE for the 64-bit
+ * forms as libc adds it. */
+VBF_EXPORT int open(const char *p, int fl, ...)
+{
+	struct vbf_where w;
+	MODE_ARG(fl, fl);
+	return on_share(AT_FDCWD, p, &w) ? vbf_op_open(&w, AT_FDCWD, p, fl, m) : REAL(open)(p, fl, m);
+}
+VBF_EXPORT int open64(const char *p, int fl, ...)
+{
+	struct vbf_where w;
+	MODE_ARG(fl, fl);
+	return on_share(AT_FDCWD, p, &w) ? vbf_op_open(&w, AT_FDCWD, p, fl | O_LARGEFILE, m) : REAL(open64)(p, fl, m);
+}
+VBF_EXPORT int openat(int d, const char *p, int fl, ...)
+{
+	struct vbf_where w;
+	MODE_ARG(fl, fl);
+	return on_share(d, p, &w) ? vbf_op_open(&w, d, p, fl, m) : REAL(openat)(d, p, fl, m);
+}
+VBF_EXPORT int openat64(int d, const char *p, int fl, ...)
+{
+	struct vbf_where w;
+	MODE_ARG(fl, fl);
+	return on_share(d, p, &w) ? vbf_op_open(&w, d, p, fl | O_LARGEFILE, m) : REAL(openat64)(d, p, fl, m);
+}
+/* the fortified forms: a create without a mode is libc's to refuse */
+VBF_EXPORT int __open_2(const char *p, int fl)
+{
+	struct vbf_where w;
+	return !creates(fl) && on_share(AT_FDCWD, p, &w) ? vbf_op_open(&w, AT_FDCWD, p, fl, 0) : REAL(__open_2)(p, fl);
+}
+VBF_EXPORT int __open64_2(const char *p, int fl)
+{
+	struct vbf_where w;
+	return !creates(fl) && on_share(AT_FDCWD, p, &w) ? vbf_op_open(&w, AT_FDCWD, p, fl | O_LARGEFILE, 0)
+							  : REAL(__open64_2)(p, fl);
+}
+VBF_EXPORT int __openat_2(int d, const char *p, int fl)
+{
+	struct vbf_where w;
+	return !creates(fl) && on_share(d, p, &w) ? vbf_op_open(&w, d, p, fl, 0) : REAL(__openat_2)(d, p, fl);
+}
+VBF_EXPORT int __openat64_2(int d, const char *p, int fl)
+{
+	struct vbf_where w;
+	return !creates(fl) && on_share(d, p, &w) ? vbf_op_open(&w, d, p, fl | O_LARGEFILE, 0)
+						  : REAL(__openat64_2)(d, p, fl);
+}
+VBF_EXPORT int creat(const char *p, mode_t m)
+{
+	struct vbf_where w;
+	const int fl = O_CREAT | O_WRONLY | O_TRUNC;
+	return on_share(AT_FDCWD, p, &w) ? vbf_op_open(&w, AT_FDCWD, p, fl, m) : REAL(creat)(p, m);
+}
+VBF_EXPORT int creat64(const char *p, mode_t m)
+{
+	struct vbf_where w;
+	const int fl = O_CREAT | O_WRONLY | O_TRUNC | O_LARGEFILE;
+	return on_share(AT_FDCWD, p, &w) ? vbf_op_open(&w, AT_FDCWD, p, fl, m) : REAL(creat64)(p, m);
+}
 
 /* The open(2) flags of an fopen mode string ("r", "w+", "ax"...). */
 static int stdio_flags(const char *mode)

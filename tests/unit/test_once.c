@@ -147,6 +147,31 @@ static void t_unlink(void **s)
 	assert_int_equal(counted, 1);
 }
 
+static int op_open(const char *p, int fl, mode_t m)
+{
+	struct vbf_where w;
+	if (vbf_where_name(AT_FDCWD, p, &w) < 0)
+		return open(p, fl, m);
+	return vbf_op_open(&w, AT_FDCWD, p, fl, m);
+}
+
+static void t_open(void **s)
+{
+	int fd;
+	COUNT(fd = op_open(P(0, "f"), O_RDONLY, 0));
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(counted, 1);
+	COUNT(fd = op_open(P(0, "f"), O_WRONLY | O_CREAT, 0640));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(counted, 2); /* and the new object's canonical name, from its descriptor */
+	COUNT(fd = op_open(P(0, "f"), O_RDONLY, 0));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(counted, 1);
+}
+
 static void t_remove(void **s)
 {
 	struct vbf_where w;
@@ -165,6 +190,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_rename, setup, fake_share_teardown),
 		cmocka_unit_test_setup_teardown(t_unlink, setup, fake_share_teardown),
 		cmocka_unit_test_setup_teardown(t_remove, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_open, setup, fake_share_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* An open on a share, of a name the wrapper classified (wrap_open.c): the
+ * presented owner and mode, what the share refuses (refuse.h), whether
+ * this call created the file (only then is the program's mode its mode),
+ * the descriptor noted and the cache told of writes. The real call is
+ * openat; the wrappers pass O_LARGEFILE for their 64-bit forms. */
+#include "cache.h"
+#include "fdtab.h"
+#include "own.h"
+#include "real.h"
+#include "refuse.h"
+
+static int creates(int fl) { return (fl & O_CREAT) || (fl & O_TMPFILE) == O_TMPFILE; }
+
+static int call_openat(void *ctx, int d, const char *p, int fl, mode_t m) { return REAL(openat)(d, p, fl, m); }
+
+static int is_dir(int fd)
+{
+	struct stat st;
+	int saved = errno, r = REAL(fstat)(fd, &st) == 0 && S_ISDIR(st.st_mode);
+	errno = saved;
+	return r;
+}
+
+/* O_CREAT without O_EXCL: did this call create the file? Asked with O_EXCL
+ * first (one extra request, only when it exists). */
+static int open_create(const struct vbf_where *w, int d, const char *p, int fl, mode_t m, int *created)
+{
+	int fd = vbf_refuse_open(w, d, p, fl | O_EXCL, m, call_openat, NULL);
+	*created = fd >= 0;
+	if (fd >= 0 || errno != EEXIST)
+		return fd;
+	/* The name exists: opened as it is. ENOENT then is a symlink whose
+	 * target is missing, which O_CREAT makes. */
+	fd = vbf_refuse_open(w, d, p, fl & ~O_CREAT, m, call_openat, NULL);
+	if (fd < 0 && errno == ENOENT) {
+		fd = vbf_refuse_open(w, d, p, fl, m, call_openat, NULL);
+		*created = fd >= 0;
+	} else if (fd >= 0 && (fl & O_ACCMODE) == O_RDONLY && is_dir(fd)) {
+		/* O_CREAT on a directory: EISDIR (for writing the open without
+		 * it said so already) */
+		REAL(close)(fd);
+		fd = vbf_fail(EISDIR);
+	}
+	return fd;
+}
+
+int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
+{
+	int fd, created;
+	/* the presented owner and mode (own.h): in memory, nothing asked of
+	 * the share unless they deny */
+	if (vbf_may_open(w, d, p, fl))
+		return -1;
+	int wtok = vbf_cache_write_begin(w, vbf_open_writes(fl));
+	if ((fl & O_CREAT) && !(fl & O_EXCL))
+		fd = open_create(w, d, p, fl, m, &created);
+	else {
+		fd = vbf_refuse_open(w, d, p, fl, m, call_openat, NULL);
+		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
+	}
+	if (fd >= 0) {
+		vbf_fd_mark(fd, 1);
+		wtok = vbf_cache_write_rename(wtok, fd, p, w);
+		if (created)
+			vbf_op_created(d, p, fd, m);
+		else if ((fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC))
+			vbf_op_write_open(w, fd);
+	}
+	vbf_cache_write_end(wtok, fd, w);
+	return fd;
+}
