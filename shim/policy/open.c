@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* An open on a share, of a name the wrapper classified (wrap_open.c): the
- * presented owner and mode, what the share refuses (refuse.h), whether
- * this call created the file (only then is the program's mode its mode),
- * the descriptor noted and the cache told of writes. The real call is
- * openat; the wrappers pass O_LARGEFILE for their 64-bit forms. */
+/* An open or mkdir on a share, of a name the wrapper classified
+ * (wrap_open.c). An open: the presented owner and mode, what the share
+ * refuses (refuse.h), whether this call created the file (only then is the
+ * program's mode its mode), the descriptor noted and the cache told of
+ * writes. The real calls are openat and mkdirat; the wrappers pass
+ * O_LARGEFILE for their 64-bit forms. */
 #include "cache.h"
 #include "fdtab.h"
 #include "own.h"
@@ -69,4 +70,18 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 	}
 	vbf_cache_write_end(wtok, fd, w);
 	return fd;
+}
+
+int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
+{
+	if (vbf_redirect_taken(w))
+		return -1; /* EEXIST: a redirected FIFO or socket has the name */
+	if (vbf_may_create(w, d, p))
+		return -1;
+	int r = REAL(mkdirat)(d, p, m);
+	if (r < 0)
+		return vbf_redirect_enoent_where(w, r, p, 0);
+	vbf_cache_changed_key(w->idx, w->key);
+	vbf_op_created(d, p, -1, m);
+	return r;
 }

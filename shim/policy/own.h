@@ -48,6 +48,8 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);
  * classified it (open.c): becomes the name /proc gives the descriptor
  * where a symlink may be on the way (vbf_cache_write_rename). */
 int vbf_op_open(struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode);
+/* mkdirat(dirfd, path, mode) of share name `w` (open.c) */
+int vbf_op_mkdir(const struct vbf_where *w, int dirfd, const char *path, mode_t mode);
 
 /* An existing object (lexically `w`) was opened for writing as `fd`, or a
  * new one created for writing: a caller without CAP_FSETID clears its

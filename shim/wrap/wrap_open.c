@@ -147,28 +147,17 @@ VBF_EXPORT DIR *opendir(const char *p)
 	if (d)
 		vbf_fd_mark(dirfd(d), 1);
 	if (!d)
-		vbf_redirect_enoent(-1, AT_FDCWD, p, ENOTDIR); /* a redirected FIFO, socket */
+		vbf_redirect_enoent_where(&w, -1, p, ENOTDIR); /* a redirected FIFO, socket */
 	return d;
 }
 
-static int do_mkdir(int d, const char *p, mode_t m, int at)
+VBF_EXPORT int mkdir(const char *p, mode_t m)
 {
 	struct vbf_where w;
-	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
-		return at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
-	if (vbf_redirect_taken(&w))
-		return -1; /* EEXIST: a redirected FIFO or socket has the name */
-	if (vbf_may_create(&w, d, p))
-		return -1;
-	int r = at ? REAL(mkdirat)(d, p, m) : REAL(mkdir)(p, m);
-	if (r < 0)
-		return vbf_redirect_enoent(r, d, p, 0);
-	if (r == 0)
-		vbf_cache_changed_key(w.idx, w.key);
-	if (r == 0)
-		vbf_op_created(d, p, -1, m);
-	return r;
+	return on_share(AT_FDCWD, p, &w) ? vbf_op_mkdir(&w, AT_FDCWD, p, m) : REAL(mkdir)(p, m);
 }
-
-VBF_EXPORT int mkdir(const char *p, mode_t m) { return do_mkdir(AT_FDCWD, p, m, 0); }
-VBF_EXPORT int mkdirat(int d, const char *p, mode_t m) { return do_mkdir(d, p, m, 1); }
+VBF_EXPORT int mkdirat(int d, const char *p, mode_t m)
+{
+	struct vbf_where w;
+	return on_share(d, p, &w) ? vbf_op_mkdir(&w, d, p, m) : REAL(mkdirat)(d, p, m);
+}

@@ -172,6 +172,18 @@ static void t_open(void **s)
 	assert_int_equal(counted, 1);
 }
 
+static void t_mkdir(void **s)
+{
+	struct vbf_where w;
+	COUNT(assert_true(vbf_where_name(AT_FDCWD, P(0, "d"), &w) >= 0);
+	      assert_int_equal(vbf_op_mkdir(&w, AT_FDCWD, P(0, "d"), 0750), 0));
+	assert_int_equal(counted, 2); /* and the new directory's canonical name */
+	COUNT(assert_true(vbf_where_name(AT_FDCWD, P(0, "nodir/d"), &w) >= 0);
+	      assert_int_equal(vbf_op_mkdir(&w, AT_FDCWD, P(0, "nodir/d"), 0750), -1));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(counted, 1);
+}
+
 static void t_remove(void **s)
 {
 	struct vbf_where w;
@@ -191,6 +203,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_unlink, setup, fake_share_teardown),
 		cmocka_unit_test_setup_teardown(t_remove, setup, fake_share_teardown),
 		cmocka_unit_test_setup_teardown(t_open, setup, fake_share_teardown),
+		cmocka_unit_test_setup_teardown(t_mkdir, setup, fake_share_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
