@@ -6,6 +6,7 @@
  * FIFOs after the real entries. The host's answers are scripted through the
  * real-function table. */
 #include "fake_real.h"
+#include "fake_ops.h"
 #include "config.h"
 #include "defer.h"
 #include "dir_tail.h"
@@ -19,19 +20,6 @@ void vbf_boot(void) {}
 static char root[PATH_MAX];
 #define P(slot, rel) fake_share_path(slot, rel)
 
-/* the ops as the wrappers call them: each name classified once, first */
-static int op_rename(int fa, const char *a, int fb, const char *b, unsigned int fl)
-{
-	struct vbf_where wa, wb;
-	vbf_where_two(fa, a, &wa, fb, b, &wb);
-	return vbf_op_rename(&wa, fa, a, &wb, fb, b, fl);
-}
-static int op_unlink(int d, const char *p, int fl)
-{
-	struct vbf_where w;
-	vbf_where_name(d, p, &w);
-	return vbf_op_unlink(&w, d, p, fl);
-}
 
 static int holding;    /* the host answers unlink ETXTBSY while set */
 static int busy_after; /* and this many more times once it is not */

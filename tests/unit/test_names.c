@@ -5,6 +5,7 @@
  * busy answers retried within the budget, RENAME_NOREPLACE and hard links
  * emulated. */
 #include "fake_real.h"
+#include "fake_ops.h"
 #include "config.h"
 #include "refuse.h"
 #include "store.h"
@@ -20,25 +21,6 @@ void vbf_boot(void) {}
 static char root[PATH_MAX];
 #define P(slot, rel) fake_share_path(slot, rel)
 
-/* the ops as the wrappers call them: each name classified once, first */
-static int op_rename(int fa, const char *a, int fb, const char *b, unsigned int fl)
-{
-	struct vbf_where wa, wb;
-	vbf_where_two(fa, a, &wa, fb, b, &wb);
-	return vbf_op_rename(&wa, fa, a, &wb, fb, b, fl);
-}
-static int op_unlink(int d, const char *p, int fl)
-{
-	struct vbf_where w;
-	vbf_where_name(d, p, &w);
-	return vbf_op_unlink(&w, d, p, fl);
-}
-static int op_link(int fa, const char *a, int fb, const char *b, int fl)
-{
-	struct vbf_where wa, wb;
-	vbf_where_two(fa, a, &wa, fb, b, &wb);
-	return vbf_op_link(&wa, fa, a, &wb, fb, b, fl);
-}
 
 /* ---- the share's answers, scripted ---- */
 

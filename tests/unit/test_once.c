@@ -5,6 +5,7 @@
  * paid again (shares.h, vbf_where_count). The share is a temporary
  * directory (fake_share_make); the real calls are libc's. */
 #include "fake_real.h"
+#include "fake_ops.h"
 #include "config.h"
 #include "own.h"
 #include "refuse.h"
@@ -99,34 +100,18 @@ static void t_access(void **s)
 	assert_int_equal(counted, 1);
 }
 
-static int op_rename(const char *a, const char *b, unsigned int fl)
-{
-	struct vbf_where wa, wb;
-	if (!vbf_where_two(AT_FDCWD, a, &wa, AT_FDCWD, b, &wb))
-		return renameat2(AT_FDCWD, a, AT_FDCWD, b, fl);
-	return vbf_op_rename(&wa, AT_FDCWD, a, &wb, AT_FDCWD, b, fl);
-}
-
-static int op_unlink(const char *p, int fl)
-{
-	struct vbf_where w;
-	if (vbf_where_name(AT_FDCWD, p, &w) < 0)
-		return unlinkat(AT_FDCWD, p, fl);
-	return vbf_op_unlink(&w, AT_FDCWD, p, fl);
-}
-
 static void t_rename(void **s)
 {
 	make_file(P(0, "a"));
-	COUNT(assert_int_equal(op_rename(P(0, "a"), P(1, "b"), 0), 0));
+	COUNT(assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0));
 	assert_int_equal(counted, 2);
 	/* refused paths too: a missing source (the redirect lookup), a
 	 * directory onto a file */
-	COUNT(assert_int_equal(op_rename(P(0, "missing"), P(1, "c"), 0), -1));
+	COUNT(assert_int_equal(op_rename(AT_FDCWD, P(0, "missing"), AT_FDCWD, P(1, "c"), 0), -1));
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(counted, 2);
 	assert_int_equal(mkdir(P(0, "d"), 0755), 0);
-	COUNT(assert_int_equal(op_rename(P(0, "d"), P(1, "b"), 0), -1));
+	COUNT(assert_int_equal(op_rename(AT_FDCWD, P(0, "d"), AT_FDCWD, P(1, "b"), 0), -1));
 	assert_int_equal(errno, ENOTDIR);
 	assert_int_equal(counted, 2);
 }
@@ -134,15 +119,15 @@ static void t_rename(void **s)
 static void t_unlink(void **s)
 {
 	make_file(P(0, "a"));
-	COUNT(assert_int_equal(op_unlink(P(0, "a"), 0), 0));
+	COUNT(assert_int_equal(op_unlink(AT_FDCWD, P(0, "a"), 0), 0));
 	assert_int_equal(counted, 1);
-	COUNT(assert_int_equal(op_unlink(P(0, "a"), 0), -1));
+	COUNT(assert_int_equal(op_unlink(AT_FDCWD, P(0, "a"), 0), -1));
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(counted, 1);
 	assert_int_equal(mkdir(P(0, "d"), 0755), 0);
-	COUNT(assert_int_equal(op_unlink(P(0, "d"), AT_REMOVEDIR), 0));
+	COUNT(assert_int_equal(op_unlink(AT_FDCWD, P(0, "d"), AT_REMOVEDIR), 0));
 	assert_int_equal(counted, 1);
-	COUNT(assert_int_equal(op_unlink(P(0, "nodir/x"), AT_REMOVEDIR), -1));
+	COUNT(assert_int_equal(op_unlink(AT_FDCWD, P(0, "nodir/x"), AT_REMOVEDIR), -1));
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(counted, 1);
 }
