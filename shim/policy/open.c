@@ -85,3 +85,38 @@ int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
 	vbf_op_created(d, p, -1, m);
 	return r;
 }
+
+/* The open(2) flags of an fopen mode string ("r", "w+", "ax"...). */
+static int stdio_flags(const char *mode)
+{
+	if (!mode)
+		return O_RDONLY;
+	int plus = strchr(mode, '+') != NULL;
+	int fl = mode[0] == 'r' ? (plus ? O_RDWR : O_RDONLY) : (plus ? O_RDWR : O_WRONLY) | O_CREAT;
+	if (mode[0] == 'w')
+		fl |= O_TRUNC;
+	return fl | (strchr(mode, 'x') ? O_EXCL : 0);
+}
+
+FILE *vbf_op_fopen(const struct vbf_where *w, FILE *(*fn)(const char *, const char *), const char *p, const char *mode)
+{
+	/* did this call create the file? Only then is it its creator's */
+	int writes = mode && (mode[0] == 'w' || mode[0] == 'a');
+	struct stat st;
+	int saved = errno;
+	int existed = writes && REAL(stat)(p, &st) == 0;
+	errno = saved;
+	if (vbf_may_open(w, AT_FDCWD, p, stdio_flags(mode)))
+		return NULL;
+	int wtok = vbf_cache_write_begin(w, writes || (mode && strchr(mode, '+')));
+	FILE *f = fn(p, mode);
+	vbf_cache_write_end(wtok, f ? fileno(f) : -1, w);
+	if (f) {
+		vbf_fd_mark(fileno(f), 1);
+		if (writes && !existed)
+			vbf_op_created(AT_FDCWD, p, fileno(f), 0666);
+		else if (writes || strchr(mode, '+'))
+			vbf_op_write_open(w, fileno(f));
+	}
+	return f;
+}

@@ -48,6 +48,10 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);
  * classified it (open.c): becomes the name /proc gives the descriptor
  * where a symlink may be on the way (vbf_cache_write_rename). */
 int vbf_op_open(struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode);
+/* fopen of share name `w` by libc's `fn` (fopen, fopen64), fixed up after
+ * the call: libc opens out of our reach (open.c) */
+FILE *vbf_op_fopen(const struct vbf_where *w, FILE *(*fn)(const char *, const char *), const char *path,
+		   const char *mode);
 /* mkdirat(dirfd, path, mode) of share name `w` (open.c) */
 int vbf_op_mkdir(const struct vbf_where *w, int dirfd, const char *path, mode_t mode);
 

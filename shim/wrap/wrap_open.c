@@ -87,19 +87,7 @@ VBF_EXPORT int creat64(const char *p, mode_t m)
 	return on_share(AT_FDCWD, p, &w) ? vbf_op_open(&w, AT_FDCWD, p, fl, m) : REAL(creat64)(p, m);
 }
 
-/* The open(2) flags of an fopen mode string ("r", "w+", "ax"...). */
-static int stdio_flags(const char *mode)
-{
-	if (!mode)
-		return O_RDONLY;
-	int plus = strchr(mode, '+') != NULL;
-	int fl = mode[0] == 'r' ? (plus ? O_RDWR : O_RDONLY) : (plus ? O_RDWR : O_WRONLY) | O_CREAT;
-	if (mode[0] == 'w')
-		fl |= O_TRUNC;
-	return fl | (strchr(mode, 'x') ? O_EXCL : 0);
-}
-
-/* stdio and directories open inside libc, out of our reach: fix up after. */
+/* stdio opens inside libc, out of our reach: the policy fixes up after. */
 static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, const char *mode)
 {
 	struct vbf_where w;
@@ -107,26 +95,9 @@ static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, co
 		errno = ENOSYS;
 		return NULL;
 	}
-	if (!vbf_active() || vbf_where_name(AT_FDCWD, p, &w) < 0)
+	if (!on_share(AT_FDCWD, p, &w))
 		return fn(p, mode);
-	int writes = mode && (mode[0] == 'w' || mode[0] == 'a');
-	struct stat st;
-	int saved = errno;
-	int existed = writes && REAL(stat)(p, &st) == 0;
-	errno = saved;
-	if (vbf_may_open(&w, AT_FDCWD, p, stdio_flags(mode)))
-		return NULL;
-	int wtok = vbf_cache_write_begin(&w, writes || (mode && strchr(mode, '+')));
-	FILE *f = fn(p, mode);
-	vbf_cache_write_end(wtok, f ? fileno(f) : -1, &w);
-	if (f) {
-		vbf_fd_mark(fileno(f), 1);
-		if (writes && !existed)
-			vbf_op_created(AT_FDCWD, p, fileno(f), 0666);
-		else if (writes || strchr(mode, '+'))
-			vbf_op_write_open(&w, fileno(f));
-	}
-	return f;
+	return vbf_op_fopen(&w, fn, p, mode);
 }
 
 VBF_EXPORT FILE *fopen(const char *p, const char *mode) { return do_fopen(REAL(fopen), p, mode); }
