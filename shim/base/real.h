@@ -66,13 +66,20 @@ static inline ssize_t vbf_fd_path(int fd, char *buf, size_t cap)
 }
 
 /* In a wrapper: a function this libc does not have answers ENOSYS, as a
- * program that found our export (dlsym, weak reference) would expect. */
+ * program that found our export (dlsym, weak reference) would expect. The
+ * one way to say it: `if (!REAL(name)) return vbf_no_function();`
+ * (posix_spawn, which answers with its error number, returns ENOSYS). */
+static inline int vbf_no_function(void)
+{
+	return vbf_fail(ENOSYS);
+}
+
+/* The same as a statement; left for the wrappers not yet written out with
+ * vbf_no_function (its `return` is not visible where it is used). */
 #define VBF_NEED(name)                                                         \
 	do {                                                                   \
-		if (!REAL(name)) {                                             \
-			errno = ENOSYS;                                        \
-			return -1;                                             \
-		}                                                              \
+		if (!REAL(name))                                               \
+			return vbf_no_function();                              \
 	} while (0)
 
 /* A system call made without libc: used where libc's `syscall` may be our own

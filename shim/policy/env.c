@@ -179,3 +179,23 @@ char *const *vbf_env_child(char *const *envp, char **slots, size_t nslots, char 
 {
 	return vbf_env_fix(&vbf_envsave, envp, slots, nslots, pbuf, pcap);
 }
+
+void vbf_env_put_back(void)
+{
+	const struct vbf_envsave *s = &vbf_envsave;
+	if (!s->active || !REAL(setenv))
+		return;
+	int saved = errno;
+	if (s->preload && s->base)
+		REAL(setenv)("LD_PRELOAD", s->lib, 1);
+	for (int i = 0; i < s->nvars; i++) {
+		char name[64];
+		size_t n = s->namelen[i] - 1;
+		if (n >= sizeof name)
+			continue;
+		memcpy(name, s->vars[i], n);
+		name[n] = 0;
+		REAL(setenv)(name, s->vars[i] + n + 1, 1);
+	}
+	errno = saved;
+}

@@ -61,4 +61,10 @@ char *const *vbf_env_fix(const struct vbf_envsave *s, char *const *envp, char **
 /* The running process: vbf_env_fix with vbf_envsave. */
 char *const *vbf_env_child(char *const *envp, char **slots, size_t nslots, char *pbuf, size_t pcap);
 
+/* After a clearenv of the running process: put back LD_PRELOAD and the
+ * saved settings (vbf_envsave), for the children system() and popen() start
+ * inside libc, where no exec wrapper reaches. May allocate (setenv): not for
+ * the exec path. errno is left alone. */
+void vbf_env_put_back(void);
+
 #endif

@@ -1,51 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* Directory listing: the state store's files are not there as programs see
- * a share root. An "empty" share must stay empty for `ls -A`, initdb and
- * mysqld --initialize, and `rm -rf` must not trip over (or delete) it.
- *
- * The common case costs one byte compare per entry; only an entry that has
- * the store's name asks whether its directory is a share root, and that
- * asks the kernel for the directory's path (/proc/self/fd), not the share.
+/* Directory listing: the names the library keeps are not there as programs
+ * see a share (hidden.h).
  *
  * FIFOs and sockets a share refused live elsewhere (refuse_list.c); when the
  * real stream of a share directory ends they follow it, one entry a call;
  * dir_tail.c keeps where each stream is in them. */
-#include "defer.h"
 #include "dir_tail.h"
+#include "hidden.h"
 #include "real.h"
-#include "shares.h"
-#include "store.h"
 #include "vbf.h"
 
-/* Is the directory behind `d` the root of a share (or a bind mount of that
- * root), where the store keeps its files? */
-static int dir_is_store_root(DIR *d)
-{
-	char path[PATH_MAX];
-	if (vbf_fd_path(dirfd(d), path, sizeof path) < 0)
-		return 0;
-	for (int i = 0; i < vbf_nshares; i++)
-		if (!vbf_shares[i].prefix[0] && !strcmp(vbf_shares[i].root, path))
-			return 1;
-	return 0;
-}
-
+/* The policy decides (hidden.c); the start-up, which only a wrapper may run,
+ * first for a name that may be the library's own. */
 static int hide(DIR *d, const char *name)
 {
-	/* a name kept by an unlink that waits for the last close here */
-	if (unlikely(__atomic_load_n(&vbf_defer_nkept, __ATOMIC_RELAXED)) && vbf_defer_listed(dirfd(d), name))
-		return 1;
-	if (likely(name[0] != '.' || name[1] != 'v'))
-		return 0;
-	/* a file unlinked while open here, waiting for its last close */
-	if (vbf_defer_name(name))
-		return vbf_active() && vbf_defer_dir_on_share(dirfd(d));
-	if (!vbf_store_name_internal(name) || !vbf_active())
-		return 0;
-	int saved = errno;
-	int r = dir_is_store_root(d);
-	errno = saved;
-	return r;
+	if (unlikely(vbf_list_own_name(name)))
+		(void)vbf_active();
+	return vbf_list_hides(d, name);
 }
 
 #define FILL(ent, t)                                                                               \

@@ -19,17 +19,18 @@ extern char **environ;
 	char env_pre_[VBF_ENV_PRELOAD_CAP];                                    \
 	char *const *fixed_env = child_env(envp, env_slots_, env_pre_)
 
-static char *const *child_env(char *const *envp, char **slots, char *pre)
+/* The start-up, if it has not run: the saved environment (env.h) is
+ * captured there. */
+static void started(void)
 {
 	if (__atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) != 2)
 		vbf_boot();
-	return vbf_env_child(envp, slots, VBF_ENV_SLOTS, pre, VBF_ENV_PRELOAD_CAP);
 }
 
-static int no_function(void)
+static char *const *child_env(char *const *envp, char **slots, char *pre)
 {
-	errno = ENOSYS;
-	return -1;
+	started();
+	return vbf_env_child(envp, slots, VBF_ENV_SLOTS, pre, VBF_ENV_PRELOAD_CAP);
 }
 
 VBF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -49,7 +50,7 @@ VBF_EXPORT int execv(const char *path, char *const argv[])
 VBF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	if (!REAL(execvpe))
-		return no_function();
+		return vbf_no_function();
 	CHILD_ENV(envp);
 	return REAL(execvpe)(file, argv, fixed_env);
 }
@@ -57,7 +58,7 @@ VBF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 VBF_EXPORT int execvp(const char *file, char *const argv[])
 {
 	if (!REAL(execvpe)) /* a libc without execvpe: unchanged, not broken */
-		return REAL(execvp) ? REAL(execvp)(file, argv) : no_function();
+		return REAL(execvp) ? REAL(execvp)(file, argv) : vbf_no_function();
 	CHILD_ENV(environ);
 	return REAL(execvpe)(file, argv, fixed_env);
 }
@@ -65,7 +66,7 @@ VBF_EXPORT int execvp(const char *file, char *const argv[])
 VBF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	if (!REAL(fexecve))
-		return no_function();
+		return vbf_no_function();
 	CHILD_ENV(envp);
 	return REAL(fexecve)(fd, argv, fixed_env);
 }
@@ -77,52 +78,61 @@ VBF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 enum list_fn { L_EXECL, L_EXECLE, L_EXECLP };
 
+/* How many arguments the list holds (0 when arg0 is NULL), counting on a
+ * copy of `ap`; past MAX_LIST_ARGS it stops (the caller answers E2BIG). */
 static int count_args(const char *arg0, va_list ap)
 {
+	va_list c;
 	int n = 1;
 	if (!arg0)
 		return 0;
-	while (va_arg(ap, const char *) && n <= MAX_LIST_ARGS)
+	va_copy(c, ap);
+	while (va_arg(c, const char *) && n <= MAX_LIST_ARGS)
 		n++;
+	va_end(c);
 	return n;
 }
 
-static int run_list(enum list_fn fn, const char *path, char *const *argv, char *const *envp)
+/* Run the list form `fn`: `ap` holds the arguments after arg0 (and, for
+ * execle, the environment after the terminating NULL). */
+static int run_list(enum list_fn fn, const char *path, const char *arg0, va_list ap)
 {
+	int argc = count_args(arg0, ap);
+	if (argc > MAX_LIST_ARGS)
+		return vbf_fail(E2BIG);
+	char *argv[argc + 1];
+	char *const *envp = environ;
+	argv[0] = (char *)arg0;
+	for (int i = 1; i <= argc; i++)
+		argv[i] = i < argc ? va_arg(ap, char *) : NULL;
+	if (argc == 0)
+		argv[0] = NULL;
+	else if (fn == L_EXECLE)
+		(void)va_arg(ap, char *); /* the terminating NULL */
+	if (fn == L_EXECLE)
+		envp = va_arg(ap, char *const *);
 	CHILD_ENV(envp);
 	if (fn == L_EXECLP)
 		return REAL(execvpe) ? REAL(execvpe)(path, argv, fixed_env)
-				     : REAL(execvp) ? REAL(execvp)(path, argv) : no_function();
+				     : REAL(execvp) ? REAL(execvp)(path, argv) : vbf_no_function();
 	return REAL(execve)(path, argv, fixed_env);
 }
 
-#define LIST_CALL(fn, path, arg0)                                              \
-	va_list ap;                                                            \
-	va_start(ap, arg0);                                                    \
-	int argc = count_args(arg0, ap);                                       \
-	va_end(ap);                                                            \
-	if (argc > MAX_LIST_ARGS) {                                            \
-		errno = E2BIG;                                                 \
-		return -1;                                                     \
-	}                                                                      \
-	char *argv[argc + 1];                                                  \
-	char *const *envp = environ;                                           \
-	va_start(ap, arg0);                                                    \
-	argv[0] = (char *)arg0;                                                \
-	for (int i = 1; i <= argc; i++)                                        \
-		argv[i] = i < argc ? va_arg(ap, char *) : NULL;                \
-	if (argc == 0)                                                         \
-		argv[0] = NULL;                                                \
-	else if (fn == L_EXECLE)                                               \
-		(void)va_arg(ap, char *); /* the terminating NULL */           \
-	if (fn == L_EXECLE)                                                    \
-		envp = va_arg(ap, char *const *);                              \
-	va_end(ap);                                                            \
-	return run_list(fn, path, argv, envp)
+/* The three list forms, alike but for `fn` (a macro that is the whole
+ * function). */
+#define LIST_WRAPPER(name, fn)                                                 \
+	VBF_EXPORT int name(const char *path, const char *arg0, ...)           \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, arg0);                                            \
+		int r = run_list(fn, path, arg0, ap);                          \
+		va_end(ap);                                                    \
+		return r;                                                      \
+	}
 
-VBF_EXPORT int execl(const char *path, const char *arg0, ...) { LIST_CALL(L_EXECL, path, arg0); }
-VBF_EXPORT int execle(const char *path, const char *arg0, ...) { LIST_CALL(L_EXECLE, path, arg0); }
-VBF_EXPORT int execlp(const char *file, const char *arg0, ...) { LIST_CALL(L_EXECLP, file, arg0); }
+LIST_WRAPPER(execl, L_EXECL)
+LIST_WRAPPER(execle, L_EXECLE)
+LIST_WRAPPER(execlp, L_EXECLP)
 
 VBF_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
@@ -142,31 +152,14 @@ VBF_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file
 	return REAL(posix_spawnp)(pid, file, fa, attr, argv, fixed_env);
 }
 
-/* clearenv, then put back what children need: system() and popen() start
- * their child inside libc, where no exec wrapper of ours can reach. Not on
- * the exec path, so setenv may allocate here. */
+/* clearenv, then put back what children need (env.h). */
 VBF_EXPORT int clearenv(void)
 {
 	if (!REAL(clearenv))
-		return no_function();
+		return vbf_no_function();
 	int r = REAL(clearenv)();
-	if (__atomic_load_n(&vbf_boot_state, __ATOMIC_ACQUIRE) != 2)
-		vbf_boot();
-	const struct vbf_envsave *s = &vbf_envsave;
-	if (r != 0 || !s->active || !REAL(setenv))
-		return r;
-	int saved = errno;
-	if (s->preload && s->base)
-		REAL(setenv)("LD_PRELOAD", s->lib, 1);
-	for (int i = 0; i < s->nvars; i++) {
-		char name[64];
-		size_t n = s->namelen[i] - 1;
-		if (n >= sizeof name)
-			continue;
-		memcpy(name, s->vars[i], n);
-		name[n] = 0;
-		REAL(setenv)(name, s->vars[i] + n + 1, 1);
-	}
-	errno = saved;
+	started();
+	if (r == 0)
+		vbf_env_put_back();
 	return r;
 }

@@ -11,17 +11,30 @@
 #include "shares.h"
 #include "vbf.h"
 
-VBF_EXPORT int close(int fd)
+/* Before a descriptor is closed: its marks, cleared first (once closed,
+ * another thread may reuse the number). */
+static unsigned char unmark(int fd)
 {
-	/* unmark first: once closed, another thread may reuse the number */
 	unsigned char bits = vbf_fd_bits(fd);
 	vbf_fd_mark(fd, 0);
-	int wtok = vbf_cache_fd_take(fd);
-	int r = REAL(close)(fd);
-	vbf_cache_fd_release(wtok);
+	return bits;
+}
+
+/* After: an unlink that waited for this close (defer.h). */
+static int closed(int r, int fd, unsigned char bits)
+{
 	if (unlikely(bits & VBF_FD_DEFER))
 		vbf_defer_closed(fd, bits);
 	return r;
+}
+
+VBF_EXPORT int close(int fd)
+{
+	unsigned char bits = unmark(fd);
+	int wtok = vbf_cache_fd_take(fd);
+	int r = REAL(close)(fd);
+	vbf_cache_fd_release(wtok);
+	return closed(r, fd, bits);
 }
 
 /* `old`: the bits `to` had before (dup2/dup3 close what it was). */
@@ -76,26 +89,20 @@ VBF_EXPORT int fcntl64(int fd, int cmd, ...)
 VBF_EXPORT int fclose(FILE *f)
 {
 	int fd = fileno(f);
-	unsigned char bits = vbf_fd_bits(fd);
-	vbf_fd_mark(fd, 0);
+	unsigned char bits = unmark(fd);
 	int wtok = vbf_cache_fd_take(fd);
 	int r = REAL(fclose)(f);
 	vbf_cache_fd_release(wtok);
-	if (unlikely(bits & VBF_FD_DEFER))
-		vbf_defer_closed(fd, bits);
-	return r;
+	return closed(r, fd, bits);
 }
 
 VBF_EXPORT int closedir(DIR *d)
 {
 	int fd = dirfd(d);
-	unsigned char bits = vbf_fd_bits(fd);
-	vbf_fd_mark(fd, 0);
+	unsigned char bits = unmark(fd);
 	vbf_tail_reset(d, 0);
 	int r = REAL(closedir)(d);
-	if (unlikely(bits & VBF_FD_DEFER))
-		vbf_defer_closed(fd, bits);
-	return r;
+	return closed(r, fd, bits);
 }
 
 VBF_EXPORT DIR *fdopendir(int fd) { return REAL(fdopendir)(fd); }

@@ -167,6 +167,26 @@ static void t_not_secure_is_active(void **st)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* clearenv's policy: the settings and LD_PRELOAD come back, errno kept. */
+static void t_put_back(void **st)
+{
+	char *start[] = {"LD_PRELOAD=" LIB, "VBOXFIX_PATHS=/data", "VBOXFIX_OWNER=999:999", NULL};
+	vbf_env_capture(&vbf_envsave, start, LIB);
+	assert_int_equal(clearenv(), 0);
+	errno = EXDEV;
+	vbf_env_put_back();
+	assert_int_equal(errno, EXDEV);
+	assert_string_equal(getenv("LD_PRELOAD"), LIB);
+	assert_string_equal(getenv("VBOXFIX_PATHS"), "/data");
+	assert_string_equal(getenv("VBOXFIX_OWNER"), "999:999");
+	assert_null(getenv("PATH"));
+	/* off: nothing put back */
+	assert_int_equal(clearenv(), 0);
+	vbf_envsave.active = 0;
+	vbf_env_put_back();
+	assert_null(getenv("VBOXFIX_PATHS"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,7 +195,7 @@ int main(void)
 		cmocka_unit_test(t_off),              cmocka_unit_test(t_does_not_fit),
 		cmocka_unit_test(t_duplicate_preload), cmocka_unit_test(t_not_from_ld_preload),
 		cmocka_unit_test(t_preload_has),      cmocka_unit_test(t_secure_is_inert),
-		cmocka_unit_test(t_not_secure_is_active),
+		cmocka_unit_test(t_not_secure_is_active), cmocka_unit_test(t_put_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
