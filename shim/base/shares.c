@@ -370,9 +370,12 @@ static int match(struct vbf_where *w, int have_dev, dev_t dev)
 	return w->idx = s->store;
 }
 
+VBF_TLS unsigned long vbf_where_count;
+
 int vbf_where_name(int dirfd, const char *path, struct vbf_where *w)
 {
 	int n;
+	vbf_where_count++;
 	w->idx = -1;
 	w->key = NULL;
 	if (!vbf_nshares || !vbf_str_ok(path, 1))

@@ -101,6 +101,12 @@ struct vbf_where {
  * is fetched once after each chdir. Returns idx or -1. */
 int vbf_where_name(int dirfd, const char *path, struct vbf_where *w);
 
+/* Classifications this thread made (vbf_where_name, vbf_where_stat, the
+ * walk of vbf_stat_where): a
+ * wrapper classifies its names once and hands the result down, and the
+ * unit tests hold every op to it by counting (tests/unit/test_once.c). */
+extern VBF_TLS unsigned long vbf_where_count;
+
 /* Classification after a successful stat: `st` is the real result for
  * (dirfd, path) or, when path is NULL or empty, for the descriptor dirfd.
  * System calls happen only when st->st_dev is a share's. The key is the

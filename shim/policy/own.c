@@ -70,14 +70,14 @@ static int keyless(const struct vbf_where *w, const struct stat *st, int r, int 
 	return err ? vbf_fail(err) : 0;
 }
 
-int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
 	if (target_stat(dirfd, path, flags, &st, &w)) {
 		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
 		 * first below a directory the caller may not search */
-		vbf_missing_searched(dirfd, path);
+		vbf_missing_searched_where(lex, dirfd, path);
 		return -1;
 	}
 	if (w.idx < 0)
@@ -149,12 +149,17 @@ static int real_chmod(int dirfd, const char *path, mode_t mode, int flags)
 	return REAL(fchmodat)(dirfd, path, mode, flags & AT_SYMLINK_NOFOLLOW);
 }
 
-int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
+int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	return vbf_op_chown_where(NULL, dirfd, path, uid, gid, flags);
+}
+
+int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path, mode_t mode, int flags)
 {
 	struct stat st;
 	struct vbf_where w;
 	if (target_stat(dirfd, path, flags, &st, &w)) {
-		vbf_missing_searched(dirfd, path);
+		vbf_missing_searched_where(lex, dirfd, path);
 		return -1;
 	}
 	if (S_ISLNK(st.st_mode) || w.idx < 0)
@@ -192,22 +197,25 @@ int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
 	return 0;
 }
 
-int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc, int real_errno)
+int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags)
+{
+	return vbf_op_chmod_where(NULL, dirfd, path, mode, flags);
+}
+
+int vbf_op_access(const struct vbf_where *lex, int dirfd, const char *path, int mode, int flags, int real_rc,
+		  int real_errno)
 {
 	/* a name whose unlink waits for the last close here (defer.h) */
-	if (real_rc == 0 && unlikely(__atomic_load_n(&vbf_defer_nkept, __ATOMIC_RELAXED)) && path && *path) {
-		struct vbf_where k;
-		if (vbf_where_name(dirfd, path, &k) >= 0 && vbf_defer_kept(k.idx, k.key))
-			return vbf_fail(ENOENT);
-	}
+	if (real_rc == 0 && unlikely(__atomic_load_n(&vbf_defer_nkept, __ATOMIC_RELAXED)) && path && *path &&
+	    lex->idx >= 0 && vbf_defer_kept(lex->idx, lex->key))
+		return vbf_fail(ENOENT);
 	if (real_rc != 0) {
 		errno = real_errno;
-		vbf_missing_searched(dirfd, path);
+		vbf_missing_searched_where(lex, dirfd, path);
 		return real_rc;
 	}
 	if (mode == F_OK) { /* only the search on the way: no stat */
-		struct vbf_where k;
-		if (path && *path && vbf_where_name(dirfd, path, &k) >= 0 && vbf_may_search(&k, path))
+		if (path && *path && lex->idx >= 0 && vbf_may_search(lex, path))
 			return -1;
 		errno = real_errno;
 		return 0;

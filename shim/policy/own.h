@@ -16,13 +16,20 @@
 #include "shares.h"
 #include "store.h"
 
+/* `lex` is the name as the wrapper classified it (vbf_where_name): the ops
+ * classify it no more; NULL where no one has (they do, when they must).
+ * The object itself is found by one stat made as the kernel's walk
+ * (vbf_stat_where), which gives its canonical key. */
+int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path, mode_t mode, int flags);
 int vbf_op_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
 int vbf_op_chmod(int dirfd, const char *path, mode_t mode, int flags);
 
 /* `real_rc`/`real_errno` are what the real access check answered (it always
  * runs first: we never say yes where the kernel says no). AT_EACCESS in
- * flags selects the effective ids. */
-int vbf_op_access(int dirfd, const char *path, int mode, int flags, int real_rc, int real_errno);
+ * flags selects the effective ids. `lex` as above, never NULL. */
+int vbf_op_access(const struct vbf_where *lex, int dirfd, const char *path, int mode, int flags, int real_rc,
+		  int real_errno);
 
 /* An owner's right (explicit file times, setting an ACL) on (dirfd, path)
  * was refused with EPERM because the kernel checks the mount's real owner.
@@ -37,6 +44,16 @@ int vbf_op_owner_refused(int dirfd, const char *path, int flags, const char *wha
  * creator (euid, egid or a setgid directory's group) when that is not the
  * owner the object inherits (view.h). */
 void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode);
+/* openat(dirfd, path, flags, mode) of share name `w`, as the wrapper
+ * classified it (open.c): becomes the name /proc gives the descriptor
+ * where a symlink may be on the way (vbf_cache_write_rename). */
+int vbf_op_open(struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode);
+/* fopen of share name `w` by libc's `fn` (fopen, fopen64), fixed up after
+ * the call: libc opens out of our reach (open.c) */
+FILE *vbf_op_fopen(const struct vbf_where *w, FILE *(*fn)(const char *, const char *), const char *path,
+		   const char *mode);
+/* mkdirat(dirfd, path, mode) of share name `w` (open.c) */
+int vbf_op_mkdir(const struct vbf_where *w, int dirfd, const char *path, mode_t mode);
 
 /* An existing object (lexically `w`) was opened for writing as `fd`, or a
  * new one created for writing: a caller without CAP_FSETID clears its
@@ -75,6 +92,9 @@ int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct
 /* A call by name failed with ENOENT (errno): 1 with errno EACCES when a
  * directory on the way may not be searched, as a local disk says first. */
 int vbf_missing_searched(int dirfd, const char *path);
+/* the same for a name the wrapper classified (`lex`, vbf_where_name; NULL:
+ * classify it here) */
+int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path);
 /* utimensat and friends by name: explicit times `t` are the owner's,
  * "now" (t NULL, or all UTIME_NOW/UTIME_OMIT) the owner's or a writer's. */
 int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t);

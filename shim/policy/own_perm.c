@@ -162,17 +162,22 @@ int vbf_may_search_slow(const struct vbf_where *w, const char *path)
 	return err ? vbf_fail(err) : 0;
 }
 
-int vbf_missing_searched(int dirfd, const char *path)
+int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path)
 {
 	struct vbf_where w;
 	int saved = errno;
 	/* what the kernel would only have met below a directory it may not search */
-	if ((saved == ENOENT || saved == ENOTDIR || saved == ELOOP) && vbf_ready() && vbf_where_name(dirfd, path, &w) >= 0 && *path &&
-	    vbf_may_search(&w, path))
-		return 1;
+	if ((saved == ENOENT || saved == ENOTDIR || saved == ELOOP) && vbf_ready()) {
+		if (!lex && vbf_where_name(dirfd, path, &w) >= 0)
+			lex = &w;
+		if (lex && lex->idx >= 0 && *path && vbf_may_search(lex, path))
+			return 1;
+	}
 	errno = saved;
 	return 0;
 }
+
+int vbf_missing_searched(int dirfd, const char *path) { return vbf_missing_searched_where(NULL, dirfd, path); }
 
 /* The real object of (dirfd, path) and its view: 0, or -1 when it is not
  * there (or not on a share) and the real call is left to answer. */

@@ -108,15 +108,10 @@ int vbf_refuse_dirsync(int fd, int saved)
 
 /* ---- rename ---- */
 
-static int call_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int fl)
+/* renameat2 only with flags: a libc or kernel without it still renames */
+static int call_rename(int fa, const char *a, int fb, const char *b, unsigned int fl)
 {
-	switch (fn) {
-	case VBF_RN_RENAME: return REAL(rename)(a, b);
-	case VBF_RN_RENAMEAT: return REAL(renameat)(fa, a, fb, b);
-	case VBF_RN_RENAMEAT2: return REAL(renameat2)(fa, a, fb, b, fl);
-	case VBF_RN_SYSCALL: return (int)REAL(syscall)(SYS_renameat2, (long)fa, (long)a, (long)fb, (long)b, (long)fl);
-	}
-	return vbf_fail(ENOSYS);
+	return fl ? REAL(renameat2)(fa, a, fb, b, fl) : REAL(renameat)(fa, a, fb, b);
 }
 
 static int is_dir_at(int d, const char *p, struct stat *st)
@@ -128,7 +123,7 @@ static int is_dir_at(int d, const char *p, struct stat *st)
  * without "replace" for directories): POSIX replaces an empty target, so
  * remove it and try once more. A target that is not empty stays, and the
  * answer is ENOTEMPTY as a local filesystem gives. */
-static int rename_onto_dir(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, int err)
+static int rename_onto_dir(int fa, const char *a, int fb, const char *b, int err)
 {
 	struct stat sa, sb;
 	if (!is_dir_at(fa, a, &sa) || !is_dir_at(fb, b, &sb))
@@ -137,7 +132,7 @@ static int rename_onto_dir(enum vbf_rename_fn fn, int fa, const char *a, int fb,
 		return vbf_fail(err);
 	if (REAL(unlinkat)(fb, b, AT_REMOVEDIR) != 0)
 		return vbf_fail(errno == ENOTEMPTY || errno == EEXIST ? ENOTEMPTY : err);
-	int r = call_rename(fn, fa, a, fb, b, 0);
+	int r = call_rename(fa, a, fb, b, 0);
 	if (r != 0) {
 		/* put the empty target back so the failed call changed nothing;
 		 * a window where it was missing remains (docs/refusals.md) */
@@ -152,8 +147,7 @@ static int rename_onto_dir(enum vbf_rename_fn fn, int fa, const char *a, int fb,
 
 /* RENAME_NOREPLACE answered EINVAL: check, then a plain rename. Another
  * process can create the target in between (the documented window). */
-static int rename_noreplace(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b,
-			    const struct vbf_where *wb)
+static int rename_noreplace(int fa, const char *a, int fb, const char *b, const struct vbf_where *wb)
 {
 	struct stat st;
 	char local[VBF_REDIRECT_CAP];
@@ -162,7 +156,7 @@ static int rename_noreplace(enum vbf_rename_fn fn, int fa, const char *a, int fb
 	if (errno != ENOENT)
 		return -1;
 	int r;
-	BUSY_RETRY(r, call_rename(fn == VBF_RN_SYSCALL ? VBF_RN_SYSCALL : VBF_RN_RENAMEAT2, fa, a, fb, b, 0));
+	BUSY_RETRY(r, call_rename(fa, a, fb, b, 0));
 	if (r == 0) {
 		vbf_count(VBF_C_EMULATED);
 		vbf_log_once(VBF_EV_RENAME, VBF_INFO, "RENAME_NOREPLACE refused on a share: checked, then renamed");
@@ -232,11 +226,11 @@ static int same_link(const struct vbf_where *wa, const struct vbf_where *wb)
 /* A directory renamed onto a name a redirected object holds: ENOTDIR, as
  * onto any non-directory (the share has nothing there and would accept).
  * 1 with errno set, else 0. */
-static int onto_object(int fa, const char *a, int fb, const char *b)
+static int onto_object(int fa, const char *a, const struct vbf_where *wb)
 {
 	struct stat st;
 	int saved = errno;
-	if (!vbf_redirect_taken(fb, b) || REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+	if (!vbf_redirect_taken(wb) || REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
 		errno = saved;
 		return 0;
 	}
@@ -244,33 +238,33 @@ static int onto_object(int fa, const char *a, int fb, const char *b)
 	return 1;
 }
 
-int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int flags)
+int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
+		  const char *b, unsigned int flags)
 {
-	struct vbf_where wa, wb;
-	int ia = vbf_where_name(fa, a, &wa), ib = vbf_where_name(fb, b, &wb);
+	int ia = wa->idx, ib = wb->idx;
 	if (ia < 0 && ib < 0)
-		return call_rename(fn, fa, a, fb, b, flags);
-	if (internal(&wa) || internal(&wb) || vbf_defer_kept(wa.idx, wa.key))
+		return call_rename(fa, a, fb, b, flags);
+	if (internal(wa) || internal(wb) || vbf_defer_kept(wa->idx, wa->key))
 		return vbf_fail(ENOENT);
-	if (vbf_may_rename(&wa, fa, a, &wb, fb, b))
+	if (vbf_may_rename(wa, fa, a, wb, fb, b))
 		return -1; /* the presented owners and modes (own.h) */
-	if (onto_object(fa, a, fb, b))
+	if (onto_object(fa, a, wb))
 		return -1;
-	if (!(flags & ~RENAME_NOREPLACE) && same_link(&wa, &wb))
+	if (!(flags & ~RENAME_NOREPLACE) && same_link(wa, wb))
 		return (flags & RENAME_NOREPLACE) ? vbf_fail(EEXIST) : 0;
 	struct vbf_view was;
-	int keep = ia >= 0 && ia == ib && !(flags & ~RENAME_NOREPLACE) && vbf_op_rename_owner(ia, wa.key, &was);
+	int keep = ia >= 0 && ia == ib && !(flags & ~RENAME_NOREPLACE) && vbf_op_rename_owner(ia, wa->key, &was);
 	int r;
-	BUSY_RETRY(r, call_rename(fn, fa, a, fb, b, flags));
+	BUSY_RETRY(r, call_rename(fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
-		r = rename_noreplace(fn, fa, a, fb, b, &wb);
+		r = rename_noreplace(fa, a, fb, b, wb);
 	else if (r < 0 && (errno == EEXIST || errno == ENOTEMPTY) && flags == 0)
-		r = rename_onto_dir(fn, fa, a, fb, b, errno);
+		r = rename_onto_dir(fa, a, fb, b, errno);
 	else if (r < 0 && errno == ENOENT && !(flags & ~RENAME_NOREPLACE)) {
 		int e = errno;
-		r = rename_redirected(fa, a, fb, b, &wa, &wb, flags);
+		r = rename_redirected(fa, a, fb, b, wa, wb, flags);
 		if (r < 0 && errno == ENOENT)
-			errno = through_object(fa, a, &wa, &wb) ? ENOTDIR : e;
+			errno = through_object(fa, a, wa, wb) ? ENOTDIR : e;
 		return r; /* nothing of the store moves: the object is not on the share */
 	}
 	if (r != 0)
@@ -280,43 +274,32 @@ int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const ch
 		/* RENAME_EXCHANGE swapped the objects: rather no records than
 		 * records on the wrong names */
 		if (ia >= 0)
-			vbf_store_del(ia, wa.key);
+			vbf_store_del(ia, wa->key);
 		if (ib >= 0)
-			vbf_store_del(ib, wb.key);
+			vbf_store_del(ib, wb->key);
 	} else if (ia >= 0 && ia == ib) {
-		vbf_store_rename(ia, wa.key, wb.key);
+		vbf_store_rename(ia, wa->key, wb->key);
 		if (keep)
-			vbf_op_renamed(ib, wb.key, fb, b, &was);
+			vbf_op_renamed(ib, wb->key, fb, b, &was);
 	} else {
 		if (ia >= 0)
-			vbf_store_del(ia, wa.key);
+			vbf_store_del(ia, wa->key);
 		if (ib >= 0)
-			vbf_store_del(ib, wb.key);
+			vbf_store_del(ib, wb->key);
 	}
 	/* A redirected object under the target name is replaced, as the
 	 * name's old object would have been, whoever made it (the share
 	 * allowed this rename). */
-	for (int i = 0; ib >= 0 && i < 4 && vbf_redirect_remove(&wb, -1, NULL) == 0; i++)
+	for (int i = 0; ib >= 0 && i < 4 && vbf_redirect_remove(wb, -1, NULL) == 0; i++)
 		;
 	/* a directory's FIFOs and sockets go with it */
 	if (!(flags & ~RENAME_NOREPLACE))
-		vbf_redirect_dir_moved(&wa, &wb);
+		vbf_redirect_dir_moved(wa, wb);
 	errno = saved;
 	return 0;
 }
 
 /* ---- unlink, rmdir, remove ---- */
-
-static int call_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
-{
-	switch (fn) {
-	case VBF_UN_UNLINK: return REAL(unlink)(p);
-	case VBF_UN_UNLINKAT: return REAL(unlinkat)(d, p, fl);
-	case VBF_UN_RMDIR: return REAL(rmdir)(p);
-	case VBF_UN_REMOVE: return REAL(remove)(p);
-	}
-	return vbf_fail(ENOSYS);
-}
 
 /* rmdir of a share directory that holds redirected objects: what a local
  * filesystem answers for a directory that is not empty, after the checks
@@ -335,7 +318,6 @@ static int rmdir_busy(int d, const char *p)
 }
 
 struct unlink_call {
-	enum vbf_unlink_fn fn;
 	int d, fl;
 	const char *p;
 };
@@ -343,36 +325,35 @@ struct unlink_call {
 static int unlink_again(void *arg)
 {
 	struct unlink_call *c = arg;
-	return call_unlink(c->fn, c->d, c->p, c->fl);
+	return REAL(unlinkat)(c->d, c->p, c->fl);
 }
 
-int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
+int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 {
-	struct vbf_where w;
-	if (vbf_where_name(d, p, &w) < 0)
-		return call_unlink(fn, d, p, fl);
-	if (internal(&w) || vbf_defer_kept(w.idx, w.key))
+	if (w->idx < 0)
+		return REAL(unlinkat)(d, p, fl);
+	if (internal(w) || vbf_defer_kept(w->idx, w->key))
 		return vbf_fail(ENOENT);
-	if (vbf_may_delete(&w, d, p))
+	if (vbf_may_delete(w, d, p))
 		return -1;
-	int dir = fn == VBF_UN_RMDIR || (fn == VBF_UN_UNLINKAT && (fl & AT_REMOVEDIR));
+	int dir = (fl & AT_REMOVEDIR) != 0;
 	/* its redirected objects live elsewhere: the share would take the
 	 * directory from over them */
-	if (dir && vbf_redirect_dir_holds(&w) && rmdir_busy(d, p))
+	if (dir && vbf_redirect_dir_holds(w) && rmdir_busy(d, p))
 		return -1;
-	int e0 = errno, r = call_unlink(fn, d, p, fl);
+	int e0 = errno, r = REAL(unlinkat)(d, p, fl);
 	/* A file this process holds open stays busy until it closes it: no
 	 * retry, the unlink finishes at the last close (defer.h). */
-	if (r < 0 && vbf_is_busy(errno) && !dir && vbf_defer_unlink(&w, d, p, errno) == 0) {
+	if (r < 0 && vbf_is_busy(errno) && !dir && vbf_defer_unlink(w, d, p, errno) == 0) {
 		r = 0;
 		errno = e0;
 	} else
-		BUSY_AGAIN(r, call_unlink(fn, d, p, fl));
+		BUSY_AGAIN(r, REAL(unlinkat)(d, p, fl));
 	/* A share root that holds only the store's own files: they go with
 	 * it (store.h says when, and how a failed retry keeps the records). */
-	if (r < 0 && errno == ENOTEMPTY && dir && w.key && !w.key[0]) {
-		struct unlink_call c = {fn, d, fl, p};
-		int e = errno, r2 = vbf_store_rmdir_root(w.idx, unlink_again, &c);
+	if (r < 0 && errno == ENOTEMPTY && dir && w->key && !w->key[0]) {
+		struct unlink_call c = {d, fl, p};
+		int e = errno, r2 = vbf_store_rmdir_root(w->idx, unlink_again, &c);
 		if (r2 == 0)
 			return 0; /* its records went with it */
 		if (errno != ENOTEMPTY)
@@ -380,19 +361,33 @@ int vbf_op_unlink(enum vbf_unlink_fn fn, int d, const char *p, int fl)
 	}
 	if (r < 0 && errno == ENOENT && !dir) {
 		int e = errno;
-		r = vbf_redirect_remove(&w, d, p);
+		r = vbf_redirect_remove(w, d, p);
 		if (r == 0)
 			errno = e0;
 		else if (errno == ENOENT)
-			errno = vbf_redirect_below(&w) ? ENOTDIR : e;
+			errno = vbf_redirect_below(w) ? ENOTDIR : e;
 		return r;
 	}
 	if (r < 0 && errno == ENOENT)
-		return vbf_redirect_enoent(r, d, p, ENOTDIR);
+		return vbf_redirect_enoent_where(w, r, p, ENOTDIR);
 	if (r == 0) {
 		int saved = errno;
-		vbf_store_del(w.idx, w.key);
+		vbf_store_del(w->idx, w->key);
 		errno = saved;
 	}
+	return r;
+}
+
+int vbf_op_remove(const struct vbf_where *w, const char *p)
+{
+	int r = vbf_op_unlink(w, AT_FDCWD, p, 0);
+	if (r == 0 || (errno != EISDIR && errno != EPERM))
+		return r;
+	/* EPERM may be the share's refusal of a file, not a directory's:
+	 * that answer stands when the removal as a directory fails too */
+	int e = errno;
+	r = vbf_op_unlink(w, AT_FDCWD, p, AT_REMOVEDIR);
+	if (r < 0 && e == EPERM)
+		errno = e;
 	return r;
 }

@@ -44,16 +44,29 @@ int vbf_refuse_dirsync(int fd, int saved);
 
 /* ---- names ---- */
 
-enum vbf_rename_fn { VBF_RN_RENAME, VBF_RN_RENAMEAT, VBF_RN_RENAMEAT2, VBF_RN_SYSCALL };
-enum vbf_unlink_fn { VBF_UN_UNLINK, VBF_UN_UNLINKAT, VBF_UN_RMDIR, VBF_UN_REMOVE };
-enum vbf_link_fn { VBF_LN_LINK, VBF_LN_LINKAT };
+/* The *at call with these arguments, made on a share: retried when busy,
+ * emulated when refused, and the store told what moved or went away. `wa`,
+ * `wb`, `w` are the names as the wrapper classified them (vbf_where_name,
+ * once per call), either of two may be the one on the share; the ops
+ * classify no name again. A name on no share is the wrapper's to call
+ * plainly, as the program made it (outside shares the same system calls).
+ * rename is renameat (renameat2 with flags), unlink and rmdir unlinkat;
+ * remove is unlinkat, then with AT_REMOVEDIR for a directory (EISDIR, or
+ * EPERM as POSIX lets unlink answer), as libc's. */
+int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
+		  const char *b, unsigned int flags);
+int vbf_op_unlink(const struct vbf_where *w, int dirfd, const char *path, int flags);
+int vbf_op_remove(const struct vbf_where *w, const char *path);
+int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
+		int flags);
 
-/* The call of kind `fn` with these arguments, made on a share (either name
- * may be the one on the share): retried when busy, emulated when refused,
- * and the store told what moved or went away. */
-int vbf_op_rename(enum vbf_rename_fn fn, int fa, const char *a, int fb, const char *b, unsigned int flags);
-int vbf_op_unlink(enum vbf_unlink_fn fn, int dirfd, const char *path, int flags);
-int vbf_op_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *b, int flags);
+/* Classify both names of a two-name call (each once): is either on a share? */
+static inline int vbf_where_two(int fa, const char *a, struct vbf_where *wa, int fb, const char *b,
+				struct vbf_where *wb)
+{
+	int ia = vbf_where_name(fa, a, wa), ib = vbf_where_name(fb, b, wb);
+	return ia >= 0 || ib >= 0;
+}
 
 /* mknod/mkfifo answered EPERM on a share: a FIFO, a socket or (made by
  * root) a character or block device `dev` is made in the local directory,
@@ -78,6 +91,9 @@ uint64_t vbf_redirect_hash(const char *s);
  * errno, except that a path through a redirected object (fifo/x) is
  * ENOTDIR. */
 const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP]);
+/* the same for a name classified already (`w`, vbf_where_name) */
+const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, const char *path, int flags,
+				 char buf[VBF_REDIRECT_CAP]);
 /* vbf_redirect_lookup for (dirfd, path), lexically `w`: where that finds
  * nothing and symlinks may lie on the way, the name the kernel's walk ends
  * at (shares.h, vbf_where_resolve). */
@@ -102,12 +118,15 @@ int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err
  * object, or ENOTDIR if a directory in its path is one, as a local
  * filesystem answers. Returns r. */
 int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err);
+/* the same for a name classified already (`w`, vbf_where_name) */
+int vbf_redirect_enoent_where(const struct vbf_where *w, int r, const char *path, int self_err);
 /* Is a directory in the path of share name `w` a redirected object? Keeps
  * errno. */
 int vbf_redirect_below(const struct vbf_where *w);
 /* Before a create (mkdir, symlink, a link's new name): 1 with errno EEXIST
- * when (dirfd, path) is a share name a redirected object holds, else 0. */
-int vbf_redirect_taken(int dirfd, const char *path);
+ * when `w`, the name as classified, is a share name a redirected object
+ * holds, else 0. */
+int vbf_redirect_taken(const struct vbf_where *w);
 /* link() of share name `wa`, which a redirected object holds, to share
  * name `wb` (fb, b): a hard link in the run directory, so both names lead
  * to one object. 0, or -1 with errno (ENOENT: `wa` holds none). */

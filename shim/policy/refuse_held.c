@@ -16,28 +16,32 @@
 #include "real.h"
 #include "config.h"
 
-int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
+int vbf_redirect_enoent_where(const struct vbf_where *w, int r, const char *path, int self_err)
 {
-	struct vbf_where w;
 	char obj[VBF_REDIRECT_CAP];
-	if (r >= 0 || errno != ENOENT || !vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || !*path)
+	if (r >= 0 || errno != ENOENT || !vbf_ready() || w->idx < 0 || !*path)
 		return r;
-	if (self_err && vbf_redirect_lookup(&w, obj) == 0)
+	if (self_err && vbf_redirect_lookup(w, obj) == 0)
 		errno = self_err;
-	else if (vbf_redirect_below(&w))
+	else if (vbf_redirect_below(w))
 		errno = ENOTDIR;
 	else
 		errno = ENOENT;
 	return r;
 }
 
-int vbf_redirect_taken(int dirfd, const char *path)
+int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
 {
 	struct vbf_where w;
+	if (r >= 0 || errno != ENOENT || !vbf_ready() || vbf_where_name(dirfd, path, &w) < 0)
+		return r;
+	return vbf_redirect_enoent_where(&w, r, path, self_err);
+}
+
+int vbf_redirect_taken(const struct vbf_where *w)
+{
 	char obj[VBF_REDIRECT_CAP];
-	/* before the call: the caller's pointer is for vbf_where_name to judge */
-	if (!vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || !w.key || !*w.key ||
-	    vbf_redirect_lookup(&w, obj) != 0)
+	if (!vbf_ready() || w->idx < 0 || !w->key || !*w->key || vbf_redirect_lookup(w, obj) != 0)
 		return 0;
 	errno = EEXIST;
 	return 1;

@@ -43,11 +43,6 @@ static void new_group(int idx, const struct stat *src, struct vbf_rec *rec)
 	rec->flags |= VBF_REC_LINK;
 }
 
-static int call_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *b, int fl)
-{
-	return fn == VBF_LN_LINK ? REAL(link)(a, b) : REAL(linkat)(fa, a, fb, b, fl);
-}
-
 static int copy_data(int from, int to)
 {
 	char buf[16384];
@@ -160,12 +155,12 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 			return -1;
 		/* a redirected FIFO, socket or device: a real link where it lives */
 		int r = vbf_redirect_link(wa, wb, fb, b);
-		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent(-1, fa, a, 0);
+		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent_where(wa, -1, a, 0);
 	}
 	/* a symlink's hard link is a symlink with its text; directories and
 	 * devices keep what the share said */
 	/* the kernel looks up the new name before it asks the filesystem */
-	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(fb, b))
+	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(wb))
 		return vbf_fail(EEXIST);
 	if (errno != ENOENT)
 		return -1;
@@ -214,7 +209,7 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	if (sfd >= 0)
 		REAL(close)(sfd);
 	if (r != 0)
-		return e == ENOENT ? vbf_redirect_enoent(-1, fb, b, 0) : vbf_fail(e);
+		return e == ENOENT ? vbf_redirect_enoent_where(wb, -1, b, 0) : vbf_fail(e);
 	const char *tbase = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
 	int keyed = sibling_key(wb->key, tbase, tkey, sizeof tkey) == 0;
 	struct vbf_rec rec = {0};
@@ -254,31 +249,31 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	return 0;
 }
 
-int vbf_op_link(enum vbf_link_fn fn, int fa, const char *a, int fb, const char *b, int flags)
+int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
+		int flags)
 {
-	struct vbf_where wa, wb;
-	int ia = vbf_where_name(fa, a, &wa), ib = vbf_where_name(fb, b, &wb);
+	int ia = wa->idx, ib = wb->idx;
 	if (ia < 0 && ib < 0)
-		return call_link(fn, fa, a, fb, b, flags);
-	if ((ia >= 0 && vbf_store_is_internal(ia, wa.key)) || (ib >= 0 && vbf_store_is_internal(ib, wb.key)))
+		return REAL(linkat)(fa, a, fb, b, flags);
+	if ((ia >= 0 && vbf_store_is_internal(ia, wa->key)) || (ib >= 0 && vbf_store_is_internal(ib, wb->key)))
 		return vbf_fail(ENOENT);
 	int saved = errno;
-	if (ia >= 0 && ib >= 0 && vbf_may_link(&wa, fa, a, &wb, fb, b, fn == VBF_LN_LINK ? 0 : flags))
+	if (ia >= 0 && ib >= 0 && vbf_may_link(wa, fa, a, wb, fb, b, flags))
 		return -1; /* the presented owners and modes (own.h) */
-	int r = call_link(fn, fa, a, fb, b, flags);
+	int r = REAL(linkat)(fa, a, fb, b, flags);
 	if (r == 0 && ia >= 0 && ia == ib) {
 		/* a real link: the new name presents what the old one does */
 		struct stat st;
 		struct vbf_rec rec;
-		if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0 && vbf_store_get(ia, wa.key, &st, &rec))
-			vbf_store_put(ib, wb.key, &st, &rec);
+		if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0 && vbf_store_get(ia, wa->key, &st, &rec))
+			vbf_store_put(ib, wb->key, &st, &rec);
 		errno = saved;
 		return 0;
 	}
 	if (r == 0 || errno != EPERM || ia < 0 || ia != ib)
 		return r;
 	int err = errno;
-	r = emulate(fa, a, fb, b, fn == VBF_LN_LINK ? 0 : flags, &wa, &wb, err);
+	r = emulate(fa, a, fb, b, flags, wa, wb, err);
 	if (r == 0)
 		errno = saved;
 	return r;

@@ -454,21 +454,33 @@ int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *p
 	return vbf_redirect_lookup(&r, buf);
 }
 
+const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, const char *path, int flags,
+				 char buf[VBF_REDIRECT_CAP])
+{
+	if (r >= 0 || errno != ENOENT || !path || !*path || !vbf_ready() || w->idx < 0)
+		return NULL;
+	int saved = errno;
+	const char *res = NULL;
+	if (vbf_redirect_lookup_name(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf) == 0)
+		res = buf;
+	else if (vbf_redirect_below(w))
+		saved = ENOTDIR; /* a path through one */
+	errno = saved;
+	return res;
+}
+
 const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char buf[VBF_REDIRECT_CAP])
 {
 	struct vbf_where w;
 	if (r >= 0 || errno != ENOENT || !path || !*path || !vbf_ready())
 		return NULL;
 	int saved = errno;
-	const char *res = NULL;
-	if (vbf_where_name(dirfd, path, &w) >= 0) {
-		if (vbf_redirect_lookup_name(&w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf) == 0)
-			res = buf;
-		else if (vbf_redirect_below(&w))
-			saved = ENOTDIR; /* a path through one */
+	if (vbf_where_name(dirfd, path, &w) < 0) {
+		errno = saved;
+		return NULL;
 	}
 	errno = saved;
-	return res;
+	return vbf_redirected_where(&w, r, dirfd, path, flags, buf);
 }
 
 void vbf_refuse_split(const char *path, char *dir, size_t cap, const char **base)

@@ -90,6 +90,7 @@ int vbf_share_has_records(int idx)
 
 int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w)
 {
+	vbf_where_count++;
 	/* A subtree share shares its device with the rest of its filesystem,
 	 * which must not pay for walks: there the name's text must lie in the
 	 * share before the kernel is asked which object it names. Where the
@@ -212,6 +213,7 @@ static int walk(int dirfd, const char *path, int follow, char *abs, size_t cap, 
 /* w->buf holds the walk's name: classify it */
 static void classify(struct vbf_where *w, int found, dev_t dev)
 {
+	vbf_where_count++;
 	w->idx = -1;
 	w->key = NULL;
 	if (w->buf[0] == '/' && (!found || vbf_share_dev(dev)))

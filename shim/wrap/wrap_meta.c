@@ -205,35 +205,41 @@ VBF_EXPORT int ftruncate64(int fd, off64_t n)
 /* A new symlink can put a whole tree under a name cached as missing. On a
  * share it is its creator's, as any file made there (own.h). A redirected
  * FIFO or socket holds its name (refuse.h). */
-static int symlink_done(int r, int d, const char *p)
+static int symlink_done(const struct vbf_where *w, int r, int d, const char *p)
 {
-	r = vbf_redirect_enoent(r, d, p, 0);
-	if (r == 0 && vbf_active() && maybe_share(d, p))
-		vbf_op_created(d, p, -1, 0777);
+	if (w->idx >= 0) {
+		r = vbf_redirect_enoent_where(w, r, p, 0);
+		if (r == 0)
+			vbf_op_created(d, p, -1, 0777);
+	}
 	return changed(r, d, p);
 }
 
-static int may_symlink(int d, const char *p)
+/* `w`: the name's classification, made once here and handed down */
+static int may_symlink(int d, const char *p, struct vbf_where *w)
 {
-	struct vbf_where w;
-	if (!vbf_active() || vbf_where_name(d, p, &w) < 0)
+	w->idx = -1;
+	w->key = NULL;
+	if (!vbf_active() || vbf_where_name(d, p, w) < 0)
 		return 0;
-	return vbf_redirect_taken(d, p) || vbf_may_create(&w, d, p);
+	return vbf_redirect_taken(w) || vbf_may_create(w, d, p);
 }
 
 VBF_EXPORT int symlink(const char *target, const char *p)
 {
+	struct vbf_where w;
 	VBF_NEED(symlink);
-	if (may_symlink(AT_FDCWD, p))
+	if (may_symlink(AT_FDCWD, p, &w))
 		return -1;
-	return symlink_done(REAL(symlink)(target, p), AT_FDCWD, p);
+	return symlink_done(&w, REAL(symlink)(target, p), AT_FDCWD, p);
 }
 VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
+	struct vbf_where w;
 	VBF_NEED(symlinkat);
-	if (may_symlink(d, p))
+	if (may_symlink(d, p, &w))
 		return -1;
-	return symlink_done(REAL(symlinkat)(target, d, p), d, p);
+	return symlink_done(&w, REAL(symlinkat)(target, d, p), d, p);
 }
 
 /* A share name a redirected FIFO or socket holds is no symlink (EINVAL), a

@@ -15,15 +15,20 @@
 /* the flags own.c takes */
 #define OWN_FLAGS (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
 
-/* Is (d, p) on a share? By name for paths, by mark for descriptors. */
-static int on_share(int d, const char *p, int fl)
+/* Is (d, p) on a share, for an op that takes the flags `known`? By name
+ * for paths (`w` the classification, handed down: it is made once), by
+ * mark for descriptors (w then says none). Other flags go to the plain
+ * call first (libc or the kernel refuse what they do not know, EINVAL),
+ * and only its success is looked at. */
+static int on_share(int d, const char *p, int fl, int known, struct vbf_where *w)
 {
-	struct vbf_where w;
-	if (!vbf_active())
+	w->idx = -1;
+	w->key = NULL;
+	if ((fl & ~known) || !vbf_active())
 		return 0;
 	if ((fl & AT_EMPTY_PATH) && d != AT_FDCWD && vbf_str_ok(p, 1) && !*p)
 		return vbf_fd_marked(d);
-	return vbf_where_name(d, p, &w) >= 0;
+	return vbf_where_name(d, p, w) >= 0;
 }
 
 /* The plain call answered `r`: did it act on a share? Errors about the
@@ -61,68 +66,107 @@ static int ebadf(void)
 
 /* A FIFO or socket redirected off the share (refuse.h) is changed where it
  * lives: the share has no such name. */
-static int redirected_chown(int r, int d, const char *p, uid_t u, gid_t g, int fl)
+static int redirected_chown(const struct vbf_where *w, int r, int d, const char *p, uid_t u, gid_t g, int fl)
 {
 	char lb[VBF_REDIRECT_CAP];
-	const char *lp = vbf_redirected(r, d, p, fl, lb);
+	const char *lp = vbf_redirected_where(w, r, d, p, fl, lb);
 	return lp ? REAL(fchownat)(AT_FDCWD, lp, u, g, fl & AT_SYMLINK_NOFOLLOW) : r;
 }
 
-static int redirected_chmod(int r, int d, const char *p, mode_t m, int fl)
+static int redirected_chmod(const struct vbf_where *w, int r, int d, const char *p, mode_t m, int fl)
 {
 	char lb[VBF_REDIRECT_CAP];
-	const char *lp = vbf_redirected(r, d, p, fl, lb);
+	const char *lp = vbf_redirected_where(w, r, d, p, fl, lb);
 	return lp ? REAL(chmod)(lp, m) : r;
 }
 
-/* `known`: the flags the op takes for this call. Others go to the plain
- * call first (libc or the kernel refuse what they do not know, EINVAL),
- * and only its success is looked at. */
+/* On a share (w): the op, then a redirected object's own. */
+static int chown_share(const struct vbf_where *w, int d, const char *p, uid_t u, gid_t g, int fl)
+{
+	return redirected_chown(w, vbf_op_chown_where(w, d, p, u, g, fl), d, p, u, g, fl);
+}
 
-#define CHOWN_BODY(d, p, u, g, fl, known, plain)                               \
-	if (!((fl) & ~(known)) && on_share(d, p, fl))                          \
-		return redirected_chown(vbf_op_chown(d, p, u, g, fl), d, p, u, g, fl); \
-	int r = plain;                                                         \
-	return reached_share(r, d, p, fl, known) ? vbf_op_chown(d, p, u, g, (fl) & OWN_FLAGS) : r;
+static int chmod_share(const struct vbf_where *w, int d, const char *p, mode_t m, int fl)
+{
+	return redirected_chmod(w, vbf_op_chmod_where(w, d, p, m, fl), d, p, m, fl);
+}
 
-#define CHMOD_BODY(d, p, m, fl, known, plain)                                  \
-	if (!((fl) & ~(known)) && on_share(d, p, fl))                          \
-		return redirected_chmod(vbf_op_chmod(d, p, m, fl), d, p, m, fl); \
-	int r = plain;                                                         \
-	return reached_share(r, d, p, fl, known) ? vbf_op_chmod(d, p, m, (fl) & OWN_FLAGS) : r;
+/* Elsewhere: the plain call answered `r`; recorded if it reached a share
+ * after all (no name of it was classified: the op classifies if it must). */
+static int chown_after(int r, int d, const char *p, uid_t u, gid_t g, int fl, int known)
+{
+	return reached_share(r, d, p, fl, known) ? vbf_op_chown_where(NULL, d, p, u, g, fl & OWN_FLAGS) : r;
+}
 
-VBF_EXPORT int chown(const char *p, uid_t u, gid_t g) { CHOWN_BODY(AT_FDCWD, p, u, g, 0, 0, REAL(chown)(p, u, g)) }
+static int chmod_after(int r, int d, const char *p, mode_t m, int fl, int known)
+{
+	return reached_share(r, d, p, fl, known) ? vbf_op_chmod_where(NULL, d, p, m, fl & OWN_FLAGS) : r;
+}
+
+VBF_EXPORT int chown(const char *p, uid_t u, gid_t g)
+{
+	struct vbf_where w;
+	if (on_share(AT_FDCWD, p, 0, 0, &w))
+		return chown_share(&w, AT_FDCWD, p, u, g, 0);
+	return chown_after(REAL(chown)(p, u, g), AT_FDCWD, p, u, g, 0, 0);
+}
 VBF_EXPORT int lchown(const char *p, uid_t u, gid_t g)
 {
-	CHOWN_BODY(AT_FDCWD, p, u, g, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW, REAL(lchown)(p, u, g))
+	struct vbf_where w;
+	const int fl = AT_SYMLINK_NOFOLLOW;
+	if (on_share(AT_FDCWD, p, fl, fl, &w))
+		return chown_share(&w, AT_FDCWD, p, u, g, fl);
+	return chown_after(REAL(lchown)(p, u, g), AT_FDCWD, p, u, g, fl, fl);
 }
 VBF_EXPORT int fchown(int fd, uid_t u, gid_t g)
 {
+	struct vbf_where w;
 	if (vbf_fd_marked(fd) && opath(fd))
 		return ebadf();
-	CHOWN_BODY(fd, "", u, g, AT_EMPTY_PATH, AT_EMPTY_PATH, REAL(fchown)(fd, u, g))
+	if (on_share(fd, "", AT_EMPTY_PATH, AT_EMPTY_PATH, &w))
+		return chown_share(&w, fd, "", u, g, AT_EMPTY_PATH);
+	return chown_after(REAL(fchown)(fd, u, g), fd, "", u, g, AT_EMPTY_PATH, AT_EMPTY_PATH);
 }
 VBF_EXPORT int fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
 {
-	CHOWN_BODY(d, p, u, g, fl, OWN_FLAGS, REAL(fchownat)(d, p, u, g, fl))
+	struct vbf_where w;
+	if (on_share(d, p, fl, OWN_FLAGS, &w))
+		return chown_share(&w, d, p, u, g, fl);
+	return chown_after(REAL(fchownat)(d, p, u, g, fl), d, p, u, g, fl, OWN_FLAGS);
 }
 
-VBF_EXPORT int chmod(const char *p, mode_t m) { CHMOD_BODY(AT_FDCWD, p, m, 0, 0, REAL(chmod)(p, m)) }
+VBF_EXPORT int chmod(const char *p, mode_t m)
+{
+	struct vbf_where w;
+	if (on_share(AT_FDCWD, p, 0, 0, &w))
+		return chmod_share(&w, AT_FDCWD, p, m, 0);
+	return chmod_after(REAL(chmod)(p, m), AT_FDCWD, p, m, 0, 0);
+}
 VBF_EXPORT int lchmod(const char *p, mode_t m)
 {
-	CHMOD_BODY(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW,
-		   REAL(lchmod) ? REAL(lchmod)(p, m) : REAL(fchmodat)(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW))
+	struct vbf_where w;
+	const int fl = AT_SYMLINK_NOFOLLOW;
+	if (on_share(AT_FDCWD, p, fl, fl, &w))
+		return chmod_share(&w, AT_FDCWD, p, m, fl);
+	int r = REAL(lchmod) ? REAL(lchmod)(p, m) : REAL(fchmodat)(AT_FDCWD, p, m, fl);
+	return chmod_after(r, AT_FDCWD, p, m, fl, fl);
 }
 VBF_EXPORT int fchmod(int fd, mode_t m)
 {
+	struct vbf_where w;
 	if (vbf_fd_marked(fd) && opath(fd))
 		return ebadf();
-	CHMOD_BODY(fd, "", m, AT_EMPTY_PATH, AT_EMPTY_PATH, REAL(fchmod)(fd, m))
+	if (on_share(fd, "", AT_EMPTY_PATH, AT_EMPTY_PATH, &w))
+		return chmod_share(&w, fd, "", m, AT_EMPTY_PATH);
+	return chmod_after(REAL(fchmod)(fd, m), fd, "", m, AT_EMPTY_PATH, AT_EMPTY_PATH);
 }
 /* AT_EMPTY_PATH here is new (glibc 2.39, Linux 6.6): older ones say EINVAL */
 VBF_EXPORT int fchmodat(int d, const char *p, mode_t m, int fl)
 {
-	CHMOD_BODY(d, p, m, fl, AT_SYMLINK_NOFOLLOW, REAL(fchmodat)(d, p, m, fl))
+	struct vbf_where w;
+	if (on_share(d, p, fl, AT_SYMLINK_NOFOLLOW, &w))
+		return chmod_share(&w, d, p, m, fl);
+	return chmod_after(REAL(fchmodat)(d, p, m, fl), d, p, m, fl, AT_SYMLINK_NOFOLLOW);
 }
 
 /* fchmodat2 (Linux 6.6) takes the flags fchmodat's system call lacks. The
@@ -144,28 +188,40 @@ static int fchmodat2_missing(void)
 
 int vbf_wrap_fchmodat2(int d, const char *p, mode_t m, int fl)
 {
-	if (!(fl & ~OWN_FLAGS) && on_share(d, p, fl)) {
+	struct vbf_where w;
+	if (on_share(d, p, fl, OWN_FLAGS, &w)) {
 		int e = fchmodat2_missing();
-		return e ? vbf_fail(e) : redirected_chmod(vbf_op_chmod(d, p, m, fl), d, p, m, fl);
+		return e ? vbf_fail(e) : chmod_share(&w, d, p, m, fl);
 	}
-	int r = REAL(fchmodat2)(d, p, m, fl);
-	return reached_share(r, d, p, fl, OWN_FLAGS) ? vbf_op_chmod(d, p, m, fl) : r;
+	return chmod_after(REAL(fchmodat2)(d, p, m, fl), d, p, m, fl, OWN_FLAGS);
 }
 VBF_EXPORT int fchmodat2(int d, const char *p, mode_t m, int fl) { return vbf_wrap_fchmodat2(d, p, m, fl); }
 
-/* access: the real answer first; on a share, also the presented one. */
-#define ACCESS_BODY(d, p, m, fl, plain)                                        \
-	int r = plain, e = errno;                                              \
-	if ((r && e == EFAULT) || !on_share(d, p, fl))                         \
-		return errno = e, r;                                           \
-	char lb_[VBF_REDIRECT_CAP];                                            \
-	errno = e;                                                             \
-	const char *lp_ = vbf_redirected(r, d, p, fl, lb_);                    \
-	if (lp_)                                                               \
-		return REAL(faccessat)(AT_FDCWD, lp_, m, fl & AT_EACCESS);     \
-	return vbf_op_access(d, p, m, fl, r, e);
+/* access: the real answer first (`r`, errno); on a share, also the
+ * presented one. */
+static int access_after(int r, int d, const char *p, int m, int fl)
+{
+	struct vbf_where w;
+	int e = errno;
+	if ((r && e == EFAULT) || !on_share(d, p, fl, fl, &w)) {
+		errno = e;
+		return r;
+	}
+	char lb[VBF_REDIRECT_CAP];
+	errno = e;
+	const char *lp = vbf_redirected_where(&w, r, d, p, fl, lb);
+	if (lp)
+		return REAL(faccessat)(AT_FDCWD, lp, m, fl & AT_EACCESS);
+	return vbf_op_access(&w, d, p, m, fl, r, e);
+}
 
-VBF_EXPORT int access(const char *p, int m) { ACCESS_BODY(AT_FDCWD, p, m, 0, REAL(access)(p, m)) }
-VBF_EXPORT int faccessat(int d, const char *p, int m, int fl) { ACCESS_BODY(d, p, m, fl, REAL(faccessat)(d, p, m, fl)) }
-VBF_EXPORT int euidaccess(const char *p, int m) { ACCESS_BODY(AT_FDCWD, p, m, AT_EACCESS, REAL(euidaccess)(p, m)) }
-VBF_EXPORT int eaccess(const char *p, int m) { ACCESS_BODY(AT_FDCWD, p, m, AT_EACCESS, REAL(eaccess)(p, m)) }
+VBF_EXPORT int access(const char *p, int m) { return access_after(REAL(access)(p, m), AT_FDCWD, p, m, 0); }
+VBF_EXPORT int faccessat(int d, const char *p, int m, int fl)
+{
+	return access_after(REAL(faccessat)(d, p, m, fl), d, p, m, fl);
+}
+VBF_EXPORT int euidaccess(const char *p, int m)
+{
+	return access_after(REAL(euidaccess)(p, m), AT_FDCWD, p, m, AT_EACCESS);
+}
+VBF_EXPORT int eaccess(const char *p, int m) { return access_after(REAL(eaccess)(p, m), AT_FDCWD, p, m, AT_EACCESS); }

@@ -32,10 +32,12 @@ static long own_call(long n, const long a[6])
 
 static long rename_call(long n, const long a[6])
 {
-	if (!vbf_active())
+	struct vbf_where wa, wb;
+	int fa = (int)a[0], fb = (int)a[2];
+	const char *pa = (const char *)a[1], *pb = (const char *)a[3];
+	if (!vbf_active() || !vbf_where_two(fa, pa, &wa, fb, pb, &wb))
 		return plain(n, a);
-	return vbf_op_rename(VBF_RN_SYSCALL, (int)a[0], (const char *)a[1], (int)a[2], (const char *)a[3],
-			     (unsigned int)a[4]);
+	return vbf_op_rename(&wa, fa, pa, &wb, fb, pb, (unsigned int)a[4]);
 }
 
 /* A stat by name: kernel-resolved where worth it. */

@@ -6,6 +6,7 @@
  * FIFOs after the real entries. The host's answers are scripted through the
  * real-function table. */
 #include "fake_real.h"
+#include "fake_ops.h"
 #include "config.h"
 #include "defer.h"
 #include "dir_tail.h"
@@ -19,10 +20,12 @@ void vbf_boot(void) {}
 static char root[PATH_MAX];
 #define P(slot, rel) fake_share_path(slot, rel)
 
+
 static int holding;    /* the host answers unlink ETXTBSY while set */
 static int busy_after; /* and this many more times once it is not */
 static int unlinks;
 
+/* the deferred unlink's own, at the last close (defer.c) */
 static int f_unlink(const char *p)
 {
 	unlinks++;
@@ -32,12 +35,15 @@ static int f_unlink(const char *p)
 	}
 	return unlink(p);
 }
+/* the op's (refuse.c) */
 static int f_unlinkat(int d, const char *p, int fl)
 {
-	if (!fl && holding) {
+	if (!fl) {
 		unlinks++;
-		errno = ETXTBSY;
-		return -1;
+		if (holding || (busy_after > 0 && busy_after--)) {
+			errno = ETXTBSY;
+			return -1;
+		}
 	}
 	return unlinkat(d, p, fl);
 }
@@ -109,7 +115,7 @@ static void t_defer_at_last_close(void **s)
 	vbf_store_put(0, "f", &st, &rec);
 	holding = 1;
 	errno = 4242;
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "f"), 0), 0);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "f"), 0), 0);
 	assert_int_equal(errno, 4242);
 	assert_int_equal(fake_slept, 0); /* no retry: it would wait for ourselves */
 	/* the name is gone at once, the file renamed aside, its record dropped */
@@ -136,15 +142,15 @@ static void t_defer_kept_name(void **s)
 	int fd = open_marked(P(0, "f"), O_RDWR | O_CREAT);
 	vbf_real.renameat = f_renameat_busy;
 	holding = 1;
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "f"), 0), 0);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "f"), 0), 0);
 	/* the host still has the name: this process answers ENOENT for it */
 	assert_int_equal(access(P(0, "f"), F_OK), 0);
 	assert_int_equal(count(VBF_DEFER_PREFIX), 0);
 	assert_true(vbf_defer_kept(0, "f"));
 	assert_false(vbf_defer_kept(0, "g"));
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "f"), 0), -1);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "f"), 0), -1);
 	assert_int_equal(errno, ENOENT);
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "f"), AT_FDCWD, P(1, "g"), 0), -1);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "f"), AT_FDCWD, P(1, "g"), 0), -1);
 	assert_int_equal(errno, ENOENT);
 	int dfd = open_marked(root, O_RDONLY | O_DIRECTORY);
 	assert_true(vbf_defer_listed(dfd, "f"));

@@ -5,6 +5,7 @@
  * busy answers retried within the budget, RENAME_NOREPLACE and hard links
  * emulated. */
 #include "fake_real.h"
+#include "fake_ops.h"
 #include "config.h"
 #include "refuse.h"
 #include "store.h"
@@ -19,6 +20,7 @@ void vbf_boot(void) {}
 
 static char root[PATH_MAX];
 #define P(slot, rel) fake_share_path(slot, rel)
+
 
 /* ---- the share's answers, scripted ---- */
 
@@ -44,7 +46,7 @@ static int scripted(void)
 	return 0;
 }
 
-static int f_rename(const char *a, const char *b) { return scripted() ? -1 : rename(a, b); }
+static int f_renameat(int fa, const char *a, int fb, const char *b) { return scripted() ? -1 : renameat(fa, a, fb, b); }
 static int f_renameat2(int fa, const char *a, int fb, const char *b, unsigned int fl)
 {
 	if (fl && no_flags) {
@@ -54,26 +56,27 @@ static int f_renameat2(int fa, const char *a, int fb, const char *b, unsigned in
 	}
 	return scripted() ? -1 : renameat2(fa, a, fb, b, fl);
 }
-static int f_unlink(const char *p) { return scripted() ? -1 : unlink(p); }
+/* the share's answers to unlink; a directory's removal is the real one */
+static int f_unlinkat(int d, const char *p, int fl) { return !fl && scripted() ? -1 : unlinkat(d, p, fl); }
 /* the share has no hard links: its own answer, apart from the others' */
 static int link_err;
-static int f_link(const char *a, const char *b)
+static int f_linkat(int fa, const char *a, int fb, const char *b, int fl)
 {
 	calls++;
 	if (link_err) {
 		errno = link_err;
 		return -1;
 	}
-	return link(a, b);
+	return linkat(fa, a, fb, b, fl);
 }
 
 static int setup(void **s)
 {
 	fake_real_reset();
-	vbf_real.rename = f_rename;
+	vbf_real.renameat = f_renameat;
 	vbf_real.renameat2 = f_renameat2;
-	vbf_real.unlink = f_unlink;
-	vbf_real.link = f_link;
+	vbf_real.unlinkat = f_unlinkat;
+	vbf_real.linkat = f_linkat;
 	busy = once = refuse = link_err = no_flags = calls = 0;
 	fake_share_make(root);
 	return 0;
@@ -112,7 +115,7 @@ static void t_rename_moves_record(void **s)
 	struct vbf_rec rec;
 	make_file(P(0, "a"), "x");
 	record("a", P(0, "a"), 123, 0600);
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
 	assert_int_equal(access(P(0, "b"), F_OK), 0);
 	assert_true(has("b", P(0, "b"), &rec));
 	assert_int_equal(rec.uid, 123);
@@ -121,7 +124,7 @@ static void t_rename_moves_record(void **s)
 	/* a rename over a recorded name: its record goes, the source's wins */
 	make_file(P(0, "c"), "y");
 	record("c", P(0, "c"), 7, 0640);
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "b"), AT_FDCWD, P(1, "c"), 0), 0);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "b"), AT_FDCWD, P(1, "c"), 0), 0);
 	assert_true(has("c", P(0, "c"), &rec));
 	assert_int_equal(rec.uid, 123);
 	assert_int_equal(calls, 2);
@@ -135,7 +138,7 @@ static void t_rename_dir_subtree(void **s)
 	make_file(P(0, "d/s/f"), "x");
 	record("d", P(0, "d"), 10, 0700);
 	record("d/s/f", P(0, "d/s/f"), 11, 0600);
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "d"), AT_FDCWD, P(1, "e"), 0), 0);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "d"), AT_FDCWD, P(1, "e"), 0), 0);
 	assert_true(has("e", P(0, "e"), &rec));
 	assert_int_equal(rec.uid, 10);
 	assert_true(has("e/s/f", P(0, "e/s/f"), &rec));
@@ -150,7 +153,7 @@ static void t_rename_busy_retried(void **s)
 	make_file(P(0, "a"), "x");
 	record("a", P(0, "a"), 5, 0600);
 	busy = 2;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
 	assert_int_equal(calls, 3);
 	assert_int_equal(fake_nslept, 2);
 	assert_int_equal(fake_slept, 10 + 20);
@@ -165,7 +168,7 @@ static void t_rename_busy_gives_up(void **s)
 	record("a", P(0, "a"), 5, 0600);
 	busy = 1000;
 	vbf_cfg.retry_ms = 100;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
 	assert_int_equal(errno, EBUSY);
 	assert_int_equal(fake_slept, 100); /* the whole budget, never more */
 	assert_int_equal(calls, fake_nslept + 1);
@@ -176,7 +179,7 @@ static void t_rename_busy_gives_up(void **s)
 	busy = 1000;
 	calls = fake_nslept = 0;
 	vbf_cfg.retry_ms = 0;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
 	assert_int_equal(errno, EBUSY);
 	assert_int_equal(calls, 1);
 	assert_int_equal(fake_nslept, 0);
@@ -191,20 +194,20 @@ static void t_rename_noreplace_emulated(void **s)
 	record("a", P(0, "a"), 9, 0600);
 	record("b", P(0, "b"), 8, 0600);
 	/* the target exists: EEXIST, both names and records as they were */
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAMEAT2, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), RENAME_NOREPLACE), -1);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), RENAME_NOREPLACE), -1);
 	assert_int_equal(errno, EEXIST);
 	assert_true(has("a", P(0, "a"), &rec));
 	assert_true(has("b", P(0, "b"), &rec));
 	assert_int_equal(rec.uid, 8);
 	/* a free target: checked, then a plain rename, the record moved */
 	calls = 0;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAMEAT2, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "c"), RENAME_NOREPLACE), 0);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "c"), RENAME_NOREPLACE), 0);
 	assert_int_equal(calls, 2); /* refused with the flag, then made without */
 	assert_int_equal(access(P(0, "a"), F_OK), -1);
 	assert_true(has("c", P(0, "c"), &rec));
 	assert_int_equal(rec.uid, 9);
 	/* a real error of the check stays what it is */
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAMEAT2, AT_FDCWD, P(0, "c"), AT_FDCWD, P(1, "nodir/c"), RENAME_NOREPLACE),
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "c"), AT_FDCWD, P(1, "nodir/c"), RENAME_NOREPLACE),
 			 -1);
 	assert_int_equal(errno, ENOENT);
 	assert_true(has("c", P(0, "c"), NULL));
@@ -220,7 +223,7 @@ static void t_rename_onto_empty_dir(void **s)
 		assert_int_equal(mkdir(P(0, dirs[i]), 0755), 0);
 	record("src", P(0, "src"), 4, 0700);
 	once = EEXIST;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "src"), AT_FDCWD, P(1, "dst"), 0), 0);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "src"), AT_FDCWD, P(1, "dst"), 0), 0);
 	assert_int_equal(calls, 2);
 	assert_int_equal(access(P(0, "src"), F_OK), -1);
 	assert_true(has("dst", P(0, "dst"), &rec));
@@ -228,13 +231,13 @@ static void t_rename_onto_empty_dir(void **s)
 	/* a target that is not empty stays, and the answer is ENOTEMPTY */
 	make_file(P(0, "dst2/x"), "x");
 	once = EEXIST;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "src2"), AT_FDCWD, P(1, "dst2"), 0), -1);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "src2"), AT_FDCWD, P(1, "dst2"), 0), -1);
 	assert_int_equal(errno, ENOTEMPTY);
 	assert_int_equal(access(P(0, "dst2/x"), F_OK), 0);
 	assert_int_equal(access(P(0, "src2"), F_OK), 0);
 	/* refused again once the target is gone: the empty target is put back */
 	refuse = EEXIST;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "src2"), AT_FDCWD, P(1, "dst3"), 0), -1);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "src2"), AT_FDCWD, P(1, "dst3"), 0), -1);
 	assert_int_equal(errno, EEXIST);
 	assert_int_equal(access(P(0, "dst3"), F_OK), 0);
 	assert_int_equal(access(P(0, "src2"), F_OK), 0);
@@ -246,7 +249,7 @@ static void t_unlink_drops_record(void **s)
 {
 	make_file(P(0, "a"), "x");
 	record("a", P(0, "a"), 3, 0600);
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "a"), 0), 0);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "a"), 0), 0);
 	assert_int_equal(access(P(0, "a"), F_OK), -1);
 	/* a new file under the name starts with no record */
 	make_file(P(0, "a"), "x");
@@ -254,7 +257,7 @@ static void t_unlink_drops_record(void **s)
 	/* a failed unlink keeps it */
 	record("a", P(0, "a"), 3, 0600);
 	refuse = EACCES;
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "a"), 0), -1);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "a"), 0), -1);
 	assert_int_equal(errno, EACCES);
 	assert_int_equal(fake_nslept, 0);
 	assert_true(has("a", P(0, "a"), NULL));
@@ -266,7 +269,7 @@ static void t_unlink_busy(void **s)
 	record("a", P(0, "a"), 3, 0600);
 	/* not open here: no deferral, the unlink is tried again */
 	busy = 3;
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "a"), 0), 0);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "a"), 0), 0);
 	assert_int_equal(calls, 4);
 	assert_int_equal(fake_slept, 10 + 20 + 40);
 	assert_int_equal(access(P(0, "a"), F_OK), -1);
@@ -277,7 +280,7 @@ static void t_unlink_busy(void **s)
 	busy = 1000;
 	fake_slept = 0;
 	vbf_cfg.retry_ms = 250;
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "a"), 0), -1);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "a"), 0), -1);
 	assert_int_equal(errno, EBUSY);
 	assert_int_equal(fake_slept, 250);
 	assert_true(has("a", P(0, "a"), NULL));
@@ -295,7 +298,7 @@ static void t_link_emulated(void **s)
 	assert_int_equal(lstat(P(0, "a"), &sa), 0);
 	link_err = EPERM;
 	errno = 4242;
-	assert_int_equal(vbf_op_link(VBF_LN_LINK, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
+	assert_int_equal(op_link(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
 	assert_int_equal(errno, 4242); /* kept on success */
 	int fd = open(P(0, "b"), O_RDONLY);
 	assert_true(fd >= 0);
@@ -313,15 +316,15 @@ static void t_link_emulated(void **s)
 	assert_true(rb.link_ino == (uint64_t)sa.st_ino);
 	assert_int_equal(vbf_store_links(0, ra.link), 2);
 	/* a third name joins the same group */
-	assert_int_equal(vbf_op_link(VBF_LN_LINK, AT_FDCWD, P(0, "b"), AT_FDCWD, P(1, "c"), 0), 0);
+	assert_int_equal(op_link(AT_FDCWD, P(0, "b"), AT_FDCWD, P(1, "c"), 0), 0);
 	assert_int_equal(vbf_store_links(0, ra.link), 3);
 	/* a rename of one name onto another of its group does nothing */
 	calls = 0;
-	assert_int_equal(vbf_op_rename(VBF_RN_RENAME, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
+	assert_int_equal(op_rename(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), 0);
 	assert_int_equal(calls, 0);
 	assert_int_equal(access(P(0, "a"), F_OK), 0);
 	/* an unlink leaves the group one name smaller */
-	assert_int_equal(vbf_op_unlink(VBF_UN_UNLINK, AT_FDCWD, P(0, "c"), 0), 0);
+	assert_int_equal(op_unlink(AT_FDCWD, P(0, "c"), 0), 0);
 	assert_int_equal(vbf_store_links(0, ra.link), 2);
 	/* no temporary copy was left behind */
 	DIR *d = opendir(root);
@@ -336,17 +339,17 @@ static void t_link_target_exists(void **s)
 	make_file(P(0, "a"), "a");
 	make_file(P(0, "b"), "b");
 	link_err = EPERM;
-	assert_int_equal(vbf_op_link(VBF_LN_LINK, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
+	assert_int_equal(op_link(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "b"), 0), -1);
 	assert_int_equal(errno, EEXIST);
 	assert_false(has("b", P(0, "b"), NULL));
 	/* a directory is not linked: the share's answer stays */
 	assert_int_equal(mkdir(P(0, "d"), 0755), 0);
-	assert_int_equal(vbf_op_link(VBF_LN_LINK, AT_FDCWD, P(0, "d"), AT_FDCWD, P(1, "e"), 0), -1);
+	assert_int_equal(op_link(AT_FDCWD, P(0, "d"), AT_FDCWD, P(1, "e"), 0), -1);
 	assert_int_equal(errno, EPERM);
 	assert_int_equal(access(P(0, "e"), F_OK), -1);
 	/* another refusal than EPERM is no cue to copy */
 	link_err = EACCES;
-	assert_int_equal(vbf_op_link(VBF_LN_LINK, AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "f"), 0), -1);
+	assert_int_equal(op_link(AT_FDCWD, P(0, "a"), AT_FDCWD, P(1, "f"), 0), -1);
 	assert_int_equal(errno, EACCES);
 	assert_int_equal(access(P(0, "f"), F_OK), -1);
 }
