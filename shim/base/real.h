@@ -74,13 +74,12 @@ static inline int vbf_no_function(void)
 	return vbf_fail(ENOSYS);
 }
 
-/* The same as a statement; left for the wrappers not yet written out with
- * vbf_no_function (its `return` is not visible where it is used). */
-#define VBF_NEED(name)                                                         \
-	do {                                                                   \
-		if (!REAL(name))                                               \
-			return vbf_no_function();                              \
-	} while (0)
+/* The same for a function that answers with a pointer (fopen, opendir). */
+static inline void *vbf_no_function_null(void)
+{
+	errno = ENOSYS;
+	return NULL;
+}
 
 /* A system call made without libc: used where libc's `syscall` may be our own
  * wrapper or not yet resolved. RAW(SYS_x, a, b...) takes up to six

@@ -100,7 +100,8 @@ static const struct timespec *from_tv(const struct timeval *tv, struct timespec 
 
 VBF_EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int fl)
 {
-	VBF_NEED(utimensat);
+	if (!REAL(utimensat))
+		return vbf_no_function();
 	int e = errno;
 	if (may_times(d, p, fl, t))
 		return -1;
@@ -111,13 +112,15 @@ VBF_EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int f
 }
 VBF_EXPORT int futimens(int fd, const struct timespec t[2])
 {
-	VBF_NEED(futimens);
+	if (!REAL(futimens))
+		return vbf_no_function();
 	int e = errno;
 	return times_done(REAL(futimens)(fd, t), e, fd, NULL, 0, t);
 }
 VBF_EXPORT int utimes(const char *p, const struct timeval t[2])
 {
-	VBF_NEED(utimes);
+	if (!REAL(utimes))
+		return vbf_no_function();
 	int e = errno;
 	if (may_times(AT_FDCWD, p, 0, t ? EXPLICIT : NULL))
 		return -1;
@@ -129,7 +132,8 @@ VBF_EXPORT int utimes(const char *p, const struct timeval t[2])
 }
 VBF_EXPORT int lutimes(const char *p, const struct timeval t[2])
 {
-	VBF_NEED(lutimes);
+	if (!REAL(lutimes))
+		return vbf_no_function();
 	int e = errno;
 	if (may_times(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, t ? EXPLICIT : NULL))
 		return -1;
@@ -141,13 +145,15 @@ VBF_EXPORT int lutimes(const char *p, const struct timeval t[2])
 }
 VBF_EXPORT int futimes(int fd, const struct timeval t[2])
 {
-	VBF_NEED(futimes);
+	if (!REAL(futimes))
+		return vbf_no_function();
 	int e = errno;
 	return times_done(REAL(futimes)(fd, t), e, fd, NULL, 0, t ? EXPLICIT : NULL);
 }
 VBF_EXPORT int futimesat(int d, const char *p, const struct timeval t[2])
 {
-	VBF_NEED(futimesat);
+	if (!REAL(futimesat))
+		return vbf_no_function();
 	int e = errno;
 	if (may_times(d, p, 0, t ? EXPLICIT : NULL))
 		return -1;
@@ -159,7 +165,8 @@ VBF_EXPORT int futimesat(int d, const char *p, const struct timeval t[2])
 }
 VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 {
-	VBF_NEED(utime);
+	if (!REAL(utime))
+		return vbf_no_function();
 	int e = errno;
 	if (may_times(AT_FDCWD, p, 0, t ? EXPLICIT : NULL))
 		return -1;
@@ -177,27 +184,31 @@ VBF_EXPORT int utime(const char *p, const struct utimbuf *t)
 
 VBF_EXPORT int truncate(const char *p, off_t n)
 {
-	VBF_NEED(truncate);
+	if (!REAL(truncate))
+		return vbf_no_function();
 	if (may_write(p))
 		return -1;
 	return truncated(vbf_redirect_enoent(REAL(truncate)(p, n), AT_FDCWD, p, EINVAL), p);
 }
 VBF_EXPORT int ftruncate(int fd, off_t n)
 {
-	VBF_NEED(ftruncate);
+	if (!REAL(ftruncate))
+		return vbf_no_function();
 	return changed(REAL(ftruncate)(fd, n), fd, NULL);
 }
 #if VBF_GLIBC
 VBF_EXPORT int truncate64(const char *p, off64_t n)
 {
-	VBF_NEED(truncate64);
+	if (!REAL(truncate64))
+		return vbf_no_function();
 	if (may_write(p))
 		return -1;
 	return truncated(vbf_redirect_enoent(REAL(truncate64)(p, n), AT_FDCWD, p, EINVAL), p);
 }
 VBF_EXPORT int ftruncate64(int fd, off64_t n)
 {
-	VBF_NEED(ftruncate64);
+	if (!REAL(ftruncate64))
+		return vbf_no_function();
 	return changed(REAL(ftruncate64)(fd, n), fd, NULL);
 }
 #endif
@@ -228,7 +239,8 @@ static int may_symlink(int d, const char *p, struct vbf_where *w)
 VBF_EXPORT int symlink(const char *target, const char *p)
 {
 	struct vbf_where w;
-	VBF_NEED(symlink);
+	if (!REAL(symlink))
+		return vbf_no_function();
 	if (may_symlink(AT_FDCWD, p, &w))
 		return -1;
 	return symlink_done(&w, REAL(symlink)(target, p), AT_FDCWD, p);
@@ -236,7 +248,8 @@ VBF_EXPORT int symlink(const char *target, const char *p)
 VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
 {
 	struct vbf_where w;
-	VBF_NEED(symlinkat);
+	if (!REAL(symlinkat))
+		return vbf_no_function();
 	if (may_symlink(d, p, &w))
 		return -1;
 	return symlink_done(&w, REAL(symlinkat)(target, d, p), d, p);
@@ -246,13 +259,15 @@ VBF_EXPORT int symlinkat(const char *target, int d, const char *p)
  * path through one is ENOTDIR (refuse.h); only an ENOENT is looked at. */
 VBF_EXPORT ssize_t readlink(const char *p, char *buf, size_t n)
 {
-	VBF_NEED(readlink);
+	if (!REAL(readlink))
+		return vbf_no_function();
 	ssize_t r = REAL(readlink)(p, buf, n);
 	return r < 0 && errno == ENOENT ? vbf_redirect_enoent(-1, AT_FDCWD, p, EINVAL) : r;
 }
 VBF_EXPORT ssize_t readlinkat(int d, const char *p, char *buf, size_t n)
 {
-	VBF_NEED(readlinkat);
+	if (!REAL(readlinkat))
+		return vbf_no_function();
 	ssize_t r = REAL(readlinkat)(d, p, buf, n);
 	return r < 0 && errno == ENOENT ? vbf_redirect_enoent(-1, d, p, EINVAL) : r;
 }
@@ -272,16 +287,19 @@ static int acl_done(int r, int d, const char *p, int fl, const char *name)
 
 VBF_EXPORT int setxattr(const char *p, const char *n, const void *v, size_t sz, int fl)
 {
-	VBF_NEED(setxattr);
+	if (!REAL(setxattr))
+		return vbf_no_function();
 	return acl_done(REAL(setxattr)(p, n, v, sz, fl), AT_FDCWD, p, 0, n);
 }
 VBF_EXPORT int lsetxattr(const char *p, const char *n, const void *v, size_t sz, int fl)
 {
-	VBF_NEED(lsetxattr);
+	if (!REAL(lsetxattr))
+		return vbf_no_function();
 	return acl_done(REAL(lsetxattr)(p, n, v, sz, fl), AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, n);
 }
 VBF_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t sz, int fl)
 {
-	VBF_NEED(fsetxattr);
+	if (!REAL(fsetxattr))
+		return vbf_no_function();
 	return acl_done(REAL(fsetxattr)(fd, n, v, sz, fl), fd, NULL, 0, n);
 }

@@ -91,10 +91,8 @@ VBF_EXPORT int creat64(const char *p, mode_t m)
 static FILE *do_fopen(FILE *(*fn)(const char *, const char *), const char *p, const char *mode)
 {
 	struct vbf_where w;
-	if (!fn) {
-		errno = ENOSYS;
-		return NULL;
-	}
+	if (!fn)
+		return vbf_no_function_null();
 	if (!on_share(AT_FDCWD, p, &w))
 		return fn(p, mode);
 	return vbf_op_fopen(&w, fn, p, mode);
@@ -106,10 +104,8 @@ VBF_EXPORT FILE *fopen64(const char *p, const char *mode) { return do_fopen(REAL
 VBF_EXPORT DIR *opendir(const char *p)
 {
 	struct vbf_where w;
-	if (!REAL(opendir)) {
-		errno = ENOSYS;
-		return NULL;
-	}
+	if (!REAL(opendir))
+		return vbf_no_function_null();
 	if (!vbf_active() || vbf_where_name(AT_FDCWD, p, &w) < 0)
 		return REAL(opendir)(p);
 	if (vbf_may_open(&w, AT_FDCWD, p, O_RDONLY | O_DIRECTORY))
