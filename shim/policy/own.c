@@ -70,6 +70,18 @@ static int keyless(const struct vbf_where *w, const struct stat *st, int r, int 
 	return err ? vbf_fail(err) : 0;
 }
 
+/* What a chown or chmod of the share object `w` is judged by: search
+ * permission on the way (EACCES: -1), then its view and the caller. */
+static int judged(const struct vbf_where *w, const char *path, const struct stat *st, struct vbf_view *v,
+		  struct vbf_cred *c)
+{
+	if (vbf_may_search(w, path))
+		return -1;
+	vbf_view_of(w->idx, w->key, st, v);
+	vbf_cred_get(c, 1);
+	return 0;
+}
+
 int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct stat st;
@@ -85,12 +97,10 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 	if (!w.key)
 		return keyless(&w, &st, REAL(fchownat)(dirfd, path, uid, gid, flags), 1, uid, gid);
 
-	if (vbf_may_search(&w, path))
-		return -1;
 	struct vbf_view v;
 	struct vbf_cred c;
-	vbf_view_of(w.idx, w.key, &st, &v);
-	vbf_cred_get(&c, 1);
+	if (judged(&w, path, &st, &v, &c))
+		return -1;
 	int err = vbf_rule_chown(&c, v.uid, v.gid, uid, gid);
 	if (err)
 		return vbf_fail(err);
@@ -167,12 +177,10 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 	if (!w.key)
 		return keyless(&w, &st, real_chmod(dirfd, path, mode, flags), 0, 0, 0);
 
-	if (vbf_may_search(&w, path))
-		return -1;
 	struct vbf_view v;
 	struct vbf_cred c;
-	vbf_view_of(w.idx, w.key, &st, &v);
-	vbf_cred_get(&c, 1);
+	if (judged(&w, path, &st, &v, &c))
+		return -1;
 	int err = vbf_rule_chmod(&c, v.uid);
 	if (err)
 		return vbf_fail(err);
