@@ -538,7 +538,7 @@ static pid_t pid_cached;
 static pid_t my_pid(void)
 {
 	if (!pid_cached)
-		pid_cached = (pid_t)vbf_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
+		pid_cached = (pid_t)REAL(getpid)();
 	return pid_cached;
 }
 
@@ -551,6 +551,8 @@ static int readable(uintptr_t at)
 	char c;
 	struct iovec local = {&c, 1}, remote = {(void *)at, 1};
 	int saved = errno;
+	/* raw: glibc 2.28 has the wrapper, but the probe must not be a call
+	 * a fake table or another preload could answer */
 	long r = vbf_raw_syscall(SYS_process_vm_readv, my_pid(), (long)&local, 1, (long)&remote, 1, 0);
 	int bad = r == -1 && errno == EFAULT;
 	errno = saved;
@@ -585,6 +587,8 @@ int vbf_str_ok(const char *s, int probe)
 static int writable(void *at)
 {
 	int saved = errno;
+	/* raw: libc's sigprocmask copies through its own buffer, so the
+	 * kernel would not be the one to touch `at` */
 	long r = vbf_raw_syscall(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, 0, (long)at, 8, 0, 0);
 	int bad = r == -1 && errno == EFAULT;
 	errno = saved;

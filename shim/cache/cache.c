@@ -16,6 +16,8 @@
 #include "real.h"
 #include <sys/sysmacros.h>
 
+/* raw, as the store's arena (base/arena.c): these run under the cache's
+ * lock, where a first REAL() call would resolve the whole table */
 static void *map_pages(size_t n)
 {
 	int saved = errno;

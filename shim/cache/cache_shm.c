@@ -297,6 +297,7 @@ static void reap(void)
 			if (probes >= REAP_PROBES)
 				continue;
 			probes++;
+			/* raw: kill is not in the table, and signal 0 sends nothing */
 			dead = RAW(SYS_kill, p, 0, 0, 0) < 0 && errno == ESRCH;
 			memo[h].pid = p;
 			memo[h].dead = dead;
