@@ -22,12 +22,15 @@ int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
 	char obj[VBF_REDIRECT_CAP];
 	if (r >= 0 || errno != ENOENT || !vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || !*path)
 		return r;
+	struct vbf_where rw;
+	int e = ENOENT;
 	if (self_err && vbf_redirect_lookup(&w, obj) == 0)
-		errno = self_err;
+		e = self_err;
 	else if (vbf_redirect_below(&w))
-		errno = ENOTDIR;
-	else
-		errno = ENOENT;
+		e = ENOTDIR;
+	else if (vbf_redirect_resolved(&w, dirfd, path, 1, &rw) >= 0)
+		e = self_err && vbf_redirect_lookup(&rw, obj) == 0 ? self_err : vbf_redirect_below(&rw) ? ENOTDIR : ENOENT;
+	errno = e;
 	return r;
 }
 
