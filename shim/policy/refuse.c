@@ -27,15 +27,6 @@ static int internal(const struct vbf_where *w) { return w->idx >= 0 && w->key &&
 
 static int writes(int fl) { return (fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC); }
 
-/* A redirected FIFO or socket on the way: of the name as written, or of the
- * one its symlinks lead to (c -> fifo/x), as the kernel's ENOTDIR */
-static int below(const struct vbf_where *w, int dirfd, const char *path, int follow)
-{
-	struct vbf_where r;
-	return vbf_redirect_below(w) ||
-	       (vbf_redirect_resolved(w, dirfd, path, follow, &r) >= 0 && vbf_redirect_below(&r));
-}
-
 int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode,
 		    vbf_open_call call, void *ctx)
 {
@@ -75,7 +66,7 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 	if (fd < 0 && errno == ENOENT && !(flags & O_CREAT) &&
 	    vbf_redirect_lookup_name(w, dirfd, path, !(flags & O_NOFOLLOW), local) == 0)
 		fd = REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
-	else if (fd < 0 && errno == ENOENT && below(w, dirfd, path, !(flags & O_NOFOLLOW)))
+	else if (fd < 0 && errno == ENOENT && vbf_redirect_below_name(w, dirfd, path, !(flags & O_NOFOLLOW)))
 		errno = ENOTDIR;
 	return fd;
 }

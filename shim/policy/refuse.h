@@ -86,6 +86,10 @@ int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *p
 /* That name the kernel's walk ends at, into `r`: its share index, or -1
  * (no symlink may lie on the way, or nothing was ever redirected). */
 int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r);
+/* Is a directory on the way of (dirfd, path), lexically `w`, a redirected
+ * object: of the name as written, or of the name its symlinks lead to
+ * (b -> fifo/x), as the kernel's ENOTDIR? Keeps errno. */
+int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
  * directory made and checked. 0, or -1 with errno as the refused call

@@ -448,6 +448,13 @@ int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *p
 	return vbf_redirect_lookup(&r, buf);
 }
 
+int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow)
+{
+	struct vbf_where r;
+	return vbf_redirect_below(w) ||
+	       (vbf_redirect_resolved(w, dirfd, path, follow, &r) >= 0 && vbf_redirect_below(&r));
+}
+
 int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r)
 {
 	/* a symlink on the way (or at the end) may lead to one: the name the
@@ -471,7 +478,7 @@ const char *vbf_redirected(int r, int dirfd, const char *path, int flags, char b
 	if (vbf_where_name(dirfd, path, &w) >= 0) {
 		if (vbf_redirect_lookup_name(&w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf) == 0)
 			res = buf;
-		else if (vbf_redirect_below(&w))
+		else if (vbf_redirect_below_name(&w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
 			saved = ENOTDIR; /* a path through one */
 	}
 	errno = saved;
