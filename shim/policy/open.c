@@ -80,7 +80,7 @@ int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
 		return -1;
 	int r = REAL(mkdirat)(d, p, m);
 	if (r < 0)
-		return vbf_redirect_enoent_where(w, r, p, 0);
+		return vbf_redirect_enoent_where(w, r, d, p, 0);
 	vbf_cache_changed_key(w->idx, w->key);
 	vbf_op_created(d, p, -1, m);
 	return r;

@@ -10,9 +10,22 @@
 #include "refuse.h"
 #include <sys/sysmacros.h>
 
+/* Search permission of the directories the kernel passed: those of the
+ * object's name `w` and, when it was reached through a symlink (a -> .),
+ * those of the name as written, which the kernel searched first. */
+static int searched(const struct vbf_where *w, int dirfd, const char *path)
+{
+	struct vbf_where lex;
+	if (vbf_may_search(w, path))
+		return 1;
+	return __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) && path && *path &&
+	       !vbf_name_canonical(path, 1) && vbf_where_name(dirfd, path, &lex) == w->idx && lex.key &&
+	       strcmp(lex.key, w->key) && vbf_may_search(&lex, path);
+}
+
 /* Present `st` as the object `w` names (w->idx < 0: not on a share);
- * `path` as asked. */
-static int present_as(const struct vbf_where *w, const char *path, struct stat *st)
+ * (dirfd, `path`) as asked. */
+static int present_as(const struct vbf_where *w, int dirfd, const char *path, struct stat *st)
 {
 	if (w->idx < 0)
 		return 0;
@@ -20,7 +33,7 @@ static int present_as(const struct vbf_where *w, const char *path, struct stat *
 		errno = ENOENT; /* the state store is not the program's */
 		return -1;
 	}
-	if (vbf_may_search(w, path))
+	if (searched(w, dirfd, path))
 		return -1; /* EACCES: a presented directory on the way (own.h) */
 	struct vbf_view v;
 	vbf_view_of(w->idx, w->key, st, &v);
@@ -40,7 +53,7 @@ int vbf_present_stat(int dirfd, const char *path, int follow, struct stat *st)
 	int saved = errno;
 	struct vbf_where w;
 	vbf_where_lexical(dirfd, path, follow, st, &w);
-	if (present_as(&w, path, st))
+	if (present_as(&w, dirfd, path, st))
 		return -1;
 	errno = saved;
 	return 0;
@@ -112,7 +125,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		if (vbf_share_dev(st->st_dev)) {
 			int saved = errno;
 			struct vbf_where w;
-			if (present_as(named(c, n, dirfd, path, follow, st, &w), path, st))
+			if (present_as(named(c, n, dirfd, path, follow, st, &w), dirfd, path, st))
 				return -1;
 			errno = saved;
 		}
@@ -125,7 +138,8 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 	return lp ? REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) : r;
 }
 
-static int present_as_x(const struct vbf_where *w, const char *path, struct statx *stx, const struct stat *st)
+static int present_as_x(const struct vbf_where *w, int dirfd, const char *path, struct statx *stx,
+			const struct stat *st)
 {
 	if (w->idx < 0)
 		return 0;
@@ -133,7 +147,7 @@ static int present_as_x(const struct vbf_where *w, const char *path, struct stat
 		errno = ENOENT;
 		return -1;
 	}
-	if (vbf_may_search(w, path))
+	if (searched(w, dirfd, path))
 		return -1; /* EACCES: a presented directory on the way (own.h) */
 	struct vbf_view v;
 	vbf_view_of(w->idx, w->key, st, &v);
@@ -173,7 +187,7 @@ static int present_statx(int c, const struct vbf_stat_name *n, int dirfd, const 
 		wp = named(c, n, dirfd, path, follow, &st, &w);
 	else
 		vbf_where_lexical(dirfd, path, follow, &st, &w);
-	if (present_as_x(wp, path, stx, &st))
+	if (present_as_x(wp, dirfd, path, stx, &st))
 		return -1;
 	errno = saved;
 	return 0;

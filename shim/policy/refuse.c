@@ -66,7 +66,7 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 	if (fd < 0 && errno == ENOENT && !(flags & O_CREAT) &&
 	    vbf_redirect_lookup_name(w, dirfd, path, !(flags & O_NOFOLLOW), local) == 0)
 		fd = REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
-	else if (fd < 0 && errno == ENOENT && vbf_redirect_below(w))
+	else if (fd < 0 && errno == ENOENT && vbf_redirect_below_name(w, dirfd, path, !(flags & O_NOFOLLOW)))
 		errno = ENOTDIR;
 	return fd;
 }
@@ -369,7 +369,7 @@ int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 		return r;
 	}
 	if (r < 0 && errno == ENOENT)
-		return vbf_redirect_enoent_where(w, r, p, ENOTDIR);
+		return vbf_redirect_enoent_where(w, r, d, p, ENOTDIR);
 	if (r == 0) {
 		int saved = errno;
 		vbf_store_del(w->idx, w->key);

@@ -99,6 +99,13 @@ const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, co
  * at (shares.h, vbf_where_resolve). */
 int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *path, int follow,
 			     char buf[VBF_REDIRECT_CAP]);
+/* That name the kernel's walk ends at, into `r`: its share index, or -1
+ * (no symlink may lie on the way, or nothing was ever redirected). */
+int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r);
+/* Is a directory on the way of (dirfd, path), lexically `w`, a redirected
+ * object: of the name as written, or of the name its symlinks lead to
+ * (b -> fifo/x), as the kernel's ENOTDIR? Keeps errno. */
+int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
  * directory made and checked. 0, or -1 with errno as the refused call
@@ -116,10 +123,13 @@ int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err
 /* The call on share name (dirfd, path) answered `r`: when that is -1/ENOENT,
  * errno becomes `self_err` (when not 0) if the name itself is a redirected
  * object, or ENOTDIR if a directory in its path is one, as a local
- * filesystem answers. Returns r. */
+ * filesystem answers; the name as written, else the one symlinks on the way
+ * lead to (vbf_redirect_resolved; following the last one changes nothing
+ * for a call that does not: an ENOENT then means the last name is missing).
+ * Returns r. */
 int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err);
 /* the same for a name classified already (`w`, vbf_where_name) */
-int vbf_redirect_enoent_where(const struct vbf_where *w, int r, const char *path, int self_err);
+int vbf_redirect_enoent_where(const struct vbf_where *w, int r, int dirfd, const char *path, int self_err);
 /* Is a directory in the path of share name `w` a redirected object? Keeps
  * errno. */
 int vbf_redirect_below(const struct vbf_where *w);

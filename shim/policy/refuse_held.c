@@ -16,17 +16,20 @@
 #include "real.h"
 #include "config.h"
 
-int vbf_redirect_enoent_where(const struct vbf_where *w, int r, const char *path, int self_err)
+int vbf_redirect_enoent_where(const struct vbf_where *w, int r, int dirfd, const char *path, int self_err)
 {
 	char obj[VBF_REDIRECT_CAP];
 	if (r >= 0 || errno != ENOENT || !vbf_ready() || w->idx < 0 || !*path)
 		return r;
+	struct vbf_where rw;
+	int e = ENOENT;
 	if (self_err && vbf_redirect_lookup(w, obj) == 0)
-		errno = self_err;
+		e = self_err;
 	else if (vbf_redirect_below(w))
-		errno = ENOTDIR;
-	else
-		errno = ENOENT;
+		e = ENOTDIR;
+	else if (vbf_redirect_resolved(w, dirfd, path, 1, &rw) >= 0)
+		e = self_err && vbf_redirect_lookup(&rw, obj) == 0 ? self_err : vbf_redirect_below(&rw) ? ENOTDIR : ENOENT;
+	errno = e;
 	return r;
 }
 
@@ -35,7 +38,7 @@ int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
 	struct vbf_where w;
 	if (r >= 0 || errno != ENOENT || !vbf_ready() || vbf_where_name(dirfd, path, &w) < 0)
 		return r;
-	return vbf_redirect_enoent_where(&w, r, path, self_err);
+	return vbf_redirect_enoent_where(&w, r, dirfd, path, self_err);
 }
 
 int vbf_redirect_taken(const struct vbf_where *w)

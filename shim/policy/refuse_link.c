@@ -155,7 +155,7 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 			return -1;
 		/* a redirected FIFO, socket or device: a real link where it lives */
 		int r = vbf_redirect_link(wa, wb, fb, b);
-		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent_where(wa, -1, a, 0);
+		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent_where(wa, -1, fa, a, 0);
 	}
 	/* a symlink's hard link is a symlink with its text; directories and
 	 * devices keep what the share said */
@@ -209,7 +209,7 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	if (sfd >= 0)
 		REAL(close)(sfd);
 	if (r != 0)
-		return e == ENOENT ? vbf_redirect_enoent_where(wb, -1, b, 0) : vbf_fail(e);
+		return e == ENOENT ? vbf_redirect_enoent_where(wb, -1, fb, b, 0) : vbf_fail(e);
 	const char *tbase = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
 	int keyed = sibling_key(wb->key, tbase, tkey, sizeof tkey) == 0;
 	struct vbf_rec rec = {0};

@@ -440,18 +440,32 @@ int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP])
 int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *path, int follow,
 			     char buf[VBF_REDIRECT_CAP])
 {
+	struct vbf_where r;
 	if (vbf_redirect_lookup(w, buf) == 0)
 		return 0;
+	if (vbf_redirect_resolved(w, dirfd, path, follow, &r) < 0)
+		return -1;
+	return vbf_redirect_lookup(&r, buf);
+}
+
+int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow)
+{
+	struct vbf_where r;
+	return vbf_redirect_below(w) ||
+	       (vbf_redirect_resolved(w, dirfd, path, follow, &r) >= 0 && vbf_redirect_below(&r));
+}
+
+int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r)
+{
 	/* a symlink on the way (or at the end) may lead to one: the name the
 	 * kernel's walk ends at, one more walk, only after an ENOENT on a share
 	 * holding records (with none, a name is taken as it is: shares.h), and
 	 * only once anything was redirected (one local lstat) */
-	struct vbf_where r;
 	struct vbf_rundir rd;
 	if (w->idx < 0 || vbf_name_canonical(path, follow) || !vbf_share_has_records(w->idx) ||
-	    vbf_rundir_get(&rd) != 0 || vbf_where_resolve(dirfd, path, follow, NULL, &r) < 0)
+	    vbf_rundir_get(&rd) != 0)
 		return -1;
-	return vbf_redirect_lookup(&r, buf);
+	return vbf_where_resolve(dirfd, path, follow, NULL, r);
 }
 
 const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, const char *path, int flags,
@@ -463,7 +477,7 @@ const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, co
 	const char *res = NULL;
 	if (vbf_redirect_lookup_name(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf) == 0)
 		res = buf;
-	else if (vbf_redirect_below(w))
+	else if (vbf_redirect_below_name(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
 		saved = ENOTDIR; /* a path through one */
 	errno = saved;
 	return res;

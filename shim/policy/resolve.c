@@ -141,8 +141,9 @@ static int ours_failed(int err) { return err == EMFILE || err == ENFILE || err =
 
 /* Walk (dirfd, path) as the kernel would. Returns an O_PATH descriptor of
  * the object with its absolute name in `abs`; or -1 with *err the lookup's
- * errno and `abs` the name a missing last component would have ("" when
- * unknown); or CANNOT when the walk could not be made (the caller makes the
+ * errno and `abs` the name a missing last component would have (past a
+ * symlink, also the name a missing directory leads to; "" when unknown);
+ * or CANNOT when the walk could not be made (the caller makes the
  * plain call). */
 static int walk(int dirfd, const char *path, int follow, char *abs, size_t cap, int *err)
 {
@@ -169,8 +170,16 @@ static int walk(int dirfd, const char *path, int follow, char *abs, size_t cap, 
 			memcpy(dir, p, dl);
 			dir[dl] = 0;
 			int pfd = REAL(openat)(at, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (pfd < 0)
+			if (pfd < 0) {
+				/* past a symlink, the whole name it leads to: a FIFO or
+				 * socket kept off the share on the way makes the stat's
+				 * ENOENT the kernel's ENOTDIR (present.c, redirected) */
+				int e = errno;
+				if (hops > 0 && e == ENOENT && name_in(at, at == own, p, abs, cap) < 0)
+					abs[0] = 0;
+				errno = e;
 				break;
+			}
 			if (own >= 0)
 				close_keep(own);
 			own = at = pfd;

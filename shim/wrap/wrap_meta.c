@@ -219,7 +219,7 @@ VBF_EXPORT int ftruncate64(int fd, off64_t n)
 static int symlink_done(const struct vbf_where *w, int r, int d, const char *p)
 {
 	if (w->idx >= 0) {
-		r = vbf_redirect_enoent_where(w, r, p, 0);
+		r = vbf_redirect_enoent_where(w, r, d, p, 0);
 		if (r == 0)
 			vbf_op_created(d, p, -1, 0777);
 	}

@@ -114,7 +114,7 @@ VBF_EXPORT DIR *opendir(const char *p)
 	if (d)
 		vbf_fd_mark(dirfd(d), 1);
 	if (!d)
-		vbf_redirect_enoent_where(&w, -1, p, ENOTDIR); /* a redirected FIFO, socket */
+		vbf_redirect_enoent_where(&w, -1, AT_FDCWD, p, ENOTDIR); /* a redirected FIFO, socket */
 	return d;
 }
 
