@@ -105,9 +105,9 @@ $(CLI): $(CLI_OBJ) $(REAL_OBJ) $(B)/core.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(REAL_OBJ) $(B)/core.a $(LIBS)
 
 # Unit tests: the core modules with the real-function table replaced by fakes.
-$(B)/unit/%: tests/unit/%.c tests/unit/fake_real.c tests/unit/fake_real.h $(B)/core.a
+$(B)/unit/%: tests/unit/%.c tests/unit/fake_real.c tests/unit/fake_share.c tests/unit/fake_real.h $(B)/core.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(SHIM_INC) -Itests/unit -o $@ $< tests/unit/fake_real.c $(B)/core.a -lcmocka
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE $(SHIM_INC) -Itests/unit -o $@ $< tests/unit/fake_real.c tests/unit/fake_share.c $(B)/core.a -lcmocka
 
 install: all
 	install -d $(LIBDIR) $(BINDIR)

@@ -90,7 +90,7 @@ stress: all fixtures
 	    bash tests/stress/store_stress.sh $(STORE_STRESS_SECONDS) </dev/null || rc=1; exit $$rc
 
 # ---- libFuzzer: the parsers (the store loader is tests/fuzz/fuzz.mk's) -----
-FUZZ_CORE = shim/base/config.c shim/base/log.c shim/base/path.c shim/base/shares.c shim/base/lock.c tests/unit/fake_real.c
+FUZZ_CORE = shim/base/config.c shim/base/log.c shim/base/path.c shim/base/shares.c shim/base/callmem.c shim/base/lock.c tests/unit/fake_real.c
 FUZZ_BINS = $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(HDRS)

@@ -50,7 +50,7 @@ wrap    wrap_* vbf
 policy  defer dir_tail env hidden own present refuse refuse_held refuse_link refuse_list refuse_rdmake refuse_redirect resolve retry rules own_perm open sysroute view
 store   store store_compact store_file store_table store_fmt store_where
 cache   cache cache_shared cache_shm
-base    arena config fdtab ids lock log path real shares shpage statconv symbols sys
+base    arena callmem config fdtab ids lock log path real shares shpage statconv symbols sys
 
 '
 # rank of each layer: an edge must go to a lower rank
