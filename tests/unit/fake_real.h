@@ -32,6 +32,10 @@ void fake_ids(uid_t euid, gid_t egid, const gid_t *groups, int ngroups);
  * fake_nslept sleeps. fake_share_drop (or, as a cmocka teardown,
  * fake_share_teardown) removes all three. */
 void fake_share_make(char root[PATH_MAX]);
+/* Share 0 is the existing directory `root`, nothing else set up. */
+void fake_share_set(const char *root);
+/* fake_real_reset, fake_share_make, and the library marked started. */
+void fake_share_started(char root[PATH_MAX]);
 void fake_share_drop(void);
 int fake_share_teardown(void **state);
 extern long fake_slept;

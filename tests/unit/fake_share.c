@@ -19,18 +19,32 @@ static void count_sleep(long ms)
 	fake_nslept++;
 }
 
+void fake_share_set(const char *root)
+{
+	struct stat st;
+	assert_int_equal(stat(root, &st), 0);
+	memset(vbf_shares, 0, sizeof vbf_shares);
+	snprintf(vbf_shares[0].root, sizeof vbf_shares[0].root, "%s", root);
+	vbf_shares[0].len = strlen(root);
+	vbf_shares[0].dev = st.st_dev;
+	vbf_nshares = 1;
+}
+
+void fake_share_started(char root[PATH_MAX])
+{
+	fake_real_reset();
+	fake_share_make(root);
+	/* started, with shares: the steps a started library takes run */
+	vbf_boot_state = 2;
+	vbf_on = 1;
+}
+
 void fake_share_make(char root[PATH_MAX])
 {
 	char tmpl[] = "/tmp/vbf-unit-share.XXXXXX";
-	struct stat st;
 	assert_non_null(mkdtemp(tmpl));
 	assert_non_null(realpath(tmpl, share_root));
-	assert_int_equal(stat(share_root, &st), 0);
-	memset(vbf_shares, 0, sizeof vbf_shares);
-	snprintf(vbf_shares[0].root, sizeof vbf_shares[0].root, "%s", share_root);
-	vbf_shares[0].len = strlen(share_root);
-	vbf_shares[0].dev = st.st_dev;
-	vbf_nshares = 1;
+	fake_share_set(share_root);
 	snprintf(share_state, sizeof share_state, "%s.state", share_root);
 	unlink(share_state);
 	vbf_store_open(0, share_root, share_state);

@@ -8,10 +8,7 @@ static char root[PATH_MAX];
 
 static int setup(void **s)
 {
-	fake_real_reset();
-	fake_share_make(root);
-	vbf_boot_state = 2;
-	vbf_on = 1;
+	fake_share_started(root);
 	return 0;
 }
 

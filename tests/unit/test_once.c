@@ -20,12 +20,9 @@ static char root[PATH_MAX];
 
 static int setup(void **s)
 {
-	fake_real_reset();
-	fake_share_make(root);
 	/* started: the steps that look further only in a started library
 	 * (vbf_ready) run, and are counted */
-	vbf_boot_state = 2;
-	vbf_on = 1;
+	fake_share_started(root);
 	return 0;
 }
 

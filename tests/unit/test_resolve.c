@@ -35,13 +35,7 @@ static int setup(void **st)
 	mk("dangling", "nx");
 	mk("loop1", "loop2");
 	mk("loop2", "loop1");
-	struct stat rs;
-	assert_int_equal(stat(root, &rs), 0);
-	memset(vbf_shares, 0, sizeof vbf_shares);
-	snprintf(vbf_shares[0].root, sizeof vbf_shares[0].root, "%s", root);
-	vbf_shares[0].len = strlen(root);
-	vbf_shares[0].dev = rs.st_dev;
-	vbf_nshares = 1;
+	fake_share_set(root);
 	assert_int_equal(chdir(root), 0);
 	vbf_cwd_changed();
 	return 0;
