@@ -109,6 +109,26 @@ static const char *redirected(int r, int c, const struct vbf_stat_name *n, int d
 	return lp;
 }
 
+/* After ENOENT from the plain call (a page not read before) of a name on a
+ * share: the kernel read the name, so its page is good; the answer buffer
+ * costs one probe (no request). The next ask of that missing name is then
+ * answered by the cache, as a found name's is after its first success:
+ * without it a program probing missing names from fresh memory (module
+ * resolution, PATH-like searches) paid the share on every ask. Outside
+ * shares nothing is learned or probed. */
+static void learn_missing(int r, int c, int dirfd, const char *path, void *buf, size_t n)
+{
+	struct vbf_where w;
+	if (r == 0 || c != VBF_CACHE_SKIP || errno != ENOENT || !path || !*path || !vbf_ready())
+		return;
+	int saved = errno;
+	if (vbf_where_name(dirfd, path, &w) >= 0) {
+		vbf_mem_learn(path, NULL, 0);
+		(void)vbf_buf_ok(buf, n, 1);
+	}
+	errno = saved;
+}
+
 int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st,
 		       const struct vbf_stat_name *n)
 {
@@ -131,6 +151,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		}
 		return 0;
 	}
+	learn_missing(r, c, dirfd, path, st, sizeof *st);
 	if (vbf_missing_searched(dirfd, path))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
@@ -210,6 +231,7 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 			return present_statx(c, n, dirfd, path, flags, stx);
 		return 0;
 	}
+	learn_missing(r, c, dirfd, path, stx, sizeof *stx);
 	if (vbf_missing_searched(dirfd, path))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
