@@ -254,6 +254,10 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		return (flags & RENAME_NOREPLACE) ? vbf_fail(EEXIST) : 0;
 	struct vbf_view was;
 	int keep = ia >= 0 && ia == ib && !(flags & ~RENAME_NOREPLACE) && vbf_op_rename_owner(ia, wa->key, &was);
+	/* the record it has now: one a compaction drops while the name is
+	 * between the rename and its record still reaches the new name */
+	struct vbf_rec had;
+	int has = ia >= 0 && ia == ib && vbf_store_get(ia, wa->key, NULL, &had);
 	int r;
 	BUSY_RETRY(r, call_rename(fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
@@ -278,7 +282,7 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		if (ib >= 0)
 			vbf_store_del(ib, wb->key);
 	} else if (ia >= 0 && ia == ib) {
-		vbf_store_rename(ia, wa->key, wb->key);
+		vbf_store_rename_was(ia, wa->key, wb->key, has ? &had : NULL);
 		if (keep)
 			vbf_op_renamed(ib, wb->key, fb, b, &was);
 	} else {
@@ -372,7 +376,10 @@ int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 		return vbf_redirect_enoent_where(w, r, d, p, ENOTDIR);
 	if (r == 0) {
 		int saved = errno;
-		vbf_store_del(w->idx, w->key);
+		if (dir)
+			vbf_store_del(w->idx, w->key);
+		else
+			vbf_store_unlinked(w->idx, w->key);
 		errno = saved;
 	}
 	return r;

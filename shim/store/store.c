@@ -328,6 +328,114 @@ static int changes(struct vbf_store *s, const struct vbf_op *op)
 	return 1;
 }
 
+/* ---- made records: a file recreated at every start costs nothing ---- */
+
+/* What a made record of a file is when its name is unlinked or renamed
+ * away: dormant, kept for the name's next create (store.h). */
+static const struct vbf_ent *dormant_at(struct vbf_store *s, const char *k, size_t n)
+{
+	const struct vbf_ent *e = vbf_ent_find(s, k, n);
+	return e && (e->rec.flags & (VBF_REC_MADE | VBF_REC_LINK)) == VBF_REC_MADE && (e->fptype & S_IFMT) == S_IFREG
+		       ? e
+		       : NULL;
+}
+
+/* Anything recorded strictly below `k`? */
+static int any_below(struct vbf_store *s, const char *k, size_t n)
+{
+	if (!vbf_bloom_maybe(s, k, n))
+		return 0;
+	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
+		if (e->klen > n && vbf_ent_below(e, k, n))
+			return 1;
+	return 0;
+}
+
+/* Would putting `op` leave the record of its key as it is? */
+static int holds(struct vbf_store *s, const struct vbf_op *op)
+{
+	const struct vbf_ent *e = vbf_ent_find(s, op->key, op->klen);
+	uint32_t f = op->rec.flags;
+	return e && e->rec.flags == f && e->fptype == (op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0)) &&
+	       (!op->fp.has_ino || e->ino == op->fp.ino) &&
+	       (!(f & VBF_REC_OWNER) || (e->rec.uid == op->rec.uid && e->rec.gid == op->rec.gid)) &&
+	       (!(f & VBF_REC_MODE) || e->rec.mode == op->rec.mode);
+}
+
+enum { PLAN_NONE, PLAN_PLAIN, PLAN_KEPT, PLAN_COPY };
+
+/* What the table says an op of the made-record rules should append: the op
+ * as asked (PLAN_PLAIN), a put of `to` instead of a rename (PLAN_COPY), or
+ * nothing because nothing is recorded (PLAN_NONE) or because the record
+ * stays as it is (PLAN_KEPT). `arg`: for a rename, the record `from` had
+ * before it (or NULL). */
+static int plan_made(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg)
+{
+	const struct vbf_rec *was = arg;
+	*out = *want;
+	switch (want->type) {
+	case VBF_OP_PUT:
+		return holds(s, want) ? PLAN_KEPT : PLAN_PLAIN;
+	case VBF_OP_DEL:
+		if (dormant_at(s, want->key, want->klen) && !any_below(s, want->key, want->klen))
+			return PLAN_KEPT;
+		return any_at(s, want->key, want->klen, 1) ? PLAN_PLAIN : PLAN_NONE;
+	case VBF_OP_REN: {
+		const struct vbf_ent *f = dormant_at(s, want->key, want->klen), *t = vbf_ent_find(s, want->key2, want->k2len);
+		int copy = (f || (!vbf_ent_find(s, want->key, want->klen) && was &&
+				  (was->flags & (VBF_REC_MADE | VBF_REC_LINK)) == VBF_REC_MADE)) &&
+			   !any_below(s, want->key, want->klen) && !any_below(s, want->key2, want->k2len) &&
+			   !(t && (t->rec.flags & VBF_REC_LINK));
+		if (!copy)
+			return any_at(s, want->key, want->klen, 1) || any_at(s, want->key2, want->k2len, 1) ? PLAN_PLAIN
+													  : PLAN_NONE;
+		/* the file's record is put at its new name, the old name's stays
+		 * dormant: a file written under a temporary name and renamed
+		 * over the real one at every start appends nothing */
+		*out = (struct vbf_op){.type = VBF_OP_PUT, .key = want->key2, .klen = want->k2len};
+		out->rec = f ? f->rec : *was;
+		out->rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_MADE;
+		out->fp.type = S_IFREG;
+		return holds(s, out) ? PLAN_KEPT : PLAN_COPY;
+	}
+	}
+	return PLAN_PLAIN;
+}
+
+/* Under the log's lock: append what the plan says, if anything. */
+static int plan_locked(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg)
+{
+	int p = plan_made(s, want, out, arg);
+	return p == PLAN_PLAIN || p == PLAN_COPY;
+}
+
+/* The table in memory decides first: the op as asked is always correct to
+ * append (a new record, a delete, a rename), so it goes the usual way; only
+ * keeping a record or copying it must be decided again under the log's
+ * lock, from its end, where no compaction can drop what we keep. */
+static int submit_made(struct vbf_store *s, const struct vbf_op *want, const struct vbf_rec *was)
+{
+	if (!enter(s))
+		return -1;
+	int saved = errno, r = 0;
+	struct vbf_op out;
+	/* a delete or rename is judged from the log itself (changes()) */
+	if (want->type == VBF_OP_PUT)
+		catch_up(s);
+	else
+		vbf_file_sync_now(s);
+	int p = plan_made(s, want, &out, (void *)was);
+	if (p == PLAN_PLAIN)
+		r = vbf_file_append(s, want);
+	else if (p != PLAN_NONE)
+		r = vbf_file_append_plan(s, want, plan_locked, (void *)was);
+	if (r == 0 && p != PLAN_NONE)
+		vbf_file_compact(s, 0);
+	leave(s);
+	errno = saved;
+	return r;
+}
+
 static int submit(struct vbf_store *s, const struct vbf_op *op)
 {
 	if (!enter(s))
@@ -343,7 +451,7 @@ static int submit(struct vbf_store *s, const struct vbf_op *op)
 	return r;
 }
 
-int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec)
+static int put_op(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec, int made)
 {
 	struct vbf_store *s = store_of(idx);
 	char buf[VBF_KEY_MAX + 1];
@@ -357,7 +465,7 @@ int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const st
 		return -1;
 	}
 	struct vbf_op op = {.type = VBF_OP_PUT, .key = key, .klen = n, .rec = *rec};
-	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK;
+	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK; /* a made record's flags: put_made's */
 	op.rec.mode &= 07777;
 	if (!(op.rec.flags & VBF_REC_LINK) || !op.rec.link) {
 		op.rec.flags &= ~VBF_REC_LINK;
@@ -368,7 +476,27 @@ int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const st
 		op.fp.type &= S_IFMT;
 		op.fp.has_ino = fp->has_ino ? 1 : 0;
 	}
-	return submit(s, &op);
+	if (!made || !(op.rec.flags & (VBF_REC_OWNER | VBF_REC_MODE)))
+		return submit(s, &op);
+	/* no inode number: the next file made at the name is the same record */
+	op.rec.flags = (op.rec.flags & (VBF_REC_OWNER | VBF_REC_MODE)) | VBF_REC_MADE;
+	op.fp = (struct vbf_fp){.type = S_IFREG};
+	return submit_made(s, &op, NULL);
+}
+
+int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec)
+{
+	return put_op(idx, key, fp, rec, 0);
+}
+
+int vbf_store_put_made(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec)
+{
+	if (!real || !S_ISREG(real->st_mode))
+		return vbf_store_put(idx, key, real, rec);
+	int saved = errno;
+	int r = put_op(idx, key, NULL, rec, 1);
+	errno = saved;
+	return r;
 }
 
 int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec)
@@ -388,7 +516,8 @@ int vbf_store_put(int idx, const char *key, const struct stat *real, const struc
 	return r;
 }
 
-static void submit_key(int idx, int type, const char *key, const char *key2)
+/* `made`: by the made-record rules (submit_made; `was` for a rename) */
+static void submit_key(int idx, int type, const char *key, const char *key2, int made, const struct vbf_rec *was)
 {
 	struct vbf_store *s = store_of(idx);
 	char buf[VBF_KEY_MAX + 1], buf2[VBF_KEY_MAX + 1];
@@ -407,15 +536,24 @@ static void submit_key(int idx, int type, const char *key, const char *key2)
 	}
 	if (!vbf_key_valid(op.key, op.klen) || (key2 && !vbf_key_valid(op.key2, op.k2len)))
 		return;
-	submit(s, &op);
+	if (made)
+		submit_made(s, &op, was);
+	else
+		submit(s, &op);
 }
 
-void vbf_store_del(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL); }
-void vbf_store_forget(int idx, const char *key) { submit_key(idx, VBF_OP_FORGET, key, NULL); }
+void vbf_store_del(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL, 0, NULL); }
+void vbf_store_unlinked(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL, 1, NULL); }
+void vbf_store_forget(int idx, const char *key) { submit_key(idx, VBF_OP_FORGET, key, NULL, 0, NULL); }
 void vbf_store_rename(int idx, const char *from, const char *to)
 {
 	if (from && to && strcmp(from, to))
-		submit_key(idx, VBF_OP_REN, from, to);
+		submit_key(idx, VBF_OP_REN, from, to, 0, NULL);
+}
+void vbf_store_rename_was(int idx, const char *from, const char *to, const struct vbf_rec *was)
+{
+	if (from && to && strcmp(from, to))
+		submit_key(idx, VBF_OP_REN, from, to, 1, was);
 }
 
 void vbf_store_reset(int idx)
@@ -423,7 +561,7 @@ void vbf_store_reset(int idx)
 	struct vbf_store *s = store_of(idx);
 	struct vbf_op op = {.type = VBF_OP_RESET};
 	if (s && s->kprefix[0]) /* the log holds other shares' records too */
-		submit_key(idx, VBF_OP_DEL, "", NULL);
+		submit_key(idx, VBF_OP_DEL, "", NULL, 0, NULL);
 	else if (s)
 		submit(s, &op);
 }

@@ -25,6 +25,14 @@
 #define VBF_REC_HDR 8               /* 'V' 'f' type version len32 */
 #define VBF_REC_MAX (VBF_REC_HDR + 2 * (2 + VBF_KEY_MAX) + 4)
 #define VBF_PUT_FIXED (VBF_REC_HDR + 28 + 2 + 4)
+/* every flag a record can carry (older versions mask away the ones they do
+ * not know: a made record is a plain one to them) */
+#define VBF_REC_ALL (VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK | VBF_REC_MADE | VBF_REC_GONE)
+/* A compaction ends the log it writes with a forget of this key, which no
+ * record can have (a store file's name at the log's root: store.h,
+ * vbf_store_is_internal), so every reader knows how large the log was then
+ * and older versions read a forget of nothing. */
+#define VBF_COMPACTED_KEY VBF_STORE_NAME ".compacted"
 
 enum vbf_op_type {
 	VBF_OP_HEAD = 'H',   /* file identification; ignored on replay */
@@ -121,6 +129,7 @@ struct vbf_store {
 	uint64_t seen_gen;
 	uint64_t pos;      /* log bytes applied */
 	uint64_t live;     /* bytes the live records would take when compacted */
+	uint64_t base;     /* log bytes up to the last compaction's mark (0: none read) */
 	uint64_t next_compact_try;
 	unsigned long nrec;
 	_Atomic unsigned long nclosed; /* directories some class may not search (closed()) */
@@ -208,6 +217,12 @@ void vbf_file_sync_now(struct vbf_store *s);
  * compact: vbf_file_compact), or -1 when it was applied in memory only
  * (already warned). */
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op);
+/* The same, but what to append is decided under the log's lock, from the
+ * table brought up to date with the log's end: `plan` sets *out from `want`
+ * and returns non-zero to append it, 0 for nothing (store.c, the made
+ * records). 0: appended or nothing needed; -1 as above. */
+typedef int (*vbf_plan_fn)(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
+int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_plan_fn plan, void *arg);
 /* The lock on the log (F_RDLCK for appends, F_WRLCK to replace it); with
  * `wait`, for a bounded time. 0 or -1. */
 int vbf_file_lock(struct vbf_store *s, int type, int wait);
