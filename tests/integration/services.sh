@@ -95,7 +95,8 @@ wait_for() {
 # by a byte (issue 12: the walk used to re-chown everything, tens of KiB a
 # start; the files the server recreates keep their made records,
 # docs/state-store.md "Recreated files"). With SVC_DUMP=DIR the log is
-# copied there before and after (tests/README.md says how to read it).
+# copied there before and after: what a start appended is the second copy
+# past the first one's size (record layout: docs/state-store.md).
 svc_nrec() { "$VBF_CLI" state -p "$MNT" list 2>/dev/null | head -n 1 | sed -n 's/.*: \([0-9]*\) record.*/\1/p'; }
 svc_third_start() {
     local t=$1 r2 s2 r3 s3
