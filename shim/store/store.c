@@ -290,19 +290,6 @@ int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
 	return m;
 }
 
-/* Anything recorded for `k` or below it? The bloom answers for most names. */
-static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
-{
-	if (vbf_ent_find(s, k, n))
-		return 1;
-	if (!below_too || !vbf_bloom_maybe(s, k, n))
-		return 0;
-	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
-		if (vbf_ent_below(e, k, n))
-			return 1;
-	return 0;
-}
-
 /* A forget, delete or rename that would change nothing in the table is not
  * appended: unlink and rename of names nothing was recorded for (most of
  * them) then cost no write to the share, and a service's start that only
@@ -319,94 +306,13 @@ static int changes(struct vbf_store *s, const struct vbf_op *op)
 		vbf_file_sync_now(s);
 	switch (op->type) {
 	case VBF_OP_FORGET:
-		return any_at(s, op->key, op->klen, 0);
+		return vbf_store_any_at(s, op->key, op->klen, 0);
 	case VBF_OP_DEL:
-		return any_at(s, op->key, op->klen, 1);
+		return vbf_store_any_at(s, op->key, op->klen, 1);
 	case VBF_OP_REN:
-		return any_at(s, op->key, op->klen, 1) || any_at(s, op->key2, op->k2len, 1);
+		return vbf_store_any_at(s, op->key, op->klen, 1) || vbf_store_any_at(s, op->key2, op->k2len, 1);
 	}
 	return 1;
-}
-
-/* ---- made records: a file recreated at every start costs nothing ---- */
-
-/* What a made record of a file is when its name is unlinked or renamed
- * away: dormant, kept for the name's next create (store.h). */
-static const struct vbf_ent *dormant_at(struct vbf_store *s, const char *k, size_t n)
-{
-	const struct vbf_ent *e = vbf_ent_find(s, k, n);
-	return e && (e->rec.flags & (VBF_REC_MADE | VBF_REC_LINK)) == VBF_REC_MADE && (e->fptype & S_IFMT) == S_IFREG
-		       ? e
-		       : NULL;
-}
-
-/* Anything recorded strictly below `k`? */
-static int any_below(struct vbf_store *s, const char *k, size_t n)
-{
-	if (!vbf_bloom_maybe(s, k, n))
-		return 0;
-	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
-		if (e->klen > n && vbf_ent_below(e, k, n))
-			return 1;
-	return 0;
-}
-
-/* Would putting `op` leave the record of its key as it is? */
-static int holds(struct vbf_store *s, const struct vbf_op *op)
-{
-	const struct vbf_ent *e = vbf_ent_find(s, op->key, op->klen);
-	uint32_t f = op->rec.flags;
-	return e && e->rec.flags == f && e->fptype == (op->fp.type | (op->fp.has_ino ? VBF_FP_INO : 0)) &&
-	       (!op->fp.has_ino || e->ino == op->fp.ino) &&
-	       (!(f & VBF_REC_OWNER) || (e->rec.uid == op->rec.uid && e->rec.gid == op->rec.gid)) &&
-	       (!(f & VBF_REC_MODE) || e->rec.mode == op->rec.mode);
-}
-
-enum { PLAN_NONE, PLAN_PLAIN, PLAN_KEPT, PLAN_COPY };
-
-/* What the table says an op of the made-record rules should append: the op
- * as asked (PLAN_PLAIN), a put of `to` instead of a rename (PLAN_COPY), or
- * nothing because nothing is recorded (PLAN_NONE) or because the record
- * stays as it is (PLAN_KEPT). `arg`: for a rename, the record `from` had
- * before it (or NULL). */
-static int plan_made(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg)
-{
-	const struct vbf_rec *was = arg;
-	*out = *want;
-	switch (want->type) {
-	case VBF_OP_PUT:
-		return holds(s, want) ? PLAN_KEPT : PLAN_PLAIN;
-	case VBF_OP_DEL:
-		if (dormant_at(s, want->key, want->klen) && !any_below(s, want->key, want->klen))
-			return PLAN_KEPT;
-		return any_at(s, want->key, want->klen, 1) ? PLAN_PLAIN : PLAN_NONE;
-	case VBF_OP_REN: {
-		const struct vbf_ent *f = dormant_at(s, want->key, want->klen), *t = vbf_ent_find(s, want->key2, want->k2len);
-		int copy = (f || (!vbf_ent_find(s, want->key, want->klen) && was &&
-				  (was->flags & (VBF_REC_MADE | VBF_REC_LINK)) == VBF_REC_MADE)) &&
-			   !any_below(s, want->key, want->klen) && !any_below(s, want->key2, want->k2len) &&
-			   !(t && (t->rec.flags & VBF_REC_LINK));
-		if (!copy)
-			return any_at(s, want->key, want->klen, 1) || any_at(s, want->key2, want->k2len, 1) ? PLAN_PLAIN
-													  : PLAN_NONE;
-		/* the file's record is put at its new name, the old name's stays
-		 * dormant: a file written under a temporary name and renamed
-		 * over the real one at every start appends nothing */
-		*out = (struct vbf_op){.type = VBF_OP_PUT, .key = want->key2, .klen = want->k2len};
-		out->rec = f ? f->rec : *was;
-		out->rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_MADE;
-		out->fp.type = S_IFREG;
-		return holds(s, out) ? PLAN_KEPT : PLAN_COPY;
-	}
-	}
-	return PLAN_PLAIN;
-}
-
-/* Under the log's lock: append what the plan says, if anything. */
-static int plan_locked(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg)
-{
-	int p = plan_made(s, want, out, arg);
-	return p == PLAN_PLAIN || p == PLAN_COPY;
 }
 
 /* The table in memory decides first: the op as asked is always correct to
@@ -424,12 +330,12 @@ static int submit_made(struct vbf_store *s, const struct vbf_op *want, const str
 		catch_up(s);
 	else
 		vbf_file_sync_now(s);
-	int p = plan_made(s, want, &out, (void *)was);
-	if (p == PLAN_PLAIN)
+	int p = vbf_made_plan(s, want, &out, (void *)was);
+	if (p == VBF_PLAN_PLAIN)
 		r = vbf_file_append(s, want);
-	else if (p != PLAN_NONE)
-		r = vbf_file_append_plan(s, want, plan_locked, (void *)was);
-	if (r == 0 && p != PLAN_NONE)
+	else if (p != VBF_PLAN_NONE)
+		r = vbf_file_append_plan(s, want, vbf_made_plan_locked, (void *)was);
+	if (r == 0 && p != VBF_PLAN_NONE)
 		vbf_file_compact(s, 0);
 	leave(s);
 	errno = saved;

@@ -114,11 +114,6 @@ struct prune {
 	size_t dlen;         /* of the directory's key in key */
 };
 
-static int dormant_kind(const struct vbf_ent *e)
-{
-	return (e->rec.flags & (VBF_REC_MADE | VBF_REC_LINK)) == VBF_REC_MADE && (e->fptype & S_IFMT) == S_IFREG;
-}
-
 static int mark_listed(void *arg, int dfd, const char *name)
 {
 	struct prune *p = arg;
@@ -130,7 +125,7 @@ static int mark_listed(void *arg, int dfd, const char *name)
 		p->key[p->dlen] = '/';
 	memcpy(p->key + at, name, n);
 	struct vbf_ent *e = vbf_ent_find(p->s, p->key, at + n);
-	if (e && dormant_kind(e))
+	if (e && vbf_ent_dormant(e))
 		e->rec.flags |= SEEN;
 	return 0;
 }
@@ -195,7 +190,7 @@ static int prune_made(struct vbf_store *s)
 	p->s = s;
 	p->rlen = log_root(s, p->path, sizeof p->path);
 	HASH_ITER(hh, s->tab, e, t) {
-		if (!dormant_kind(e))
+		if (!vbf_ent_dormant(e))
 			continue;
 		uint32_t was = e->rec.flags;
 		if (!dir_listed(p, &dirs, e) || (e->rec.flags & SEEN) || !missing(p, e)) {

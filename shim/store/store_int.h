@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Inside the state store, top to bottom (each file uses only those below
- * it): the API (store.c), which log a store uses (store_where.c),
+ * it): the API (store.c), the made-record rules (store_made.c), which log a
+ * store uses (store_where.c),
  * compaction and removal of the log (store_compact.c), the log file and its
  * shared generation counter (store_file.c), the table (store_table.c), the
  * record format and the store's file names (store_fmt.c). Not for other
@@ -193,6 +194,14 @@ static inline struct vbf_ent *vbf_ent_find(struct vbf_store *s, const char *k, s
 	return e;
 }
 
+/* A made record of a file (store.h, VBF_REC_MADE) not in a link group:
+ * what an unlink or a rename away leaves dormant for the name's next
+ * create, and what compaction looks for (store_made.c, store_compact.c). */
+static inline int vbf_ent_dormant(const struct vbf_ent *e)
+{
+	return (e->rec.flags & (VBF_REC_MADE | VBF_REC_LINK)) == VBF_REC_MADE && (e->fptype & S_IFMT) == S_IFREG;
+}
+
 /* Is e's key `p` or below it ("" is the share root: everything)? */
 static inline int vbf_ent_below(const struct vbf_ent *e, const char *p, size_t n)
 {
@@ -258,6 +267,19 @@ void vbf_where_open(struct vbf_store *s, int idx, const char *state_file, const 
  * mount), without creating anything; `kprefix` receives the share root's
  * key there. 1 when that file exists, else 0 (path: where it would be). */
 int vbf_where_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
+
+/* store_made.c: the made-record rules. What the table says `want` (a put
+ * of a made record, the delete of an unlinked file, a rename) should
+ * append: the op as asked, a put of the new name instead of a rename
+ * (COPY), or nothing, because nothing is recorded (NONE) or the record
+ * stays as it is (KEPT). `arg`: for a rename, the record `from` had
+ * before it, or NULL. _locked: the same as a vbf_plan_fn (append PLAIN and
+ * COPY). */
+enum { VBF_PLAN_NONE, VBF_PLAN_PLAIN, VBF_PLAN_KEPT, VBF_PLAN_COPY };
+int vbf_made_plan(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
+int vbf_made_plan_locked(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
+/* Anything recorded for `k` (with below_too, or below it)? */
+int vbf_store_any_at(struct vbf_store *s, const char *k, size_t n, int below_too);
 
 /* store_compact.c */
 /* Rewrite the log from the table when dead records dominate, or always when
