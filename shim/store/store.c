@@ -533,6 +533,32 @@ int vbf_store_info(int idx, struct vbf_store_info *out)
 	return 0;
 }
 
+int vbf_store_hold(int idx, const char *key)
+{
+	struct vbf_store *s = store_of(idx);
+	char buf[VBF_KEY_MAX + 1];
+	if (!s || !key || !(key = key_in(s, key, buf)) || !enter(s = held_by(s)))
+		return 0;
+	int saved = errno, held = 0;
+	catch_up(s);
+	if (vbf_made_below(s, key, strlen(key)))
+		held = vbf_file_hold(s) == 0;
+	leave(s);
+	errno = saved;
+	return held;
+}
+
+void vbf_store_release(int idx, int held)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!held || !s || !enter(s = held_by(s)))
+		return;
+	int saved = errno;
+	vbf_file_release(s);
+	leave(s);
+	errno = saved;
+}
+
 /* fork (vbf.c decides whether to hold the locks across it): the child
  * never inherits a table another thread was half-way through changing. */
 void vbf_store_atfork_prepare(void)
@@ -553,6 +579,7 @@ void vbf_store_atfork_child(void)
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
 		vbf_lock_reset(&vbf_stores[i].lock);
 		vbf_stores[i].forked = 1;
+		vbf_stores[i].holds = 0; /* record locks are not inherited */
 	}
 }
 

@@ -130,6 +130,15 @@ void vbf_store_unlinked(int idx, const char *key);
 void vbf_store_rename(int idx, const char *from, const char *to);
 void vbf_store_rename_was(int idx, const char *from, const char *to, const struct vbf_rec *was);
 
+/* Around the real rename of `key` (share idx): when made records lie below
+ * it (a directory), the log's lock is taken shared and kept until
+ * vbf_store_release, so no compaction can run while the names below have
+ * moved and their records not yet (it would miss the names;
+ * docs/state-store.md, "Recreated files"). Returns what to pass to
+ * vbf_store_release (0: nothing held). */
+int vbf_store_hold(int idx, const char *key);
+void vbf_store_release(int idx, int held);
+
 /* After fork in the child: reset locks (the parent may have held one). */
 void vbf_store_atfork_child(void);
 /* Before fork: take the locks (so the child's table is whole); after it in

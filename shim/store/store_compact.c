@@ -309,7 +309,8 @@ static int replace_log(struct vbf_store *s)
  * its end: only then may it be replaced from the table. */
 static int take_current(struct vbf_store *s, int wait)
 {
-	if (s->fd < 0 || !s->writable || s->forked)
+	/* our own hold would let the lock be upgraded under it */
+	if (s->fd < 0 || !s->writable || s->forked || s->holds)
 		return -1;
 	if (vbf_file_lock(s, F_WRLCK, wait) < 0)
 		return -1;

@@ -119,6 +119,10 @@ int vbf_file_lock(struct vbf_store *s, int type, int wait)
 
 void vbf_file_unlock(struct vbf_store *s)
 {
+	/* a record lock is the process's: while a hold (vbf_file_hold) is
+	 * on, another thread's append must not let it go */
+	if (s->holds)
+		return;
 	int saved = errno, nolock = s->nolock;
 	lock_fd(s->fd, F_UNLCK, 0, &nolock);
 	errno = saved;
@@ -448,6 +452,34 @@ void vbf_file_sync_now(struct vbf_store *s)
 }
 
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op) { return vbf_file_append_plan(s, op, NULL, NULL); }
+
+int vbf_file_hold(struct vbf_store *s)
+{
+	for (int tries = 0; s->fd >= 0 && s->writable && !s->nolock && tries < 4; tries++) {
+		if ((s->forked || !fd_is_log(s)) && reopen(s) < 0)
+			return -1;
+		if (vbf_file_lock(s, F_RDLCK, 1) < 0)
+			return -1;
+		/* the log the path names now, read to its end: the one any
+		 * compaction would have to take from us */
+		int f = s->sealed ? follow(s) : 0;
+		if (!f && vbf_file_read_tail(s))
+			f = follow(s);
+		if (f > 0)
+			continue;
+		if (f < 0)
+			return -1;
+		s->holds++;
+		return 0;
+	}
+	return -1;
+}
+
+void vbf_file_release(struct vbf_store *s)
+{
+	if (s->holds && !--s->holds)
+		vbf_file_unlock(s);
+}
 
 int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_plan_fn plan, void *arg)
 {

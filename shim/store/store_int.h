@@ -121,6 +121,7 @@ struct vbf_store {
 	int forked;        /* after fork fd shares its offset with the parent's: reopen before appending */
 	int nolock;        /* the filesystem has no record locks: never compact */
 	int sealed;        /* the last record read is a seal: the path may name a newer log */
+	int holds;         /* vbf_file_hold's not released yet: the shared lock stays */
 	uint64_t nowait_until; /* CLOCK_MONOTONIC ms: the lock was held past our wait; do not wait again before */
 	int trust_ino;     /* st_ino is stable for this share (not vboxsf) */
 	int writable;
@@ -232,6 +233,11 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op);
  * records). 0: appended or nothing needed; -1 as above. */
 typedef int (*vbf_plan_fn)(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
 int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_plan_fn plan, void *arg);
+/* Take the current log's lock shared and keep it (appends in between leave
+ * it, compaction is not tried) until vbf_file_release: vbf_store_hold. 0,
+ * or -1 when it cannot be had. */
+int vbf_file_hold(struct vbf_store *s);
+void vbf_file_release(struct vbf_store *s);
 /* The lock on the log (F_RDLCK for appends, F_WRLCK to replace it); with
  * `wait`, for a bounded time. 0 or -1. */
 int vbf_file_lock(struct vbf_store *s, int type, int wait);
@@ -278,6 +284,9 @@ int vbf_where_locate(const char *root, const char *state_file, char *path, size_
 enum { VBF_PLAN_NONE, VBF_PLAN_PLAIN, VBF_PLAN_KEPT, VBF_PLAN_COPY };
 int vbf_made_plan(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
 int vbf_made_plan_locked(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
+/* A made record strictly below `k`? (What compaction could drop while `k`
+ * is being renamed: vbf_store_hold.) */
+int vbf_made_below(struct vbf_store *s, const char *k, size_t n);
 /* Anything recorded for `k` (with below_too, or below it)? */
 int vbf_store_any_at(struct vbf_store *s, const char *k, size_t n, int below_too);
 

@@ -37,6 +37,16 @@ static int any_below(struct vbf_store *s, const char *k, size_t n)
 	return 0;
 }
 
+int vbf_made_below(struct vbf_store *s, const char *k, size_t n)
+{
+	if (!vbf_bloom_maybe(s, k, n))
+		return 0;
+	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
+		if (e->klen > n && vbf_ent_dormant(e) && vbf_ent_below(e, k, n))
+			return 1;
+	return 0;
+}
+
 /* Would putting `op` leave the record of its key as it is? */
 static int holds(struct vbf_store *s, const struct vbf_op *op)
 {

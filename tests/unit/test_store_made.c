@@ -11,6 +11,7 @@
 #include "log.h"
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char root[64];
@@ -260,6 +261,41 @@ static void t_growth_trigger(void **st)
 	assert_int_equal(vbf_stores[1].base, vbf_stores[0].base);
 }
 
+/* the rename of a directory with made records below holds the log: no
+ * compaction, of this process or another, until released */
+static void t_hold(void **st)
+{
+	vbf_store_open(0, root, NULL);
+	struct stat a = reg(10);
+	vbf_store_put_made(0, "file", &a, &R600);
+	assert_int_equal(vbf_store_hold(0, "file"), 0); /* nothing below a file */
+	vbf_store_put_made(0, "dir/x", &a, &R600);
+	int held = vbf_store_hold(0, "dir");
+	assert_true(held);
+	vbf_store_put_made(0, "dir/y", &a, &R600); /* an append in between keeps it */
+	assert_int_equal(vbf_store_compact(0), -1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		vbf_store_open(1, root, NULL);
+		_exit(vbf_store_compact(1) == -1 ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	vbf_store_rename_was(0, "dir", "moved", NULL);
+	vbf_store_release(0, held);
+	assert_int_equal(mode_of(0, "moved/y"), 0600);
+	assert_int_equal(vbf_store_compact(0), 0);
+	pid = fork();
+	if (pid == 0) {
+		vbf_store_open(1, root, NULL);
+		vbf_store_put_made(1, "more", &a, &R644);
+		_exit(vbf_store_compact(1) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +304,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_rename_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_compaction_prunes, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_growth_trigger, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_hold, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
