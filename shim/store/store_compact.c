@@ -93,9 +93,11 @@ static void remove_stale_tmp(const char *path)
  * directory: a record whose name is missing is marked gone, and dropped by
  * the next compaction that misses it too. Two looks, not one: a rename
  * moves a name before its record, and the renamer appends its record only
- * after this compaction (it waits for our lock), which clears the mark; a
- * record whose name is missing at two compactions was neither renamed nor
- * made again in between (docs/state-store.md, "Recreated files"). */
+ * after this compaction (it waits for our lock), which clears the mark. A
+ * renamer held up longer still has the record it saw before (a file), or
+ * held the log's lock from before the rename (a directory with made records
+ * below), so no record is lost either way (docs/state-store.md, "Recreated
+ * files"). */
 
 #define SEEN 0x80000000u /* in rec.flags during prune_made only: listed */
 
