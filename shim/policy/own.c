@@ -377,7 +377,7 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 		}
 		struct vbf_rec old;
 		if (rec.flags) {
-			vbf_store_put(w.idx, w.key, &st, &rec);
+			vbf_store_put_made(w.idx, w.key, &st, &rec);
 			vbf_count(VBF_C_CREATE);
 		} else if (vbf_store_get(w.idx, w.key, &st, &old)) {
 			struct vbf_rec none = {0};

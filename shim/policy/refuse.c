@@ -254,6 +254,13 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		return (flags & RENAME_NOREPLACE) ? vbf_fail(EEXIST) : 0;
 	struct vbf_view was;
 	int keep = ia >= 0 && ia == ib && !(flags & ~RENAME_NOREPLACE) && vbf_op_rename_owner(ia, wa->key, &was);
+	/* the record it has now: one a compaction drops while the name is
+	 * between the rename and its record still reaches the new name */
+	struct vbf_rec had;
+	int has = ia >= 0 && ia == ib && vbf_store_get(ia, wa->key, NULL, &had);
+	/* ... and for the records below a directory, no compaction until
+	 * they have moved too (store.h, vbf_store_hold) */
+	int held = ia >= 0 && ia == ib && !(flags & ~RENAME_NOREPLACE) ? vbf_store_hold(ia, wa->key) : 0;
 	int r;
 	BUSY_RETRY(r, call_rename(fa, a, fb, b, flags));
 	if (r < 0 && errno == EINVAL && flags == RENAME_NOREPLACE)
@@ -265,10 +272,13 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		r = rename_redirected(fa, a, fb, b, wa, wb, flags);
 		if (r < 0 && errno == ENOENT)
 			errno = through_object(fa, a, wa, wb) ? ENOTDIR : e;
+		vbf_store_release(ia, held);
 		return r; /* nothing of the store moves: the object is not on the share */
 	}
-	if (r != 0)
+	if (r != 0) {
+		vbf_store_release(ia, held);
 		return r;
+	}
 	int saved = errno;
 	if (flags & ~RENAME_NOREPLACE) {
 		/* RENAME_EXCHANGE swapped the objects: rather no records than
@@ -278,7 +288,8 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		if (ib >= 0)
 			vbf_store_del(ib, wb->key);
 	} else if (ia >= 0 && ia == ib) {
-		vbf_store_rename(ia, wa->key, wb->key);
+		vbf_store_rename_was(ia, wa->key, wb->key, has ? &had : NULL);
+		vbf_store_release(ia, held);
 		if (keep)
 			vbf_op_renamed(ib, wb->key, fb, b, &was);
 	} else {
@@ -372,7 +383,10 @@ int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 		return vbf_redirect_enoent_where(w, r, d, p, ENOTDIR);
 	if (r == 0) {
 		int saved = errno;
-		vbf_store_del(w->idx, w->key);
+		if (dir)
+			vbf_store_del(w->idx, w->key);
+		else
+			vbf_store_unlinked(w->idx, w->key);
 		errno = saved;
 	}
 	return r;

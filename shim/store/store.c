@@ -290,19 +290,6 @@ int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
 	return m;
 }
 
-/* Anything recorded for `k` or below it? The bloom answers for most names. */
-static int any_at(struct vbf_store *s, const char *k, size_t n, int below_too)
-{
-	if (vbf_ent_find(s, k, n))
-		return 1;
-	if (!below_too || !vbf_bloom_maybe(s, k, n))
-		return 0;
-	for (struct vbf_ent *e = s->tab; e; e = e->hh.next)
-		if (vbf_ent_below(e, k, n))
-			return 1;
-	return 0;
-}
-
 /* A forget, delete or rename that would change nothing in the table is not
  * appended: unlink and rename of names nothing was recorded for (most of
  * them) then cost no write to the share, and a service's start that only
@@ -319,13 +306,40 @@ static int changes(struct vbf_store *s, const struct vbf_op *op)
 		vbf_file_sync_now(s);
 	switch (op->type) {
 	case VBF_OP_FORGET:
-		return any_at(s, op->key, op->klen, 0);
+		return vbf_store_any_at(s, op->key, op->klen, 0);
 	case VBF_OP_DEL:
-		return any_at(s, op->key, op->klen, 1);
+		return vbf_store_any_at(s, op->key, op->klen, 1);
 	case VBF_OP_REN:
-		return any_at(s, op->key, op->klen, 1) || any_at(s, op->key2, op->k2len, 1);
+		return vbf_store_any_at(s, op->key, op->klen, 1) || vbf_store_any_at(s, op->key2, op->k2len, 1);
 	}
 	return 1;
+}
+
+/* The table in memory decides first: the op as asked is always correct to
+ * append (a new record, a delete, a rename), so it goes the usual way; only
+ * keeping a record or copying it must be decided again under the log's
+ * lock, from its end, where no compaction can drop what we keep. */
+static int submit_made(struct vbf_store *s, const struct vbf_op *want, const struct vbf_rec *was)
+{
+	if (!enter(s))
+		return -1;
+	int saved = errno, r = 0;
+	struct vbf_op out;
+	/* a delete or rename is judged from the log itself (changes()) */
+	if (want->type == VBF_OP_PUT)
+		catch_up(s);
+	else
+		vbf_file_sync_now(s);
+	int p = vbf_made_plan(s, want, &out, (void *)was);
+	if (p == VBF_PLAN_PLAIN)
+		r = vbf_file_append(s, want);
+	else if (p != VBF_PLAN_NONE)
+		r = vbf_file_append_plan(s, want, vbf_made_plan_locked, (void *)was);
+	if (r == 0 && p != VBF_PLAN_NONE)
+		vbf_file_compact(s, 0);
+	leave(s);
+	errno = saved;
+	return r;
 }
 
 static int submit(struct vbf_store *s, const struct vbf_op *op)
@@ -343,7 +357,7 @@ static int submit(struct vbf_store *s, const struct vbf_op *op)
 	return r;
 }
 
-int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec)
+static int put_op(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec, int made)
 {
 	struct vbf_store *s = store_of(idx);
 	char buf[VBF_KEY_MAX + 1];
@@ -357,7 +371,7 @@ int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const st
 		return -1;
 	}
 	struct vbf_op op = {.type = VBF_OP_PUT, .key = key, .klen = n, .rec = *rec};
-	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK;
+	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK; /* a made record's flags: put_made's */
 	op.rec.mode &= 07777;
 	if (!(op.rec.flags & VBF_REC_LINK) || !op.rec.link) {
 		op.rec.flags &= ~VBF_REC_LINK;
@@ -368,7 +382,27 @@ int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const st
 		op.fp.type &= S_IFMT;
 		op.fp.has_ino = fp->has_ino ? 1 : 0;
 	}
-	return submit(s, &op);
+	if (!made || !(op.rec.flags & (VBF_REC_OWNER | VBF_REC_MODE)))
+		return submit(s, &op);
+	/* no inode number: the next file made at the name is the same record */
+	op.rec.flags = (op.rec.flags & (VBF_REC_OWNER | VBF_REC_MODE)) | VBF_REC_MADE;
+	op.fp = (struct vbf_fp){.type = S_IFREG};
+	return submit_made(s, &op, NULL);
+}
+
+int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec)
+{
+	return put_op(idx, key, fp, rec, 0);
+}
+
+int vbf_store_put_made(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec)
+{
+	if (!real || !S_ISREG(real->st_mode))
+		return vbf_store_put(idx, key, real, rec);
+	int saved = errno;
+	int r = put_op(idx, key, NULL, rec, 1);
+	errno = saved;
+	return r;
 }
 
 int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec)
@@ -388,7 +422,8 @@ int vbf_store_put(int idx, const char *key, const struct stat *real, const struc
 	return r;
 }
 
-static void submit_key(int idx, int type, const char *key, const char *key2)
+/* `made`: by the made-record rules (submit_made; `was` for a rename) */
+static void submit_key(int idx, int type, const char *key, const char *key2, int made, const struct vbf_rec *was)
 {
 	struct vbf_store *s = store_of(idx);
 	char buf[VBF_KEY_MAX + 1], buf2[VBF_KEY_MAX + 1];
@@ -407,15 +442,24 @@ static void submit_key(int idx, int type, const char *key, const char *key2)
 	}
 	if (!vbf_key_valid(op.key, op.klen) || (key2 && !vbf_key_valid(op.key2, op.k2len)))
 		return;
-	submit(s, &op);
+	if (made)
+		submit_made(s, &op, was);
+	else
+		submit(s, &op);
 }
 
-void vbf_store_del(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL); }
-void vbf_store_forget(int idx, const char *key) { submit_key(idx, VBF_OP_FORGET, key, NULL); }
+void vbf_store_del(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL, 0, NULL); }
+void vbf_store_unlinked(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL, 1, NULL); }
+void vbf_store_forget(int idx, const char *key) { submit_key(idx, VBF_OP_FORGET, key, NULL, 0, NULL); }
 void vbf_store_rename(int idx, const char *from, const char *to)
 {
 	if (from && to && strcmp(from, to))
-		submit_key(idx, VBF_OP_REN, from, to);
+		submit_key(idx, VBF_OP_REN, from, to, 0, NULL);
+}
+void vbf_store_rename_was(int idx, const char *from, const char *to, const struct vbf_rec *was)
+{
+	if (from && to && strcmp(from, to))
+		submit_key(idx, VBF_OP_REN, from, to, 1, was);
 }
 
 void vbf_store_reset(int idx)
@@ -423,7 +467,7 @@ void vbf_store_reset(int idx)
 	struct vbf_store *s = store_of(idx);
 	struct vbf_op op = {.type = VBF_OP_RESET};
 	if (s && s->kprefix[0]) /* the log holds other shares' records too */
-		submit_key(idx, VBF_OP_DEL, "", NULL);
+		submit_key(idx, VBF_OP_DEL, "", NULL, 0, NULL);
 	else if (s)
 		submit(s, &op);
 }
@@ -489,6 +533,32 @@ int vbf_store_info(int idx, struct vbf_store_info *out)
 	return 0;
 }
 
+int vbf_store_hold(int idx, const char *key)
+{
+	struct vbf_store *s = store_of(idx);
+	char buf[VBF_KEY_MAX + 1];
+	if (!s || !key || !(key = key_in(s, key, buf)) || !enter(s = held_by(s)))
+		return 0;
+	int saved = errno, held = 0;
+	catch_up(s);
+	if (vbf_made_below(s, key, strlen(key)))
+		held = vbf_file_hold(s) == 0;
+	leave(s);
+	errno = saved;
+	return held;
+}
+
+void vbf_store_release(int idx, int held)
+{
+	struct vbf_store *s = store_of(idx);
+	if (!held || !s || !enter(s = held_by(s)))
+		return;
+	int saved = errno;
+	vbf_file_release(s);
+	leave(s);
+	errno = saved;
+}
+
 /* fork (vbf.c decides whether to hold the locks across it): the child
  * never inherits a table another thread was half-way through changing. */
 void vbf_store_atfork_prepare(void)
@@ -509,6 +579,7 @@ void vbf_store_atfork_child(void)
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
 		vbf_lock_reset(&vbf_stores[i].lock);
 		vbf_stores[i].forked = 1;
+		vbf_stores[i].holds = 0; /* record locks are not inherited */
 	}
 }
 

@@ -25,6 +25,14 @@
  * it keeps the one the name has (a chown of a linked name stays linked);
  * only an unlink, a rename over the name or a forget drops it. */
 #define VBF_REC_LINK  0x4u
+/* What the library's own create of a regular file wrote, untouched since
+ * (vbf_store_put_made): its fingerprint has no inode number, and the unlink
+ * of its name leaves it in place, dormant, for the next create of the name
+ * (docs/state-store.md, "Recreated files"). Any other put clears it. */
+#define VBF_REC_MADE  0x8u
+/* A made record whose name the last compaction did not find: the next one
+ * that does not find it either drops it. Set by compaction only. */
+#define VBF_REC_GONE  0x10u
 
 struct vbf_rec {
 	uint32_t flags;
@@ -94,6 +102,12 @@ extern _Atomic unsigned long vbf_store_nclosed;
  * in memory (already warned). */
 int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec);
 
+/* The record a create of the regular file `key` makes (VBF_REC_MADE is
+ * added, the fingerprint is the type only). Nothing is appended when the
+ * record the name holds, read from the log under its lock, is already
+ * that one (a file recreated at every start of a service). */
+int vbf_store_put_made(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec);
+
 /* How many names hold a VBF_REC_LINK record with this `link` (at least 1
  * when asked for a name that has one). One lookup, in memory. */
 unsigned vbf_store_links(int idx, uint64_t link);
@@ -102,9 +116,28 @@ unsigned vbf_store_links(int idx, uint64_t link);
  * directory, every record below it. */
 void vbf_store_del(int idx, const char *key);
 
+/* The name `key` of a non-directory is gone (unlink): like vbf_store_del,
+ * but a made record without a link stays, dormant, for the name's next
+ * create (nothing is appended). */
+void vbf_store_unlinked(int idx, const char *key);
+
 /* `from` was renamed to `to` (both keys of share idx): records of `to` and
- * below are dropped, those of `from` and below move. */
+ * below are dropped, those of `from` and below move. A made record of a
+ * file is copied instead (from's stays dormant; nothing is appended when
+ * `to` holds it already). `was`, when not NULL, is the record `from` had
+ * before the rename: a made record that a compaction dropped meanwhile (it
+ * did not find the name) still reaches `to`. */
 void vbf_store_rename(int idx, const char *from, const char *to);
+void vbf_store_rename_was(int idx, const char *from, const char *to, const struct vbf_rec *was);
+
+/* Around the real rename of `key` (share idx): when made records lie below
+ * it (a directory), the log's lock is taken shared and kept until
+ * vbf_store_release, so no compaction can run while the names below have
+ * moved and their records not yet (it would miss the names;
+ * docs/state-store.md, "Recreated files"). Returns what to pass to
+ * vbf_store_release (0: nothing held). */
+int vbf_store_hold(int idx, const char *key);
+void vbf_store_release(int idx, int held);
 
 /* After fork in the child: reset locks (the parent may have held one). */
 void vbf_store_atfork_child(void);

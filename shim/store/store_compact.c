@@ -84,6 +84,137 @@ static void remove_stale_tmp(const char *path)
 	each_name(dir, unlink_tmp, &m);
 }
 
+/* ---- dormant made records ---- */
+
+/* A made record (store.h, VBF_REC_MADE) stays when its name is unlinked, so
+ * a file a service recreates at every start costs nothing; one whose name
+ * never comes back (a temporary file with a unique name) must not stay
+ * forever. Compaction looks for the names of made records, one listing per
+ * directory: a record whose name is missing is marked gone, and dropped by
+ * the next compaction that misses it too. Two looks, not one: a rename
+ * moves a name before its record, and the renamer appends its record only
+ * after this compaction (it waits for our lock), which clears the mark. A
+ * renamer held up longer still has the record it saw before (a file), or
+ * held the log's lock from before the rename (a directory with made records
+ * below), so no record is lost either way (docs/state-store.md, "Recreated
+ * files"). */
+
+#define SEEN 0x80000000u /* in rec.flags during prune_made only: listed */
+
+struct dir_seen {
+	UT_hash_handle hh;
+	int ok;          /* it could be listed */
+	uint16_t klen;
+	char key[];
+};
+
+struct prune {
+	struct vbf_store *s;
+	char path[PATH_MAX]; /* the directory's, then a record's */
+	size_t rlen;         /* of the log's root in path */
+	char key[VBF_KEY_MAX + 1];
+	size_t dlen;         /* of the directory's key in key */
+};
+
+static int mark_listed(void *arg, int dfd, const char *name)
+{
+	struct prune *p = arg;
+	size_t n = strlen(name), at = p->dlen ? p->dlen + 1 : 0;
+	(void)dfd;
+	if (at + n > VBF_KEY_MAX)
+		return 0;
+	if (p->dlen)
+		p->key[p->dlen] = '/';
+	memcpy(p->key + at, name, n);
+	struct vbf_ent *e = vbf_ent_find(p->s, p->key, at + n);
+	if (e && vbf_ent_dormant(e))
+		e->rec.flags |= SEEN;
+	return 0;
+}
+
+/* The directory the keys are relative to: the share root, or the directory
+ * of a log above it (store_where.c: the root's key there is kprefix). */
+static size_t log_root(const struct vbf_store *s, char *out, size_t cap)
+{
+	size_t rl = strlen(s->root), pl = strlen(s->kprefix);
+	if (pl)
+		rl = rl > pl + 1 ? rl - pl - 1 : 1;
+	if (rl >= cap)
+		return 0;
+	memcpy(out, s->root, rl);
+	out[rl] = 0;
+	return !strcmp(out, "/") ? 0 : rl; /* "/" + key: no doubled slash */
+}
+
+/* Was the directory of e listed, and could it be? Listed now if not. */
+static int dir_listed(struct prune *p, struct dir_seen **dirs, const struct vbf_ent *e)
+{
+	const char *sl = memrchr(e->key, '/', e->klen);
+	size_t dl = sl ? (size_t)(sl - e->key) : 0;
+	struct dir_seen *d;
+	HASH_FIND(hh, *dirs, e->key, dl, d);
+	if (d)
+		return d->ok;
+	if (!(d = vbf_arena_alloc(sizeof *d + dl + 1)))
+		return 0;
+	memcpy(d->key, e->key, dl);
+	d->key[dl] = 0;
+	d->klen = (uint16_t)dl;
+	memcpy(p->key, e->key, dl);
+	p->dlen = dl;
+	int n = snprintf(p->path + p->rlen, sizeof p->path - p->rlen, "%s%s", dl ? "/" : "", d->key);
+	d->ok = n >= 0 && (size_t)n < sizeof p->path - p->rlen && each_name(p->path[0] ? p->path : "/", mark_listed, p) == 0;
+	HASH_ADD(hh, *dirs, key[0], d->klen, d);
+	return d->ok;
+}
+
+/* The name of e is missing: not in its directory's listing, and a lookup
+ * (a share that lists names in another case or form than we keyed them)
+ * says so too. */
+static int missing(struct prune *p, const struct vbf_ent *e)
+{
+	struct stat st;
+	int n = snprintf(p->path + p->rlen, sizeof p->path - p->rlen, "/%s", e->key);
+	return n >= 0 && (size_t)n < sizeof p->path - p->rlen &&
+	       REAL(fstatat)(AT_FDCWD, p->path, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+}
+
+/* Log held exclusively, table read to its end. The number of records
+ * changed or dropped. */
+static int prune_made(struct vbf_store *s)
+{
+	struct prune *p = vbf_arena_alloc(sizeof *p);
+	struct dir_seen *dirs = NULL, *d, *dt;
+	struct vbf_ent *e, *t;
+	int changed = 0;
+	if (!p)
+		return 0;
+	p->s = s;
+	p->rlen = log_root(s, p->path, sizeof p->path);
+	HASH_ITER(hh, s->tab, e, t) {
+		if (!vbf_ent_dormant(e))
+			continue;
+		uint32_t was = e->rec.flags;
+		if (!dir_listed(p, &dirs, e) || (e->rec.flags & SEEN) || !missing(p, e)) {
+			e->rec.flags &= ~(SEEN | VBF_REC_GONE);
+		} else if (e->rec.flags & VBF_REC_GONE) {
+			struct vbf_op op = {.type = VBF_OP_FORGET, .key = e->key, .klen = e->klen};
+			vbf_store_apply(s, &op);
+			changed++;
+			continue;
+		} else {
+			e->rec.flags |= VBF_REC_GONE;
+		}
+		changed += e->rec.flags != was;
+	}
+	HASH_ITER(hh, dirs, d, dt) {
+		HASH_DEL(dirs, d);
+		vbf_arena_free(d, sizeof *d + d->klen + 1);
+	}
+	vbf_arena_free(p, sizeof *p);
+	return changed;
+}
+
 static int flush(int fd, uint8_t *buf, size_t *n)
 {
 	int r = *n ? vbf_file_write_all(fd, buf, *n) : 0;
@@ -113,6 +244,13 @@ static int64_t write_table(struct vbf_store *s, int fd)
 		op.fp.ino = e->ino;
 		n += vbf_rec_encode(&op, buf + n);
 	}
+	if (CHUNK - n < VBF_REC_MAX) {
+		total += (int64_t)n;
+		bad = bad || flush(fd, buf, &n);
+	}
+	/* the mark: readers count the log's growth from here (vbf_file_compact) */
+	op = (struct vbf_op){.type = VBF_OP_FORGET, .key = VBF_COMPACTED_KEY, .klen = sizeof VBF_COMPACTED_KEY - 1};
+	n += vbf_rec_encode(&op, buf + n);
 	total += (int64_t)n;
 	bad = bad || flush(fd, buf, &n);
 	vbf_arena_free(buf, CHUNK);
@@ -164,6 +302,7 @@ static int replace_log(struct vbf_store *s)
 	}
 	vbf_file_unlock(s); /* before its descriptor closes */
 	vbf_file_adopt(s, vbf_file_move_high(fd), (uint64_t)len, 0);
+	s->base = (uint64_t)len;
 	vbf_file_bump(s);
 	return 0;
 }
@@ -172,7 +311,8 @@ static int replace_log(struct vbf_store *s)
  * its end: only then may it be replaced from the table. */
 static int take_current(struct vbf_store *s, int wait)
 {
-	if (s->fd < 0 || !s->writable || s->forked)
+	/* our own hold would let the lock be upgraded under it */
+	if (s->fd < 0 || !s->writable || s->forked || s->holds)
 		return -1;
 	if (vbf_file_lock(s, F_WRLCK, wait) < 0)
 		return -1;
@@ -190,7 +330,11 @@ int vbf_file_compact(struct vbf_store *s, int force)
 {
 	if (s->fd < 0 || !s->writable || s->nolock)
 		return -1;
-	if (!force && (s->pos < vbf_compact_min || s->pos < 2 * s->live || s->pos < s->next_compact_try))
+	/* Due when dead records are half the log, or when it has doubled
+	 * since the last compaction: dormant made records count as live until
+	 * a compaction looks for their names (prune_made) */
+	if (!force && (s->pos < vbf_compact_min || (s->pos < 2 * s->live && s->pos < 2 * s->base) ||
+		       s->pos < s->next_compact_try))
 		return -1;
 	/* not again before the log grows by half: a share that refuses the
 	 * rename (Windows host, file open elsewhere) must not make every put
@@ -199,9 +343,12 @@ int vbf_file_compact(struct vbf_store *s, int force)
 	if (take_current(s, force) < 0)
 		return -1;
 	remove_stale_tmp(s->path);
+	int pruned = prune_made(s);
 	int r = replace_log(s);
 	if (r < 0)
 		vbf_file_unlock(s);
+	if (r < 0 && pruned) /* the table is the replay of the log again */
+		vbf_file_adopt(s, s->fd, 0, 1);
 	else
 		s->next_compact_try = 0;
 	return r;

@@ -119,6 +119,10 @@ int vbf_file_lock(struct vbf_store *s, int type, int wait)
 
 void vbf_file_unlock(struct vbf_store *s)
 {
+	/* a record lock is the process's: while a hold (vbf_file_hold) is
+	 * on, another thread's append must not let it go */
+	if (s->holds)
+		return;
 	int saved = errno, nolock = s->nolock;
 	lock_fd(s->fd, F_UNLCK, 0, &nolock);
 	errno = saved;
@@ -294,6 +298,11 @@ static void apply_cb(void *arg, const struct vbf_op *op)
 		return;
 	}
 	t->s->sealed = 0; /* records after a seal: whoever wrote them found the path still naming this file */
+	if (op->type == VBF_OP_FORGET && op->klen == sizeof VBF_COMPACTED_KEY - 1 &&
+	    !memcmp(op->key, VBF_COMPACTED_KEY, op->klen)) {
+		t->s->base = t->s->pos + op->at + VBF_REC_HDR + 2 + op->klen + 4;
+		return;
+	}
 	vbf_store_apply(t->s, op);
 }
 
@@ -350,6 +359,7 @@ void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload)
 	if (reload) {
 		vbf_store_clear(s);
 		s->pos = 0;
+		s->base = 0;
 		vbf_file_read_tail(s);
 	} else {
 		s->pos = pos;
@@ -441,10 +451,41 @@ void vbf_file_sync_now(struct vbf_store *s)
 		vbf_file_unlock(s);
 }
 
-int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
+int vbf_file_append(struct vbf_store *s, const struct vbf_op *op) { return vbf_file_append_plan(s, op, NULL, NULL); }
+
+int vbf_file_hold(struct vbf_store *s)
+{
+	for (int tries = 0; s->fd >= 0 && s->writable && !s->nolock && tries < 4; tries++) {
+		if ((s->forked || !fd_is_log(s)) && reopen(s) < 0)
+			return -1;
+		if (vbf_file_lock(s, F_RDLCK, 1) < 0)
+			return -1;
+		/* the log the path names now, read to its end: the one any
+		 * compaction would have to take from us */
+		int f = s->sealed ? follow(s) : 0;
+		if (!f && vbf_file_read_tail(s))
+			f = follow(s);
+		if (f > 0)
+			continue;
+		if (f < 0)
+			return -1;
+		s->holds++;
+		return 0;
+	}
+	return -1;
+}
+
+void vbf_file_release(struct vbf_store *s)
+{
+	if (s->holds && !--s->holds)
+		vbf_file_unlock(s);
+}
+
+int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_plan_fn plan, void *arg)
 {
 	uint8_t *rec = s->recbuf;
-	size_t n = vbf_rec_encode(op, rec);
+	struct vbf_op planned, *op = plan ? &planned : (struct vbf_op *)want;
+	size_t n = plan ? 1 : vbf_rec_encode(op, rec);
 	const char *why = "write failed";
 	int f;
 	if (!n)
@@ -459,10 +500,22 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 		/* a seal read earlier without the lock (readers do not wait for
 		 * it) is followed now, before our record goes anywhere */
 		f = s->sealed ? follow(s) : 0;
+		/* a plan is made from the whole log as it is under our lock:
+		 * no compaction can run until we release it */
+		if (!f && plan && vbf_file_read_tail(s))
+			f = follow(s);
 		if (f > 0)
 			continue;
 		if (f < 0)
 			break;
+		if (plan && !plan(s, want, op, arg)) {
+			vbf_file_unlock(s);
+			return 0;
+		}
+		if (plan && !(n = vbf_rec_encode(op, rec))) {
+			vbf_file_unlock(s);
+			return -1;
+		}
 		if (vbf_file_write_all(s->fd, rec, n) < 0) {
 			why = "write failed";
 			vbf_file_unlock(s);
@@ -482,7 +535,8 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op)
 	if (s->fd >= 0 && s->writable)
 		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s: %s: a record was kept in memory only", s->path,
 			     why);
-	vbf_store_apply(s, op);
+	if (!plan || plan(s, want, op, arg))
+		vbf_store_apply(s, op);
 	return -1;
 }
 

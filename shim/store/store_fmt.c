@@ -187,7 +187,7 @@ long vbf_rec_decode(const uint8_t *b, size_t n, struct vbf_op *op)
 			return -1;
 		if (n < VBF_REC_HDR + 32)
 			return 0;
-		op->rec.flags = get32(b + o) & (VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK);
+		op->rec.flags = get32(b + o) & VBF_REC_ALL;
 		op->rec.uid = get32(b + o + 4);
 		op->rec.gid = get32(b + o + 8);
 		op->rec.mode = get32(b + o + 12) & 07777;

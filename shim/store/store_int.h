@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Inside the state store, top to bottom (each file uses only those below
- * it): the API (store.c), which log a store uses (store_where.c),
+ * it): the API (store.c), the made-record rules (store_made.c), which log a
+ * store uses (store_where.c),
  * compaction and removal of the log (store_compact.c), the log file and its
  * shared generation counter (store_file.c), the table (store_table.c), the
  * record format and the store's file names (store_fmt.c). Not for other
@@ -25,6 +26,14 @@
 #define VBF_REC_HDR 8               /* 'V' 'f' type version len32 */
 #define VBF_REC_MAX (VBF_REC_HDR + 2 * (2 + VBF_KEY_MAX) + 4)
 #define VBF_PUT_FIXED (VBF_REC_HDR + 28 + 2 + 4)
+/* every flag a record can carry (older versions mask away the ones they do
+ * not know: a made record is a plain one to them) */
+#define VBF_REC_ALL (VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK | VBF_REC_MADE | VBF_REC_GONE)
+/* A compaction ends the log it writes with a forget of this key, which no
+ * record can have (a store file's name at the log's root: store.h,
+ * vbf_store_is_internal), so every reader knows how large the log was then
+ * and older versions read a forget of nothing. */
+#define VBF_COMPACTED_KEY VBF_STORE_NAME ".compacted"
 
 enum vbf_op_type {
 	VBF_OP_HEAD = 'H',   /* file identification; ignored on replay */
@@ -112,6 +121,7 @@ struct vbf_store {
 	int forked;        /* after fork fd shares its offset with the parent's: reopen before appending */
 	int nolock;        /* the filesystem has no record locks: never compact */
 	int sealed;        /* the last record read is a seal: the path may name a newer log */
+	int holds;         /* vbf_file_hold's not released yet: the shared lock stays */
 	uint64_t nowait_until; /* CLOCK_MONOTONIC ms: the lock was held past our wait; do not wait again before */
 	int trust_ino;     /* st_ino is stable for this share (not vboxsf) */
 	int writable;
@@ -121,6 +131,7 @@ struct vbf_store {
 	uint64_t seen_gen;
 	uint64_t pos;      /* log bytes applied */
 	uint64_t live;     /* bytes the live records would take when compacted */
+	uint64_t base;     /* log bytes up to the last compaction's mark (0: none read) */
 	uint64_t next_compact_try;
 	unsigned long nrec;
 	_Atomic unsigned long nclosed; /* directories some class may not search (closed()) */
@@ -184,6 +195,14 @@ static inline struct vbf_ent *vbf_ent_find(struct vbf_store *s, const char *k, s
 	return e;
 }
 
+/* A made record of a file (store.h, VBF_REC_MADE) not in a link group:
+ * what an unlink or a rename away leaves dormant for the name's next
+ * create, and what compaction looks for (store_made.c, store_compact.c). */
+static inline int vbf_ent_dormant(const struct vbf_ent *e)
+{
+	return (e->rec.flags & (VBF_REC_MADE | VBF_REC_LINK)) == VBF_REC_MADE && (e->fptype & S_IFMT) == S_IFREG;
+}
+
 /* Is e's key `p` or below it ("" is the share root: everything)? */
 static inline int vbf_ent_below(const struct vbf_ent *e, const char *p, size_t n)
 {
@@ -208,6 +227,17 @@ void vbf_file_sync_now(struct vbf_store *s);
  * compact: vbf_file_compact), or -1 when it was applied in memory only
  * (already warned). */
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op);
+/* The same, but what to append is decided under the log's lock, from the
+ * table brought up to date with the log's end: `plan` sets *out from `want`
+ * and returns non-zero to append it, 0 for nothing (store.c, the made
+ * records). 0: appended or nothing needed; -1 as above. */
+typedef int (*vbf_plan_fn)(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
+int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_plan_fn plan, void *arg);
+/* Take the current log's lock shared and keep it (appends in between leave
+ * it, compaction is not tried) until vbf_file_release: vbf_store_hold. 0,
+ * or -1 when it cannot be had. */
+int vbf_file_hold(struct vbf_store *s);
+void vbf_file_release(struct vbf_store *s);
 /* The lock on the log (F_RDLCK for appends, F_WRLCK to replace it); with
  * `wait`, for a bounded time. 0 or -1. */
 int vbf_file_lock(struct vbf_store *s, int type, int wait);
@@ -243,6 +273,22 @@ void vbf_where_open(struct vbf_store *s, int idx, const char *state_file, const 
  * mount), without creating anything; `kprefix` receives the share root's
  * key there. 1 when that file exists, else 0 (path: where it would be). */
 int vbf_where_locate(const char *root, const char *state_file, char *path, size_t cap, char *kprefix, size_t kcap);
+
+/* store_made.c: the made-record rules. What the table says `want` (a put
+ * of a made record, the delete of an unlinked file, a rename) should
+ * append: the op as asked, a put of the new name instead of a rename
+ * (COPY), or nothing, because nothing is recorded (NONE) or the record
+ * stays as it is (KEPT). `arg`: for a rename, the record `from` had
+ * before it, or NULL. _locked: the same as a vbf_plan_fn (append PLAIN and
+ * COPY). */
+enum { VBF_PLAN_NONE, VBF_PLAN_PLAIN, VBF_PLAN_KEPT, VBF_PLAN_COPY };
+int vbf_made_plan(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
+int vbf_made_plan_locked(struct vbf_store *s, const struct vbf_op *want, struct vbf_op *out, void *arg);
+/* A made record strictly below `k`? (What compaction could drop while `k`
+ * is being renamed: vbf_store_hold.) */
+int vbf_made_below(struct vbf_store *s, const char *k, size_t n);
+/* Anything recorded for `k` (with below_too, or below it)? */
+int vbf_store_any_at(struct vbf_store *s, const char *k, size_t n, int below_too);
 
 /* store_compact.c */
 /* Rewrite the log from the table when dead records dominate, or always when

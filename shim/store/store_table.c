@@ -121,6 +121,8 @@ static void move_one(struct vbf_store *s, struct vbf_ent *e, size_t fn, const ch
 		memcpy(nk + tn, e->key + fn, rest);
 		m = ent_new(nk, nn, &e->rec, e->fptype, e->ino);
 	}
+	if (m) /* its name exists again: the next compaction looks afresh */
+		m->rec.flags &= ~VBF_REC_GONE;
 	ent_del(s, e);
 	if (m)
 		HASH_ADD(hh, *moved, key[0], m->klen, m);
@@ -179,7 +181,7 @@ void vbf_store_apply(struct vbf_store *s, const struct vbf_op *op)
 			rec.link = e->rec.link;
 			rec.link_ino = e->rec.link_ino;
 		}
-		if (!rec.flags) {
+		if (!(rec.flags & (VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK))) {
 			if (e)
 				ent_del(s, e);
 			break;

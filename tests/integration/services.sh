@@ -91,19 +91,24 @@ wait_for() {
 
 # svc_third_start T WALK START STOP: the entrypoint's ownership walk, then a
 # start and a stop of the server (each a function or command name taking no
-# arguments), must add no record to the share's state, and grow its log by
-# less than 4 KiB (issue 12: the walk used to re-chown everything, tens of
-# KiB a start; what is left is the recreated files' mode records)
+# arguments), must add no record to the share's state and not grow its log
+# by a byte (issue 12: the walk used to re-chown everything, tens of KiB a
+# start; the files the server recreates keep their made records,
+# docs/state-store.md "Recreated files"). With SVC_DUMP=DIR the log is
+# copied there before and after: what a start appended is the second copy
+# past the first one's size (record layout: docs/state-store.md).
 svc_nrec() { "$VBF_CLI" state -p "$MNT" list 2>/dev/null | head -n 1 | sed -n 's/.*: \([0-9]*\) record.*/\1/p'; }
 svc_third_start() {
     local t=$1 r2 s2 r3 s3
     r2=$(svc_nrec); s2=$(stat -c %s "$SRC/.vboxfix.state")
+    [ -n "${SVC_DUMP:-}" ] && cp "$SRC/.vboxfix.state" "$SVC_DUMP/$VBF_SCRIPT-${t//[^a-z]/}-2"
     "$2"
     check "$t third start" "$3"
     check "$t third stop" "$4"
     r3=$(svc_nrec); s3=$(stat -c %s "$SRC/.vboxfix.state")
+    [ -n "${SVC_DUMP:-}" ] && cp "$SRC/.vboxfix.state" "$SVC_DUMP/$VBF_SCRIPT-${t//[^a-z]/}-3"
     if [ -n "$r2" ] && [ "${r3:-x}" -le "$r2" ] 2>/dev/null; then ok "$t a third start adds no record ($r2 -> $r3 records)"
     else fail "$t a third start adds no record" "$r2 -> $r3 records"; fi
-    if [ $((s3 - s2)) -lt 4096 ]; then ok "$t the log grows by less than 4 KiB at the third start ($((s3 - s2)) bytes)"
-    else fail "$t the log grows by less than 4 KiB at the third start" "$s2 -> $s3 bytes"; fi
+    if [ -n "$s2" ] && [ "${s3:-x}" -eq "$s2" ] 2>/dev/null; then ok "$t the log does not grow at the third start ($s2 bytes)"
+    else fail "$t the log does not grow at the third start" "$s2 -> $s3 bytes"; fi
 }
