@@ -96,8 +96,10 @@ static int share_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int fl
 {
 	int i = share_of_dev(st->st_dev);
 	*sent = i < 0 || chown_kind[i] != CHOWN_IGNORED;
-	if (!*sent)
+	if (!*sent) {
+		vbf_count(VBF_C_AVOIDED);
 		return 0;
+	}
 	int r = REAL(fchownat)(dirfd, path, uid, gid, flags);
 	if (r == 0 && i >= 0 && chown_kind[i] == CHOWN_UNKNOWN)
 		chown_learn(i, dirfd, path, uid, gid, flags, st);
