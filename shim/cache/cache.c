@@ -130,18 +130,18 @@ static void set_hash(struct vbf_cq *q, uint64_t h, int follow)
 	q->h64 = h ^ (follow ? 0x9e3779b97f4a7c15ull : 0);
 }
 
-/* The key of (share `w`, follow) into q. */
-static int prepare_where(struct vbf_cq *q, const struct vbf_where *w, int follow)
+/* q's key: (share, follow, key) and its hashes. */
+static int set_key(struct vbf_cq *q, int idx, const char *key, int follow)
 {
-	size_t kl = strlen(w->key);
+	size_t kl = strlen(key);
 	if (kl + 2 > sizeof q->k)
 		return -1;
-	q->k[0] = (char)w->idx;
+	q->k[0] = (char)idx;
 	q->k[1] = (char)follow;
-	memcpy(q->k + 2, w->key, kl);
+	memcpy(q->k + 2, key, kl);
 	q->klen = (uint16_t)(kl + 2);
 	uint64_t h;
-	if (vbf_cache_key_hash(w->idx, w->key, q->anc, &q->depth, &h) < 0)
+	if (vbf_cache_key_hash(idx, key, q->anc, &q->depth, &h) < 0)
 		return -1;
 	q->self = q->anc[q->depth - 1];
 	set_hash(q, h, follow);
@@ -163,7 +163,7 @@ static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 	struct vbf_where w;
 	if (vbf_where_name(dirfd, path, &w) < 0 || !w.key)
 		return -1;
-	return prepare_where(q, &w, follow);
+	return set_key(q, w.idx, w.key, follow);
 }
 
 /* q's name cut to its first j components (1 <= j <= depth - 2), followed
@@ -316,7 +316,7 @@ int vbf_cache_stat_where(const struct vbf_where *w, const char *path, int follow
 	if (!vbf_cache_enabled || w->idx < 0 || !w->key || !path || !*path || vbf_cache_dotdot(path))
 		return VBF_CACHE_SKIP;
 	int saved = errno;
-	int rc = prepare_where(q, w, follow) < 0 ? VBF_CACHE_SKIP : lookup_q(q, st, NULL, 0);
+	int rc = set_key(q, w->idx, w->key, follow) < 0 ? VBF_CACHE_SKIP : lookup_q(q, st, NULL, 0);
 	errno = saved;
 	return rc;
 }
