@@ -9,7 +9,9 @@
 # emulated share comes from tests/integration/lib.sh). Writes bench/results.md
 # (or FILE). --quick: small tree, few calls, one run (the make test smoke).
 # BENCH_FILES (default 10000; the git tree, ~2x files with .git) and
-# BENCH_RUNS (default 3 repetitions) tune the workloads (bench/workloads.sh).
+# BENCH_RUNS (default 3 repetitions) tune the workloads (bench/workloads.sh);
+# BENCH_ONLY=TEXT runs only the workloads whose name contains TEXT, and no
+# state store bench (e.g. BENCH_ONLY=chown BENCH_RUNS=1 ... --out /tmp/r.md).
 [ -z "${BASH_VERSION:-}" ] && exec bash "$0" "$@"
 set -u
 QUICK=0
@@ -132,7 +134,7 @@ goal() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ if (v == "-" || v == "") p
     echo "made under the library stale, and serves outside changes for at most VBOXFIX_TTL_MS."
 } >"$OUT"
 # the state store's own numbers (load, memory, one recorded chown vs fakeroot)
-if [ "${QUICK:-0}" != 1 ]; then
+if [ "${QUICK:-0}" != 1 ] && [ -z "${BENCH_ONLY:-}" ]; then
     { echo; echo "## State store"; echo; (cd "$VBF_REPO" && B=$B sh bench/store_bench.sh); } >>"$OUT" 2>&1 ||
         fail "store bench" "see $OUT"
 fi

@@ -32,6 +32,13 @@ work=(
     "tar c|tree|tar=tar cf - . | cat"
     "chown -R, then stat every file|tree|chown=chown -R 1000:1000 . && find . -printf '%U %G %m\\\\n'"
 )
+# BENCH_ONLY=TEXT: only the workloads whose name contains TEXT (a look at
+# one change; the goals of the others then read n/a)
+if [ -n "${BENCH_ONLY:-}" ]; then
+    only=()
+    for w in "${work[@]}"; do [[ ${w%%|*} == *"$BENCH_ONLY"* ]] && only+=("$w"); done
+    work=("${only[@]}")
+fi
 # configuration|mount|daemon pid (- for none)|environment
 confs=(
     "local disk|$LOCAL|-|"

@@ -130,34 +130,40 @@ static void set_hash(struct vbf_cq *q, uint64_t h, int follow)
 	q->h64 = h ^ (follow ? 0x9e3779b97f4a7c15ull : 0);
 }
 
+/* q's key: (share, follow, key) and its hashes. */
+static int set_key(struct vbf_cq *q, int idx, const char *key, int follow)
+{
+	size_t kl = strlen(key);
+	if (kl + 2 > sizeof q->k)
+		return -1;
+	q->k[0] = (char)idx;
+	q->k[1] = (char)follow;
+	memcpy(q->k + 2, key, kl);
+	q->klen = (uint16_t)(kl + 2);
+	uint64_t h;
+	if (vbf_cache_key_hash(idx, key, q->anc, &q->depth, &h) < 0)
+		return -1;
+	q->self = q->anc[q->depth - 1];
+	set_hash(q, h, follow);
+	return 0;
+}
+
 /* A quick no for absolute paths that do not start with a share's root: the
  * common case outside shares pays two string compares. A path that reaches
- * a share some other way (symlink, "//") is simply not cached. */
+ * a share some other way (symlink, "//") is simply not cached. A name
+ * relative to a directory descriptor (what tree walkers use: fts in find,
+ * chown -R, tar, git) is keyed by the directory's name from /proc, one
+ * readlink and no request, and only for a descriptor opened on a share
+ * (fdtab.h): any other costs nothing. The key is the one a path gives, so
+ * a change through any name drops the entry. */
 static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 {
-	/* names relative to a directory descriptor are what tree walkers (fts,
-	 * find, chown -R) use once per name: naming the directory costs a
-	 * readlink, and presentation already pays one, for nothing to gain */
-	if (path[0] != '/' && dirfd != AT_FDCWD)
-		return -1;
 	if (vbf_cache_dotdot(path))
 		return -1;
 	struct vbf_where w;
 	if (vbf_where_name(dirfd, path, &w) < 0 || !w.key)
 		return -1;
-	size_t kl = strlen(w.key);
-	if (kl + 2 > sizeof q->k)
-		return -1;
-	q->k[0] = (char)w.idx;
-	q->k[1] = (char)follow;
-	memcpy(q->k + 2, w.key, kl);
-	q->klen = (uint16_t)(kl + 2);
-	uint64_t h;
-	if (vbf_cache_key_hash(w.idx, w.key, q->anc, &q->depth, &h) < 0)
-		return -1;
-	q->self = q->anc[q->depth - 1];
-	set_hash(q, h, follow);
-	return 0;
+	return set_key(q, w.idx, w.key, follow);
 }
 
 /* q's name cut to its first j components (1 <= j <= depth - 2), followed
@@ -268,16 +274,12 @@ static int below_missing(const struct vbf_cq *q, uint64_t now)
 	return 0;
 }
 
-int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
-		     struct vbf_cq *q)
+/* The lookup proper, q prepared. */
+static int lookup_q(struct vbf_cq *q, struct stat *st, struct statx *stx, unsigned mask)
 {
-	if ((path[0] == '/' && !vbf_abs_maybe_share(path)) || (stx && (mask & ~STATX_CACHEABLE & ~(unsigned)STATX__RESERVED)))
+	if (!enter())
 		return VBF_CACHE_SKIP;
-	int saved = errno;
-	int rc = VBF_CACHE_SKIP;
-	if (prepare(q, dirfd, path, follow) < 0 || !enter())
-		goto out;
-	rc = VBF_CACHE_MISS;
+	int rc = VBF_CACHE_MISS;
 	uint64_t now = vbf_cache_clock();
 	struct vbf_cval buf;
 	const struct vbf_cval *v = find(q, now, &buf);
@@ -295,7 +297,26 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
 	vbf_count(rc == VBF_CACHE_MISS ? VBF_C_CACHE_MISS : VBF_C_CACHE_HIT);
 	if (rc != VBF_CACHE_MISS)
 		vbf_count(VBF_C_AVOIDED);
-out:
+	return rc;
+}
+
+int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
+		     struct vbf_cq *q)
+{
+	if ((path[0] == '/' && !vbf_abs_maybe_share(path)) || (stx && (mask & ~STATX_CACHEABLE & ~(unsigned)STATX__RESERVED)))
+		return VBF_CACHE_SKIP;
+	int saved = errno;
+	int rc = prepare(q, dirfd, path, follow) < 0 ? VBF_CACHE_SKIP : lookup_q(q, st, stx, mask);
+	errno = saved;
+	return rc;
+}
+
+int vbf_cache_stat_where(const struct vbf_where *w, const char *path, int follow, struct stat *st, struct vbf_cq *q)
+{
+	if (!vbf_cache_enabled || w->idx < 0 || !w->key || !path || !*path || vbf_cache_dotdot(path))
+		return VBF_CACHE_SKIP;
+	int saved = errno;
+	int rc = set_key(q, w->idx, w->key, follow) < 0 ? VBF_CACHE_SKIP : lookup_q(q, st, NULL, 0);
 	errno = saved;
 	return rc;
 }

@@ -11,7 +11,8 @@
  *     /dev/shm page of generations, one atomic load per level);
  *   - no process under the library has the name open for writing (a shared
  *     per-bucket count, since write(2) is not interposed).
- * Descriptors are never answered from here: fstat always asks.
+ * Descriptors are never answered from here: fstat always asks; names
+ * relative to one opened on a share are, under the name /proc gives it.
  *
  * Hash collisions only ever cost a miss. Nothing on the hit path allocates
  * or makes a system call; a thread re-entering from a signal handler while
@@ -79,6 +80,12 @@ static inline int vbf_cache_statx(int dirfd, const char *path, int flags, unsign
 		return VBF_CACHE_SKIP;
 	return vbf_cache_lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), NULL, stx, mask, q);
 }
+
+/* The same for a name its caller has classified (`w`, vbf_where_name of
+ * (dirfd, path): chown and chmod, policy/own.c), stat only. A HIT's entry
+ * was filled under a name that is the object's own (present.h fills no
+ * other), so `w` names the object. */
+int vbf_cache_stat_where(const struct vbf_where *w, const char *path, int follow, struct stat *st, struct vbf_cq *q);
 
 /* The result of a stat-family call: 0 from a hit, -1/ENOENT from a
  * negative hit (what follows an ENOENT still runs), else the real call. */

@@ -24,6 +24,88 @@ static int target_stat(int dirfd, const char *path, int flags, struct stat *st, 
 	return r;
 }
 
+/* The same for a name the wrapper classified (`lex`, may be NULL): from
+ * the metadata cache when it knows the name (no request: cache.h), else
+ * the walk, whose answer then fills the cache under a name that is the
+ * object's own. */
+static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, int flags, struct stat *st,
+		      struct vbf_where *w)
+{
+	struct vbf_cq q;
+	int c = lex && !(flags & AT_EMPTY_PATH)
+			? vbf_cache_stat_where(lex, path, !(flags & AT_SYMLINK_NOFOLLOW), st, &q)
+			: VBF_CACHE_SKIP;
+	if (c == VBF_CACHE_NEG)
+		return vbf_fail(ENOENT);
+	if (c == VBF_CACHE_HIT) {
+		w->idx = lex->idx;
+		memcpy(w->buf, lex->buf, sizeof w->buf);
+		w->key = w->buf + (lex->key - lex->buf);
+		return 0;
+	}
+	int r = target_stat(dirfd, path, flags, st, w);
+	if (c == VBF_CACHE_MISS && r == 0 && w->idx == lex->idx && w->key &&
+	    !strcmp(w->key, lex->key))
+		vbf_cache_fill(&q, r, st);
+	return r;
+}
+
+/* What a share does with a chown it accepts (returns 0 from), learned once
+ * per share per process from the first one that asked for another owner:
+ * vboxsf never looks at uid and gid (its setattr; stat shows the mount's
+ * owner whatever happened), others tell by a stat afterwards. A share that
+ * ignores them is not sent another: its answer is known, and every error
+ * about the name the stat before it has given already (docs/design.md,
+ * "A recorded chown"). */
+enum { CHOWN_UNKNOWN, CHOWN_APPLIED, CHOWN_IGNORED };
+static _Atomic unsigned char chown_kind[VBF_MAX_SHARES];
+
+static int share_of_dev(dev_t dev)
+{
+	for (int i = 0; i < vbf_nshares; i++)
+		if (vbf_shares[i].dev == dev)
+			return i;
+	return -1;
+}
+
+static void chown_learn(int i, int dirfd, const char *path, uid_t uid, gid_t gid, int flags, const struct stat *st)
+{
+	int saved = errno, kind = CHOWN_UNKNOWN;
+	struct stat now;
+	if (!strcmp(vbf_shares[i].fstype, "vboxsf"))
+		kind = CHOWN_IGNORED;
+	else if (((uid != (uid_t)-1 && uid != st->st_uid) || (gid != (gid_t)-1 && gid != st->st_gid)) &&
+		 REAL(fstatat)(dirfd, path, &now, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) == 0 &&
+		 now.st_dev == st->st_dev && (now.st_mode & S_IFMT) == (st->st_mode & S_IFMT))
+		kind = now.st_uid == st->st_uid && now.st_gid == st->st_gid ? CHOWN_IGNORED : CHOWN_APPLIED;
+	if (kind != CHOWN_UNKNOWN)
+		chown_kind[i] = (unsigned char)kind;
+	errno = saved;
+}
+
+void vbf_op_chown_forget(void)
+{
+	for (int i = 0; i < VBF_MAX_SHARES; i++)
+		chown_kind[i] = CHOWN_UNKNOWN;
+}
+
+/* The share's chown of the object `st` names: -1 with the share's errno,
+ * or 0; *sent says whether it was made. */
+static int share_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags, const struct stat *st,
+		       int *sent)
+{
+	int i = share_of_dev(st->st_dev);
+	*sent = i < 0 || chown_kind[i] != CHOWN_IGNORED;
+	if (!*sent) {
+		vbf_count(VBF_C_AVOIDED);
+		return 0;
+	}
+	int r = REAL(fchownat)(dirfd, path, uid, gid, flags);
+	if (r == 0 && i >= 0 && chown_kind[i] == CHOWN_UNKNOWN)
+		chown_learn(i, dirfd, path, uid, gid, flags, st);
+	return r;
+}
+
 /* The primary group of `uid` in /etc/passwd, read directly (config.h: NSS
  * may not be usable inside a preload). 0, or -1 when it has no entry. */
 static int primary_gid(uid_t uid, gid_t *gid)
@@ -86,7 +168,7 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st, &w)) {
+	if (known_stat(lex, dirfd, path, flags, &st, &w)) {
 		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
 		 * first below a directory the caller may not search */
 		vbf_missing_searched_where(lex, dirfd, path);
@@ -113,11 +195,14 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 
 	/* Let the share have its say: some apply the change, vboxsf ignores it,
 	 * others refuse it. Only errors about the path itself are the program's. */
-	if (REAL(fchownat)(dirfd, path, uid, gid, flags) != 0) {
+	int sent;
+	if (share_chown(dirfd, path, uid, gid, flags, &st, &sent) != 0) {
 		if (!vbf_is_refusal(errno))
 			return -1;
 		vbf_count(VBF_C_REFUSED);
 	}
+	if (sent)
+		vbf_cache_changed_key(w.idx, w.key);
 	if (keep && perm == (v.mode & 07777))
 		return 0; /* nothing changed: nothing to record (a record would freeze this caller's view) */
 	struct vbf_rec rec = {.flags = VBF_REC_OWNER | VBF_REC_MODE,
@@ -138,8 +223,10 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 		if (!vbf_store_get(w.idx, w.key, &st, &old) || !(old.flags & VBF_REC_MODE))
 			rec.flags &= ~VBF_REC_MODE; /* nothing to remember about the mode */
 	}
+	/* the cache holds real answers, which a chown not sent left as they
+	 * were: its entry stays (the record reaches every process by the
+	 * store's own counter) */
 	vbf_store_put(w.idx, w.key, &st, &rec);
-	vbf_cache_changed_key(w.idx, w.key);
 	vbf_count(VBF_C_CHOWN);
 	vbf_log_once(VBF_EV_CHOWN, VBF_INFO, "chown on a share recorded (%s)", w.key);
 	return 0;
@@ -168,7 +255,7 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 {
 	struct stat st;
 	struct vbf_where w;
-	if (target_stat(dirfd, path, flags, &st, &w)) {
+	if (known_stat(lex, dirfd, path, flags, &st, &w)) {
 		vbf_missing_searched_where(lex, dirfd, path);
 		return -1;
 	}

@@ -115,6 +115,10 @@ void vbf_op_renamed(int idx, const char *key, int dirfd, const char *path, const
 mode_t vbf_umask_get(void);
 void vbf_umask_set(mode_t m);
 
+/* For tests: forget what accepted chowns taught about the shares (own.c:
+ * a share that accepts and ignores them is sent no more). */
+void vbf_op_chown_forget(void);
+
 /* Is `err` how a share says "I do not do ownership/modes"? */
 int vbf_is_refusal(int err);
 

@@ -189,6 +189,61 @@ static void t_not_cached(void **state)
 	assert_int_equal(cstat("/share/mnt/x", &real, &out), VBF_CACHE_MISS);
 }
 
+/* Names relative to a directory descriptor opened on a share are keyed by
+ * the directory's name from /proc, as a path to them is: one entry for
+ * both, dropped by a change through either; a descriptor not known to be
+ * on a share costs no readlink. */
+static int readlinks;
+static ssize_t f_readlink(const char *p, char *b, size_t n)
+{
+	readlinks++;
+	const char *t = strstr(p, "/fd/7") ? "/share/d" : NULL;
+	if (!t) {
+		errno = EBADF;
+		return -1;
+	}
+	memcpy(b, t, strlen(t));
+	return (ssize_t)strlen(t);
+}
+
+static int cstat_at(int d, const char *p, int follow, const struct stat *real, struct stat *out)
+{
+	struct vbf_cq q;
+	int c = cs(d, p, follow, out, &q);
+	if (c == VBF_CACHE_MISS) {
+		*out = *real;
+		vbf_cache_fill(&q, 0, out);
+	}
+	return c;
+}
+
+static void t_dirfd(void **state)
+{
+	vbf_real.readlink = f_readlink;
+	memset(vbf_fdtab, 0, sizeof vbf_fdtab);
+	vbf_fd_mark(7, 1);
+	struct stat real = st_of(5), out;
+	assert_int_equal(cstat_at(7, "f", 0, &real, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat_at(7, "f", 0, &real, &out), VBF_CACHE_HIT);
+	assert_int_equal(cstat_at(AT_FDCWD, "/share/d/f", 0, &real, &out), VBF_CACHE_HIT);
+	/* changed through the path: the descriptor's name misses */
+	vbf_cache_changed(AT_FDCWD, "/share/d/f");
+	assert_int_equal(cstat_at(7, "f", 0, &real, &out), VBF_CACHE_MISS);
+	/* and the other way round, the directory's entry with it */
+	assert_int_equal(cstat_at(AT_FDCWD, "/share/d/f", 0, &real, &out), VBF_CACHE_HIT);
+	assert_int_equal(cstat_at(AT_FDCWD, "/share/d", 1, &real, &out), VBF_CACHE_MISS);
+	vbf_cache_changed(7, "f");
+	assert_int_equal(cstat_at(AT_FDCWD, "/share/d/f", 0, &real, &out), VBF_CACHE_MISS);
+	assert_int_equal(cstat_at(AT_FDCWD, "/share/d", 1, &real, &out), VBF_CACHE_MISS);
+	/* a descriptor not marked as on a share: skipped, nothing asked */
+	readlinks = 0;
+	assert_int_equal(cstat_at(8, "f", 0, &real, &out), VBF_CACHE_SKIP);
+	assert_int_equal(readlinks, 0);
+	/* ".." may leave the directory: not cached */
+	assert_int_equal(cstat_at(7, "../x", 0, &real, &out), VBF_CACHE_SKIP);
+	vbf_fd_mark(7, 0);
+}
+
 static void t_ttl(void **state)
 {
 	struct stat real = st_of(5), out;
@@ -544,6 +599,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_hit_and_negative, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_below_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_dirfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_shared_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_not_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_ttl, setup, teardown),

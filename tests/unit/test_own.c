@@ -13,6 +13,8 @@ static struct fake_node nodes[6];
 static int chown_calls, chmod_calls, chown_errno, chmod_errno;
 static char state[64];
 
+static int chown_applies; /* the share changes the owner (not like vboxsf) */
+
 static int f_fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
 {
 	chown_calls++;
@@ -20,6 +22,8 @@ static int f_fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
 		errno = chown_errno;
 		return -1;
 	}
+	if (chown_applies && !strcmp(p, "/share/f"))
+		nodes[0].st.st_uid = u;
 	return 0; /* like vboxsf: success, nothing changes */
 }
 
@@ -66,7 +70,8 @@ static int setup(void **s)
 	snprintf(state, sizeof state, "/tmp/vbf-unit-own.%d", getpid());
 	unlink(state);
 	vbf_store_open(0, "/share", state);
-	chown_calls = chmod_calls = chown_errno = chmod_errno = 0;
+	chown_calls = chmod_calls = chown_errno = chmod_errno = chown_applies = 0;
+	vbf_op_chown_forget();
 	return 0;
 }
 
@@ -123,6 +128,7 @@ static void t_chown_outcomes(void **s)
 	for (unsigned i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
 		chown_errno = refusals[i];
 		errno = 0;
+		vbf_op_chown_forget(); /* each answer is the share's, not one learned */
 		assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 100 + i, 200 + i, 0), 0);
 		view("/share/f", &u, &g, &m);
 		assert_int_equal(u, 100 + i);
@@ -135,6 +141,7 @@ static void t_chown_outcomes(void **s)
 	assert_int_equal(u, 104);
 	assert_int_equal(g, 7);
 	/* a real error of the share is the program's */
+	vbf_op_chown_forget();
 	chown_errno = EROFS;
 	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 1, 1, 0), -1);
 	assert_int_equal(errno, EROFS);
@@ -145,6 +152,51 @@ static void t_chown_outcomes(void **s)
 	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/gone", 1, 1, 0), -1);
 	assert_int_equal(errno, ENOTDIR);
 	assert_int_equal(chown_calls, 0);
+}
+
+/* A share that accepted a chown and changed nothing is sent no more: the
+ * stat before it has answered for the name, the share's answer is known. */
+static void t_chown_learned(void **s)
+{
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	fake_ids(0, 0, NULL, 0);
+	/* asking for the owner it shows teaches nothing */
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 4242, 4242, 0), 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 5, 5, 0), 0);
+	assert_int_equal(chown_calls, 2);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 10 + i, 20, 0), 0);
+	assert_int_equal(chown_calls, 2);
+	view("/share/f", &u, &g, &m);
+	assert_int_equal(u, 12);
+	assert_int_equal(g, 20);
+	/* errors about the name still come from the stat */
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/missing", 1, 1, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	/* a share that applies it keeps getting it */
+	vbf_op_chown_forget();
+	chown_applies = 1;
+	chown_calls = 0;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 30 + i, 20, 0), 0);
+	assert_int_equal(chown_calls, 3);
+	/* vboxsf by its type: the first accepted chown decides, without a stat */
+	vbf_op_chown_forget();
+	chown_applies = 0;
+	strcpy(vbf_shares[0].fstype, "vboxsf");
+	chown_calls = 0;
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 4242, 4242, 0), 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 4242, 4242, 0), 0);
+	assert_int_equal(chown_calls, 1);
+	/* a refusal teaches nothing */
+	vbf_op_chown_forget();
+	chown_errno = EPERM;
+	chown_calls = 0;
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 1, 1, 0), 0);
+	assert_int_equal(vbf_op_chown(AT_FDCWD, "/share/f", 2, 2, 0), 0);
+	assert_int_equal(chown_calls, 2);
 }
 
 static void t_chown_rules(void **s)
@@ -337,6 +389,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_presented_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_chown_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_chown_learned, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_chown_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_chmod, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_access, setup, teardown),
