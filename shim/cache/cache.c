@@ -130,6 +130,24 @@ static void set_hash(struct vbf_cq *q, uint64_t h, int follow)
 	q->h64 = h ^ (follow ? 0x9e3779b97f4a7c15ull : 0);
 }
 
+/* q's key: (share, follow, key) and its hashes. */
+static int set_key(struct vbf_cq *q, int idx, const char *key, int follow)
+{
+	size_t kl = strlen(key);
+	if (kl + 2 > sizeof q->k)
+		return -1;
+	q->k[0] = (char)idx;
+	q->k[1] = (char)follow;
+	memcpy(q->k + 2, key, kl);
+	q->klen = (uint16_t)(kl + 2);
+	uint64_t h;
+	if (vbf_cache_key_hash(idx, key, q->anc, &q->depth, &h) < 0)
+		return -1;
+	q->self = q->anc[q->depth - 1];
+	set_hash(q, h, follow);
+	return 0;
+}
+
 /* A quick no for absolute paths that do not start with a share's root: the
  * common case outside shares pays two string compares. A path that reaches
  * a share some other way (symlink, "//") is simply not cached. */
@@ -145,19 +163,7 @@ static int prepare(struct vbf_cq *q, int dirfd, const char *path, int follow)
 	struct vbf_where w;
 	if (vbf_where_name(dirfd, path, &w) < 0 || !w.key)
 		return -1;
-	size_t kl = strlen(w.key);
-	if (kl + 2 > sizeof q->k)
-		return -1;
-	q->k[0] = (char)w.idx;
-	q->k[1] = (char)follow;
-	memcpy(q->k + 2, w.key, kl);
-	q->klen = (uint16_t)(kl + 2);
-	uint64_t h;
-	if (vbf_cache_key_hash(w.idx, w.key, q->anc, &q->depth, &h) < 0)
-		return -1;
-	q->self = q->anc[q->depth - 1];
-	set_hash(q, h, follow);
-	return 0;
+	return set_key(q, w.idx, w.key, follow);
 }
 
 /* q's name cut to its first j components (1 <= j <= depth - 2), followed
@@ -403,6 +409,24 @@ void vbf_cache_fill(struct vbf_cq *q, int r, const struct stat *st)
 		insert(q, NULL, NULL, ENOENT);
 		probe_above(q);
 	}
+	errno = saved;
+}
+
+int vbf_cache_fd_begin(struct vbf_cq *q)
+{
+	q->seq = vbf_cache_seq();
+	q->t = vbf_cache_clock();
+	return VBF_CACHE_FD;
+}
+
+void vbf_cache_fill_fd(struct vbf_cq *q, const struct vbf_where *w, const struct stat *st)
+{
+	int saved = errno;
+	/* a descriptor of a symlink (O_PATH|O_NOFOLLOW) answers for lstat
+	 * only; anything else answers for both, its name being its own */
+	for (int follow = !S_ISLNK(st->st_mode); follow >= 0; follow--)
+		if (w->idx >= 0 && w->key && vbf_share_dev(st->st_dev) && set_key(q, w->idx, w->key, follow) == 0)
+			insert(q, st, NULL, 0);
 	errno = saved;
 }
 

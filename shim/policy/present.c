@@ -125,7 +125,10 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		if (vbf_share_dev(st->st_dev)) {
 			int saved = errno;
 			struct vbf_where w;
-			if (present_as(named(c, n, dirfd, path, follow, st, &w), dirfd, path, st))
+			const struct vbf_where *wn = named(c, n, dirfd, path, follow, st, &w);
+			if (c == VBF_CACHE_FD)
+				vbf_cache_fill_fd(q, wn, st);
+			if (present_as(wn, dirfd, path, st))
 				return -1;
 			errno = saved;
 		}

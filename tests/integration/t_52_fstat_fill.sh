@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# fstat of a descriptor opened on a share fills the cache under the name the
+# kernel gives the descriptor (cache.h, vbf_cache_fd_begin): a compiler
+# opens and fstats every header, make then stats the same headers in a
+# fresh process. The next process's stats are hits; what they answer is
+# what a stat of the name answers now, whatever happened to the name
+# between the open and the fstat (a rename through the library, a write,
+# a file renamed over it). On the code before, the fresh process's stats
+# all reach the share ("a fresh process's stats of names another one
+# fstat'ed" fails).
+. "$(dirname "$0")/lib.sh"
+need_fuse
+need_lib
+need_cmd unshare
+# a private IPC namespace: the shared table is this test's own
+if [ "${VBF_T52_INNER:-0}" != 1 ] && unshare --ipc true 2>/dev/null; then
+    VBF_T52_INNER=1 exec unshare --ipc bash "$0" "$@"
+fi
+
+share_setup ignore
+export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
+unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
+BINDFS_PID=$(pgrep -f "bindfs.*$SRC" | head -1)
+reqs() { awk '/^syscr/{print $2}' "/proc/$BINDFS_PID/io"; }
+count_reqs() { local a b; a=$(reqs); "$@" >/dev/null 2>&1; b=$(reqs); echo $((b - a)); }
+N=40
+mkdir -p "$MNT/inc/sub"
+for i in $(seq 1 $N); do echo "header $i" >"$MNT/inc/sub/h$i.h"; done
+tmp_dir T
+cat >"$T/fstat_all.py" <<EOF
+import os
+for i in range(1, $N + 1):
+    fd = os.open('$MNT/inc/sub/h%d.h' % i, os.O_RDONLY)
+    os.fstat(fd); os.close(fd)
+EOF
+cat >"$T/stat_all.py" <<EOF
+import os
+print(sum(os.stat('$MNT/inc/sub/h%d.h' % i).st_size for i in range($N + 1)[1:]))
+EOF
+want=$("$PYTHON" "$T/stat_all.py")
+
+# --- what one process fstat'ed is a hit for the next one's stat
+cold=$(count_reqs with_lib "$PYTHON" "$T/stat_all.py")
+# a table of its own for the rest: the stats above filled the first one
+export VBOXFIX_SHARED_CACHE=2048
+with_lib "$PYTHON" "$T/fstat_all.py"
+warm=$(count_reqs with_lib "$PYTHON" "$T/stat_all.py")
+if [ "$cold" -gt 0 ] && [ $((warm * 100)) -le $((cold * 20)) ]; then
+    ok "a fresh process's stats of names another one fstat'ed are hits: $warm requests vs $cold"
+else
+    fail "a fresh process's stats of names another one fstat'ed" "$warm requests vs $cold with nothing cached"
+fi
+expect_out "and answer what the share holds" "$want" with_lib "$PYTHON" "$T/stat_all.py"
+
+# --- the entry is the name's as the fstat left it: each case opens, lets
+# another process change the name, then fstats; a fresh process's stat of
+# each name must equal a stat without the library
+expect_out "fstat after a change to the name: the next stats see the name as it is" \
+    "ok ok ok ok ok ok" with_lib "$PYTHON" -c "
+import os, subprocess
+d = '$MNT/inc'
+def run(code): subprocess.run(['$PYTHON', '-c', 'import os\n' + code], check=True)
+def later(name):
+    # a fresh process under the library, then the truth without it
+    c = 'import os\ntry: s = os.stat(\"%s\"); print(s.st_size, s.st_ino)\nexcept FileNotFoundError: print(\"missing\")' % name
+    a = subprocess.run(['$PYTHON', '-c', c], capture_output=True, text=True).stdout
+    b = subprocess.run(['$PYTHON', '-c', c], capture_output=True, text=True, env={'PATH': os.environ['PATH']}).stdout
+    return 'ok' if a == b and a else 'STALE %s: %r vs %r' % (name, a, b)
+r = []
+# renamed away after the open
+open(d + '/a', 'w').write('aaaa')
+fd = os.open(d + '/a', os.O_RDONLY); os.stat(d + '/a')
+run('os.rename(\"%s/a\", \"%s/a2\")' % (d, d))
+os.fstat(fd); os.close(fd)
+r += [later(d + '/a'), later(d + '/a2')]
+# another file renamed over it after the open
+open(d + '/b', 'w').write('bbbb'); open(d + '/bnew', 'w').write('0123456789')
+fd = os.open(d + '/b', os.O_RDONLY)
+run('os.rename(\"%s/bnew\", \"%s/b\")' % (d, d))
+os.fstat(fd); os.close(fd)
+r += [later(d + '/b')]
+# written by another process after the open
+open(d + '/c', 'w').write('cc')
+fd = os.open(d + '/c', os.O_RDONLY)
+run('open(\"%s/c\", \"a\").write(\"more\")' % d)
+os.fstat(fd)
+r += [later(d + '/c')]
+run('open(\"%s/c\", \"a\").write(\"again\")' % d)
+os.fstat(fd); os.close(fd)
+r += [later(d + '/c')]
+# and the fstat answers themselves are the real ones
+fd = os.open(d + '/c', os.O_RDONLY)
+r += ['ok' if os.fstat(fd).st_size == os.stat(d + '/c').st_size == 11 else 'WRONG fstat']
+print(*r)"
