@@ -419,6 +419,45 @@ int vbf_cache_fd_begin(struct vbf_cq *q)
 	return VBF_CACHE_FD;
 }
 
+int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q)
+{
+	static const char del[] = " (deleted)";
+	int saved = errno, rc = VBF_CACHE_FD;
+	struct vbf_where w;
+	char name[PATH_MAX];
+	uint64_t s0 = vbf_cache_seq(), now = vbf_cache_clock();
+	/* the name read after s0: an entry filled before s0 and still valid
+	 * tells of no change to that name since, so what the name held when
+	 * /proc gave it, the descriptor's object, is what the entry says. An
+	 * unlinked file has no name to ask by (and finding out whether the
+	 * suffix is a real name's would cost a request). */
+	ssize_t n = vbf_fd_path(fd, name, sizeof name);
+	if (n > 0 && name[0] == '/' &&
+	    ((size_t)n < sizeof del - 1 || memcmp(name + n - (sizeof del - 1), del, sizeof del - 1)) &&
+	    vbf_where_name(AT_FDCWD, name, &w) >= 0 && w.key) {
+		/* the name's own entry (lstat's); a stat's is the same object
+		 * unless the descriptor is a symlink's (O_PATH) */
+		for (int follow = 0; follow < 2 && rc != VBF_CACHE_HIT; follow++) {
+			if (follow && (REAL(fcntl)(fd, F_GETFL) & O_PATH))
+				break;
+			if (set_key(q, w.idx, w.key, follow) < 0 || !enter())
+				break;
+			struct vbf_cval buf;
+			const struct vbf_cval *v = find(q, now, &buf);
+			if (v && v->seq <= s0 && answer(v, st, NULL, 0) == VBF_CACHE_HIT)
+				rc = VBF_CACHE_HIT;
+			leave();
+		}
+	}
+	vbf_count(rc == VBF_CACHE_HIT ? VBF_C_CACHE_HIT : VBF_C_CACHE_MISS);
+	if (rc == VBF_CACHE_HIT)
+		vbf_count(VBF_C_AVOIDED);
+	q->seq = s0;
+	q->t = now;
+	errno = saved;
+	return rc;
+}
+
 void vbf_cache_fill_fd(struct vbf_cq *q, const struct vbf_where *w, const struct stat *st)
 {
 	int saved = errno;

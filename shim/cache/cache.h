@@ -11,9 +11,8 @@
  *     /dev/shm page of generations, one atomic load per level);
  *   - no process under the library has the name open for writing (a shared
  *     per-bucket count, since write(2) is not interposed).
- * Descriptors are never answered from here: fstat always asks; but the
- * answer of an fstat of a descriptor opened on a share fills the entries of
- * the name the kernel gives it (vbf_cache_fd_begin).
+ * An fstat of a descriptor opened on a share is answered, and filled, under
+ * the name the kernel gives the descriptor (vbf_cache_fd_lookup).
  *
  * Hash collisions only ever cost a miss. Nothing on the hit path allocates
  * or makes a system call; a thread re-entering from a signal handler while
@@ -62,8 +61,13 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
  * name /proc gives the descriptor (read after the call, so a rename through
  * the library in between is caught by the sequence). A compiler's fstat of
  * every header it opened is then a hit for make's stat of the same header
- * (bench/results.md, "Where the requests go"). */
+ * (bench/results.md, "Where the requests go").
+ * vbf_cache_fd_lookup first asks for the lstat entry of that name: HIT
+ * (st filled) only for an entry filled before the lookup began, so that it
+ * described what the name held when /proc named it, the descriptor's
+ * object; else as vbf_cache_fd_begin. */
 int vbf_cache_fd_begin(struct vbf_cq *q);
+int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q);
 void vbf_cache_fill_fd(struct vbf_cq *q, const struct vbf_where *w, const struct stat *st);
 
 /* Before a real stat-family call on (dirfd, path): HIT (st filled with the
@@ -77,7 +81,7 @@ static inline int vbf_cache_stat(int dirfd, const char *path, int follow, struct
 	 * (shares.h): the kernel's EFAULT stays an EFAULT, and a path outside
 	 * the shares costs no probe. */
 	if (vbf_cache_enabled && !path && vbf_fd_marked(dirfd))
-		return vbf_cache_fd_begin(q);
+		return st && vbf_buf_ok(st, sizeof *st, 0) ? vbf_cache_fd_lookup(dirfd, st, q) : vbf_cache_fd_begin(q);
 	if (!vbf_cache_enabled || !path || !vbf_str_ok(path, 0) || !*path ||
 	    (path[0] == '/' && !vbf_abs_maybe_share(path)) || !st || !vbf_buf_ok(st, sizeof *st, 0))
 		return VBF_CACHE_SKIP;
