@@ -143,8 +143,7 @@ scandir []"
 # name from /proc, not an fstat (a request per listing; fails on the code
 # before: 30 more for 30 directories)
 mkdir -p "$MNT/many" && for i in $(seq 1 30); do mkdir -p "$MNT/many/d$i"; done
-BINDFS_PID=$(pgrep -f "bindfs.*$SRC" | head -1)
-reqs() { awk '/^syscr/{print $2}' "/proc/$BINDFS_PID/io"; }
+share_requests
 # requests of listing directories d1..dN of many/, minus those of listing d1 alone
 list_cost() {
     local a b c
