@@ -419,6 +419,34 @@ int vbf_cache_fd_begin(struct vbf_cq *q)
 	return VBF_CACHE_FD;
 }
 
+int vbf_cache_dir_canonical(int idx, const char *key, const char *path)
+{
+	const char *slash = strrchr(key, '/');
+	char dir[VBF_CACHE_KEYCAP];
+	size_t n = slash ? (size_t)(slash - key) : 0;
+	int saved = errno, yes = 0;
+	/* ".." in the text was resolved lexically in the key: not the kernel's */
+	if (!vbf_cache_enabled || n + 1 > sizeof dir || vbf_cache_dotdot(path))
+		return 0;
+	memcpy(dir, key, n);
+	dir[n] = 0;
+	uint64_t now = vbf_cache_clock();
+	/* a directory's entry, followed or not, is under its canonical name
+	 * only (cache.h); followed, the name is no symlink to elsewhere, and
+	 * not followed, a directory is no symlink */
+	for (int follow = 1; follow >= 0 && !yes; follow--) {
+		struct vbf_cq q;
+		struct vbf_cval buf;
+		if (set_key(&q, idx, dir, follow) < 0 || !enter())
+			break;
+		const struct vbf_cval *v = find(&q, now, &buf);
+		yes = v && !v->err && S_ISDIR(v->st.st_mode);
+		leave();
+	}
+	errno = saved;
+	return yes;
+}
+
 int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q)
 {
 	static const char del[] = " (deleted)";

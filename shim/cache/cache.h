@@ -67,6 +67,10 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
  * described what the name held when /proc named it, the descriptor's
  * object; else as vbf_cache_fd_begin. */
 int vbf_cache_fd_begin(struct vbf_cq *q);
+/* Is the directory of share key `key` (store index idx), the lexical key
+ * of `path`, named canonically by its text: a valid entry of it says it is
+ * a directory under that name? No system call. */
+int vbf_cache_dir_canonical(int idx, const char *key, const char *path);
 int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q);
 void vbf_cache_fill_fd(struct vbf_cq *q, const struct vbf_where *w, const struct stat *st);
 
