@@ -427,6 +427,91 @@ void vbf_cache_fill(struct vbf_cq *q, int r, const struct stat *st)
 	errno = saved;
 }
 
+int vbf_cache_fd_begin(struct vbf_cq *q)
+{
+	q->seq = vbf_cache_seq();
+	q->t = vbf_cache_clock();
+	return VBF_CACHE_FD;
+}
+
+int vbf_cache_dir_canonical(int idx, const char *key, const char *path)
+{
+	const char *slash = strrchr(key, '/');
+	char dir[VBF_CACHE_KEYCAP];
+	size_t n = slash ? (size_t)(slash - key) : 0;
+	int saved = errno, yes = 0;
+	/* ".." in the text was resolved lexically in the key: not the kernel's */
+	if (!vbf_cache_enabled || n + 1 > sizeof dir || vbf_cache_dotdot(path))
+		return 0;
+	memcpy(dir, key, n);
+	dir[n] = 0;
+	uint64_t now = vbf_cache_clock();
+	/* a directory's entry, followed or not, is under its canonical name
+	 * only (cache.h); followed, the name is no symlink to elsewhere, and
+	 * not followed, a directory is no symlink */
+	for (int follow = 1; follow >= 0 && !yes; follow--) {
+		struct vbf_cq q;
+		struct vbf_cval buf;
+		if (set_key(&q, idx, dir, follow) < 0 || !enter())
+			break;
+		const struct vbf_cval *v = find(&q, now, &buf);
+		yes = v && !v->err && S_ISDIR(v->st.st_mode);
+		leave();
+	}
+	errno = saved;
+	return yes;
+}
+
+int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q)
+{
+	static const char del[] = " (deleted)";
+	int saved = errno, rc = VBF_CACHE_FD;
+	struct vbf_where w;
+	char name[PATH_MAX];
+	uint64_t s0 = vbf_cache_seq(), now = vbf_cache_clock();
+	/* the name read after s0: an entry filled before s0 and still valid
+	 * tells of no change to that name since, so what the name held when
+	 * /proc gave it, the descriptor's object, is what the entry says. An
+	 * unlinked file has no name to ask by (and finding out whether the
+	 * suffix is a real name's would cost a request). */
+	ssize_t n = vbf_fd_path(fd, name, sizeof name);
+	if (n > 0 && name[0] == '/' &&
+	    ((size_t)n < sizeof del - 1 || memcmp(name + n - (sizeof del - 1), del, sizeof del - 1)) &&
+	    vbf_where_name(AT_FDCWD, name, &w) >= 0 && w.key) {
+		/* the name's own entry (lstat's); a stat's is the same object
+		 * unless the descriptor is a symlink's (O_PATH) */
+		for (int follow = 0; follow < 2 && rc != VBF_CACHE_HIT; follow++) {
+			if (follow && (REAL(fcntl)(fd, F_GETFL) & O_PATH))
+				break;
+			if (set_key(q, w.idx, w.key, follow) < 0 || !enter())
+				break;
+			struct vbf_cval buf;
+			const struct vbf_cval *v = find(q, now, &buf);
+			if (v && v->seq <= s0 && answer(v, st, NULL, 0) == VBF_CACHE_HIT)
+				rc = VBF_CACHE_HIT;
+			leave();
+		}
+	}
+	vbf_count(rc == VBF_CACHE_HIT ? VBF_C_CACHE_HIT : VBF_C_CACHE_MISS);
+	if (rc == VBF_CACHE_HIT)
+		vbf_count(VBF_C_AVOIDED);
+	q->seq = s0;
+	q->t = now;
+	errno = saved;
+	return rc;
+}
+
+void vbf_cache_fill_fd(struct vbf_cq *q, const struct vbf_where *w, const struct stat *st)
+{
+	int saved = errno;
+	/* a descriptor of a symlink (O_PATH|O_NOFOLLOW) answers for lstat
+	 * only; anything else answers for both, its name being its own */
+	for (int follow = !S_ISLNK(st->st_mode); follow >= 0; follow--)
+		if (w->idx >= 0 && w->key && vbf_share_dev(st->st_dev) && set_key(q, w->idx, w->key, follow) == 0)
+			insert(q, st, NULL, 0);
+	errno = saved;
+}
+
 void vbf_cache_fillx(struct vbf_cq *q, int r, const struct statx *x)
 {
 	int saved = errno;

@@ -11,8 +11,9 @@
  *     /dev/shm page of generations, one atomic load per level);
  *   - no process under the library has the name open for writing (a shared
  *     per-bucket count, since write(2) is not interposed).
- * Descriptors are never answered from here: fstat always asks; names
- * relative to one opened on a share are, under the name /proc gives it.
+ * An fstat of a descriptor opened on a share is answered, and filled, under
+ * the name the kernel gives the descriptor (vbf_cache_fd_lookup); names
+ * relative to such a descriptor are too, under the name /proc gives it.
  *
  * Hash collisions only ever cost a miss. Nothing on the hit path allocates
  * or makes a system call; a thread re-entering from a signal handler while
@@ -21,13 +22,14 @@
 #ifndef VBF_CACHE_H
 #define VBF_CACHE_H
 
+#include "fdtab.h"
 #include "shares.h"
 #include "sys.h"
 
 #define VBF_CACHE_DEPTH 24   /* deeper keys are not cached */
 #define VBF_CACHE_KEYCAP 184 /* longer keys are not cached */
 
-enum { VBF_CACHE_SKIP = -1, VBF_CACHE_MISS = 0, VBF_CACHE_HIT = 1, VBF_CACHE_NEG = 2 };
+enum { VBF_CACHE_SKIP = -1, VBF_CACHE_MISS = 0, VBF_CACHE_HIT = 1, VBF_CACHE_NEG = 2, VBF_CACHE_FD = 3 };
 
 /* A lookup that missed: what filling it afterwards needs. */
 struct vbf_cq {
@@ -55,6 +57,24 @@ void vbf_cache_atfork_parent(void);
 int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, struct statx *stx, unsigned mask,
 		     struct vbf_cq *q);
 
+/* fstat of a descriptor opened on a share (fdtab.h): FD, the sequence and
+ * clock taken before the real call; after it, vbf_cache_fill_fd with the
+ * name /proc gives the descriptor (read after the call, so a rename through
+ * the library in between is caught by the sequence). A compiler's fstat of
+ * every header it opened is then a hit for make's stat of the same header
+ * (bench/results.md, "Where the requests go").
+ * vbf_cache_fd_lookup first asks for the lstat entry of that name: HIT
+ * (st filled) only for an entry filled before the lookup began, so that it
+ * described what the name held when /proc named it, the descriptor's
+ * object; else as vbf_cache_fd_begin. */
+int vbf_cache_fd_begin(struct vbf_cq *q);
+/* Is the directory of share key `key` (store index idx), the lexical key
+ * of `path`, named canonically by its text: a valid entry of it says it is
+ * a directory under that name? No system call. */
+int vbf_cache_dir_canonical(int idx, const char *key, const char *path);
+int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q);
+void vbf_cache_fill_fd(struct vbf_cq *q, const struct vbf_where *w, const struct stat *st);
+
 /* Before a real stat-family call on (dirfd, path): HIT (st filled with the
  * real result, present it as usual), NEG (answer -1/ENOENT), MISS (make the
  * call, then vbf_cache_fill), SKIP (make the call, nothing else). */
@@ -65,6 +85,8 @@ static inline int vbf_cache_stat(int dirfd, const char *path, int follow, struct
 	 * so only pages a successful call on a share has shown good are used
 	 * (shares.h): the kernel's EFAULT stays an EFAULT, and a path outside
 	 * the shares costs no probe. */
+	if (vbf_cache_enabled && !path && vbf_fd_marked(dirfd))
+		return st && vbf_buf_ok(st, sizeof *st, 0) ? vbf_cache_fd_lookup(dirfd, st, q) : vbf_cache_fd_begin(q);
 	if (!vbf_cache_enabled || !path || !vbf_str_ok(path, 0) || !*path ||
 	    (path[0] == '/' && !vbf_abs_maybe_share(path)) || !st || !vbf_buf_ok(st, sizeof *st, 0))
 		return VBF_CACHE_SKIP;

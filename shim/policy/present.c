@@ -66,7 +66,7 @@ static const struct vbf_where *named(int c, const struct vbf_stat_name *n, int d
 {
 	if (n && n->resolved && (n->w.idx >= 0 || !vbf_share_dev(st->st_dev)))
 		return &n->w;
-	if (c == VBF_CACHE_HIT)
+	if (c == VBF_CACHE_HIT && path)
 		vbf_where_lexical(dirfd, path, follow, st, w);
 	else
 		vbf_where_stat(dirfd, path, follow, st, w);
@@ -137,7 +137,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 	/* the kernel has shown the caller's memory good: the next call may use
 	 * the cache (not this answer: a query taken now would date it after a
 	 * change another thread may have made since the call) */
-	if (r == 0 && c == VBF_CACHE_SKIP)
+	if (r == 0 && (c == VBF_CACHE_SKIP || c == VBF_CACHE_FD))
 		vbf_mem_learn(path, st, sizeof *st);
 	if (r == 0) {
 		if (!vbf_ready())
@@ -145,7 +145,10 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		if (vbf_share_dev(st->st_dev)) {
 			int saved = errno;
 			struct vbf_where w;
-			if (present_as(named(c, n, dirfd, path, follow, st, &w), dirfd, path, st))
+			const struct vbf_where *wn = named(c, n, dirfd, path, follow, st, &w);
+			if (c == VBF_CACHE_FD)
+				vbf_cache_fill_fd(q, wn, st);
+			if (present_as(wn, dirfd, path, st))
 				return -1;
 			errno = saved;
 		}

@@ -63,11 +63,14 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 	}
 	if (fd < 0 && writes(flags))
 		BUSY_AGAIN(fd, call(ctx, dirfd, path, flags, mode));
-	if (fd < 0 && errno == ENOENT && !(flags & O_CREAT) &&
-	    vbf_redirect_lookup_name(w, dirfd, path, !(flags & O_NOFOLLOW), local) == 0)
-		fd = REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
-	else if (fd < 0 && errno == ENOENT && vbf_redirect_below_name(w, dirfd, path, !(flags & O_NOFOLLOW)))
-		errno = ENOTDIR;
+	int found;
+	if (fd < 0 && errno == ENOENT &&
+	    (found = vbf_redirect_after_enoent(w, dirfd, path, !(flags & O_NOFOLLOW), flags & O_CREAT ? NULL : local)) >= 0) {
+		if (found == 0)
+			fd = REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
+		else
+			errno = ENOTDIR;
+	}
 	return fd;
 }
 

@@ -102,10 +102,14 @@ int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *p
 /* That name the kernel's walk ends at, into `r`: its share index, or -1
  * (no symlink may lie on the way, or nothing was ever redirected). */
 int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r);
-/* Is a directory on the way of (dirfd, path), lexically `w`, a redirected
- * object: of the name as written, or of the name its symlinks lead to
- * (b -> fifo/x), as the kernel's ENOTDIR? Keeps errno. */
-int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow);
+/* After an ENOENT of (dirfd, path), lexically `w`: 0 when a redirected
+ * object is that name (vbf_redirect_lookup_name, its local name in `buf`);
+ * 1 when a directory on its way is one, of the name as written or of the
+ * name its symlinks lead to (b -> fifo/x: the kernel's ENOTDIR); else -1.
+ * `buf` NULL: only the second question. The kernel's walk is made once
+ * for both. Keeps errno. */
+int vbf_redirect_after_enoent(const struct vbf_where *w, int dirfd, const char *path, int follow,
+			      char buf[VBF_REDIRECT_CAP]);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
  * directory made and checked. 0, or -1 with errno as the refused call

@@ -82,14 +82,16 @@ out:
 int vbf_redirect_list_begin(int fd, struct vbf_list_pos *pos)
 {
 	char dsp[VBF_PATH_CAP];
-	struct stat st;
 	struct vbf_where w;
 	struct vbf_rundir rd;
 	int saved = errno, r = -1;
 	/* nothing was ever redirected: this lstat is the whole cost (a base
-	 * that is not a directory may still mean objects in the fallback) */
-	if (vbf_rundir_get(&rd) == 0 && REAL(fstat)(fd, &st) == 0 &&
-	    S_ISDIR(st.st_mode) && vbf_where_stat(fd, NULL, 1, &st, &w) >= 0 && w.key &&
+	 * that is not a directory may still mean objects in the fallback).
+	 * The descriptor is one the library opened on a share, whose real
+	 * stream has just ended: a directory, named by /proc. No fstat: on a
+	 * share it is a request for every listing, and the index is only a
+	 * hint (listable() checks each name it proposes). */
+	if (vbf_rundir_get(&rd) == 0 && vbf_where_name(fd, "", &w) >= 0 && w.key &&
 	    vbf_share_path(&w, dsp, sizeof dsp) >= 0) {
 		vbf_redirect_dir_hashes(dsp, &pos->dh, &pos->ph);
 		pos->off = 0;

@@ -448,11 +448,24 @@ int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *p
 	return vbf_redirect_lookup(&r, buf);
 }
 
-int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow)
+int vbf_redirect_after_enoent(const struct vbf_where *w, int dirfd, const char *path, int follow,
+			      char buf[VBF_REDIRECT_CAP])
 {
 	struct vbf_where r;
-	return vbf_redirect_below(w) ||
-	       (vbf_redirect_resolved(w, dirfd, path, follow, &r) >= 0 && vbf_redirect_below(&r));
+	int saved = errno, res = -1;
+	/* the walk costs the share what the failed call did: once, not once
+	 * per question */
+	int walked = -2;
+	if (buf && (vbf_redirect_lookup(w, buf) == 0 ||
+		    ((walked = vbf_redirect_resolved(w, dirfd, path, follow, &r)) >= 0 &&
+		     vbf_redirect_lookup(&r, buf) == 0)))
+		res = 0;
+	else if (vbf_redirect_below(w) ||
+		 ((walked == -2 ? vbf_redirect_resolved(w, dirfd, path, follow, &r) : walked) >= 0 &&
+		  vbf_redirect_below(&r)))
+		res = 1;
+	errno = saved;
+	return res;
 }
 
 int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r)
@@ -475,9 +488,10 @@ const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, co
 		return NULL;
 	int saved = errno;
 	const char *res = NULL;
-	if (vbf_redirect_lookup_name(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf) == 0)
+	int found = vbf_redirect_after_enoent(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf);
+	if (found == 0)
 		res = buf;
-	else if (vbf_redirect_below_name(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
+	else if (found == 1)
 		saved = ENOTDIR; /* a path through one */
 	errno = saved;
 	return res;

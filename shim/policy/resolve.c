@@ -101,6 +101,10 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	int whole, r = vbf_where_text(dirfd, path, st, w, &whole);
 	if (r == -1 || (r >= 0 && (name_is_canonical(path, follow) || !*w->key || !vbf_share_has_records(r))))
 		return r;
+	/* a last component not followed, in a directory the cache knows by
+	 * this name: nothing to resolve (docs/design.md, "Symlinks") */
+	if (r >= 0 && !follow && path && vbf_cache_dir_canonical(r, w->key, path))
+		return r;
 	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
 		return vbf_where_lexical(dirfd, path, follow, st, w);
 	return w->idx;

@@ -242,6 +242,24 @@ share_setup() {
     export SHARE_DIR SRC MNT
 }
 
+# share_requests: after share_setup, count the requests the share's bindfs
+# daemon reads (reads of /dev/fuse, its syscr): `reqs` the count so far,
+# `count_reqs CMD...` those CMD made (its output dropped). BINDFS_PID empty
+# when the daemon was not found.
+share_requests() {
+    BINDFS_PID=$(pgrep -f "bindfs.*$SRC" | head -1)
+}
+reqs() { awk '/^syscr/{print $2}' "/proc/$BINDFS_PID/io"; }
+count_reqs() { local a b; a=$(reqs); "$@" >/dev/null 2>&1; b=$(reqs); echo $((b - a)); }
+
+# in_private_ipc "$@": run this script again in an IPC namespace of its own
+# (the library's shared cache tables are then the test's own), once.
+in_private_ipc() {
+    if [ "${VBF_IPC_INNER:-0}" != 1 ] && unshare --ipc true 2>/dev/null; then
+        VBF_IPC_INNER=1 exec unshare --ipc bash "$0" "$@"
+    fi
+}
+
 # The emulated share refused like vboxsf (librefuse.so) for the redirect
 # tests: share_setup ignore, a run directory of the test's own
 # (/tmp/vbf-TAG.PID, removed at exit) and the settings both libraries read.

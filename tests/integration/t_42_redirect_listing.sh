@@ -137,3 +137,20 @@ expect_eq "outside shares: the same listing" "$b" "$a"
 expect_eq "outside shares: a directory named like the share's lists nothing more" \
     "$(lib "$PYTHON" "$T/listing.py" "$T/local/data")" "listdir []
 scandir []"
+
+# with redirects made (RUNDIR exists), listing a share directory costs the
+# share nothing beyond the listing: the index is found by the directory's
+# name from /proc, not an fstat (a request per listing; fails on the code
+# before: 30 more for 30 directories)
+mkdir -p "$MNT/many" && for i in $(seq 1 30); do mkdir -p "$MNT/many/d$i"; done
+share_requests
+# requests of listing directories d1..dN of many/, minus those of listing d1 alone
+list_cost() {
+    local a b c
+    a=$(reqs); "$@" "$PYTHON" -c "import os; [os.listdir('$MNT/many/d%d' % i) for i in range(1, 31)]"; b=$(reqs)
+    "$@" "$PYTHON" -c "import os; os.listdir('$MNT/many/d1')"; c=$(reqs)
+    echo $(((b - a) - (c - b)))
+}
+bare_cost=$(list_cost env)
+lib_cost=$(list_cost with_lib)
+expect_eq "with redirects made, 29 more listings cost the share what they cost bare" "$lib_cost" "$bare_cost"

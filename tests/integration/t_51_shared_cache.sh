@@ -14,16 +14,12 @@ need_lib
 need_file "$FIX/hostile"
 need_cmd unshare setpriv timeout
 # a private IPC namespace: the tables are this test's own and go with it
-if [ "${VBF_T51_INNER:-0}" != 1 ] && unshare --ipc true 2>/dev/null; then
-    VBF_T51_INNER=1 exec unshare --ipc bash "$0" "$@"
-fi
+in_private_ipc "$@"
 
 share_setup ignore
 export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
 unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
-BINDFS_PID=$(pgrep -f "bindfs.*$SRC" | head -1)
-reqs() { awk '/^syscr/{print $2}' "/proc/$BINDFS_PID/io"; }
-count_reqs() { local a b; a=$(reqs); "$@" >/dev/null 2>&1; b=$(reqs); echo $((b - a)); }
+share_requests
 N=60
 mkdir -p "$MNT/d"
 for i in $(seq 1 $N); do echo "file $i" >"$MNT/d/f$i"; done

@@ -173,6 +173,24 @@ EOF
     l2=$(count_reqs "${cold[@]}" "$PYTHON" "$T/st.py" 101 "$MNT/data/nothere2")
     if [ $((l2 - l1)) -le 8 ]; then ok "100 stats of a missing name asked first: $((l2 - l1)) requests beyond the first ask"
     else fail "100 stats of a missing name asked first reach the share" "$((l2 - l1)) requests"; fi
+    # an open's ENOENT on this share (records held, redirects made) walks
+    # the name once to ask both whether a redirected object is that name and
+    # whether one is on its way: at most twice what the open costs bare (on
+    # the code before, one walk per question: three times)
+    cat >"$T/op.py" <<EOF
+import os, sys
+for i in range(int(sys.argv[1])):
+    try: os.close(os.open(sys.argv[2], os.O_RDONLY))
+    except OSError: pass
+EOF
+    p=$MNT/data/sub/nothere
+    b1=$(count_reqs "$PYTHON" "$T/op.py" 1 "$p"); b2=$(count_reqs "$PYTHON" "$T/op.py" 101 "$p")
+    l1=$(count_reqs env VBOXFIX_TTL_MS=0 LD_PRELOAD="$LIB" "$PYTHON" "$T/op.py" 1 "$p")
+    l2=$(count_reqs env VBOXFIX_TTL_MS=0 LD_PRELOAD="$LIB" "$PYTHON" "$T/op.py" 101 "$p")
+    bare=$((b2 - b1)) lib=$((l2 - l1))
+    if [ "$bare" -gt 0 ] && [ "$lib" -le $((2 * bare + bare / 50 + 1)) ]; then
+        ok "100 opens of a missing name: one walk each ($lib requests, bare $bare)"
+    else fail "100 opens of a missing name walk it more than once" "$lib requests vs $bare bare"; fi
 fi
 expect_out "a FIFO and a symlink to it, each stat'ed twice in one process (the FIFO's second answer is the cache's)" \
     "fifo fifo fifo fifo" lib "$PYTHON" -c "
