@@ -60,6 +60,8 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 		fd = vbf_refuse_open(w, d, p, fl, m, call_openat, NULL);
 		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
 	}
+	if (fd >= 0 && !created && vbf_may_opened(w, p, fl, fd))
+		fd = -1;
 	if (fd >= 0) {
 		vbf_fd_mark(fd, 1);
 		wtok = vbf_cache_write_rename(wtok, fd, p, w);

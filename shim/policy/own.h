@@ -78,6 +78,13 @@ static inline int vbf_may_search(const struct vbf_where *w, const char *path)
 /* open(flags): search, read/write permission of an existing object (write
  * for O_TRUNC), write permission of the directory for a new one. */
 int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags);
+/* After an open of (path) as `fd` that created nothing: the object's
+ * record where the name is not its canonical one (a symlink, a symlinked
+ * directory), which vbf_may_open could not see without a look; O_TRUNC is
+ * judged before, by vbf_may_open. 0, or -1 with fd closed and errno
+ * EACCES. No system call unless the share holds records and the name's
+ * text does not show its canonical form (one readlink of /proc then). */
+int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd);
 /* mkdir, mknod, symlink: write permission of the directory. */
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path);
 /* unlink, rmdir: write permission of the directory, and the sticky rule. */

@@ -109,15 +109,14 @@ static int walk_start(const char *key, const char *path)
 
 #define VBF_ANC_MAX 32
 
-/* Search (x) permission of every recorded directory the kernel's walk of
- * `path` (to `key`) passes: 0 or EACCES. */
-static int search(struct who *me, int idx, const char *key, const char *path)
+/* Search (x) permission of every recorded directory below `from` (a length
+ * of `key`, -1: all) on the way to `key`: 0 or EACCES. */
+static int search_from(struct who *me, int idx, const char *key, int from)
 {
 	struct vbf_anc a[VBF_ANC_MAX];
 	int n = vbf_store_ancestors(idx, key, a, VBF_ANC_MAX);
 	if (n <= 0)
 		return 0;
-	int from = walk_start(key, path);
 	struct vbf_view d;
 	vbf_view_inherited(idx, "", NULL, &d);
 	uid_t ou = d.uid;
@@ -138,6 +137,12 @@ static int search(struct who *me, int idx, const char *key, const char *path)
 			return EACCES;
 	}
 	return 0;
+}
+
+/* The search along the path as written (to `key`): 0 or EACCES. */
+static int search(struct who *me, int idx, const char *key, const char *path)
+{
+	return search_from(me, idx, key, walk_start(key, path));
 }
 
 /* What every check starts with: the caller (its ids not fetched, nor the
@@ -220,6 +225,70 @@ static int create_denied(struct who *me, int idx, const char *key)
 	       denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
 }
 
+/* May (dirfd, path) name an object whose canonical name is not `w`'s, so
+ * that its record judges the call? Only where the share holds records and
+ * the text does not show the canonical name (resolve.c): elsewhere nothing
+ * more is asked. */
+static int maybe_elsewhere(const struct vbf_where *w, const char *path, int follow)
+{
+	return !vbf_name_canonical(path, follow) && vbf_share_has_records(w->idx);
+}
+
+/* The canonical place of the object open as `fd` (the name /proc gives
+ * it): 0, or -1 when it is not on a share or is `w` itself. */
+static int place_of_fd(int fd, const struct vbf_where *w, struct vbf_where *c)
+{
+	char abs[VBF_PATH_CAP];
+	int saved = errno, r = -1;
+	ssize_t n = vbf_fd_path(fd, abs, sizeof abs);
+	if (n > 0 && abs[0] == '/' && vbf_where_name(AT_FDCWD, abs, c) >= 0 && c->key)
+		r = c->idx == w->idx && !strcmp(c->key, w->key) ? -1 : 0;
+	errno = saved;
+	return r;
+}
+
+/* The same for the object (dirfd, path) names, found by the kernel's own
+ * walk: an O_PATH open (the lookups the call makes too; nothing is opened
+ * on the share). -1 also when it is missing (the call answers that). */
+static int place_of(int dirfd, const char *path, int follow, const struct vbf_where *w, struct vbf_where *c)
+{
+	int saved = errno, r = -1, fd = REAL(openat)(dirfd, path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	if (fd >= 0) {
+		r = place_of_fd(fd, w, c);
+		REAL(close)(fd);
+	}
+	errno = saved;
+	return r;
+}
+
+/* Where the kernel's walk of `path` (to `key`) started, carried over to
+ * the canonical name `ckey` of the object it reached: a symlink's target
+ * is walked from the symlink's directory, below that start unless it
+ * climbs out; then it counts from the deepest directory both names share. */
+static int canon_start(const char *key, const char *path, const char *ckey)
+{
+	int from = walk_start(key, path), i = 0, last = 0;
+	if (from <= 0)
+		return from;
+	for (; i < from && key[i] == ckey[i]; i++)
+		if (key[i] == '/')
+			last = i;
+	return i == from && (ckey[i] == '/' || !ckey[i]) ? from : last;
+}
+
+/* The object at its canonical place `c`, reached by `path` (place `w`):
+ * the search along the directories the symlinks led through, then `want`
+ * by its presented mode in memory. 0; EACCES; or -1 when memory denies
+ * `want` (v then holds the view; a stat of the real object confirms). */
+static int canon_denies(struct who *me, const struct vbf_where *w, const char *path, const struct vbf_where *c,
+			int want, struct vbf_view *v)
+{
+	int err = search_from(me, c->idx, c->key, canon_start(w->key, path, c->key));
+	if (err)
+		return err;
+	return want && mem_view(c->idx, c->key, v) && denies(me, v->uid, v->gid, v->mode, want) ? -1 : 0;
+}
+
 static int open_want(int flags)
 {
 	if (flags & O_PATH)
@@ -241,13 +310,23 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	if ((flags & O_TMPFILE) == O_TMPFILE) /* its directory: the kernel's */
 		return 0;
 	int want = open_want(flags), creating = (flags & O_CREAT) != 0, excl = creating && (flags & O_EXCL);
+	int follow = !(flags & O_NOFOLLOW) && !excl;
 	struct vbf_view v;
-	int file_no = want && mem_view(w->idx, w->key, &v) && denies(&me, v.uid, v.gid, v.mode, want);
+	int has = want && mem_view(w->idx, w->key, &v), file_no = has && denies(&me, v.uid, v.gid, v.mode, want);
 	int dir_no = creating && create_denied(&me, w->idx, w->key);
+	/* a truncate cannot be judged after the open (vbf_may_opened): the
+	 * object the name reaches, before it */
+	struct vbf_where c;
+	if (want && !has && (flags & O_TRUNC) && !excl && maybe_elsewhere(w, path, follow) &&
+	    !place_of(dirfd, path, follow, w, &c)) {
+		if ((err = canon_denies(&me, w, path, &c, want, &v)) > 0)
+			return vbf_fail(err);
+		file_no = err < 0;
+	}
 	if (!file_no && !dir_no)
 		return 0; /* the common case: nothing more is asked */
 	struct stat st;
-	if (real_view(dirfd, path, !(flags & O_NOFOLLOW) && !excl, &st, &v)) {
+	if (real_view(dirfd, path, follow, &st, &v)) {
 		int gone = errno == ENOENT && parent_there(dirfd, path);
 		errno = saved;
 		return gone && dir_no ? vbf_fail(EACCES) : 0;
@@ -260,6 +339,34 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	err = want ? vbf_rule_access(cred(&me), v.uid, v.gid, v.mode, want) : 0;
 	errno = saved;
 	return err ? vbf_fail(err) : 0;
+}
+
+int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd)
+{
+	int want = open_want(flags), err;
+	struct vbf_view v;
+	struct vbf_where c;
+	struct who me;
+	if (!want || (flags & O_TRUNC) || !w->key || !path || !*path || mem_view(w->idx, w->key, &v) ||
+	    !maybe_elsewhere(w, path, !(flags & O_NOFOLLOW)) || place_of_fd(fd, w, &c))
+		return 0;
+	me.have = 0;
+	int saved = errno;
+	struct stat st;
+	/* a denial in memory is confirmed by the real object (the record may
+	 * be stale); the open itself has shown it reachable */
+	if ((err = canon_denies(&me, w, path, &c, want, &v)) < 0) {
+		err = 0;
+		if (REAL(fstat)(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+			vbf_view_of(c.idx, c.key, &st, &v);
+			err = vbf_rule_access(cred(&me), v.uid, v.gid, v.mode, want);
+		}
+	}
+	errno = saved;
+	if (!err)
+		return 0;
+	REAL(close)(fd);
+	return vbf_fail(err);
 }
 
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
@@ -464,14 +571,22 @@ int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec 
 	if (vbf_where_name(dirfd, path, &w) < 0 || !begin(&me, &w, path, &err))
 		return err ? vbf_fail(err) : 0;
 	struct vbf_view v;
-	int has_mode = mem_view(w.idx, w.key, &v);
+	struct vbf_where c;
+	int has_mode = mem_view(w.idx, w.key, &v), follow = !(flags & AT_SYMLINK_NOFOLLOW);
+	/* an owner the name only inherits may not be its object's (a symlink,
+	 * a symlinked directory): the object's record, found before the call */
+	if (vbf_euid() == v.uid && v.how != VBF_VIEW_RECORD && !has_mode && maybe_elsewhere(&w, path, follow) &&
+	    !place_of(dirfd, path, follow, &w, &c)) {
+		if ((err = search_from(&me, c.idx, c.key, canon_start(w.key, path, c.key))))
+			return vbf_fail(err);
+		has_mode = mem_view(c.idx, c.key, &v);
+	}
 	/* the presented owner (the cached euid) may; so may anyone with write
 	 * permission when the times are "now" */
 	if (vbf_euid() == v.uid || (expl = explicit_times(t)) < 0 ||
 	    (!expl && has_mode && !denies(&me, v.uid, v.gid, v.mode, W_OK)))
 		return 0;
 	struct stat st;
-	int follow = !(flags & AT_SYMLINK_NOFOLLOW);
 	if (real_view(dirfd, path, follow, &st, &v) || S_ISLNK(st.st_mode)) {
 		errno = saved;
 		return 0;

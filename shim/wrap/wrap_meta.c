@@ -34,7 +34,7 @@ static int maybe_share(int d, const char *p)
 static int may_write(const char *p)
 {
 	struct vbf_where w;
-	return vbf_active() && p && vbf_where_name(AT_FDCWD, p, &w) >= 0 ? vbf_may_open(&w, AT_FDCWD, p, O_WRONLY) : 0;
+	return vbf_active() && p && vbf_where_name(AT_FDCWD, p, &w) >= 0 ? vbf_may_open(&w, AT_FDCWD, p, O_WRONLY | O_TRUNC) : 0;
 }
 
 static int may_times(int d, const char *p, int fl, const struct timespec *t)

@@ -156,3 +156,21 @@ n0=$(stat -c %s "$SRC/.vboxfix.state")
 as_user with_lib sh -c "umask 0 && echo h >'$MNT/a/h' && mv '$MNT/a/h' '$MNT/a/priv/h'"
 expect_eq "a rename that keeps the owner anyway records nothing (guard)" \
     "$(stat -c %s "$SRC/.vboxfix.state")" "$n0"
+
+# --- through a symlink inside the share: the target's presented mode and
+# owner, and the search of the directories the symlink leads through (the
+# name as written has no record of its own)
+as_user with_lib sh -c "cd '$MNT/a' && ln -s rw lrw && ln -s ro lro && ln -s priv lpriv"
+with_lib sh -c "umask 0 && echo r >'$MNT/a/rootf' && chmod 0644 '$MNT/a/rootf'"
+as_user with_lib ln -s rootf "$MNT/a/lroot"
+expect_out "through a symlink: open for writing of A's 0644 file by uid B" "EACCES" op_b write "$MNT/a/lrw"
+op_b_in() { (cd "$1" && shift && op_b "$@"); }
+expect_out "... by a relative name" "EACCES" op_b_in "$MNT/a" write lrw
+expect_out "... of a presented 0444 file by its owner" "EACCES" op_a write "$MNT/a/lro"
+expect_out "... truncate by uid B" "EACCES" op_b truncate "$MNT/a/lrw"
+expect_out "... utime(NULL) of root's 0644 file by A (the link's inherited owner)" "EACCES" op_a touch "$MNT/a/lroot"
+expect_out "... open below A's 0700 directory through a symlinked directory by uid B" "EACCES" \
+    op_b read "$MNT/a/lpriv/f"
+expect_out "... the owner may write (guard)" "ok" op_a write "$MNT/a/lrw"
+expect_out "... uid B may read (guard)" "ok" op_b read "$MNT/a/lrw"
+expect_out "... root's own times (guard)" "ok" op_root settime "$MNT/a/lroot"
