@@ -33,10 +33,12 @@ static int present_as(const struct vbf_where *w, int dirfd, const char *path, st
 		errno = ENOENT; /* the state store is not the program's */
 		return -1;
 	}
-	if (searched(w, dirfd, path))
-		return -1; /* EACCES: a presented directory on the way (own.h) */
+	/* the view first: it brings the table up to date, and with it the
+	 * count of closed directories another process may just have added */
 	struct vbf_view v;
 	vbf_view_of(w->idx, w->key, st, &v);
+	if (searched(w, dirfd, path))
+		return -1; /* EACCES: a presented directory on the way (own.h) */
 	st->st_uid = v.uid;
 	st->st_gid = v.gid;
 	st->st_mode = v.mode;
@@ -147,10 +149,10 @@ static int present_as_x(const struct vbf_where *w, int dirfd, const char *path, 
 		errno = ENOENT;
 		return -1;
 	}
+	struct vbf_view v;
+	vbf_view_of(w->idx, w->key, st, &v); /* first: as in present_as */
 	if (searched(w, dirfd, path))
 		return -1; /* EACCES: a presented directory on the way (own.h) */
-	struct vbf_view v;
-	vbf_view_of(w->idx, w->key, st, &v);
 	if (stx->stx_mask & STATX_UID)
 		stx->stx_uid = v.uid;
 	if (stx->stx_mask & STATX_GID)
