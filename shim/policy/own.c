@@ -89,7 +89,7 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 	if (target_stat(dirfd, path, flags, &st, &w)) {
 		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
 		 * first below a directory the caller may not search */
-		vbf_missing_searched_where(lex, dirfd, path);
+		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
 		return -1;
 	}
 	if (w.idx < 0)
@@ -169,7 +169,7 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 	struct stat st;
 	struct vbf_where w;
 	if (target_stat(dirfd, path, flags, &st, &w)) {
-		vbf_missing_searched_where(lex, dirfd, path);
+		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
 		return -1;
 	}
 	if (S_ISLNK(st.st_mode) || w.idx < 0)

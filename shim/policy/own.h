@@ -102,6 +102,12 @@ int vbf_missing_searched(int dirfd, const char *path);
 /* the same for a name the wrapper classified (`lex`, vbf_where_name; NULL:
  * classify it here) */
 int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path);
+/* the same, with `canon` the canonical place of the missing name where a
+ * walk found it (resolve.c; NULL: walked here, only while a directory is
+ * recorded closed and the name's text is not canonical), `follow` as the
+ * call follows a last symlink */
+int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd, const char *path,
+			    int follow);
 /* utimensat and friends by name: explicit times `t` are the owner's,
  * "now" (t NULL, or all UTIME_NOW/UTIME_OMIT) the owner's or a writer's. */
 int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t);

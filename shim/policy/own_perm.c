@@ -167,22 +167,57 @@ int vbf_may_search_slow(const struct vbf_where *w, const char *path)
 	return err ? vbf_fail(err) : 0;
 }
 
-int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path)
+static int canon_start(const char *key, const char *path, const char *ckey);
+static int place_of_fd(int fd, const struct vbf_where *w, struct vbf_where *c);
+
+/* The search along the canonical name of a missing object: `canon` where
+ * a walk found it, else found by the walk now (resolve.c). */
+static int canon_missing_denied(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd,
+				const char *path, int follow)
+{
+	struct who me;
+	struct vbf_where c;
+	me.have = 0;
+	if (!canon || canon->idx < 0 || !canon->key) {
+		if (vbf_where_resolve(dirfd, path, follow, NULL, &c) < 0 || !c.key)
+			return 0;
+		canon = &c;
+	}
+	if (!strcmp(canon->key, lex->key) && canon->idx == lex->idx)
+		return 0;
+	return search_from(&me, canon->idx, canon->key, canon_start(lex->key, path, canon->key)) != 0;
+}
+
+int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd, const char *path,
+			    int follow)
 {
 	struct vbf_where w;
 	int saved = errno;
-	/* what the kernel would only have met below a directory it may not search */
+	/* what the kernel would only have met below a directory it may not
+	 * search: along the name as written, and along the canonical name
+	 * where symlinks led elsewhere (only while a directory is closed) */
 	if ((saved == ENOENT || saved == ENOTDIR || saved == ELOOP) && vbf_ready()) {
 		if (!lex && vbf_where_name(dirfd, path, &w) >= 0)
 			lex = &w;
 		if (lex && lex->idx >= 0 && *path && vbf_may_search(lex, path))
 			return 1;
+		if (lex && lex->idx >= 0 && lex->key && *path && __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) &&
+		    ((canon && canon->key) || !vbf_name_canonical(path, follow)) &&
+		    canon_missing_denied(lex, canon, dirfd, path, follow)) {
+			errno = EACCES;
+			return 1;
+		}
 	}
 	errno = saved;
 	return 0;
 }
 
-int vbf_missing_searched(int dirfd, const char *path) { return vbf_missing_searched_where(NULL, dirfd, path); }
+int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path)
+{
+	return vbf_missing_searched_at(lex, NULL, dirfd, path, 0);
+}
+
+int vbf_missing_searched(int dirfd, const char *path) { return vbf_missing_searched_at(NULL, NULL, dirfd, path, 0); }
 
 /* The real object of (dirfd, path) and its view: 0, or -1 when it is not
  * there (or not on a share) and the real call is left to answer. */
@@ -235,14 +270,14 @@ static int maybe_elsewhere(const struct vbf_where *w, const char *path, int foll
 }
 
 /* The canonical place of the object open as `fd` (the name /proc gives
- * it): 0, or -1 when it is not on a share or is `w` itself. */
+ * it): 0, or -1 when it is not on a share or is `w` itself (w NULL: any). */
 static int place_of_fd(int fd, const struct vbf_where *w, struct vbf_where *c)
 {
 	char abs[VBF_PATH_CAP];
 	int saved = errno, r = -1;
 	ssize_t n = vbf_fd_path(fd, abs, sizeof abs);
 	if (n > 0 && abs[0] == '/' && vbf_where_name(AT_FDCWD, abs, c) >= 0 && c->key)
-		r = c->idx == w->idx && !strcmp(c->key, w->key) ? -1 : 0;
+		r = w && c->idx == w->idx && !strcmp(c->key, w->key) ? -1 : 0;
 	errno = saved;
 	return r;
 }

@@ -111,6 +111,16 @@ static const char *redirected(int r, int c, const struct vbf_stat_name *n, int d
 	return lp;
 }
 
+/* A missing name below a directory the caller may not search: EACCES (-1).
+ * Along the canonical name too, as the walk found it; a cache entry's name
+ * is the object's own (cache.h), so asking again costs no walk. */
+static int missing_searched(int c, const struct vbf_stat_name *n, int dirfd, const char *path, int follow)
+{
+	if (c == VBF_CACHE_NEG)
+		return vbf_missing_searched(dirfd, path);
+	return vbf_missing_searched_at(NULL, n && n->resolved ? &n->w : NULL, dirfd, path, follow);
+}
+
 int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st,
 		       const struct vbf_stat_name *n)
 {
@@ -133,7 +143,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		}
 		return 0;
 	}
-	if (vbf_missing_searched(dirfd, path))
+	if (missing_searched(c, n, dirfd, path, follow))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, c, n, dirfd, path, follow, lb);
@@ -212,7 +222,7 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 			return present_statx(c, n, dirfd, path, flags, stx);
 		return 0;
 	}
-	if (vbf_missing_searched(dirfd, path))
+	if (missing_searched(c, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, c, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), lb);
