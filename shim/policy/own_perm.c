@@ -139,10 +139,17 @@ static int search_from(struct who *me, int idx, const char *key, int from)
 	return 0;
 }
 
-/* The search along the path as written (to `key`): 0 or EACCES. */
+/* The search along the path as written (to `key`): 0 or EACCES. "." is
+ * looked up in the directory itself (the working directory or a
+ * descriptor's: a directory), which must be searchable too. */
 static int search(struct who *me, int idx, const char *key, const char *path)
 {
-	return search_from(me, idx, key, walk_start(key, path));
+	struct vbf_view v;
+	int err = search_from(me, idx, key, walk_start(key, path));
+	if (!err && path && !strcmp(path, ".") && mem_view(idx, key, &v) &&
+	    denies(me, v.uid, v.gid, S_IFDIR | v.mode, X_OK))
+		err = EACCES;
+	return err;
 }
 
 /* What every check starts with: the caller (its ids not fetched, nor the
@@ -188,8 +195,9 @@ static int canon_missing_denied(const struct vbf_where *lex, const struct vbf_wh
 	return search_from(&me, canon->idx, canon->key, canon_start(lex->key, path, canon->key)) != 0;
 }
 
-int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd, const char *path,
-			    int follow)
+/* `canon_too`: also along the canonical name (vbf_missing_searched_at) */
+static int missing_searched(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd,
+			    const char *path, int follow, int canon_too)
 {
 	struct vbf_where w;
 	int saved = errno;
@@ -201,7 +209,8 @@ int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where 
 			lex = &w;
 		if (lex && lex->idx >= 0 && *path && vbf_may_search(lex, path))
 			return 1;
-		if (lex && lex->idx >= 0 && lex->key && *path && __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) &&
+		if (canon_too && lex && lex->idx >= 0 && lex->key && *path &&
+		    __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) &&
 		    ((canon && canon->key) || !vbf_name_canonical(path, follow)) &&
 		    canon_missing_denied(lex, canon, dirfd, path, follow)) {
 			errno = EACCES;
@@ -212,12 +221,18 @@ int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where 
 	return 0;
 }
 
-int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path)
+int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd, const char *path,
+			    int follow)
 {
-	return vbf_missing_searched_at(lex, NULL, dirfd, path, 0);
+	return missing_searched(lex, canon, dirfd, path, follow, 1);
 }
 
-int vbf_missing_searched(int dirfd, const char *path) { return vbf_missing_searched_at(NULL, NULL, dirfd, path, 0); }
+int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path)
+{
+	return missing_searched(lex, NULL, dirfd, path, 0, 0);
+}
+
+int vbf_missing_searched(int dirfd, const char *path) { return missing_searched(NULL, NULL, dirfd, path, 0, 0); }
 
 /* The real object of (dirfd, path) and its view: 0, or -1 when it is not
  * there (or not on a share) and the real call is left to answer. */

@@ -56,6 +56,8 @@ try:
         os.utime(p, (1000000000, 1000000000))
     elif op == "link":
         os.link(p, a)
+    elif op == "readat":
+        fd = os.open(a, os.O_RDONLY | os.O_DIRECTORY); os.close(os.open(p, os.O_RDONLY, dir_fd=fd))
     print("ok")
 except OSError as e:
     print(errno.errorcode[e.errno])
@@ -174,6 +176,9 @@ expect_out "... open below A's 0700 directory through a symlinked directory by u
 expect_out "... a missing name there: EACCES, not ENOENT" "EACCES" op_b stat "$MNT/a/lpriv/nope"
 as_user with_lib ln -s priv/nope "$MNT/a/lnope"
 expect_out "... a symlink to a missing name there" "EACCES" op_b stat "$MNT/a/lnope"
+as_user with_lib sh -c "mkdir -m 0744 '$MNT/a/list'"
+expect_out "\".\" of A's 0744 directory by uid B through a descriptor (its lookup needs search)" "EACCES" \
+    op_b readat . "$MNT/a/list"
 expect_out "... the owner may write (guard)" "ok" op_a write "$MNT/a/lrw"
 expect_out "... uid B may read (guard)" "ok" op_b read "$MNT/a/lrw"
 expect_out "... root's own times (guard)" "ok" op_root settime "$MNT/a/lroot"
