@@ -72,10 +72,12 @@ static int keyless(const struct vbf_where *w, const struct stat *st, int r, int 
 
 /* What a chown or chmod of the share object `w` is judged by: search
  * permission on the way (EACCES: -1), then its view and the caller. */
-static int judged(const struct vbf_where *w, const char *path, const struct stat *st, struct vbf_view *v,
-		  struct vbf_cred *c)
+static int judged(const struct vbf_where *lex, const struct vbf_where *w, const char *path, const struct stat *st,
+		  struct vbf_view *v, struct vbf_cred *c)
 {
-	if (vbf_may_search(w, path))
+	/* the name as written was searched first (b -> . searches the
+	 * directory holding b, which is not below the object's own name) */
+	if ((lex && lex->idx >= 0 && lex->key && vbf_may_search(lex, path)) || vbf_may_search(w, path))
 		return -1;
 	vbf_view_of(w->idx, w->key, st, v);
 	vbf_cred_get(c, 1);
@@ -99,7 +101,7 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 
 	struct vbf_view v;
 	struct vbf_cred c;
-	if (judged(&w, path, &st, &v, &c))
+	if (judged(lex, &w, path, &st, &v, &c))
 		return -1;
 	int err = vbf_rule_chown(&c, v.uid, v.gid, uid, gid);
 	if (err)
@@ -179,7 +181,7 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 
 	struct vbf_view v;
 	struct vbf_cred c;
-	if (judged(&w, path, &st, &v, &c))
+	if (judged(lex, &w, path, &st, &v, &c))
 		return -1;
 	int err = vbf_rule_chmod(&c, v.uid);
 	if (err)

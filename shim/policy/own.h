@@ -73,7 +73,10 @@ void vbf_op_write_open(const struct vbf_where *w, int fd);
 int vbf_may_search_slow(const struct vbf_where *w, const char *path);
 static inline int vbf_may_search(const struct vbf_where *w, const char *path)
 {
-	return __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) ? vbf_may_search_slow(w, path) : 0;
+	/* the count may be behind records another process just made */
+	return __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) || (w->idx >= 0 && vbf_store_behind(w->idx))
+		       ? vbf_may_search_slow(w, path)
+		       : 0;
 }
 /* open(flags): search, read/write permission of an existing object (write
  * for O_TRUNC), write permission of the directory for a new one. */
