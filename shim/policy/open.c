@@ -71,6 +71,8 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 			vbf_op_write_open(w, fd);
 	}
 	vbf_cache_write_end(wtok, fd, w);
+	if (fd < 0) /* a directory the symlinks led through, not searchable */
+		vbf_missing_searched_at(w, NULL, d, p, !(fl & O_NOFOLLOW));
 	return fd;
 }
 

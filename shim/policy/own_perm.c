@@ -210,7 +210,7 @@ static int missing_searched(const struct vbf_where *lex, const struct vbf_where 
 		if (lex && lex->idx >= 0 && *path && vbf_may_search(lex, path))
 			return 1;
 		if (canon_too && lex && lex->idx >= 0 && lex->key && *path &&
-		    __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) &&
+		    (__atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) || vbf_store_behind(lex->idx)) &&
 		    ((canon && canon->key) || !vbf_name_canonical(path, follow)) &&
 		    canon_missing_denied(lex, canon, dirfd, path, follow)) {
 			errno = EACCES;

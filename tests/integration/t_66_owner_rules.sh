@@ -174,6 +174,9 @@ expect_out "... utime(NULL) of root's 0644 file by A (the link's inherited owner
 expect_out "... open below A's 0700 directory through a symlinked directory by uid B" "EACCES" \
     op_b read "$MNT/a/lpriv/f"
 expect_out "... a missing name there: EACCES, not ENOENT" "EACCES" op_b stat "$MNT/a/lpriv/nope"
+expect_out "... nor truncate one" "EACCES" op_b truncate "$MNT/a/lpriv/nope"
+expect_out "... nor set its times" "EACCES" op_b touch "$MNT/a/lpriv/nope"
+expect_out "... nor open one for writing" "EACCES" op_b write "$MNT/a/lpriv/nope"
 as_user with_lib ln -s priv/nope "$MNT/a/lnope"
 expect_out "... a symlink to a missing name there" "EACCES" op_b stat "$MNT/a/lnope"
 as_user with_lib sh -c "mkdir -m 0744 '$MNT/a/list'"
