@@ -88,6 +88,12 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
  * EACCES. No system call unless the share holds records and the name's
  * text does not show its canonical form (one readlink of /proc then). */
 int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd);
+/* Should an O_TRUNC open for writing of (path) be made without O_TRUNC,
+ * judged by vbf_may_opened, and then truncated (ftruncate)? Where the
+ * name may not be its object's own (as for vbf_may_opened): request for
+ * request what the O_TRUNC open costs, where a look before it would cost
+ * the lookups again. */
+int vbf_open_trunc_after(const struct vbf_where *w, const char *path, int flags);
 /* mkdir, mknod, symlink: write permission of the directory. */
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path);
 /* unlink, rmdir: write permission of the directory, and the sticky rule. */

@@ -391,6 +391,14 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	return err ? vbf_fail(err) : 0;
 }
 
+int vbf_open_trunc_after(const struct vbf_where *w, const char *path, int flags)
+{
+	struct vbf_view v;
+	return (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && !(flags & O_EXCL) && !(flags & O_PATH) &&
+	       w->key && path && *path && !mem_view(w->idx, w->key, &v) &&
+	       maybe_elsewhere(w, path, !(flags & O_NOFOLLOW));
+}
+
 int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd)
 {
 	int want = open_want(flags), err;

@@ -56,6 +56,8 @@ try:
         os.utime(p, (1000000000, 1000000000))
     elif op == "link":
         os.link(p, a)
+    elif op == "otrunc":
+        os.close(os.open(p, os.O_WRONLY | os.O_TRUNC))
     elif op == "readat":
         fd = os.open(a, os.O_RDONLY | os.O_DIRECTORY); os.close(os.open(p, os.O_RDONLY, dir_fd=fd))
     print("ok")
@@ -170,6 +172,10 @@ op_b_in() { (cd "$1" && shift && op_b "$@"); }
 expect_out "... by a relative name" "EACCES" op_b_in "$MNT/a" write lrw
 expect_out "... of a presented 0444 file by its owner" "EACCES" op_a write "$MNT/a/lro"
 expect_out "... truncate by uid B" "EACCES" op_b truncate "$MNT/a/lrw"
+as_user with_lib sh -c "echo w >'$MNT/a/rw'"
+expect_out "... an O_TRUNC open by uid B, which leaves the file whole" "EACCES 2" \
+    sh -c "printf '%s ' \$(setpriv --reuid=$B_UID --regid=$B_UID --clear-groups -- env LD_PRELOAD='$LIB' \
+        '$PYTHON' -c '$OP' otrunc '$MNT/a/lrw'); stat -c %s '$MNT/a/rw'"
 expect_out "... utime(NULL) of root's 0644 file by A (the link's inherited owner)" "EACCES" op_a touch "$MNT/a/lroot"
 expect_out "... open below A's 0700 directory through a symlinked directory by uid B" "EACCES" \
     op_b read "$MNT/a/lpriv/f"
