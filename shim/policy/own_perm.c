@@ -13,61 +13,10 @@
  * is the real one and the kernel has already judged it. The library only
  * ever refuses more: the real call still runs and the kernel has its say. */
 #include "config.h"
-#include "ids.h"
-#include "own.h"
-#include "view.h"
+#include "own_int.h"
 #include "real.h"
 #include "rules.h"
 #include <sys/syscall.h>
-
-/* The caller's identity, fetched (several system calls) only when a rule
- * cannot be decided from the mode bits and the cached euid alone. */
-struct who {
-	int have;
-	struct vbf_cred c;
-};
-
-static const struct vbf_cred *cred(struct who *me)
-{
-	if (!me->have) {
-		vbf_cred_get(&me->c, 1);
-		me->have = 1;
-	}
-	return &me->c;
-}
-
-/* EACCES when `want` (R_OK|W_OK|X_OK) is denied on (uid, gid, mode). Bits
- * every class has, and the owner's own bits for its owner, need no ids. */
-static int denies(struct who *me, uid_t uid, gid_t gid, mode_t mode, int want)
-{
-	int m = (int)mode & 0777;
-	if ((((m >> 6) & (m >> 3) & m) & want) == want)
-		return 0;
-	if (vbf_euid() == uid && ((m >> 6) & want) == want)
-		return 0;
-	return vbf_rule_access(cred(me), uid, gid, mode, want);
-}
-
-/* What memory says of `key` without a stat: 1 when a mode is recorded
- * (then v holds it and the owner), 0 when the real mode is presented (or
- * the owner cannot be known without one). */
-static int mem_view(int idx, const char *key, struct vbf_view *v)
-{
-	struct vbf_rec rec = {0};
-	vbf_store_get(idx, key, NULL, &rec);
-	if (rec.flags & VBF_REC_OWNER) {
-		v->uid = rec.uid;
-		v->gid = rec.gid;
-		v->how = VBF_VIEW_RECORD;
-	} else
-		vbf_view_inherited(idx, key, NULL, v);
-	v->mode = rec.mode & 07777;
-	/* an owner no record gives may be VBOXFIX_MAP's of the real one, which
-	 * needs a stat: then the kernel decides */
-	if (v->how != VBF_VIEW_RECORD && v->how != VBF_VIEW_INHERITED && vbf_cfg.nmap)
-		return 0;
-	return (rec.flags & VBF_REC_MODE) != 0;
-}
 
 /* The key of the directory holding `key` (none for the share root). */
 static int parent_key(const char *key, char *pk, size_t cap)
@@ -81,158 +30,20 @@ static int parent_key(const char *key, char *pk, size_t cap)
 	return 1;
 }
 
-/* Where the kernel's walk of `path` starts, as a length of `key`: the
- * directories it searches are that one and those below it (-1: all, for
- * an absolute path or one climbing above where its key can tell). */
-static int walk_start(const char *key, const char *path)
-{
-	if (!path || *path == '/')
-		return -1;
-	int comps = 0;
-	for (const char *p = path; *p;) {
-		const char *e = strchrnul(p, '/');
-		size_t n = (size_t)(e - p);
-		/* "." adds no level; ".." is counted as none (lenient) */
-		if (n && !(n == 1 && p[0] == '.') && !(n == 2 && p[0] == '.' && p[1] == '.'))
-			comps++;
-		p = *e ? e + 1 : e;
-	}
-	size_t n = strlen(key);
-	while (comps-- > 0) {
-		const char *s = memrchr(key, '/', n);
-		if (!s)
-			return comps > 0 ? -1 : 0;
-		n = (size_t)(s - key);
-	}
-	return (int)n;
-}
-
-#define VBF_ANC_MAX 32
-
-/* Search (x) permission of every recorded directory below `from` (a length
- * of `key`, -1: all) on the way to `key`: 0 or EACCES. */
-static int search_from(struct who *me, int idx, const char *key, int from)
-{
-	struct vbf_anc a[VBF_ANC_MAX];
-	int n = vbf_store_ancestors(idx, key, a, VBF_ANC_MAX);
-	if (n <= 0)
-		return 0;
-	struct vbf_view d;
-	vbf_view_inherited(idx, "", NULL, &d);
-	uid_t ou = d.uid;
-	gid_t og = d.gid;
-	int known = 0;
-	for (int i = 0; i < n; i++) {
-		if (a[i].rec.flags & VBF_REC_OWNER) {
-			ou = a[i].rec.uid;
-			og = a[i].rec.gid;
-			known = 1;
-		}
-		/* without a recorded owner, VBOXFIX_MAP of the real one (which
-		 * needs a stat) may be what is presented: the kernel decides */
-		if (!(a[i].rec.flags & VBF_REC_MODE) || (a[i].type && a[i].type != S_IFDIR) || a[i].len < from ||
-		    (!known && vbf_cfg.nmap))
-			continue;
-		if (denies(me, ou, og, S_IFDIR | (a[i].rec.mode & 07777), X_OK))
-			return EACCES;
-	}
-	return 0;
-}
-
-/* The search along the path as written (to `key`): 0 or EACCES. "." is
- * looked up in the directory itself (the working directory or a
- * descriptor's: a directory), which must be searchable too. */
-static int search(struct who *me, int idx, const char *key, const char *path)
-{
-	struct vbf_view v;
-	int err = search_from(me, idx, key, walk_start(key, path));
-	if (!err && path && !strcmp(path, ".") && mem_view(idx, key, &v) &&
-	    denies(me, v.uid, v.gid, S_IFDIR | v.mode, X_OK))
-		err = EACCES;
-	return err;
-}
 
 /* What every check starts with: the caller (its ids not fetched, nor the
  * struct zeroed whole: they are fetched when first needed) and the search
  * along the path. 1 to check the rest; 0 to decide now, *err being the
  * answer (0: nothing to check, the place is not a share name). */
-static int begin(struct who *me, const struct vbf_where *w, const char *path, int *err)
+static int begin(struct vbf_who *me, const struct vbf_where *w, const char *path, int *err)
 {
 	me->have = 0;
 	*err = 0;
 	if (!w->key || !path || !*path)
 		return 0;
-	*err = search(me, w->idx, w->key, path);
+	*err = vbf_perm_search(me, w->idx, w->key, path);
 	return !*err;
 }
-
-int vbf_may_search_slow(const struct vbf_where *w, const char *path)
-{
-	int err;
-	struct who me;
-	begin(&me, w, path, &err);
-	return err ? vbf_fail(err) : 0;
-}
-
-static int canon_start(const char *key, const char *path, const char *ckey);
-static int place_of_fd(int fd, const struct vbf_where *w, struct vbf_where *c);
-
-/* The search along the canonical name of a missing object: `canon` where
- * a walk found it, else found by the walk now (resolve.c). */
-static int canon_missing_denied(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd,
-				const char *path, int follow)
-{
-	struct who me;
-	struct vbf_where c;
-	me.have = 0;
-	if (!canon || canon->idx < 0 || !canon->key) {
-		if (vbf_where_resolve(dirfd, path, follow, NULL, &c) < 0 || !c.key)
-			return 0;
-		canon = &c;
-	}
-	if (!strcmp(canon->key, lex->key) && canon->idx == lex->idx)
-		return 0;
-	return search_from(&me, canon->idx, canon->key, canon_start(lex->key, path, canon->key)) != 0;
-}
-
-/* `canon_too`: also along the canonical name (vbf_missing_searched_at) */
-static int missing_searched(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd,
-			    const char *path, int follow, int canon_too)
-{
-	struct vbf_where w;
-	int saved = errno;
-	/* what the kernel would only have met below a directory it may not
-	 * search: along the name as written, and along the canonical name
-	 * where symlinks led elsewhere (only while a directory is closed) */
-	if ((saved == ENOENT || saved == ENOTDIR || saved == ELOOP) && vbf_ready()) {
-		if (!lex && vbf_where_name(dirfd, path, &w) >= 0)
-			lex = &w;
-		if (lex && lex->idx >= 0 && *path && vbf_may_search(lex, path))
-			return 1;
-		if (canon_too && lex && lex->idx >= 0 && lex->key && *path &&
-		    (__atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) || vbf_store_behind(lex->idx)) &&
-		    ((canon && canon->key) || !vbf_name_canonical(path, follow)) &&
-		    canon_missing_denied(lex, canon, dirfd, path, follow)) {
-			errno = EACCES;
-			return 1;
-		}
-	}
-	errno = saved;
-	return 0;
-}
-
-int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd, const char *path,
-			    int follow)
-{
-	return missing_searched(lex, canon, dirfd, path, follow, 1);
-}
-
-int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path)
-{
-	return missing_searched(lex, NULL, dirfd, path, 0, 0);
-}
-
-int vbf_missing_searched(int dirfd, const char *path) { return missing_searched(NULL, NULL, dirfd, path, 0, 0); }
 
 /* The real object of (dirfd, path) and its view: 0, or -1 when it is not
  * there (or not on a share) and the real call is left to answer. */
@@ -267,76 +78,12 @@ static int parent_there(int dirfd, const char *path)
 
 /* A new name in the directory holding `key`: write and search permission
  * there. 1 when memory says it is denied. */
-static int create_denied(struct who *me, int idx, const char *key)
+static int create_denied(struct vbf_who *me, int idx, const char *key)
 {
 	char pk[VBF_PATH_CAP];
 	struct vbf_view p;
-	return parent_key(key, pk, sizeof pk) && mem_view(idx, pk, &p) &&
-	       denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
-}
-
-/* May (dirfd, path) name an object whose canonical name is not `w`'s, so
- * that its record judges the call? Only where the share holds records and
- * the text does not show the canonical name (resolve.c): elsewhere nothing
- * more is asked. */
-static int maybe_elsewhere(const struct vbf_where *w, const char *path, int follow)
-{
-	return !vbf_name_canonical(path, follow) && vbf_share_has_records(w->idx);
-}
-
-/* The canonical place of the object open as `fd` (the name /proc gives
- * it): 0, or -1 when it is not on a share or is `w` itself (w NULL: any). */
-static int place_of_fd(int fd, const struct vbf_where *w, struct vbf_where *c)
-{
-	char abs[VBF_PATH_CAP];
-	int saved = errno, r = -1;
-	ssize_t n = vbf_fd_path(fd, abs, sizeof abs);
-	if (n > 0 && abs[0] == '/' && vbf_where_name(AT_FDCWD, abs, c) >= 0 && c->key)
-		r = w && c->idx == w->idx && !strcmp(c->key, w->key) ? -1 : 0;
-	errno = saved;
-	return r;
-}
-
-/* The same for the object (dirfd, path) names, found by the kernel's own
- * walk: an O_PATH open (the lookups the call makes too; nothing is opened
- * on the share). -1 also when it is missing (the call answers that). */
-static int place_of(int dirfd, const char *path, int follow, const struct vbf_where *w, struct vbf_where *c)
-{
-	int saved = errno, r = -1, fd = REAL(openat)(dirfd, path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-	if (fd >= 0) {
-		r = place_of_fd(fd, w, c);
-		REAL(close)(fd);
-	}
-	errno = saved;
-	return r;
-}
-
-/* Where the kernel's walk of `path` (to `key`) started, carried over to
- * the canonical name `ckey` of the object it reached: a symlink's target
- * is walked from the symlink's directory, below that start unless it
- * climbs out; then it counts from the deepest directory both names share. */
-static int canon_start(const char *key, const char *path, const char *ckey)
-{
-	int from = walk_start(key, path), i = 0, last = 0;
-	if (from <= 0)
-		return from;
-	for (; i < from && key[i] == ckey[i]; i++)
-		if (key[i] == '/')
-			last = i;
-	return i == from && (ckey[i] == '/' || !ckey[i]) ? from : last;
-}
-
-/* The object at its canonical place `c`, reached by `path` (place `w`):
- * the search along the directories the symlinks led through, then `want`
- * by its presented mode in memory. 0; EACCES; or -1 when memory denies
- * `want` (v then holds the view; a stat of the real object confirms). */
-static int canon_denies(struct who *me, const struct vbf_where *w, const char *path, const struct vbf_where *c,
-			int want, struct vbf_view *v)
-{
-	int err = search_from(me, c->idx, c->key, canon_start(w->key, path, c->key));
-	if (err)
-		return err;
-	return want && mem_view(c->idx, c->key, v) && denies(me, v->uid, v->gid, v->mode, want) ? -1 : 0;
+	return parent_key(key, pk, sizeof pk) && vbf_perm_view(idx, pk, &p) &&
+	       vbf_perm_denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
 }
 
 static int open_want(int flags)
@@ -351,7 +98,7 @@ static int open_want(int flags)
 int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags)
 {
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	/* flags the kernel refuses before it walks (EINVAL) */
 	if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY) && (flags & O_TMPFILE) != O_TMPFILE)
 		return 0;
@@ -362,14 +109,14 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	int want = open_want(flags), creating = (flags & O_CREAT) != 0, excl = creating && (flags & O_EXCL);
 	int follow = !(flags & O_NOFOLLOW) && !excl;
 	struct vbf_view v;
-	int has = want && mem_view(w->idx, w->key, &v), file_no = has && denies(&me, v.uid, v.gid, v.mode, want);
+	int has = want && vbf_perm_view(w->idx, w->key, &v), file_no = has && vbf_perm_denies(&me, v.uid, v.gid, v.mode, want);
 	int dir_no = creating && create_denied(&me, w->idx, w->key);
 	/* a truncate cannot be judged after the open (vbf_may_opened): the
 	 * object the name reaches, before it */
 	struct vbf_where c;
-	if (want && !has && (flags & O_TRUNC) && !excl && maybe_elsewhere(w, path, follow) &&
-	    !place_of(dirfd, path, follow, w, &c)) {
-		if ((err = canon_denies(&me, w, path, &c, want, &v)) > 0)
+	if (want && !has && (flags & O_TRUNC) && !excl && vbf_perm_elsewhere(w, path, follow) &&
+	    !vbf_perm_place_of(dirfd, path, follow, w, &c)) {
+		if ((err = vbf_perm_canon_denies(&me, w, path, &c, want, &v)) > 0)
 			return vbf_fail(err);
 		file_no = err < 0;
 	}
@@ -386,7 +133,7 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	if (excl || (S_ISDIR(st.st_mode) && ((want & W_OK) || creating)) ||
 	    ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
 		return 0;
-	err = want ? vbf_rule_access(cred(&me), v.uid, v.gid, v.mode, want) : 0;
+	err = want ? vbf_rule_access(vbf_who_cred(&me), v.uid, v.gid, v.mode, want) : 0;
 	errno = saved;
 	return err ? vbf_fail(err) : 0;
 }
@@ -395,8 +142,8 @@ int vbf_open_trunc_after(const struct vbf_where *w, const char *path, int flags)
 {
 	struct vbf_view v;
 	return (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && !(flags & O_EXCL) && !(flags & O_PATH) &&
-	       w->key && path && *path && !mem_view(w->idx, w->key, &v) &&
-	       maybe_elsewhere(w, path, !(flags & O_NOFOLLOW));
+	       w->key && path && *path && !vbf_perm_view(w->idx, w->key, &v) &&
+	       vbf_perm_elsewhere(w, path, !(flags & O_NOFOLLOW));
 }
 
 int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd)
@@ -404,20 +151,20 @@ int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int f
 	int want = open_want(flags), err;
 	struct vbf_view v;
 	struct vbf_where c;
-	struct who me;
-	if (!want || (flags & O_TRUNC) || !w->key || !path || !*path || mem_view(w->idx, w->key, &v) ||
-	    !maybe_elsewhere(w, path, !(flags & O_NOFOLLOW)) || place_of_fd(fd, w, &c))
+	struct vbf_who me;
+	if (!want || (flags & O_TRUNC) || !w->key || !path || !*path || vbf_perm_view(w->idx, w->key, &v) ||
+	    !vbf_perm_elsewhere(w, path, !(flags & O_NOFOLLOW)) || vbf_perm_place_of_fd(fd, w, &c))
 		return 0;
 	me.have = 0;
 	int saved = errno;
 	struct stat st;
 	/* a denial in memory is confirmed by the real object (the record may
 	 * be stale); the open itself has shown it reachable */
-	if ((err = canon_denies(&me, w, path, &c, want, &v)) < 0) {
+	if ((err = vbf_perm_canon_denies(&me, w, path, &c, want, &v)) < 0) {
 		err = 0;
 		if (REAL(fstat)(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
 			vbf_view_of(c.idx, c.key, &st, &v);
-			err = vbf_rule_access(cred(&me), v.uid, v.gid, v.mode, want);
+			err = vbf_rule_access(vbf_who_cred(&me), v.uid, v.gid, v.mode, want);
 		}
 	}
 	errno = saved;
@@ -430,7 +177,7 @@ int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int f
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
 {
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	if (!begin(&me, w, path, &err))
 		return err ? vbf_fail(err) : 0;
 	if (!create_denied(&me, w->idx, w->key))
@@ -448,17 +195,17 @@ int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
  * rule (may_delete). `must`: the name must exist (else the real call
  * answers); a rename target that does not exist still needs the write
  * permission. */
-static int delete_check(struct who *me, const struct vbf_where *w, int dirfd, const char *path, int must)
+static int delete_check(struct vbf_who *me, const struct vbf_where *w, int dirfd, const char *path, int must)
 {
 	char pk[VBF_PATH_CAP];
 	struct vbf_view p, v;
-	if (!parent_key(w->key, pk, sizeof pk) || !mem_view(w->idx, pk, &p))
+	if (!parent_key(w->key, pk, sizeof pk) || !vbf_perm_view(w->idx, pk, &p))
 		return 0;
-	int no_w = denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
+	int no_w = vbf_perm_denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
 	int sticky = (p.mode & S_ISVTX) && !no_w;
 	if (sticky) {
-		mem_view(w->idx, w->key, &v);
-		sticky = vbf_rule_sticky(cred(me), p.mode, p.uid, v.uid) != 0;
+		vbf_perm_view(w->idx, w->key, &v);
+		sticky = vbf_rule_sticky(vbf_who_cred(me), p.mode, p.uid, v.uid) != 0;
 	}
 	if (!no_w && !sticky)
 		return 0;
@@ -467,13 +214,13 @@ static int delete_check(struct who *me, const struct vbf_where *w, int dirfd, co
 		return errno == ENOENT && !must && no_w && parent_there(dirfd, path) ? EACCES : 0;
 	if (no_w)
 		return EACCES;
-	return vbf_rule_sticky(cred(me), p.mode, p.uid, v.uid);
+	return vbf_rule_sticky(vbf_who_cred(me), p.mode, p.uid, v.uid);
 }
 
 int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
 {
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	if (begin(&me, w, path, &err))
 		err = delete_check(&me, w, dirfd, path, 1);
 	errno = saved;
@@ -482,10 +229,10 @@ int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
 
 /* The search along a link's new path: the kernel resolves the old one
  * first, so a missing one is its ENOENT. */
-static int second_search(struct who *me, const struct vbf_where *wb, const char *b, int fa, const char *a, int follow)
+static int second_search(struct vbf_who *me, const struct vbf_where *wb, const char *b, int fa, const char *a, int follow)
 {
 	struct stat st;
-	int err = search(me, wb->idx, wb->key, b);
+	int err = vbf_perm_search(me, wb->idx, wb->key, b);
 	if (err && REAL(fstatat)(fa, a, &st, follow & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
 		err = 0;
 	return err;
@@ -499,33 +246,33 @@ static int into_itself(const char *a, const char *b)
 
 /* A directory moved to another parent has its ".." rewritten: write
  * permission on the directory itself (vfs_rename). */
-static int moved_dir_check(struct who *me, const struct vbf_where *wa, int fa, const char *a,
+static int moved_dir_check(struct vbf_who *me, const struct vbf_where *wa, int fa, const char *a,
 			   const struct vbf_where *wb, int fb, const char *b)
 {
 	const char *sa = strrchr(wa->key, '/'), *sb = strrchr(wb->key, '/');
 	size_t na = sa ? (size_t)(sa - wa->key) : 0, nb = sb ? (size_t)(sb - wb->key) : 0;
 	struct vbf_view v;
 	struct stat st;
-	if ((na == nb && !strncmp(wa->key, wb->key, na)) || !mem_view(wa->idx, wa->key, &v) ||
-	    !denies(me, v.uid, v.gid, S_IFDIR | v.mode, W_OK))
+	if ((na == nb && !strncmp(wa->key, wb->key, na)) || !vbf_perm_view(wa->idx, wa->key, &v) ||
+	    !vbf_perm_denies(me, v.uid, v.gid, S_IFDIR | v.mode, W_OK))
 		return 0;
 	if (real_view(fa, a, 0, &st, &v) || !S_ISDIR(st.st_mode) || !parent_there(fb, b))
 		return 0;
-	return vbf_rule_access(cred(me), v.uid, v.gid, v.mode, W_OK);
+	return vbf_rule_access(vbf_who_cred(me), v.uid, v.gid, v.mode, W_OK);
 }
 
 int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
 		   const char *b)
 {
 	int saved = errno, err = 0;
-	struct who me;
+	struct vbf_who me;
 	if (!begin(&me, wa, a, &err) && (err || !wa->key))
 		return err ? vbf_fail(err) : 0;
 	/* the kernel's order: both parents are walked (search; a source
 	 * parent that is no directory is its ENOTDIR), then EINVAL/ENOTEMPTY
 	 * for a directory moved into itself or onto an ancestor, then the
 	 * names: a missing source (ENOENT), may_delete, may_create */
-	if (wb->key && b && *b && (err = search(&me, wb->idx, wb->key, b)) && !parent_there(fa, a))
+	if (wb->key && b && *b && (err = vbf_perm_search(&me, wb->idx, wb->key, b)) && !parent_there(fa, a))
 		err = 0;
 	if (err || !wb->key || !*b || into_itself(wa->key, wb->key) || into_itself(wb->key, wa->key)) {
 		errno = saved;
@@ -580,9 +327,9 @@ static int protected_hardlinks(void)
 /* may_linkat: who is not the owner (nor has CAP_FOWNER) may link only a
  * regular file it may read and write that is not setuid, nor setgid with
  * group exec. 0 or EPERM. */
-static int link_denied(struct who *me, const struct stat *st, const struct vbf_view *v)
+static int link_denied(struct vbf_who *me, const struct stat *st, const struct vbf_view *v)
 {
-	const struct vbf_cred *c = cred(me);
+	const struct vbf_cred *c = vbf_who_cred(me);
 	if (c->uid == v->uid || (c->caps & VBF_CAP_FOWNER))
 		return 0;
 	mode_t m = v->mode;
@@ -598,12 +345,12 @@ int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct
 	if (!wa->key || !wb->key || !*a || !*b)
 		return 0;
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	if ((err = search(&me, wa->idx, wa->key, a)) || (err = second_search(&me, wb, b, fa, a, flags)))
+	if ((err = vbf_perm_search(&me, wa->idx, wa->key, a)) || (err = second_search(&me, wb, b, fa, a, flags)))
 		return vbf_fail(err);
 	struct vbf_view v;
-	mem_view(wa->idx, wa->key, &v);
+	vbf_perm_view(wa->idx, wa->key, &v);
 	int prot = vbf_euid() != v.uid && protected_hardlinks();
 	int dir_no = create_denied(&me, wb->idx, wb->key);
 	if (!prot && !dir_no)
@@ -624,32 +371,32 @@ int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec 
 {
 	struct vbf_where w;
 	int saved = errno, err = 0, expl = 0;
-	struct who me;
+	struct vbf_who me;
 	/* where_name first: it checks the pointer before anything reads it */
 	if (vbf_where_name(dirfd, path, &w) < 0 || !begin(&me, &w, path, &err))
 		return err ? vbf_fail(err) : 0;
 	struct vbf_view v;
 	struct vbf_where c;
-	int has_mode = mem_view(w.idx, w.key, &v), follow = !(flags & AT_SYMLINK_NOFOLLOW);
+	int has_mode = vbf_perm_view(w.idx, w.key, &v), follow = !(flags & AT_SYMLINK_NOFOLLOW);
 	/* an owner the name only inherits may not be its object's (a symlink,
 	 * a symlinked directory): the object's record, found before the call */
-	if (vbf_euid() == v.uid && v.how != VBF_VIEW_RECORD && !has_mode && maybe_elsewhere(&w, path, follow) &&
-	    !place_of(dirfd, path, follow, &w, &c)) {
-		if ((err = search_from(&me, c.idx, c.key, canon_start(w.key, path, c.key))))
+	if (vbf_euid() == v.uid && v.how != VBF_VIEW_RECORD && !has_mode && vbf_perm_elsewhere(&w, path, follow) &&
+	    !vbf_perm_place_of(dirfd, path, follow, &w, &c)) {
+		if ((err = vbf_perm_search_from(&me, c.idx, c.key, vbf_perm_canon_start(w.key, path, c.key))))
 			return vbf_fail(err);
-		has_mode = mem_view(c.idx, c.key, &v);
+		has_mode = vbf_perm_view(c.idx, c.key, &v);
 	}
 	/* the presented owner (the cached euid) may; so may anyone with write
 	 * permission when the times are "now" */
 	if (vbf_euid() == v.uid || (expl = explicit_times(t)) < 0 ||
-	    (!expl && has_mode && !denies(&me, v.uid, v.gid, v.mode, W_OK)))
+	    (!expl && has_mode && !vbf_perm_denies(&me, v.uid, v.gid, v.mode, W_OK)))
 		return 0;
 	struct stat st;
 	if (real_view(dirfd, path, follow, &st, &v) || S_ISLNK(st.st_mode)) {
 		errno = saved;
 		return 0;
 	}
-	err = vbf_rule_times(cred(&me), v.uid, v.gid, v.mode, expl);
+	err = vbf_rule_times(vbf_who_cred(&me), v.uid, v.gid, v.mode, expl);
 	errno = saved;
 	return err ? vbf_fail(err) : 0;
 }
