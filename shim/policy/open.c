@@ -97,8 +97,11 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 
 int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
 {
-	if (vbf_redirect_taken(w))
-		return -1; /* EEXIST: a redirected FIFO or socket has the name */
+	/* the kernel's order: the search on the way (EACCES), then a name
+	 * that exists (EEXIST: a redirected FIFO or socket has it), then
+	 * the permission to make one */
+	if (vbf_may_search(w, p) || vbf_redirect_taken(w))
+		return -1;
 	if (vbf_may_create(w, d, p))
 		return -1;
 	int r = REAL(mkdirat)(d, p, m);
