@@ -61,19 +61,27 @@ static int real_view(int dirfd, const char *path, int follow, struct stat *st, s
  * missing one is the kernel's ENOENT (ENOTDIR for a non-directory, a FIFO
  * or socket kept off the share included), before the permission to make
  * a name in it. */
-static int parent_there(int dirfd, const char *path)
+/* The directory the last name of (dirfd, path) goes into, stat'ed: 0, -1
+ * when it cannot be, -2 when the name is too long to tell. */
+static int parent_stat(int dirfd, const char *path, struct stat *st)
 {
 	char p[VBF_PATH_CAP];
-	struct stat st;
 	const char *slash = strrchr(path, '/');
 	size_t n = slash ? (size_t)(slash - path) : 0;
 	if (n >= sizeof p)
-		return 1;
+		return -2;
 	memcpy(p, slash ? path : ".", slash ? n : 1);
 	p[slash ? n : 1] = 0;
 	if (slash && !n)
 		strcpy(p, "/");
-	return REAL(fstatat)(dirfd, p, &st, 0) == 0 && S_ISDIR(st.st_mode);
+	return REAL(fstatat)(dirfd, p, st, 0) == 0 ? 0 : -1;
+}
+
+static int parent_there(int dirfd, const char *path)
+{
+	struct stat st;
+	int r = parent_stat(dirfd, path, &st);
+	return r == -2 || (r == 0 && S_ISDIR(st.st_mode));
 }
 
 /* A new name in the directory holding `key`: write and search permission
@@ -255,6 +263,11 @@ static int moved_dir_check(struct vbf_who *me, const struct vbf_where *wa, int f
 	struct stat st;
 	if ((na == nb && !strncmp(wa->key, wb->key, na)) || !vbf_perm_view(wa->idx, wa->key, &v) ||
 	    !vbf_perm_denies(me, v.uid, v.gid, S_IFDIR | v.mode, W_OK))
+		return 0;
+	/* lexically another parent, really the same one (d -> ., then d/x):
+	 * nothing is rewritten */
+	struct stat pa, pb;
+	if (!parent_stat(fa, a, &pa) && !parent_stat(fb, b, &pb) && pa.st_dev == pb.st_dev && pa.st_ino == pb.st_ino)
 		return 0;
 	if (real_view(fa, a, 0, &st, &v) || !S_ISDIR(st.st_mode) || !parent_there(fb, b))
 		return 0;
