@@ -46,20 +46,41 @@ static int open_create(const struct vbf_where *w, int d, const char *p, int fl, 
 	return fd;
 }
 
+/* The O_TRUNC of an open made without it: what the open would have done
+ * (the kernel ignores it for a FIFO or socket: ftruncate's EINVAL). */
+static int truncate_late(int fd)
+{
+	int saved = errno;
+	if (REAL(ftruncate)(fd, 0) == 0 || errno == EINVAL) {
+		errno = saved;
+		return fd;
+	}
+	saved = errno;
+	REAL(close)(fd);
+	return vbf_fail(saved);
+}
+
 int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 {
 	int fd, created;
+	/* O_TRUNC through a name that may not be its object's own: opened
+	 * without it, judged by the object, then truncated (own.h) */
+	int late = vbf_open_trunc_after(w, p, fl), ofl = late ? fl & ~O_TRUNC : fl;
 	/* the presented owner and mode (own.h): in memory, nothing asked of
 	 * the share unless they deny */
-	if (vbf_may_open(w, d, p, fl))
+	if (vbf_may_open(w, d, p, ofl))
 		return -1;
 	int wtok = vbf_cache_write_begin(w, vbf_open_writes(fl));
-	if ((fl & O_CREAT) && !(fl & O_EXCL))
-		fd = open_create(w, d, p, fl, m, &created);
+	if ((ofl & O_CREAT) && !(ofl & O_EXCL))
+		fd = open_create(w, d, p, ofl, m, &created);
 	else {
-		fd = vbf_refuse_open(w, d, p, fl, m, call_openat, NULL);
-		created = fd >= 0 && creates(fl) && (fl & O_EXCL || (fl & O_TMPFILE) == O_TMPFILE);
+		fd = vbf_refuse_open(w, d, p, ofl, m, call_openat, NULL);
+		created = fd >= 0 && creates(ofl) && (ofl & O_EXCL || (ofl & O_TMPFILE) == O_TMPFILE);
 	}
+	if (fd >= 0 && !created && vbf_may_opened(w, p, ofl, fd))
+		fd = -1;
+	if (fd >= 0 && late && !created)
+		fd = truncate_late(fd);
 	if (fd >= 0) {
 		vbf_fd_mark(fd, 1);
 		wtok = vbf_cache_write_rename(wtok, fd, p, w);
@@ -69,13 +90,18 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 			vbf_op_write_open(w, fd);
 	}
 	vbf_cache_write_end(wtok, fd, w);
+	if (fd < 0) /* a directory the symlinks led through, not searchable */
+		vbf_missing_searched_at(w, NULL, d, p, !(fl & O_NOFOLLOW));
 	return fd;
 }
 
 int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
 {
-	if (vbf_redirect_taken(w))
-		return -1; /* EEXIST: a redirected FIFO or socket has the name */
+	/* the kernel's order: the search on the way (EACCES), then a name
+	 * that exists (EEXIST: a redirected FIFO or socket has it), then
+	 * the permission to make one */
+	if (vbf_may_search(w, p) || vbf_redirect_taken(w))
+		return -1;
 	if (vbf_may_create(w, d, p))
 		return -1;
 	int r = REAL(mkdirat)(d, p, m);

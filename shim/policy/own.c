@@ -35,8 +35,11 @@ static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, 
 	int c = lex && !(flags & AT_EMPTY_PATH)
 			? vbf_cache_stat_where(lex, path, !(flags & AT_SYMLINK_NOFOLLOW), st, &q)
 			: VBF_CACHE_SKIP;
-	if (c == VBF_CACHE_NEG)
+	if (c == VBF_CACHE_NEG) {
+		w->idx = -1; /* no canonical name found: judged by the name as written */
+		w->key = NULL;
 		return vbf_fail(ENOENT);
+	}
 	if (c == VBF_CACHE_HIT) {
 		w->idx = lex->idx;
 		memcpy(w->buf, lex->buf, sizeof w->buf);
@@ -154,10 +157,12 @@ static int keyless(const struct vbf_where *w, const struct stat *st, int r, int 
 
 /* What a chown or chmod of the share object `w` is judged by: search
  * permission on the way (EACCES: -1), then its view and the caller. */
-static int judged(const struct vbf_where *w, const char *path, const struct stat *st, struct vbf_view *v,
-		  struct vbf_cred *c)
+static int judged(const struct vbf_where *lex, const struct vbf_where *w, const char *path, const struct stat *st,
+		  struct vbf_view *v, struct vbf_cred *c)
 {
-	if (vbf_may_search(w, path))
+	/* the name as written was searched first (b -> . searches the
+	 * directory holding b, which is not below the object's own name) */
+	if ((lex && lex->idx >= 0 && lex->key && vbf_may_search(lex, path)) || vbf_may_search(w, path))
 		return -1;
 	vbf_view_of(w->idx, w->key, st, v);
 	vbf_cred_get(c, 1);
@@ -171,7 +176,7 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 	if (known_stat(lex, dirfd, path, flags, &st, &w)) {
 		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
 		 * first below a directory the caller may not search */
-		vbf_missing_searched_where(lex, dirfd, path);
+		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
 		return -1;
 	}
 	if (w.idx < 0)
@@ -181,7 +186,7 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 
 	struct vbf_view v;
 	struct vbf_cred c;
-	if (judged(&w, path, &st, &v, &c))
+	if (judged(lex, &w, path, &st, &v, &c))
 		return -1;
 	int err = vbf_rule_chown(&c, v.uid, v.gid, uid, gid);
 	if (err)
@@ -256,7 +261,7 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 	struct stat st;
 	struct vbf_where w;
 	if (known_stat(lex, dirfd, path, flags, &st, &w)) {
-		vbf_missing_searched_where(lex, dirfd, path);
+		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
 		return -1;
 	}
 	if (S_ISLNK(st.st_mode) || w.idx < 0)
@@ -266,7 +271,7 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 
 	struct vbf_view v;
 	struct vbf_cred c;
-	if (judged(&w, path, &st, &v, &c))
+	if (judged(lex, &w, path, &st, &v, &c))
 		return -1;
 	int err = vbf_rule_chmod(&c, v.uid);
 	if (err)

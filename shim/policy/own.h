@@ -73,11 +73,27 @@ void vbf_op_write_open(const struct vbf_where *w, int fd);
 int vbf_may_search_slow(const struct vbf_where *w, const char *path);
 static inline int vbf_may_search(const struct vbf_where *w, const char *path)
 {
-	return __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) ? vbf_may_search_slow(w, path) : 0;
+	/* the count may be behind records another process just made */
+	return __atomic_load_n(&vbf_store_nclosed, __ATOMIC_RELAXED) || (w->idx >= 0 && vbf_store_behind(w->idx))
+		       ? vbf_may_search_slow(w, path)
+		       : 0;
 }
 /* open(flags): search, read/write permission of an existing object (write
  * for O_TRUNC), write permission of the directory for a new one. */
 int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags);
+/* After an open of (path) as `fd` that created nothing: the object's
+ * record where the name is not its canonical one (a symlink, a symlinked
+ * directory), which vbf_may_open could not see without a look; O_TRUNC is
+ * judged before, by vbf_may_open. 0, or -1 with fd closed and errno
+ * EACCES. No system call unless the share holds records and the name's
+ * text does not show its canonical form (one readlink of /proc then). */
+int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd);
+/* Should an O_TRUNC open for writing of (path) be made without O_TRUNC,
+ * judged by vbf_may_opened, and then truncated (ftruncate)? Where the
+ * name may not be its object's own (as for vbf_may_opened): request for
+ * request what the O_TRUNC open costs, where a look before it would cost
+ * the lookups again. */
+int vbf_open_trunc_after(const struct vbf_where *w, const char *path, int flags);
 /* mkdir, mknod, symlink: write permission of the directory. */
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path);
 /* unlink, rmdir: write permission of the directory, and the sticky rule. */
@@ -95,6 +111,12 @@ int vbf_missing_searched(int dirfd, const char *path);
 /* the same for a name the wrapper classified (`lex`, vbf_where_name; NULL:
  * classify it here) */
 int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path);
+/* the same, with `canon` the canonical place of the missing name where a
+ * walk found it (resolve.c; NULL: walked here, only while a directory is
+ * recorded closed and the name's text is not canonical), `follow` as the
+ * call follows a last symlink */
+int vbf_missing_searched_at(const struct vbf_where *lex, const struct vbf_where *canon, int dirfd, const char *path,
+			    int follow);
 /* utimensat and friends by name: explicit times `t` are the owner's,
  * "now" (t NULL, or all UTIME_NOW/UTIME_OMIT) the owner's or a writer's. */
 int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec *t);

@@ -13,61 +13,10 @@
  * is the real one and the kernel has already judged it. The library only
  * ever refuses more: the real call still runs and the kernel has its say. */
 #include "config.h"
-#include "ids.h"
-#include "own.h"
-#include "view.h"
+#include "own_int.h"
 #include "real.h"
 #include "rules.h"
 #include <sys/syscall.h>
-
-/* The caller's identity, fetched (several system calls) only when a rule
- * cannot be decided from the mode bits and the cached euid alone. */
-struct who {
-	int have;
-	struct vbf_cred c;
-};
-
-static const struct vbf_cred *cred(struct who *me)
-{
-	if (!me->have) {
-		vbf_cred_get(&me->c, 1);
-		me->have = 1;
-	}
-	return &me->c;
-}
-
-/* EACCES when `want` (R_OK|W_OK|X_OK) is denied on (uid, gid, mode). Bits
- * every class has, and the owner's own bits for its owner, need no ids. */
-static int denies(struct who *me, uid_t uid, gid_t gid, mode_t mode, int want)
-{
-	int m = (int)mode & 0777;
-	if ((((m >> 6) & (m >> 3) & m) & want) == want)
-		return 0;
-	if (vbf_euid() == uid && ((m >> 6) & want) == want)
-		return 0;
-	return vbf_rule_access(cred(me), uid, gid, mode, want);
-}
-
-/* What memory says of `key` without a stat: 1 when a mode is recorded
- * (then v holds it and the owner), 0 when the real mode is presented (or
- * the owner cannot be known without one). */
-static int mem_view(int idx, const char *key, struct vbf_view *v)
-{
-	struct vbf_rec rec = {0};
-	vbf_store_get(idx, key, NULL, &rec);
-	if (rec.flags & VBF_REC_OWNER) {
-		v->uid = rec.uid;
-		v->gid = rec.gid;
-		v->how = VBF_VIEW_RECORD;
-	} else
-		vbf_view_inherited(idx, key, NULL, v);
-	v->mode = rec.mode & 07777;
-	/* an owner no record gives may be VBOXFIX_MAP's of the real one, which
-	 * needs a stat: then the kernel decides */
-	if (v->how != VBF_VIEW_RECORD && v->how != VBF_VIEW_INHERITED && vbf_cfg.nmap)
-		return 0;
-	return (rec.flags & VBF_REC_MODE) != 0;
-}
 
 /* The key of the directory holding `key` (none for the share root). */
 static int parent_key(const char *key, char *pk, size_t cap)
@@ -81,103 +30,20 @@ static int parent_key(const char *key, char *pk, size_t cap)
 	return 1;
 }
 
-/* Where the kernel's walk of `path` starts, as a length of `key`: the
- * directories it searches are that one and those below it (-1: all, for
- * an absolute path or one climbing above where its key can tell). */
-static int walk_start(const char *key, const char *path)
-{
-	if (!path || *path == '/')
-		return -1;
-	int comps = 0;
-	for (const char *p = path; *p;) {
-		const char *e = strchrnul(p, '/');
-		size_t n = (size_t)(e - p);
-		/* "." adds no level; ".." is counted as none (lenient) */
-		if (n && !(n == 1 && p[0] == '.') && !(n == 2 && p[0] == '.' && p[1] == '.'))
-			comps++;
-		p = *e ? e + 1 : e;
-	}
-	size_t n = strlen(key);
-	while (comps-- > 0) {
-		const char *s = memrchr(key, '/', n);
-		if (!s)
-			return comps > 0 ? -1 : 0;
-		n = (size_t)(s - key);
-	}
-	return (int)n;
-}
-
-#define VBF_ANC_MAX 32
-
-/* Search (x) permission of every recorded directory the kernel's walk of
- * `path` (to `key`) passes: 0 or EACCES. */
-static int search(struct who *me, int idx, const char *key, const char *path)
-{
-	struct vbf_anc a[VBF_ANC_MAX];
-	int n = vbf_store_ancestors(idx, key, a, VBF_ANC_MAX);
-	if (n <= 0)
-		return 0;
-	int from = walk_start(key, path);
-	struct vbf_view d;
-	vbf_view_inherited(idx, "", NULL, &d);
-	uid_t ou = d.uid;
-	gid_t og = d.gid;
-	int known = 0;
-	for (int i = 0; i < n; i++) {
-		if (a[i].rec.flags & VBF_REC_OWNER) {
-			ou = a[i].rec.uid;
-			og = a[i].rec.gid;
-			known = 1;
-		}
-		/* without a recorded owner, VBOXFIX_MAP of the real one (which
-		 * needs a stat) may be what is presented: the kernel decides */
-		if (!(a[i].rec.flags & VBF_REC_MODE) || (a[i].type && a[i].type != S_IFDIR) || a[i].len < from ||
-		    (!known && vbf_cfg.nmap))
-			continue;
-		if (denies(me, ou, og, S_IFDIR | (a[i].rec.mode & 07777), X_OK))
-			return EACCES;
-	}
-	return 0;
-}
 
 /* What every check starts with: the caller (its ids not fetched, nor the
  * struct zeroed whole: they are fetched when first needed) and the search
  * along the path. 1 to check the rest; 0 to decide now, *err being the
  * answer (0: nothing to check, the place is not a share name). */
-static int begin(struct who *me, const struct vbf_where *w, const char *path, int *err)
+static int begin(struct vbf_who *me, const struct vbf_where *w, const char *path, int *err)
 {
 	me->have = 0;
 	*err = 0;
 	if (!w->key || !path || !*path)
 		return 0;
-	*err = search(me, w->idx, w->key, path);
+	*err = vbf_perm_search(me, w->idx, w->key, path);
 	return !*err;
 }
-
-int vbf_may_search_slow(const struct vbf_where *w, const char *path)
-{
-	int err;
-	struct who me;
-	begin(&me, w, path, &err);
-	return err ? vbf_fail(err) : 0;
-}
-
-int vbf_missing_searched_where(const struct vbf_where *lex, int dirfd, const char *path)
-{
-	struct vbf_where w;
-	int saved = errno;
-	/* what the kernel would only have met below a directory it may not search */
-	if ((saved == ENOENT || saved == ENOTDIR || saved == ELOOP) && vbf_ready()) {
-		if (!lex && vbf_where_name(dirfd, path, &w) >= 0)
-			lex = &w;
-		if (lex && lex->idx >= 0 && *path && vbf_may_search(lex, path))
-			return 1;
-	}
-	errno = saved;
-	return 0;
-}
-
-int vbf_missing_searched(int dirfd, const char *path) { return vbf_missing_searched_where(NULL, dirfd, path); }
 
 /* The real object of (dirfd, path) and its view: 0, or -1 when it is not
  * there (or not on a share) and the real call is left to answer. */
@@ -195,29 +61,37 @@ static int real_view(int dirfd, const char *path, int follow, struct stat *st, s
  * missing one is the kernel's ENOENT (ENOTDIR for a non-directory, a FIFO
  * or socket kept off the share included), before the permission to make
  * a name in it. */
-static int parent_there(int dirfd, const char *path)
+/* The directory the last name of (dirfd, path) goes into, stat'ed: 0, -1
+ * when it cannot be, -2 when the name is too long to tell. */
+static int parent_stat(int dirfd, const char *path, struct stat *st)
 {
 	char p[VBF_PATH_CAP];
-	struct stat st;
 	const char *slash = strrchr(path, '/');
 	size_t n = slash ? (size_t)(slash - path) : 0;
 	if (n >= sizeof p)
-		return 1;
+		return -2;
 	memcpy(p, slash ? path : ".", slash ? n : 1);
 	p[slash ? n : 1] = 0;
 	if (slash && !n)
 		strcpy(p, "/");
-	return REAL(fstatat)(dirfd, p, &st, 0) == 0 && S_ISDIR(st.st_mode);
+	return REAL(fstatat)(dirfd, p, st, 0) == 0 ? 0 : -1;
+}
+
+static int parent_there(int dirfd, const char *path)
+{
+	struct stat st;
+	int r = parent_stat(dirfd, path, &st);
+	return r == -2 || (r == 0 && S_ISDIR(st.st_mode));
 }
 
 /* A new name in the directory holding `key`: write and search permission
  * there. 1 when memory says it is denied. */
-static int create_denied(struct who *me, int idx, const char *key)
+static int create_denied(struct vbf_who *me, int idx, const char *key)
 {
 	char pk[VBF_PATH_CAP];
 	struct vbf_view p;
-	return parent_key(key, pk, sizeof pk) && mem_view(idx, pk, &p) &&
-	       denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
+	return parent_key(key, pk, sizeof pk) && vbf_perm_view(idx, pk, &p) &&
+	       vbf_perm_denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
 }
 
 static int open_want(int flags)
@@ -232,7 +106,7 @@ static int open_want(int flags)
 int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int flags)
 {
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	/* flags the kernel refuses before it walks (EINVAL) */
 	if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY) && (flags & O_TMPFILE) != O_TMPFILE)
 		return 0;
@@ -241,13 +115,23 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	if ((flags & O_TMPFILE) == O_TMPFILE) /* its directory: the kernel's */
 		return 0;
 	int want = open_want(flags), creating = (flags & O_CREAT) != 0, excl = creating && (flags & O_EXCL);
+	int follow = !(flags & O_NOFOLLOW) && !excl;
 	struct vbf_view v;
-	int file_no = want && mem_view(w->idx, w->key, &v) && denies(&me, v.uid, v.gid, v.mode, want);
+	int has = want && vbf_perm_view(w->idx, w->key, &v), file_no = has && vbf_perm_denies(&me, v.uid, v.gid, v.mode, want);
 	int dir_no = creating && create_denied(&me, w->idx, w->key);
+	/* a truncate cannot be judged after the open (vbf_may_opened): the
+	 * object the name reaches, before it */
+	struct vbf_where c;
+	if (want && !has && (flags & O_TRUNC) && !excl && vbf_perm_elsewhere(w, path, follow) &&
+	    !vbf_perm_place_of(dirfd, path, follow, w, &c)) {
+		if ((err = vbf_perm_canon_denies(&me, w, path, &c, want, &v)) > 0)
+			return vbf_fail(err);
+		file_no = err < 0;
+	}
 	if (!file_no && !dir_no)
 		return 0; /* the common case: nothing more is asked */
 	struct stat st;
-	if (real_view(dirfd, path, !(flags & O_NOFOLLOW) && !excl, &st, &v)) {
+	if (real_view(dirfd, path, follow, &st, &v)) {
 		int gone = errno == ENOENT && parent_there(dirfd, path);
 		errno = saved;
 		return gone && dir_no ? vbf_fail(EACCES) : 0;
@@ -257,15 +141,51 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	if (excl || (S_ISDIR(st.st_mode) && ((want & W_OK) || creating)) ||
 	    ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
 		return 0;
-	err = want ? vbf_rule_access(cred(&me), v.uid, v.gid, v.mode, want) : 0;
+	err = want ? vbf_rule_access(vbf_who_cred(&me), v.uid, v.gid, v.mode, want) : 0;
 	errno = saved;
 	return err ? vbf_fail(err) : 0;
+}
+
+int vbf_open_trunc_after(const struct vbf_where *w, const char *path, int flags)
+{
+	struct vbf_view v;
+	return (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && !(flags & O_EXCL) && !(flags & O_PATH) &&
+	       w->key && path && *path && !vbf_perm_view(w->idx, w->key, &v) &&
+	       vbf_perm_elsewhere(w, path, !(flags & O_NOFOLLOW));
+}
+
+int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd)
+{
+	int want = open_want(flags), err;
+	struct vbf_view v;
+	struct vbf_where c;
+	struct vbf_who me;
+	if (!want || (flags & O_TRUNC) || !w->key || !path || !*path || vbf_perm_view(w->idx, w->key, &v) ||
+	    !vbf_perm_elsewhere(w, path, !(flags & O_NOFOLLOW)) || vbf_perm_place_of_fd(fd, w, &c))
+		return 0;
+	me.have = 0;
+	int saved = errno;
+	struct stat st;
+	/* a denial in memory is confirmed by the real object (the record may
+	 * be stale); the open itself has shown it reachable */
+	if ((err = vbf_perm_canon_denies(&me, w, path, &c, want, &v)) < 0) {
+		err = 0;
+		if (REAL(fstat)(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+			vbf_view_of(c.idx, c.key, &st, &v);
+			err = vbf_rule_access(vbf_who_cred(&me), v.uid, v.gid, v.mode, want);
+		}
+	}
+	errno = saved;
+	if (!err)
+		return 0;
+	REAL(close)(fd);
+	return vbf_fail(err);
 }
 
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
 {
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	if (!begin(&me, w, path, &err))
 		return err ? vbf_fail(err) : 0;
 	if (!create_denied(&me, w->idx, w->key))
@@ -283,17 +203,17 @@ int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
  * rule (may_delete). `must`: the name must exist (else the real call
  * answers); a rename target that does not exist still needs the write
  * permission. */
-static int delete_check(struct who *me, const struct vbf_where *w, int dirfd, const char *path, int must)
+static int delete_check(struct vbf_who *me, const struct vbf_where *w, int dirfd, const char *path, int must)
 {
 	char pk[VBF_PATH_CAP];
 	struct vbf_view p, v;
-	if (!parent_key(w->key, pk, sizeof pk) || !mem_view(w->idx, pk, &p))
+	if (!parent_key(w->key, pk, sizeof pk) || !vbf_perm_view(w->idx, pk, &p))
 		return 0;
-	int no_w = denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
+	int no_w = vbf_perm_denies(me, p.uid, p.gid, S_IFDIR | p.mode, W_OK | X_OK);
 	int sticky = (p.mode & S_ISVTX) && !no_w;
 	if (sticky) {
-		mem_view(w->idx, w->key, &v);
-		sticky = vbf_rule_sticky(cred(me), p.mode, p.uid, v.uid) != 0;
+		vbf_perm_view(w->idx, w->key, &v);
+		sticky = vbf_rule_sticky(vbf_who_cred(me), p.mode, p.uid, v.uid) != 0;
 	}
 	if (!no_w && !sticky)
 		return 0;
@@ -302,13 +222,13 @@ static int delete_check(struct who *me, const struct vbf_where *w, int dirfd, co
 		return errno == ENOENT && !must && no_w && parent_there(dirfd, path) ? EACCES : 0;
 	if (no_w)
 		return EACCES;
-	return vbf_rule_sticky(cred(me), p.mode, p.uid, v.uid);
+	return vbf_rule_sticky(vbf_who_cred(me), p.mode, p.uid, v.uid);
 }
 
 int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
 {
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	if (begin(&me, w, path, &err))
 		err = delete_check(&me, w, dirfd, path, 1);
 	errno = saved;
@@ -317,10 +237,10 @@ int vbf_may_delete(const struct vbf_where *w, int dirfd, const char *path)
 
 /* The search along a link's new path: the kernel resolves the old one
  * first, so a missing one is its ENOENT. */
-static int second_search(struct who *me, const struct vbf_where *wb, const char *b, int fa, const char *a, int follow)
+static int second_search(struct vbf_who *me, const struct vbf_where *wb, const char *b, int fa, const char *a, int follow)
 {
 	struct stat st;
-	int err = search(me, wb->idx, wb->key, b);
+	int err = vbf_perm_search(me, wb->idx, wb->key, b);
 	if (err && REAL(fstatat)(fa, a, &st, follow & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
 		err = 0;
 	return err;
@@ -334,33 +254,38 @@ static int into_itself(const char *a, const char *b)
 
 /* A directory moved to another parent has its ".." rewritten: write
  * permission on the directory itself (vfs_rename). */
-static int moved_dir_check(struct who *me, const struct vbf_where *wa, int fa, const char *a,
+static int moved_dir_check(struct vbf_who *me, const struct vbf_where *wa, int fa, const char *a,
 			   const struct vbf_where *wb, int fb, const char *b)
 {
 	const char *sa = strrchr(wa->key, '/'), *sb = strrchr(wb->key, '/');
 	size_t na = sa ? (size_t)(sa - wa->key) : 0, nb = sb ? (size_t)(sb - wb->key) : 0;
 	struct vbf_view v;
 	struct stat st;
-	if ((na == nb && !strncmp(wa->key, wb->key, na)) || !mem_view(wa->idx, wa->key, &v) ||
-	    !denies(me, v.uid, v.gid, S_IFDIR | v.mode, W_OK))
+	if ((na == nb && !strncmp(wa->key, wb->key, na)) || !vbf_perm_view(wa->idx, wa->key, &v) ||
+	    !vbf_perm_denies(me, v.uid, v.gid, S_IFDIR | v.mode, W_OK))
+		return 0;
+	/* lexically another parent, really the same one (d -> ., then d/x):
+	 * nothing is rewritten */
+	struct stat pa, pb;
+	if (!parent_stat(fa, a, &pa) && !parent_stat(fb, b, &pb) && pa.st_dev == pb.st_dev && pa.st_ino == pb.st_ino)
 		return 0;
 	if (real_view(fa, a, 0, &st, &v) || !S_ISDIR(st.st_mode) || !parent_there(fb, b))
 		return 0;
-	return vbf_rule_access(cred(me), v.uid, v.gid, v.mode, W_OK);
+	return vbf_rule_access(vbf_who_cred(me), v.uid, v.gid, v.mode, W_OK);
 }
 
 int vbf_may_rename(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
 		   const char *b)
 {
 	int saved = errno, err = 0;
-	struct who me;
+	struct vbf_who me;
 	if (!begin(&me, wa, a, &err) && (err || !wa->key))
 		return err ? vbf_fail(err) : 0;
 	/* the kernel's order: both parents are walked (search; a source
 	 * parent that is no directory is its ENOTDIR), then EINVAL/ENOTEMPTY
 	 * for a directory moved into itself or onto an ancestor, then the
 	 * names: a missing source (ENOENT), may_delete, may_create */
-	if (wb->key && b && *b && (err = search(&me, wb->idx, wb->key, b)) && !parent_there(fa, a))
+	if (wb->key && b && *b && (err = vbf_perm_search(&me, wb->idx, wb->key, b)) && !parent_there(fa, a))
 		err = 0;
 	if (err || !wb->key || !*b || into_itself(wa->key, wb->key) || into_itself(wb->key, wa->key)) {
 		errno = saved;
@@ -415,9 +340,9 @@ static int protected_hardlinks(void)
 /* may_linkat: who is not the owner (nor has CAP_FOWNER) may link only a
  * regular file it may read and write that is not setuid, nor setgid with
  * group exec. 0 or EPERM. */
-static int link_denied(struct who *me, const struct stat *st, const struct vbf_view *v)
+static int link_denied(struct vbf_who *me, const struct stat *st, const struct vbf_view *v)
 {
-	const struct vbf_cred *c = cred(me);
+	const struct vbf_cred *c = vbf_who_cred(me);
 	if (c->uid == v->uid || (c->caps & VBF_CAP_FOWNER))
 		return 0;
 	mode_t m = v->mode;
@@ -433,12 +358,12 @@ int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct
 	if (!wa->key || !wb->key || !*a || !*b)
 		return 0;
 	int saved = errno, err;
-	struct who me;
+	struct vbf_who me;
 	me.have = 0; /* not zeroed whole: the ids are fetched when first needed */
-	if ((err = search(&me, wa->idx, wa->key, a)) || (err = second_search(&me, wb, b, fa, a, flags)))
+	if ((err = vbf_perm_search(&me, wa->idx, wa->key, a)) || (err = second_search(&me, wb, b, fa, a, flags)))
 		return vbf_fail(err);
 	struct vbf_view v;
-	mem_view(wa->idx, wa->key, &v);
+	vbf_perm_view(wa->idx, wa->key, &v);
 	int prot = vbf_euid() != v.uid && protected_hardlinks();
 	int dir_no = create_denied(&me, wb->idx, wb->key);
 	if (!prot && !dir_no)
@@ -459,24 +384,32 @@ int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec 
 {
 	struct vbf_where w;
 	int saved = errno, err = 0, expl = 0;
-	struct who me;
+	struct vbf_who me;
 	/* where_name first: it checks the pointer before anything reads it */
 	if (vbf_where_name(dirfd, path, &w) < 0 || !begin(&me, &w, path, &err))
 		return err ? vbf_fail(err) : 0;
 	struct vbf_view v;
-	int has_mode = mem_view(w.idx, w.key, &v);
+	struct vbf_where c;
+	int has_mode = vbf_perm_view(w.idx, w.key, &v), follow = !(flags & AT_SYMLINK_NOFOLLOW);
+	/* an owner the name only inherits may not be its object's (a symlink,
+	 * a symlinked directory): the object's record, found before the call */
+	if (vbf_euid() == v.uid && v.how != VBF_VIEW_RECORD && !has_mode && vbf_perm_elsewhere(&w, path, follow) &&
+	    !vbf_perm_place_of(dirfd, path, follow, &w, &c)) {
+		if ((err = vbf_perm_search_from(&me, c.idx, c.key, vbf_perm_canon_start(w.key, path, c.key))))
+			return vbf_fail(err);
+		has_mode = vbf_perm_view(c.idx, c.key, &v);
+	}
 	/* the presented owner (the cached euid) may; so may anyone with write
 	 * permission when the times are "now" */
 	if (vbf_euid() == v.uid || (expl = explicit_times(t)) < 0 ||
-	    (!expl && has_mode && !denies(&me, v.uid, v.gid, v.mode, W_OK)))
+	    (!expl && has_mode && !vbf_perm_denies(&me, v.uid, v.gid, v.mode, W_OK)))
 		return 0;
 	struct stat st;
-	int follow = !(flags & AT_SYMLINK_NOFOLLOW);
 	if (real_view(dirfd, path, follow, &st, &v) || S_ISLNK(st.st_mode)) {
 		errno = saved;
 		return 0;
 	}
-	err = vbf_rule_times(cred(&me), v.uid, v.gid, v.mode, expl);
+	err = vbf_rule_times(vbf_who_cred(&me), v.uid, v.gid, v.mode, expl);
 	errno = saved;
 	return err ? vbf_fail(err) : 0;
 }

@@ -33,10 +33,12 @@ static int present_as(const struct vbf_where *w, int dirfd, const char *path, st
 		errno = ENOENT; /* the state store is not the program's */
 		return -1;
 	}
-	if (searched(w, dirfd, path))
-		return -1; /* EACCES: a presented directory on the way (own.h) */
+	/* the view first: it brings the table up to date, and with it the
+	 * count of closed directories another process may just have added */
 	struct vbf_view v;
 	vbf_view_of(w->idx, w->key, st, &v);
+	if (searched(w, dirfd, path))
+		return -1; /* EACCES: a presented directory on the way (own.h) */
 	st->st_uid = v.uid;
 	st->st_gid = v.gid;
 	st->st_mode = v.mode;
@@ -129,6 +131,16 @@ static void learn_missing(int r, int c, int dirfd, const char *path, void *buf, 
 	errno = saved;
 }
 
+/* A missing name below a directory the caller may not search: EACCES (-1).
+ * Along the canonical name too, as the walk found it; a cache entry's name
+ * is the object's own (cache.h), so asking again costs no walk. */
+static int missing_searched(int c, const struct vbf_stat_name *n, int dirfd, const char *path, int follow)
+{
+	if (c == VBF_CACHE_NEG)
+		return vbf_missing_searched(dirfd, path);
+	return vbf_missing_searched_at(NULL, n && n->resolved ? &n->w : NULL, dirfd, path, follow);
+}
+
 int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *path, int follow, struct stat *st,
 		       const struct vbf_stat_name *n)
 {
@@ -155,7 +167,7 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		return 0;
 	}
 	learn_missing(r, c, dirfd, path, st, sizeof *st);
-	if (vbf_missing_searched(dirfd, path))
+	if (missing_searched(c, n, dirfd, path, follow))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, c, n, dirfd, path, follow, lb);
@@ -171,10 +183,10 @@ static int present_as_x(const struct vbf_where *w, int dirfd, const char *path, 
 		errno = ENOENT;
 		return -1;
 	}
+	struct vbf_view v;
+	vbf_view_of(w->idx, w->key, st, &v); /* first: as in present_as */
 	if (searched(w, dirfd, path))
 		return -1; /* EACCES: a presented directory on the way (own.h) */
-	struct vbf_view v;
-	vbf_view_of(w->idx, w->key, st, &v);
 	if (stx->stx_mask & STATX_UID)
 		stx->stx_uid = v.uid;
 	if (stx->stx_mask & STATX_GID)
@@ -235,7 +247,7 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 		return 0;
 	}
 	learn_missing(r, c, dirfd, path, stx, sizeof *stx);
-	if (vbf_missing_searched(dirfd, path))
+	if (missing_searched(c, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)))
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, c, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), lb);

@@ -358,7 +358,13 @@ int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
 	struct vbf_where w;
 	char local[VBF_REDIRECT_CAP];
 	mode_t type = mode & S_IFMT;
-	if (!vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || vbf_may_create(&w, dirfd, path))
+	/* the kernel's order: the search on the way, a name that exists (a
+	 * FIFO or socket kept off the share: EEXIST), the permission to make */
+	if (!vbf_ready() || vbf_where_name(dirfd, path, &w) < 0 || vbf_may_search(&w, path))
+		return -1;
+	if (w.key && *w.key && vbf_redirect_lookup(&w, local) == 0)
+		return vbf_fail(EEXIST);
+	if (vbf_may_create(&w, dirfd, path))
 		return -1;
 	int err = errno;
 	if (type == 0 || type == S_IFREG) {
@@ -435,6 +441,10 @@ int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
 		errno = err;
 		return -1;
 	}
+	if (vbf_may_search(&w, path))
+		return -1;
+	if (w.key && *w.key && vbf_redirect_lookup(&w, local) == 0) /* before the permission */
+		return vbf_fail(EADDRINUSE);
 	if (vbf_may_create(&w, AT_FDCWD, path))
 		return -1;
 	if (vbf_redirect_prepare(&w, AT_FDCWD, path, local) != 0) {

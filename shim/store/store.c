@@ -160,6 +160,19 @@ void vbf_store_close(int idx)
 	errno = saved;
 }
 
+/* Has another process written records this table has not read? A hint,
+ * read without the lock (one load of the shared generation). */
+static int behind(const struct vbf_store *s)
+{
+	return atomic_load_explicit(s->gen, memory_order_relaxed) != __atomic_load_n(&s->seen_gen, __ATOMIC_RELAXED);
+}
+
+int vbf_store_behind(int idx)
+{
+	struct vbf_store *s = idx >= 0 && idx < VBF_MAX_SHARES ? &vbf_stores[idx] : NULL;
+	return s && __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) && behind(held_by(s));
+}
+
 static void catch_up(struct vbf_store *s)
 {
 	if (atomic_load_explicit(s->gen, memory_order_acquire) != s->seen_gen)
@@ -265,10 +278,16 @@ int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
 	/* no directory closed to anyone (most shares): nothing to walk. A
 	 * hint read without the lock: a record another process made this
 	 * instant is seen at the next call, and the kernel still judges */
-	if (!k || !(s = held_by(s)) || !atomic_load_explicit(&s->nclosed, memory_order_relaxed) || !enter(s))
+	if (!k || !(s = held_by(s)) || (!atomic_load_explicit(&s->nclosed, memory_order_relaxed) && !behind(s)) ||
+	    !enter(s))
 		return 0;
 	int saved = errno, m = 0;
 	catch_up(s);
+	if (!atomic_load_explicit(&s->nclosed, memory_order_relaxed)) {
+		leave(s);
+		errno = saved;
+		return 0;
+	}
 	/* the same top-down walk as nearest_owner: every recorded ancestor
 	 * is met before the bloom says nothing lies below a prefix */
 	/* with a prefix ("p/key"), the share root is at `root` */

@@ -95,6 +95,9 @@ int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap);
  * yet: while none, no path needs the walk (one load on every presented
  * stat). */
 extern _Atomic unsigned long vbf_store_nclosed;
+/* Has another process recorded something store idx has not read yet (so
+ * that vbf_store_nclosed may be behind)? A hint: one load, no lock. */
+int vbf_store_behind(int idx);
 
 /* Record `rec` for `key` (replacing any earlier record); `real` is the
  * object's real stat, from which the fingerprint is taken. A rec with no

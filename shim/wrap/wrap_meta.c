@@ -34,7 +34,7 @@ static int maybe_share(int d, const char *p)
 static int may_write(const char *p)
 {
 	struct vbf_where w;
-	return vbf_active() && p && vbf_where_name(AT_FDCWD, p, &w) >= 0 ? vbf_may_open(&w, AT_FDCWD, p, O_WRONLY) : 0;
+	return vbf_active() && p && vbf_where_name(AT_FDCWD, p, &w) >= 0 ? vbf_may_open(&w, AT_FDCWD, p, O_WRONLY | O_TRUNC) : 0;
 }
 
 static int may_times(int d, const char *p, int fl, const struct timespec *t)
@@ -42,12 +42,22 @@ static int may_times(int d, const char *p, int fl, const struct timespec *t)
 	return vbf_active() ? vbf_may_times(d, p, fl, t) : 0;
 }
 
+/* A call by name that failed: EACCES where a directory on the way, its
+ * canonical one included, may not be searched (own.h). Only after the
+ * kernel's lookup errors, which show the path readable (not EFAULT). */
+static int missing(int r, int d, const char *p, int follow)
+{
+	if (r != 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) && p && *p && vbf_active())
+		vbf_missing_searched_at(NULL, NULL, d, p, follow);
+	return r;
+}
+
 /* truncate by name: S_ISUID/S_ISGID go as at a write (own.h) */
 static int truncated(int r, const char *p)
 {
 	if (r == 0 && vbf_active())
 		vbf_op_write_path(AT_FDCWD, p);
-	return changed(r, AT_FDCWD, p);
+	return changed(missing(r, AT_FDCWD, p, 1), AT_FDCWD, p);
 }
 
 /* explicit times given in a form that is not a timespec (utimes, utime) */
@@ -72,7 +82,7 @@ static int times_done(int r, int e, int d, const char *p, int fl, const struct t
 		errno = e;
 		return 0;
 	}
-	return changed(r, d, p);
+	return changed(missing(r, d, p, !(fl & AT_SYMLINK_NOFOLLOW)), d, p);
 }
 
 /* The share has no such name: a FIFO, socket or device redirected off it
@@ -84,7 +94,7 @@ static int times_redirected(int r, int d, const char *p, int fl, const struct ti
 {
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = r != 0 && p && *p ? vbf_redirected(r, d, p, fl, lb) : NULL;
-	return lp ? REAL(utimensat)(AT_FDCWD, lp, ts, fl & AT_SYMLINK_NOFOLLOW) : r;
+	return lp ? REAL(utimensat)(AT_FDCWD, lp, ts, fl & AT_SYMLINK_NOFOLLOW) : missing(r, d, p, !(fl & AT_SYMLINK_NOFOLLOW));
 }
 
 static const struct timespec *from_tv(const struct timeval *tv, struct timespec ts[2])
@@ -233,7 +243,7 @@ static int may_symlink(int d, const char *p, struct vbf_where *w)
 	w->key = NULL;
 	if (!vbf_active() || vbf_where_name(d, p, w) < 0)
 		return 0;
-	return vbf_redirect_taken(w) || vbf_may_create(w, d, p);
+	return vbf_may_search(w, p) || vbf_redirect_taken(w) || vbf_may_create(w, d, p);
 }
 
 VBF_EXPORT int symlink(const char *target, const char *p)

@@ -14,7 +14,9 @@
 # Every check failed before the change (24 of 39) except "... the owner
 # may", "root may", "root's write keeps them", "explicit times ... by uid B"
 # (the kernel's EPERM: B is not the share's real owner), "... from a setgid
-# parent" and the ones marked (guard).
+# parent" and the ones marked (guard). The last block, through symlinks
+# inside the share (and "." through a descriptor), failed before the
+# target's record judged such calls: 13 of 16, the 3 guards aside.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_lib
@@ -56,6 +58,10 @@ try:
         os.utime(p, (1000000000, 1000000000))
     elif op == "link":
         os.link(p, a)
+    elif op == "otrunc":
+        os.close(os.open(p, os.O_WRONLY | os.O_TRUNC))
+    elif op == "readat":
+        fd = os.open(a, os.O_RDONLY | os.O_DIRECTORY); os.close(os.open(p, os.O_RDONLY, dir_fd=fd))
     print("ok")
 except OSError as e:
     print(errno.errorcode[e.errno])
@@ -156,3 +162,34 @@ n0=$(stat -c %s "$SRC/.vboxfix.state")
 as_user with_lib sh -c "umask 0 && echo h >'$MNT/a/h' && mv '$MNT/a/h' '$MNT/a/priv/h'"
 expect_eq "a rename that keeps the owner anyway records nothing (guard)" \
     "$(stat -c %s "$SRC/.vboxfix.state")" "$n0"
+
+# --- through a symlink inside the share: the target's presented mode and
+# owner, and the search of the directories the symlink leads through (the
+# name as written has no record of its own)
+as_user with_lib sh -c "cd '$MNT/a' && ln -s rw lrw && ln -s ro lro && ln -s priv lpriv"
+with_lib sh -c "umask 0 && echo r >'$MNT/a/rootf' && chmod 0644 '$MNT/a/rootf'"
+as_user with_lib ln -s rootf "$MNT/a/lroot"
+expect_out "through a symlink: open for writing of A's 0644 file by uid B" "EACCES" op_b write "$MNT/a/lrw"
+op_b_in() { (cd "$1" && shift && op_b "$@"); }
+expect_out "... by a relative name" "EACCES" op_b_in "$MNT/a" write lrw
+expect_out "... of a presented 0444 file by its owner" "EACCES" op_a write "$MNT/a/lro"
+expect_out "... truncate by uid B" "EACCES" op_b truncate "$MNT/a/lrw"
+as_user with_lib sh -c "echo w >'$MNT/a/rw'"
+expect_out "... an O_TRUNC open by uid B, which leaves the file whole" "EACCES 2" \
+    sh -c "printf '%s ' \$(setpriv --reuid=$B_UID --regid=$B_UID --clear-groups -- env LD_PRELOAD='$LIB' \
+        '$PYTHON' -c '$OP' otrunc '$MNT/a/lrw'); stat -c %s '$MNT/a/rw'"
+expect_out "... utime(NULL) of root's 0644 file by A (the link's inherited owner)" "EACCES" op_a touch "$MNT/a/lroot"
+expect_out "... open below A's 0700 directory through a symlinked directory by uid B" "EACCES" \
+    op_b read "$MNT/a/lpriv/f"
+expect_out "... a missing name there: EACCES, not ENOENT" "EACCES" op_b stat "$MNT/a/lpriv/nope"
+expect_out "... nor truncate one" "EACCES" op_b truncate "$MNT/a/lpriv/nope"
+expect_out "... nor set its times" "EACCES" op_b touch "$MNT/a/lpriv/nope"
+expect_out "... nor open one for writing" "EACCES" op_b write "$MNT/a/lpriv/nope"
+as_user with_lib ln -s priv/nope "$MNT/a/lnope"
+expect_out "... a symlink to a missing name there" "EACCES" op_b stat "$MNT/a/lnope"
+as_user with_lib sh -c "mkdir -m 0744 '$MNT/a/list'"
+expect_out "\".\" of A's 0744 directory by uid B through a descriptor (its lookup needs search)" "EACCES" \
+    op_b readat . "$MNT/a/list"
+expect_out "... the owner may write (guard)" "ok" op_a write "$MNT/a/lrw"
+expect_out "... uid B may read (guard)" "ok" op_b read "$MNT/a/lrw"
+expect_out "... root's own times (guard)" "ok" op_root settime "$MNT/a/lroot"

@@ -7,7 +7,9 @@
 # holds one is ENOTEMPTY, a directory renamed onto one is ENOTDIR, and a
 # hard link of one is a second name of the same object. Each expectation is
 # checked on a local directory first (the same script without the library),
-# then on the bindfs share refused like vboxsf (librefuse.so).
+# then on the bindfs share refused like vboxsf (librefuse.so). Last, the
+# kernel's order of errors for another user in a directory presented not
+# writable (failed before: mkfifo and bind answered EACCES first).
 . "$(dirname "$0")/lib.sh"
 need_cmd "$PYTHON"
 redirect_share rc
@@ -85,3 +87,26 @@ os.mkdir('dd'); os.mkfifo('dd/p'); socket.socket(socket.AF_UNIX).bind('dd/s')
 os.rename('dd', 'ee')
 print(sorted(os.listdir('ee')), stat.S_ISFIFO(os.stat('ee/p').st_mode), stat.S_ISSOCK(os.stat('ee/s').st_mode),
       os.path.lexists('dd/p'))" 2>&1)" "['p', 's'] True True False"
+
+# another user, in a directory presented not writable: a held name's EEXIST
+# (EADDRINUSE for bind) comes before the permission to make a name, as the
+# kernel orders them
+if ensure_test_user >/dev/null 2>&1; then
+    with_lib_refuse "$PYTHON" -c "
+import os, socket
+os.chdir('$MNT/share'); os.mkdir('ro'); os.mkfifo('ro/p'); socket.socket(socket.AF_UNIX).bind('ro/s')
+os.chmod('ro', 0o555)"
+    expect_eq "a held name in a directory presented 0555, another user: EEXIST before EACCES" "$(as_user with_lib_refuse "$PYTHON" -c "
+import errno, os, socket
+os.chdir('$MNT/share/ro')
+def call(fn):
+    try:
+        fn(); return 'OK'
+    except OSError as e:
+        return errno.errorcode[e.errno]
+print(call(lambda: os.mkfifo('p')), call(lambda: os.mkdir('p')), call(lambda: os.symlink('t', 'p')),
+      call(lambda: socket.socket(socket.AF_UNIX).bind('s')), call(lambda: os.mkfifo('q')))" 2>&1)" \
+        "EEXIST EEXIST EEXIST EADDRINUSE EACCES"
+else
+    skip "a held name in a directory presented 0555" "no test user"
+fi
