@@ -74,7 +74,7 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 
 int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
 {
-	if (vbf_redirect_taken(w))
+	if (vbf_redirect_taken(w, d, p))
 		return -1; /* EEXIST: a redirected FIFO or socket has the name */
 	if (vbf_may_create(w, d, p))
 		return -1;

@@ -31,6 +31,7 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 		    vbf_open_call call, void *ctx)
 {
 	char local[VBF_REDIRECT_CAP];
+	struct vbf_where cw;
 	if (internal(w))
 		return vbf_fail(ENOENT);
 	/* A name whose unlink waits for the last close is gone here; the host
@@ -38,7 +39,9 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 	if (vbf_defer_kept(w->idx, w->key))
 		return vbf_fail(flags & O_CREAT ? ETXTBSY : ENOENT);
 	/* A create must not put a regular file over a redirected FIFO's name. */
-	if ((flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0) {
+	const struct vbf_where *held =
+		flags & O_CREAT ? vbf_redirect_found(w, dirfd, path, !(flags & (O_EXCL | O_NOFOLLOW)), &cw) : NULL;
+	if (held && vbf_redirect_lookup(held, local) == 0) {
 		/* the kernel refuses that pair before it looks (EINVAL), and
 		 * never creates with it */
 		if (flags & O_DIRECTORY)
@@ -170,8 +173,10 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 			     const struct vbf_where *wb, unsigned int flags)
 {
 	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], tobj[VBF_REDIRECT_CAP], tent[VBF_REDIRECT_CAP];
+	struct vbf_where ca, cb;
 	struct stat st;
-	if (wa->idx < 0 || wb->idx < 0 || vbf_redirect_lookup2(wa, obj, ent) != 0)
+	if (wa->idx < 0 || wb->idx < 0 || !(wa = vbf_redirect_found(wa, fa, a, 0, &ca)) ||
+	    vbf_redirect_lookup2(wa, obj, ent) != 0)
 		return vbf_fail(ENOENT);
 	/* both share directories must be there and writable, as for a
 	 * rename on the share itself */
@@ -186,6 +191,8 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 		if (REAL(unlinkat)(fb, b, 0) != 0)
 			return -1;
 	}
+	/* kept under the name the kernel's walk ends at, as it was made */
+	wb = vbf_redirect_canon(wb, fb, b, 0, &cb);
 	if (vbf_redirect_lookup2(wb, tobj, tent) == 0) {
 		if (!strcmp(tobj, obj))
 			return 0; /* two names of one object: nothing to do */
@@ -230,7 +237,7 @@ static int onto_object(int fa, const char *a, const struct vbf_where *wb)
 {
 	struct stat st;
 	int saved = errno;
-	if (!vbf_redirect_taken(wb) || REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+	if (!vbf_redirect_taken(wb, AT_FDCWD, NULL) || REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
 		errno = saved;
 		return 0;
 	}
@@ -361,7 +368,9 @@ int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 	}
 	if (r < 0 && errno == ENOENT && !dir) {
 		int e = errno;
-		r = vbf_redirect_remove(w, d, p);
+		struct vbf_where c;
+		const struct vbf_where *at = vbf_redirect_found(w, d, p, 0, &c);
+		r = vbf_redirect_remove(at ? at : w, d, p);
 		if (r == 0)
 			errno = e0;
 		else if (errno == ENOENT)

@@ -154,13 +154,13 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 		if (empty || errno != ENOENT)
 			return -1;
 		/* a redirected FIFO, socket or device: a real link where it lives */
-		int r = vbf_redirect_link(wa, wb, fb, b);
+		int r = vbf_redirect_link(wa, fa, a, follow, wb, fb, b);
 		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent_where(wa, -1, fa, a, 0);
 	}
 	/* a symlink's hard link is a symlink with its text; directories and
 	 * devices keep what the share said */
 	/* the kernel looks up the new name before it asks the filesystem */
-	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(wb))
+	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(wb, fb, b))
 		return vbf_fail(EEXIST);
 	if (errno != ENOENT)
 		return -1;
