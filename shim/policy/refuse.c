@@ -4,6 +4,7 @@
  * with names that move or go away. Redirected FIFOs and sockets are in
  * refuse_redirect.c, hard links in refuse_link.c. */
 #include "refuse.h"
+#include "cache.h"
 #include "config.h"
 #include "defer.h"
 #include "fdtab.h"
@@ -22,6 +23,22 @@
 #define BUSY_AGAIN(r, expr) VBF_BUSY_AGAIN(r, expr, vbf_cfg.retry_ms)
 
 static int internal(const struct vbf_where *w) { return w->idx >= 0 && w->key && vbf_store_is_internal(w->idx, w->key); }
+
+void vbf_where_record_changed(const struct vbf_where *k, const struct vbf_where *w)
+{
+	if (k != w && k->idx >= 0 && k->key)
+		vbf_cache_changed_key(k->idx, k->key);
+}
+
+const struct vbf_where *vbf_where_record(const struct vbf_where *w, int dirfd, const char *path, struct vbf_where *tmp)
+{
+	/* a share without records has nothing to key, and a name of one
+	 * component below a directory the kernel names is its own */
+	if (w->idx < 0 || !path || vbf_name_canonical(path, 0) || !vbf_share_has_records(w->idx) ||
+	    vbf_where_nofollow(dirfd, path, tmp) != w->idx || !tmp->key)
+		return w;
+	return tmp;
+}
 
 /* ---- opens ---- */
 
@@ -257,6 +274,11 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		return -1; /* the presented owners and modes (own.h) */
 	if (onto_object(fa, a, wb))
 		return -1;
+	/* from here on the names records are kept under */
+	struct vbf_where ka, kb;
+	const struct vbf_where *la = wa, *lb = wb;
+	wa = vbf_where_record(wa, fa, a, &ka);
+	wb = vbf_where_record(wb, fb, b, &kb);
 	if (!(flags & ~RENAME_NOREPLACE) && same_link(wa, wb))
 		return (flags & RENAME_NOREPLACE) ? vbf_fail(EEXIST) : 0;
 	struct vbf_view was;
@@ -302,6 +324,8 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 	/* a directory's FIFOs and sockets go with it */
 	if (!(flags & ~RENAME_NOREPLACE))
 		vbf_redirect_dir_moved(wa, wb);
+	vbf_where_record_changed(wa, la);
+	vbf_where_record_changed(wb, lb);
 	errno = saved;
 	return 0;
 }
@@ -381,7 +405,10 @@ int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 		return vbf_redirect_enoent_where(w, r, d, p, ENOTDIR);
 	if (r == 0) {
 		int saved = errno;
-		vbf_store_del(w->idx, w->key);
+		struct vbf_where k;
+		const struct vbf_where *at = vbf_where_record(w, d, p, &k);
+		vbf_store_del(at->idx, at->key);
+		vbf_where_record_changed(at, w);
 		errno = saved;
 	}
 	return r;

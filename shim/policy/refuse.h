@@ -60,6 +60,15 @@ int vbf_op_remove(const struct vbf_where *w, const char *path);
 int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
 		int flags);
 
+/* The name the store keeps the records of (dirfd, path), lexically `w`,
+ * under: where the share holds records and a symlink may lie on the way,
+ * the name the kernel's walk ends at (the last component not followed), in
+ * `tmp`; else `w`. */
+const struct vbf_where *vbf_where_record(const struct vbf_where *w, int dirfd, const char *path, struct vbf_where *tmp);
+/* After the call: `k`, what vbf_where_record gave for `w`, changed (the
+ * cache of every process drops it; the wrapper told it of `w`). */
+void vbf_where_record_changed(const struct vbf_where *k, const struct vbf_where *w);
+
 /* Classify both names of a two-name call (each once): is either on a share? */
 static inline int vbf_where_two(int fa, const char *a, struct vbf_where *wa, int fb, const char *b,
 				struct vbf_where *wb)

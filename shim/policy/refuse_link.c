@@ -260,6 +260,11 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 	int saved = errno;
 	if (ia >= 0 && ib >= 0 && vbf_may_link(wa, fa, a, wb, fb, b, flags))
 		return -1; /* the presented owners and modes (own.h) */
+	/* the records of both names as the kernel's walk ends at them */
+	struct vbf_where ka, kb;
+	const struct vbf_where *lb = wb;
+	wa = vbf_where_record(wa, fa, a, &ka);
+	wb = vbf_where_record(wb, fb, b, &kb);
 	int r = REAL(linkat)(fa, a, fb, b, flags);
 	if (r == 0 && ia >= 0 && ia == ib) {
 		/* a real link: the new name presents what the old one does */
@@ -267,6 +272,7 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 		struct vbf_rec rec;
 		if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0 && vbf_store_get(ia, wa->key, &st, &rec))
 			vbf_store_put(ib, wb->key, &st, &rec);
+		vbf_where_record_changed(wb, lb);
 		errno = saved;
 		return 0;
 	}
@@ -274,7 +280,9 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 		return r;
 	int err = errno;
 	r = emulate(fa, a, fb, b, flags, wa, wb, err);
-	if (r == 0)
+	if (r == 0) {
+		vbf_where_record_changed(wb, lb);
 		errno = saved;
+	}
 	return r;
 }

@@ -597,10 +597,12 @@ FIELD_NAMES = ["type", "mode", "owner", "nlink", "size", "mtime"]
 
 
 def dir_chowned(lines):
-    """Did a chown or fchown of a directory succeed in these lines?"""
+    """Did a chown or fchown of a directory succeed in these lines (also
+    through a symlink to one, followed)?"""
     for j, ln in enumerate(lines[:-1]):
         if "=>" in ln and ln.split()[2] in ("chown", "fchown") and \
-                ln.split("=> ", 1)[1].startswith("OK") and ": L=d " in lines[j + 1]:
+                ln.split("=> ", 1)[1].startswith("OK") and \
+                (": L=d " in lines[j + 1] or (" S=d " in lines[j + 1] and " nofollow " not in ln)):
             return True
     return False
 
