@@ -249,6 +249,26 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	return 0;
 }
 
+/* The kernel looks both names up before it judges the link (protected
+ * hardlinks, a directory's link): a new name a redirected object holds is
+ * EEXIST first, once the source is there. Local lookups, and a stat of the
+ * source only where the name is held. 1 with errno EEXIST, else 0. */
+static int held_new_name(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
+			 const char *b, int flags)
+{
+	struct stat st;
+	struct vbf_where t;
+	int saved = errno, follow = (flags & AT_SYMLINK_FOLLOW) != 0;
+	if (!vbf_redirect_taken(wb, fb, b)) {
+		errno = saved;
+		return 0;
+	}
+	int there = REAL(fstatat)(fa, a, &st, (flags & AT_EMPTY_PATH) | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) == 0 ||
+		    (errno == ENOENT && wa->idx >= 0 && vbf_redirect_found(wa, fa, a, follow, &t));
+	errno = there ? EEXIST : saved;
+	return there;
+}
+
 int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
 		int flags)
 {
@@ -258,6 +278,8 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 	if ((ia >= 0 && vbf_store_is_internal(ia, wa->key)) || (ib >= 0 && vbf_store_is_internal(ib, wb->key)))
 		return vbf_fail(ENOENT);
 	int saved = errno;
+	if (ib >= 0 && held_new_name(wa, fa, a, wb, fb, b, flags))
+		return -1;
 	if (ia >= 0 && ib >= 0 && vbf_may_link(wa, fa, a, wb, fb, b, flags))
 		return -1; /* the presented owners and modes (own.h) */
 	/* the records of both names as the kernel's walk ends at them */

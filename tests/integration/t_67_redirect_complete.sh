@@ -113,3 +113,19 @@ os.mkdir('dd'); os.mkfifo('dd/p'); socket.socket(socket.AF_UNIX).bind('dd/s')
 os.rename('dd', 'ee')
 print(sorted(os.listdir('ee')), stat.S_ISFIFO(os.stat('ee/p').st_mode), stat.S_ISSOCK(os.stat('ee/s').st_mode),
       os.path.lexists('dd/p'))" 2>&1)" "['p', 's'] True True False"
+
+# link() onto a FIFO's name by a user the kernel would refuse the link to
+# (protected hardlinks: root's 0600 file): the kernel looks the new name up
+# first, EEXIST; the library's EPERM came first before
+linkonto() {
+    local d=$1 pre=$2; shift 2
+    mkdir -m 0777 "$d/lk" && echo x >"$d/lk/rf" && $pre chown 0:0 "$d/lk/rf" && $pre chmod 0600 "$d/lk/rf"
+    "$@" "$PYTHON" -c "
+import errno, os
+os.mkfifo('$d/lk/q')
+try: os.link('$d/lk/rf', '$d/lk/q'); print('OK')
+except OSError as e: print(errno.errorcode[e.errno])"
+}
+want=$(linkonto "$T/local" "" as_user env)
+expect_eq "link onto a FIFO's name, refused by protected hardlinks: $want" \
+    "$(linkonto "$MNT/share" with_lib_refuse as_user env LD_PRELOAD="$LIB $REFUSE")" "$want"
