@@ -5,6 +5,7 @@
  * for this uid's new objects, made and checked; births; names given up and
  * forwards; mknod, bind and connect. */
 #include "refuse.h"
+#include "cache.h"
 #include "log.h"
 #include "own.h"
 #include "real.h"
@@ -387,6 +388,7 @@ int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
 		if (REAL(mknodat)(AT_FDCWD, local, (mode & 07777) | type, dev_node ? dev : 0) != 0)
 			return -1;
 		vbf_redirect_index(local, at, 1);
+		vbf_cache_changed_key(at->idx, at->key); /* the wrapper tells of the name as written */
 		vbf_log_once(VBF_EV_FIFO, VBF_INFO, "a FIFO, socket or device node on a share lives in the local directory (%s)",
 			     local);
 	} else {
@@ -447,6 +449,9 @@ int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
 	if (REAL(bind)(fd, (const struct sockaddr *)&un, n) != 0)
 		return -1;
 	vbf_redirect_index(local, at, 1);
+	/* every process's "missing" answer for the name goes */
+	vbf_cache_changed_key(w.idx, w.key);
+	vbf_cache_changed_key(at->idx, at->key);
 	vbf_count(VBF_C_EMULATED);
 	vbf_log_once(VBF_EV_SOCK, VBF_INFO, "a unix socket on a share lives in the local directory (%s)", local);
 	return 0;

@@ -105,6 +105,17 @@ for i in range(3): there('u'); there('v'); there('m'); there('n')
 other(\"os.unlink('$MNT/re/u'); os.mkdir('$MNT/re/v'); os.rename('$MNT/re/m', '$MNT/re/n')\")
 print('gone' if not there('u') else 'stale', 'made' if there('v') else 'stale', 'moved' if there('n') and not there('m') else 'stale')"
 
+# a missing name below a dangling symlink: the symlink is not cached as a
+# missing directory (it would stay "missing" after its target is made)
+expect_out "stat tl/f with tl -> tb missing, mkdir tb: tl is then the directory" "ENOENT dir" joined \
+    lib env VBOXFIX_TTL_MS=60000 "$PYTHON" -c "
+import os, stat
+d = '$MNT/x'; os.symlink('tb', d + '/tl')
+try: os.stat(d + '/tl/f')
+except OSError: print('ENOENT')
+os.mkdir(d + '/tb')
+print('dir' if stat.S_ISDIR(os.stat(d + '/tl').st_mode) else 'other')"
+
 # --- utimensat, access and open through a symlink
 check "utimensat through a symlink (touch -d)" lib touch -d '2001-02-03 04:05:06' "$MNT/link"
 expect_out "... sets the target's times" "2001-02-03" sh -c "stat -c %y '$MNT/data/f' | cut -c1-10"
