@@ -607,15 +607,37 @@ def dir_chowned(lines):
     return False
 
 
+NAME_OPS = ("open", "mkdir", "mkfifo", "bind", "link", "symlink", "rename", "unlink", "rmdir")
+
+
+def out_changed(lines, line):
+    """Did a successful call in these lines create, remove or rename the name
+    `line` (an observation: "N   NAME: L=..." or "end USER NAME: ...")
+    shows, naming it through the symlink outside the share (out:NAME)?"""
+    p = line.split(": L=", 1)[0].split()
+    if not p:
+        return False
+    name = "out:" + p[-1]
+    for ln in lines:
+        if "=>" not in ln or not ln.split("=> ", 1)[1].startswith("OK"):
+            continue
+        c = ln.split("=>")[0].split()
+        if len(c) > 2 and c[2] in NAME_OPS and name in c[3:]:
+            return True
+    return False
+
+
 def kind(L, S, i, ctx):
     """The kind of the difference at line i: WHAT:OP:DETAIL:TYPE[:out], where
     TYPE is the local type of the call's first name (f d l p s, none), :out
     marks a call that named a path through the symlink outside the share and
     :via one whose path led through a symlinked directory inside it; the
     comparer adds :sym to a mode or owner difference after a successful
-    symlink() and :linked after a successful link() in the sequence, and
+    symlink() and :linked after a successful link() in the sequence,
     :dchown to an owner or group difference after a successful chown of a
-    directory. Matched (fnmatch) against known.txt and open.txt."""
+    directory, and :afterout to an existence or type difference of a name
+    an earlier call created, removed or renamed through out:. Matched
+    (fnmatch) against known.txt and open.txt."""
     a = L[i] if i < len(L) else None
     b = S[i] if i < len(S) else None
     if a is None or b is None:
@@ -728,6 +750,9 @@ def compare(args):
                         k += ":linked"
                     if k.split(":")[0] in ("owner", "group") and dir_chowned(L[:i]):
                         k += ":dchown"
+                    if k.split(":")[0] in ("exists", "type") and a and ": L=" in a and \
+                            out_changed(L[:i], a):
+                        k += ":afterout"
                     first = (i, k)
                 if a is not None and "=>" in a:
                     differing_calls += 1
