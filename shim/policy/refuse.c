@@ -221,17 +221,38 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 	return vbf_redirect_move(wa, wb);
 }
 
+/* Is the directory of (d, p) a symlink that leads to a redirected object
+ * (e -> fifo, then e/x) or through one (e -> fifo/y)? A walk of that
+ * directory, after an ENOENT. */
+static int dir_leads_to_object(int d, const char *p, const struct vbf_where *pw)
+{
+	char dir[VBF_PATH_CAP];
+	const char *base, *slash;
+	struct vbf_where w, r;
+	vbf_refuse_split(p, dir, sizeof dir, &base);
+	/* the directory's key is the name's without its last component: no
+	 * classification more */
+	if (pw->idx < 0 || !pw->key || !(slash = strrchr(pw->key, '/')) || !strcmp(dir, "."))
+		return 0;
+	w.idx = pw->idx;
+	memcpy(w.buf, pw->key, (size_t)(slash - pw->key));
+	w.buf[slash - pw->key] = 0;
+	w.key = w.buf;
+	return vbf_redirect_found(&w, d, dir, 1, &r) || vbf_redirect_below_name(&w, d, dir, 1);
+}
+
 /* Is a path of a rename that answered ENOENT through a redirected object?
  * The kernel looks up the source's directory, then the target's: a
  * missing source directory is ENOENT first. */
-static int through_object(int fa, const char *a, const struct vbf_where *wa, const struct vbf_where *wb)
+static int through_object(int fa, const char *a, const struct vbf_where *wa, int fb, const char *b,
+			  const struct vbf_where *wb)
 {
 	char dir[VBF_PATH_CAP];
 	const char *base;
 	struct stat st;
-	if (vbf_redirect_below(wa))
+	if (vbf_redirect_below(wa) || dir_leads_to_object(fa, a, wa))
 		return 1;
-	if (!vbf_redirect_below(wb))
+	if (!vbf_redirect_below(wb) && !dir_leads_to_object(fb, b, wb))
 		return 0;
 	vbf_refuse_split(a, dir, sizeof dir, &base);
 	return REAL(fstatat)(fa, dir, &st, 0) == 0;
@@ -293,7 +314,7 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		int e = errno;
 		r = rename_redirected(fa, a, fb, b, wa, wb, flags);
 		if (r < 0 && errno == ENOENT)
-			errno = through_object(fa, a, wa, wb) ? ENOTDIR : e;
+			errno = through_object(fa, a, wa, fb, b, wb) ? ENOTDIR : e;
 		return r; /* nothing of the store moves: the object is not on the share */
 	}
 	if (r != 0)

@@ -94,6 +94,9 @@ os.symlink('d/p4', 'l4')
 here = os.open('.', os.O_RDONLY)
 call('link l4 p5, following', lambda: os.link('l4', 'p5', src_dir_fd=here, follow_symlinks=True))
 print('link l4 p5, p5 a FIFO:', isfifo('p5'))
+os.symlink('d/p4', 'tf')
+call('rename reg2 tf/x (tf -> a FIFO)', lambda: os.rename('reg2', 'tf/x'))
+call('rename tf/x reg2', lambda: os.rename('tf/x', 'reg2'))
 EOF
 
 mkdir -p "$T/local" "$MNT/share"
