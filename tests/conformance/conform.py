@@ -627,6 +627,22 @@ def out_changed(lines, line):
     return False
 
 
+FD_OPS = ("fchmod", "fchown", "ftruncate", "futimens", "fstat", "fwrite")
+
+
+def fd_opened_out(lines, call):
+    """Is `call` (split) a descriptor op on a slot its actor last filled by
+    an open through the symlink outside the share (out:)?"""
+    if len(call) < 4 or call[2] not in FD_OPS:
+        return False
+    keep = "keep=" + call[3]
+    for ln in reversed(lines):
+        c = ln.split("=>")[0].split()
+        if len(c) > 2 and c[1] == call[1] and c[2] == "open" and keep in c:
+            return c[3].startswith("out:") and ln.split("=> ", 1)[-1].startswith("OK")
+    return False
+
+
 def kind(L, S, i, ctx):
     """The kind of the difference at line i: WHAT:OP:DETAIL:TYPE[:out], where
     TYPE is the local type of the call's first name (f d l p s, none), :out
@@ -653,7 +669,7 @@ def kind(L, S, i, ctx):
     if ctx is not None:
         c = L[ctx].split("=>")[0].split()
         op = c[2]
-        if any(x.startswith("out:") for x in c[3:]):
+        if any(x.startswith("out:") for x in c[3:]) or fd_opened_out(L[:ctx], c):
             out = ":out"
         elif "[via]" in c:
             out = ":via"
