@@ -252,7 +252,8 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 /* The kernel looks both names up before it judges the link (protected
  * hardlinks, a directory's link): a new name a redirected object holds is
  * EEXIST first, once the source is there. Local lookups, and a stat of the
- * source only where the name is held. 1 with errno EEXIST, else 0. */
+ * source only where the name is held. 1 with errno EEXIST, else 0 with
+ * errno kept. */
 static int held_new_name(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
 			 const char *b, int flags)
 {
@@ -278,10 +279,14 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 	if ((ia >= 0 && vbf_store_is_internal(ia, wa->key)) || (ib >= 0 && vbf_store_is_internal(ib, wb->key)))
 		return vbf_fail(ENOENT);
 	int saved = errno;
-	if (ib >= 0 && held_new_name(wa, fa, a, wb, fb, b, flags))
+	/* the presented owners and modes (own.h); their EPERM (protected
+	 * hardlinks, a directory) comes after the kernel's look at the new
+	 * name, a search permission's EACCES before it */
+	if (ia >= 0 && ib >= 0 && vbf_may_link(wa, fa, a, wb, fb, b, flags)) {
+		if (errno == EPERM)
+			held_new_name(wa, fa, a, wb, fb, b, flags);
 		return -1;
-	if (ia >= 0 && ib >= 0 && vbf_may_link(wa, fa, a, wb, fb, b, flags))
-		return -1; /* the presented owners and modes (own.h) */
+	}
 	/* the records of both names as the kernel's walk ends at them */
 	struct vbf_where ka, kb;
 	const struct vbf_where *lb = wb;
