@@ -608,10 +608,11 @@ def dir_chowned(lines):
 
 
 NAME_OPS = ("open", "mkdir", "mkfifo", "bind", "link", "symlink", "rename", "unlink", "rmdir")
+SIZE_OPS = ("open", "write", "truncate")
 
 
-def out_changed(lines, line):
-    """Did a successful call in these lines create, remove or rename the name
+def out_changed(lines, line, ops=NAME_OPS):
+    """Did a successful call (one of `ops`) in these lines change the name
     `line` (an observation: "N   NAME: L=..." or "end USER NAME: ...")
     shows, naming it through the symlink outside the share (out:NAME)?"""
     p = line.split(": L=", 1)[0].split()
@@ -622,7 +623,7 @@ def out_changed(lines, line):
         if "=>" not in ln or not ln.split("=> ", 1)[1].startswith("OK"):
             continue
         c = ln.split("=>")[0].split()
-        if len(c) > 2 and c[2] in NAME_OPS and name in c[3:]:
+        if len(c) > 2 and c[2] in ops and name in c[3:]:
             return True
     return False
 
@@ -766,8 +767,8 @@ def compare(args):
                         k += ":linked"
                     if k.split(":")[0] in ("owner", "group") and dir_chowned(L[:i]):
                         k += ":dchown"
-                    if k.split(":")[0] in ("exists", "type") and a and ": L=" in a and \
-                            out_changed(L[:i], a):
+                    if a and ": L=" in a and ((k.split(":")[0] in ("exists", "type") and out_changed(L[:i], a)) or
+                                              (k.startswith("size:") and out_changed(L[:i], a, SIZE_OPS))):
                         k += ":afterout"
                     first = (i, k)
                 if a is not None and "=>" in a:
