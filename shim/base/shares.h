@@ -131,6 +131,12 @@ int vbf_stat_resolvable(int dirfd, const char *path, int follow);
  * finds. -1 when unknown; a missing name gets the key it would have. */
 int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat *st, struct vbf_where *w);
 
+/* The key of (dirfd, path) with its last component not followed, whether
+ * or not it exists (before a create, after a removal or rename): the
+ * symlinks of its directories resolved by one walk. -1 when unknown. For
+ * names the store keeps records under (a rename, a link's new name). */
+int vbf_where_nofollow(int dirfd, const char *path, struct vbf_where *w);
+
 /* Does the text of (dirfd, path) show the object's canonical name by
  * itself: a descriptor (NULL or empty path), or one last component not
  * followed, below a directory the kernel names? */

@@ -403,9 +403,12 @@ static void probe_above(const struct vbf_cq *q)
 		path[rl] = '/';
 		memcpy(path + rl + 1, p.k + 2, p.klen - 2u);
 		path[rl + p.klen - 1] = 0;
+		/* not following: a symlink there (dangling, or to a directory
+		 * elsewhere) is not the directory's own name, and an answer
+		 * under it would outlive a create of its target */
 		struct stat st;
-		if (REAL(fstatat)(AT_FDCWD, path, &st, 0) == 0) {
-			if (vbf_share_dev(st.st_dev))
+		if (REAL(fstatat)(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode) && vbf_share_dev(st.st_dev))
 				insert(&p, &st, NULL, 0);
 			return;
 		}

@@ -100,7 +100,7 @@ int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
 	/* the kernel's order: the search on the way (EACCES), then a name
 	 * that exists (EEXIST: a redirected FIFO or socket has it), then
 	 * the permission to make one */
-	if (vbf_may_search(w, p) || vbf_redirect_taken(w))
+	if (vbf_may_search(w, p) || vbf_redirect_taken(w, d, p))
 		return -1;
 	if (vbf_may_create(w, d, p))
 		return -1;

@@ -431,6 +431,10 @@ void vbf_op_created(int dirfd, const char *path, int fd, mode_t mode)
 	if (r == 0 && fd >= 0)
 		vbf_where_stat(fd, NULL, 1, &st, &w);
 	if (r == 0 && w.idx >= 0 && w.key) {
+		/* the wrapper told the cache of the name as written; made through
+		 * a symlinked directory, the object's own name is another, whose
+		 * "missing" answers other processes must drop too */
+		vbf_cache_changed_key(w.idx, w.key);
 		/* As on a local disk, the new object is its creator's: euid, and
 		 * egid or a setgid directory's group. Recorded only where that is
 		 * not what it inherits anyway (view.h), so a service creating

@@ -96,14 +96,15 @@ static const char *redirected(int r, int c, const struct vbf_stat_name *n, int d
 		return lp;
 	}
 	/* The plain call (a page not read before): by the name's text, and by
-	 * the name a walk ends at only for a stat that follows (a symlink to a
-	 * FIFO), on a share holding records (docs/design.md, "Symlinks"). */
+	 * the name a walk ends at (a symlink to a FIFO, or on the way to it:
+	 * objects are kept under that name), once anything was redirected
+	 * (docs/design.md, "Symlinks"). */
 	struct vbf_where w;
 	int saved = errno;
 	const char *lp = NULL;
 	if (path && *path && vbf_ready() && vbf_where_name(dirfd, path, &w) >= 0 &&
 	    (vbf_redirect_lookup(&w, lb) == 0 ||
-	     (follow && c != VBF_CACHE_NEG && vbf_redirect_lookup_name(&w, dirfd, path, 1, lb) == 0)))
+	     (c != VBF_CACHE_NEG && vbf_redirect_lookup_name(&w, dirfd, path, follow, lb) == 0)))
 		lp = lb;
 	else if (path && *path && w.idx >= 0 && vbf_redirect_below(&w))
 		saved = ENOTDIR; /* a path through one */

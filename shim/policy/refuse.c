@@ -4,6 +4,7 @@
  * with names that move or go away. Redirected FIFOs and sockets are in
  * refuse_redirect.c, hard links in refuse_link.c. */
 #include "refuse.h"
+#include "cache.h"
 #include "config.h"
 #include "defer.h"
 #include "fdtab.h"
@@ -23,6 +24,22 @@
 
 static int internal(const struct vbf_where *w) { return w->idx >= 0 && w->key && vbf_store_is_internal(w->idx, w->key); }
 
+void vbf_where_record_changed(const struct vbf_where *k, const struct vbf_where *w)
+{
+	if (k != w && k->idx >= 0 && k->key)
+		vbf_cache_changed_key(k->idx, k->key);
+}
+
+const struct vbf_where *vbf_where_record(const struct vbf_where *w, int dirfd, const char *path, struct vbf_where *tmp)
+{
+	/* a share without records has nothing to key, and a name of one
+	 * component below a directory the kernel names is its own */
+	if (w->idx < 0 || !path || vbf_name_canonical(path, 0) || !vbf_share_has_records(w->idx) ||
+	    vbf_where_nofollow(dirfd, path, tmp) != w->idx || !tmp->key)
+		return w;
+	return tmp;
+}
+
 /* ---- opens ---- */
 
 static int writes(int fl) { return (fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC); }
@@ -31,6 +48,7 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 		    vbf_open_call call, void *ctx)
 {
 	char local[VBF_REDIRECT_CAP];
+	struct vbf_where cw;
 	if (internal(w))
 		return vbf_fail(ENOENT);
 	/* A name whose unlink waits for the last close is gone here; the host
@@ -38,7 +56,9 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 	if (vbf_defer_kept(w->idx, w->key))
 		return vbf_fail(flags & O_CREAT ? ETXTBSY : ENOENT);
 	/* A create must not put a regular file over a redirected FIFO's name. */
-	if ((flags & O_CREAT) && vbf_redirect_lookup(w, local) == 0) {
+	const struct vbf_where *held =
+		flags & O_CREAT ? vbf_redirect_found(w, dirfd, path, !(flags & (O_EXCL | O_NOFOLLOW)), &cw) : NULL;
+	if (held && vbf_redirect_lookup(held, local) == 0) {
 		/* the kernel refuses that pair before it looks (EINVAL), and
 		 * never creates with it */
 		if (flags & O_DIRECTORY)
@@ -173,8 +193,10 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 			     const struct vbf_where *wb, unsigned int flags)
 {
 	char obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP], tobj[VBF_REDIRECT_CAP], tent[VBF_REDIRECT_CAP];
+	struct vbf_where ca, cb;
 	struct stat st;
-	if (wa->idx < 0 || wb->idx < 0 || vbf_redirect_lookup2(wa, obj, ent) != 0)
+	if (wa->idx < 0 || wb->idx < 0 || !(wa = vbf_redirect_found(wa, fa, a, 0, &ca)) ||
+	    vbf_redirect_lookup2(wa, obj, ent) != 0)
 		return vbf_fail(ENOENT);
 	/* both share directories must be there and writable, as for a
 	 * rename on the share itself */
@@ -189,6 +211,8 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 		if (REAL(unlinkat)(fb, b, 0) != 0)
 			return -1;
 	}
+	/* kept under the name the kernel's walk ends at, as it was made */
+	wb = vbf_redirect_canon(wb, fb, b, 0, &cb);
 	if (vbf_redirect_lookup2(wb, tobj, tent) == 0) {
 		if (!strcmp(tobj, obj))
 			return 0; /* two names of one object: nothing to do */
@@ -200,17 +224,38 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 	return vbf_redirect_move(wa, wb);
 }
 
+/* Is the directory of (d, p) a symlink that leads to a redirected object
+ * (e -> fifo, then e/x) or through one (e -> fifo/y)? A walk of that
+ * directory, after an ENOENT. */
+static int dir_leads_to_object(int d, const char *p, const struct vbf_where *pw)
+{
+	char dir[VBF_PATH_CAP];
+	const char *base, *slash;
+	struct vbf_where w, r;
+	vbf_refuse_split(p, dir, sizeof dir, &base);
+	/* the directory's key is the name's without its last component: no
+	 * classification more */
+	if (pw->idx < 0 || !pw->key || !(slash = strrchr(pw->key, '/')) || !strcmp(dir, "."))
+		return 0;
+	w.idx = pw->idx;
+	memcpy(w.buf, pw->key, (size_t)(slash - pw->key));
+	w.buf[slash - pw->key] = 0;
+	w.key = w.buf;
+	return vbf_redirect_found(&w, d, dir, 1, &r) || vbf_redirect_below_name(&w, d, dir, 1);
+}
+
 /* Is a path of a rename that answered ENOENT through a redirected object?
  * The kernel looks up the source's directory, then the target's: a
  * missing source directory is ENOENT first. */
-static int through_object(int fa, const char *a, const struct vbf_where *wa, const struct vbf_where *wb)
+static int through_object(int fa, const char *a, const struct vbf_where *wa, int fb, const char *b,
+			  const struct vbf_where *wb)
 {
 	char dir[VBF_PATH_CAP];
 	const char *base;
 	struct stat st;
-	if (vbf_redirect_below(wa))
+	if (vbf_redirect_below(wa) || dir_leads_to_object(fa, a, wa))
 		return 1;
-	if (!vbf_redirect_below(wb))
+	if (!vbf_redirect_below(wb) && !dir_leads_to_object(fb, b, wb))
 		return 0;
 	vbf_refuse_split(a, dir, sizeof dir, &base);
 	return REAL(fstatat)(fa, dir, &st, 0) == 0;
@@ -233,7 +278,7 @@ static int onto_object(int fa, const char *a, const struct vbf_where *wb)
 {
 	struct stat st;
 	int saved = errno;
-	if (!vbf_redirect_taken(wb) || REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+	if (!vbf_redirect_taken(wb, AT_FDCWD, NULL) || REAL(fstatat)(fa, a, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
 		errno = saved;
 		return 0;
 	}
@@ -253,6 +298,11 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		return -1; /* the presented owners and modes (own.h) */
 	if (onto_object(fa, a, wb))
 		return -1;
+	/* from here on the names records are kept under */
+	struct vbf_where ka, kb;
+	const struct vbf_where *la = wa, *lb = wb;
+	wa = vbf_where_record(wa, fa, a, &ka);
+	wb = vbf_where_record(wb, fb, b, &kb);
 	if (!(flags & ~RENAME_NOREPLACE) && same_link(wa, wb))
 		return (flags & RENAME_NOREPLACE) ? vbf_fail(EEXIST) : 0;
 	struct vbf_view was;
@@ -274,7 +324,7 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		int e = errno;
 		r = rename_redirected(fa, a, fb, b, wa, wb, flags);
 		if (r < 0 && errno == ENOENT)
-			errno = through_object(fa, a, wa, wb) ? ENOTDIR : e;
+			errno = through_object(fa, a, wa, fb, b, wb) ? ENOTDIR : e;
 		vbf_store_release(ia, held);
 		return r; /* nothing of the store moves: the object is not on the share */
 	}
@@ -309,6 +359,8 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 	/* a directory's FIFOs and sockets go with it */
 	if (!(flags & ~RENAME_NOREPLACE))
 		vbf_redirect_dir_moved(wa, wb);
+	vbf_where_record_changed(wa, la);
+	vbf_where_record_changed(wb, lb);
 	errno = saved;
 	return 0;
 }
@@ -375,7 +427,9 @@ int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 	}
 	if (r < 0 && errno == ENOENT && !dir) {
 		int e = errno;
-		r = vbf_redirect_remove(w, d, p);
+		struct vbf_where c;
+		const struct vbf_where *at = vbf_redirect_found(w, d, p, 0, &c);
+		r = vbf_redirect_remove(at ? at : w, d, p);
 		if (r == 0)
 			errno = e0;
 		else if (errno == ENOENT)
@@ -386,10 +440,13 @@ int vbf_op_unlink(const struct vbf_where *w, int d, const char *p, int fl)
 		return vbf_redirect_enoent_where(w, r, d, p, ENOTDIR);
 	if (r == 0) {
 		int saved = errno;
+		struct vbf_where k;
+		const struct vbf_where *at = vbf_where_record(w, d, p, &k);
 		if (dir)
-			vbf_store_del(w->idx, w->key);
+			vbf_store_del(at->idx, at->key);
 		else
-			vbf_store_unlinked(w->idx, w->key);
+			vbf_store_unlinked(at->idx, at->key);
+		vbf_where_record_changed(at, w);
 		errno = saved;
 	}
 	return r;

@@ -60,6 +60,15 @@ int vbf_op_remove(const struct vbf_where *w, const char *path);
 int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
 		int flags);
 
+/* The name the store keeps the records of (dirfd, path), lexically `w`,
+ * under: where the share holds records and a symlink may lie on the way,
+ * the name the kernel's walk ends at (the last component not followed), in
+ * `tmp`; else `w`. */
+const struct vbf_where *vbf_where_record(const struct vbf_where *w, int dirfd, const char *path, struct vbf_where *tmp);
+/* After the call: `k`, what vbf_where_record gave for `w`, changed (the
+ * cache of every process drops it; the wrapper told it of `w`). */
+void vbf_where_record_changed(const struct vbf_where *k, const struct vbf_where *w);
+
 /* Classify both names of a two-name call (each once): is either on a share? */
 static inline int vbf_where_two(int fa, const char *a, struct vbf_where *wa, int fb, const char *b,
 				struct vbf_where *wb)
@@ -110,6 +119,22 @@ int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path
  * for both. Keeps errno. */
 int vbf_redirect_after_enoent(const struct vbf_where *w, int dirfd, const char *path, int follow,
 			      char buf[VBF_REDIRECT_CAP]);
+/* The name objects made or found at (dirfd, path), lexically `w`, are
+ * kept under: where symlinks may lie on the way (and at the end when
+ * `follow`), the name the kernel's walk ends at, in `tmp`; else `w`. Every
+ * name of a directory then leads to the objects in it (e -> d, e/a is
+ * d/a). One walk for a name of more than one component; keeps errno. */
+const struct vbf_where *vbf_redirect_canon(const struct vbf_where *w, int dirfd, const char *path, int follow,
+					   struct vbf_where *tmp);
+/* The name a redirected object is found under for (dirfd, path),
+ * lexically `w`: `w`, or the name the kernel's walk ends at (in `tmp`,
+ * vbf_redirect_resolved); NULL when neither leads to one. Keeps errno. */
+const struct vbf_where *vbf_redirect_found(const struct vbf_where *w, int dirfd, const char *path, int follow,
+					   struct vbf_where *tmp);
+/* Is a directory on the way of (dirfd, path), lexically `w`, a redirected
+ * object: of the name as written, or of the name its symlinks lead to
+ * (b -> fifo/x), as the kernel's ENOTDIR? Keeps errno. */
+int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
  * directory made and checked. 0, or -1 with errno as the refused call
@@ -138,13 +163,17 @@ int vbf_redirect_enoent_where(const struct vbf_where *w, int r, int dirfd, const
  * errno. */
 int vbf_redirect_below(const struct vbf_where *w);
 /* Before a create (mkdir, symlink, a link's new name): 1 with errno EEXIST
- * when `w`, the name as classified, is a share name a redirected object
- * holds, else 0. */
-int vbf_redirect_taken(const struct vbf_where *w);
-/* link() of share name `wa`, which a redirected object holds, to share
- * name `wb` (fb, b): a hard link in the run directory, so both names lead
- * to one object. 0, or -1 with errno (ENOENT: `wa` holds none). */
-int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, int fb, const char *b);
+ * when `w`, the name as classified, or the name the kernel's walk of
+ * (dirfd, path) ends at (path NULL: only `w`), is a share name a
+ * redirected object holds, else 0. */
+int vbf_redirect_taken(const struct vbf_where *w, int dirfd, const char *path);
+/* link() of share name `wa` (fa, a; its last symlink followed when
+ * `follow`), which a redirected object holds, to share name `wb` (fb, b):
+ * a hard link in the run directory, so both names lead to one object. Both
+ * names as the kernel's walk ends at them (vbf_redirect_found, _canon). 0,
+ * or -1 with errno (ENOENT: `wa` holds none). */
+int vbf_redirect_link(const struct vbf_where *wa, int fa, const char *a, int follow, const struct vbf_where *wb, int fb,
+		      const char *b);
 /* Share directory `wa` was renamed to `wb`: the redirected objects listed
  * in it (at most 256) move with it. Objects in its subdirectories stay
  * under their old names (docs/refusals.md). Keeps errno. */

@@ -41,22 +41,27 @@ int vbf_redirect_enoent(int r, int dirfd, const char *path, int self_err)
 	return vbf_redirect_enoent_where(&w, r, dirfd, path, self_err);
 }
 
-int vbf_redirect_taken(const struct vbf_where *w)
+int vbf_redirect_taken(const struct vbf_where *w, int dirfd, const char *path)
 {
-	char obj[VBF_REDIRECT_CAP];
-	if (!vbf_ready() || w->idx < 0 || !w->key || !*w->key || vbf_redirect_lookup(w, obj) != 0)
+	struct vbf_where t;
+	if (!vbf_ready() || w->idx < 0 || !w->key || !*w->key)
+		return 0;
+	if (!vbf_redirect_found(w, dirfd, path ? path : "", 0, &t))
 		return 0;
 	errno = EEXIST;
 	return 1;
 }
 
-int vbf_redirect_link(const struct vbf_where *wa, const struct vbf_where *wb, int fb, const char *b)
+int vbf_redirect_link(const struct vbf_where *wa, int fa, const char *a, int follow, const struct vbf_where *wb, int fb,
+		      const char *b)
 {
 	char obj[VBF_REDIRECT_CAP], to[VBF_REDIRECT_CAP];
-	if (vbf_redirect_lookup(wa, obj) != 0) {
+	struct vbf_where ta, tb;
+	if (!(wa = vbf_redirect_found(wa, fa, a, follow, &ta)) || vbf_redirect_lookup(wa, obj) != 0) {
 		errno = ENOENT;
 		return -1;
 	}
+	wb = vbf_redirect_canon(wb, fb, b, 0, &tb);
 	if (vbf_redirect_prepare(wb, fb, b, to) != 0)
 		return -1;
 	/* the local filesystem's own rules (protected_hardlinks) decide */

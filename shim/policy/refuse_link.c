@@ -154,13 +154,13 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 		if (empty || errno != ENOENT)
 			return -1;
 		/* a redirected FIFO, socket or device: a real link where it lives */
-		int r = vbf_redirect_link(wa, wb, fb, b);
+		int r = vbf_redirect_link(wa, fa, a, follow, wb, fb, b);
 		return r == 0 || errno != ENOENT ? r : vbf_redirect_enoent_where(wa, -1, fa, a, 0);
 	}
 	/* a symlink's hard link is a symlink with its text; directories and
 	 * devices keep what the share said */
 	/* the kernel looks up the new name before it asks the filesystem */
-	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(wb))
+	if (REAL(fstatat)(fb, b, &dst, AT_SYMLINK_NOFOLLOW) == 0 || vbf_redirect_taken(wb, fb, b))
 		return vbf_fail(EEXIST);
 	if (errno != ENOENT)
 		return -1;
@@ -249,6 +249,27 @@ static int emulate(int fa, const char *a, int fb, const char *b, int flags, cons
 	return 0;
 }
 
+/* The kernel looks both names up before it judges the link (protected
+ * hardlinks, a directory's link): a new name a redirected object holds is
+ * EEXIST first, once the source is there. Local lookups, and a stat of the
+ * source only where the name is held. 1 with errno EEXIST, else 0 with
+ * errno kept. */
+static int held_new_name(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb,
+			 const char *b, int flags)
+{
+	struct stat st;
+	struct vbf_where t;
+	int saved = errno, follow = (flags & AT_SYMLINK_FOLLOW) != 0;
+	if (!vbf_redirect_taken(wb, fb, b)) {
+		errno = saved;
+		return 0;
+	}
+	int there = REAL(fstatat)(fa, a, &st, (flags & AT_EMPTY_PATH) | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) == 0 ||
+		    (errno == ENOENT && wa->idx >= 0 && vbf_redirect_found(wa, fa, a, follow, &t));
+	errno = there ? EEXIST : saved;
+	return there;
+}
+
 int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct vbf_where *wb, int fb, const char *b,
 		int flags)
 {
@@ -258,8 +279,19 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 	if ((ia >= 0 && vbf_store_is_internal(ia, wa->key)) || (ib >= 0 && vbf_store_is_internal(ib, wb->key)))
 		return vbf_fail(ENOENT);
 	int saved = errno;
-	if (ia >= 0 && ib >= 0 && vbf_may_link(wa, fa, a, wb, fb, b, flags))
-		return -1; /* the presented owners and modes (own.h) */
+	/* the presented owners and modes (own.h); their EPERM (protected
+	 * hardlinks, a directory) comes after the kernel's look at the new
+	 * name, a search permission's EACCES before it */
+	if (ia >= 0 && ib >= 0 && vbf_may_link(wa, fa, a, wb, fb, b, flags)) {
+		if (errno == EPERM)
+			held_new_name(wa, fa, a, wb, fb, b, flags);
+		return -1;
+	}
+	/* the records of both names as the kernel's walk ends at them */
+	struct vbf_where ka, kb;
+	const struct vbf_where *lb = wb;
+	wa = vbf_where_record(wa, fa, a, &ka);
+	wb = vbf_where_record(wb, fb, b, &kb);
 	int r = REAL(linkat)(fa, a, fb, b, flags);
 	if (r == 0 && ia >= 0 && ia == ib) {
 		/* a real link: the new name presents what the old one does */
@@ -267,6 +299,7 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 		struct vbf_rec rec;
 		if (REAL(fstatat)(fb, b, &st, AT_SYMLINK_NOFOLLOW) == 0 && vbf_store_get(ia, wa->key, &st, &rec))
 			vbf_store_put(ib, wb->key, &st, &rec);
+		vbf_where_record_changed(wb, lb);
 		errno = saved;
 		return 0;
 	}
@@ -274,7 +307,9 @@ int vbf_op_link(const struct vbf_where *wa, int fa, const char *a, const struct 
 		return r;
 	int err = errno;
 	r = emulate(fa, a, fb, b, flags, wa, wb, err);
-	if (r == 0)
+	if (r == 0) {
+		vbf_where_record_changed(wb, lb);
 		errno = saved;
+	}
 	return r;
 }

@@ -5,6 +5,7 @@
  * for this uid's new objects, made and checked; births; names given up and
  * forwards; mknod, bind and connect. */
 #include "refuse.h"
+#include "cache.h"
 #include "log.h"
 #include "own.h"
 #include "real.h"
@@ -355,7 +356,7 @@ int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb)
 
 int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-	struct vbf_where w;
+	struct vbf_where w, cw;
 	char local[VBF_REDIRECT_CAP];
 	mode_t type = mode & S_IFMT;
 	/* the kernel's order: the search on the way, a name that exists (a
@@ -384,14 +385,16 @@ int vbf_refuse_mknod(int dirfd, const char *path, mode_t mode, dev_t dev)
 			errno = err;
 			return -1;
 		}
-		if (vbf_redirect_prepare(&w, dirfd, path, local) != 0) {
+		const struct vbf_where *at = vbf_redirect_canon(&w, dirfd, path, 0, &cw);
+		if (vbf_redirect_prepare(at, dirfd, path, local) != 0) {
 			if (errno == ENAMETOOLONG)
 				errno = err;
 			return -1;
 		}
 		if (REAL(mknodat)(AT_FDCWD, local, (mode & 07777) | type, dev_node ? dev : 0) != 0)
 			return -1;
-		vbf_redirect_index(local, &w, 1);
+		vbf_redirect_index(local, at, 1);
+		vbf_cache_changed_key(at->idx, at->key); /* the wrapper tells of the name as written */
 		vbf_log_once(VBF_EV_FIFO, VBF_INFO, "a FIFO, socket or device node on a share lives in the local directory (%s)",
 			     local);
 	} else {
@@ -435,7 +438,7 @@ static socklen_t local_addr(struct sockaddr_un *un, const char *local)
 int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
 {
 	char path[sizeof ((struct sockaddr_un *)0)->sun_path + 1], local[VBF_REDIRECT_CAP];
-	struct vbf_where w;
+	struct vbf_where w, cw;
 	struct sockaddr_un un;
 	if (!unix_path(sa, len, path) || !vbf_ready() || vbf_where_name(AT_FDCWD, path, &w) < 0) {
 		errno = err;
@@ -447,14 +450,18 @@ int vbf_refuse_bind(int fd, const struct sockaddr *sa, socklen_t len, int err)
 		return vbf_fail(EADDRINUSE);
 	if (vbf_may_create(&w, AT_FDCWD, path))
 		return -1;
-	if (vbf_redirect_prepare(&w, AT_FDCWD, path, local) != 0) {
+	const struct vbf_where *at = vbf_redirect_canon(&w, AT_FDCWD, path, 0, &cw);
+	if (vbf_redirect_prepare(at, AT_FDCWD, path, local) != 0) {
 		errno = errno == EEXIST ? EADDRINUSE : errno == ENAMETOOLONG ? err : errno;
 		return -1;
 	}
 	socklen_t n = local_addr(&un, local);
 	if (REAL(bind)(fd, (const struct sockaddr *)&un, n) != 0)
 		return -1;
-	vbf_redirect_index(local, &w, 1);
+	vbf_redirect_index(local, at, 1);
+	/* every process's "missing" answer for the name goes */
+	vbf_cache_changed_key(w.idx, w.key);
+	vbf_cache_changed_key(at->idx, at->key);
 	vbf_count(VBF_C_EMULATED);
 	vbf_log_once(VBF_EV_SOCK, VBF_INFO, "a unix socket on a share lives in the local directory (%s)", local);
 	return 0;
@@ -466,7 +473,7 @@ int vbf_refuse_connect(int fd, const struct sockaddr *sa, socklen_t len, int err
 	struct vbf_where w;
 	struct sockaddr_un un;
 	if (!unix_path(sa, len, path) || !vbf_ready() || vbf_where_name(AT_FDCWD, path, &w) < 0 ||
-	    vbf_redirect_lookup(&w, local) != 0) {
+	    vbf_redirect_lookup_name(&w, AT_FDCWD, path, 1, local) != 0) {
 		errno = err;
 		return -1;
 	}

@@ -10,9 +10,10 @@
  *
  * One subdirectory per creating uid, owned by it and 0755: nobody can put
  * an object under another user's name. The whole name stays far below the
- * 108 bytes of sun_path. Names are of the lexical share path: a FIFO
- * reached through a symlink inside the share is a different name
- * (docs/refusals.md).
+ * 108 bytes of sun_path. Names are those the kernel's walk ends at: a
+ * FIFO made or named through a symlinked directory inside the share is
+ * found under its directory's own name (vbf_redirect_canon,
+ * vbf_redirect_found; docs/refusals.md).
  *
  * Who may change what a name leads to decides what is used. A directory
  * that others cannot write (or that is sticky) lets only its owner, the
@@ -471,14 +472,41 @@ int vbf_redirect_after_enoent(const struct vbf_where *w, int dirfd, const char *
 int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r)
 {
 	/* a symlink on the way (or at the end) may lead to one: the name the
-	 * kernel's walk ends at, one more walk, only after an ENOENT on a share
-	 * holding records (with none, a name is taken as it is: shares.h), and
-	 * only once anything was redirected (one local lstat) */
+	 * kernel's walk ends at, one more walk, only after an ENOENT, and only
+	 * once anything was redirected (one local lstat). Objects are made
+	 * under that name (vbf_redirect_canon), so whether the share holds
+	 * records does not matter here. */
 	struct vbf_rundir rd;
-	if (w->idx < 0 || vbf_name_canonical(path, follow) || !vbf_share_has_records(w->idx) ||
-	    vbf_rundir_get(&rd) != 0)
+	if (w->idx < 0 || vbf_name_canonical(path, follow) || vbf_rundir_get(&rd) != 0)
 		return -1;
 	return vbf_where_resolve(dirfd, path, follow, NULL, r);
+}
+
+const struct vbf_where *vbf_redirect_canon(const struct vbf_where *w, int dirfd, const char *path, int follow,
+					   struct vbf_where *tmp)
+{
+	/* the share has nothing under a redirected object's name, so the walk
+	 * ends at ENOENT and names the missing object by its directory as the
+	 * kernel resolved it (one walk, only for a name that may pass a
+	 * symlink) */
+	int saved = errno, r = -1;
+	if (w->idx >= 0 && path && *path && !vbf_name_canonical(path, follow))
+		r = vbf_where_resolve(dirfd, path, follow, NULL, tmp);
+	errno = saved;
+	return r >= 0 && tmp->key ? tmp : w;
+}
+
+const struct vbf_where *vbf_redirect_found(const struct vbf_where *w, int dirfd, const char *path, int follow,
+					   struct vbf_where *tmp)
+{
+	char obj[VBF_REDIRECT_CAP];
+	if (vbf_redirect_lookup(w, obj) == 0)
+		return w;
+	int saved = errno;
+	const struct vbf_where *r =
+		vbf_redirect_resolved(w, dirfd, path, follow, tmp) >= 0 && vbf_redirect_lookup(tmp, obj) == 0 ? tmp : NULL;
+	errno = saved;
+	return r;
 }
 
 const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, const char *path, int flags,

@@ -321,6 +321,24 @@ int vbf_where_resolve(int dirfd, const char *path, int follow, const struct stat
 	return w->idx;
 }
 
+int vbf_where_nofollow(int dirfd, const char *path, struct vbf_where *w)
+{
+	int saved = errno, err = 0;
+	w->idx = -1;
+	w->key = NULL;
+	if (!path || !*path)
+		return -1;
+	/* the walk names what it reached, or the missing name by its
+	 * directory: by that text alone, as the name lies where it was asked */
+	int fd = walk(dirfd, path, 0, w->buf, sizeof w->buf, &err);
+	if (fd >= 0)
+		close_keep(fd);
+	if (fd != CANNOT && (fd >= 0 || err == ENOENT))
+		classify(w, 0, 0);
+	errno = saved;
+	return w->idx;
+}
+
 int vbf_cache_write_rename(int tok, int fd, const char *path, struct vbf_where *w)
 {
 	struct vbf_where c;

@@ -243,7 +243,7 @@ static int may_symlink(int d, const char *p, struct vbf_where *w)
 	w->key = NULL;
 	if (!vbf_active() || vbf_where_name(d, p, w) < 0)
 		return 0;
-	return vbf_may_search(w, p) || vbf_redirect_taken(w) || vbf_may_create(w, d, p);
+	return vbf_may_search(w, p) || vbf_redirect_taken(w, d, p) || vbf_may_create(w, d, p);
 }
 
 VBF_EXPORT int symlink(const char *target, const char *p)

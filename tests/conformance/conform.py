@@ -597,11 +597,50 @@ FIELD_NAMES = ["type", "mode", "owner", "nlink", "size", "mtime"]
 
 
 def dir_chowned(lines):
-    """Did a chown or fchown of a directory succeed in these lines?"""
+    """Did a chown or fchown of a directory succeed in these lines (also
+    through a symlink to one, followed)?"""
     for j, ln in enumerate(lines[:-1]):
         if "=>" in ln and ln.split()[2] in ("chown", "fchown") and \
-                ln.split("=> ", 1)[1].startswith("OK") and ": L=d " in lines[j + 1]:
+                ln.split("=> ", 1)[1].startswith("OK") and \
+                (": L=d " in lines[j + 1] or (" S=d " in lines[j + 1] and " nofollow " not in ln)):
             return True
+    return False
+
+
+NAME_OPS = ("open", "mkdir", "mkfifo", "bind", "link", "symlink", "rename", "unlink", "rmdir")
+SIZE_OPS = ("open", "write", "truncate")
+
+
+def out_changed(lines, line, ops=NAME_OPS):
+    """Did a successful call (one of `ops`) in these lines change the name
+    `line` (an observation: "N   NAME: L=..." or "end USER NAME: ...")
+    shows, naming it through the symlink outside the share (out:NAME)?"""
+    p = line.split(": L=", 1)[0].split()
+    if not p:
+        return False
+    name = "out:" + p[-1]
+    for ln in lines:
+        if "=>" not in ln or not ln.split("=> ", 1)[1].startswith("OK"):
+            continue
+        c = ln.split("=>")[0].split()
+        if len(c) > 2 and c[2] in ops and name in c[3:]:
+            return True
+    return False
+
+
+FD_OPS = ("fchmod", "fchown", "ftruncate", "futimens", "fstat", "fwrite")
+
+
+def fd_opened_out(lines, call):
+    """Is `call` (split) a descriptor op on a slot its actor last filled by
+    an open through the symlink outside the share (out:)?"""
+    if len(call) < 4 or call[2] not in FD_OPS:
+        return False
+    keep = "keep=" + call[3]
+    for ln in reversed(lines):
+        c = ln.split("=>")[0].split()
+        if len(c) > 2 and c[1] == call[1] and c[2] == "open" and keep in c:
+            return c[3].startswith("out:") and ln.split("=> ", 1)[-1].startswith("OK")
     return False
 
 
@@ -611,9 +650,11 @@ def kind(L, S, i, ctx):
     marks a call that named a path through the symlink outside the share and
     :via one whose path led through a symlinked directory inside it; the
     comparer adds :sym to a mode or owner difference after a successful
-    symlink() and :linked after a successful link() in the sequence, and
+    symlink() and :linked after a successful link() in the sequence,
     :dchown to an owner or group difference after a successful chown of a
-    directory. Matched (fnmatch) against known.txt and open.txt."""
+    directory, and :afterout to an existence or type difference of a name
+    an earlier call created, removed or renamed through out:. Matched
+    (fnmatch) against known.txt and open.txt."""
     a = L[i] if i < len(L) else None
     b = S[i] if i < len(S) else None
     if a is None or b is None:
@@ -629,7 +670,7 @@ def kind(L, S, i, ctx):
     if ctx is not None:
         c = L[ctx].split("=>")[0].split()
         op = c[2]
-        if any(x.startswith("out:") for x in c[3:]):
+        if any(x.startswith("out:") for x in c[3:]) or fd_opened_out(L[:ctx], c):
             out = ":out"
         elif "[via]" in c:
             out = ":via"
@@ -726,6 +767,9 @@ def compare(args):
                         k += ":linked"
                     if k.split(":")[0] in ("owner", "group") and dir_chowned(L[:i]):
                         k += ":dchown"
+                    if a and ": L=" in a and ((k.split(":")[0] in ("exists", "type") and out_changed(L[:i], a)) or
+                                              (k.startswith("size:") and out_changed(L[:i], a, SIZE_OPS))):
+                        k += ":afterout"
                     first = (i, k)
                 if a is not None and "=>" in a:
                     differing_calls += 1

@@ -13,6 +13,8 @@
 # "... chain", "... `..`", "d/a with d -> .", "from outside ...", "FIFO ...",
 # "socket ...", "open O_CREAT through a dangling symlink ...", "a symlink
 # made by root ..."); the lstat/lchown ones guard the link's own record.
+# The rename and cache checks through re -> rd failed before records and
+# cache entries were moved and dropped under the name the walk ends at.
 . "$(dirname "$0")/lib.sh"
 need_lib
 need_file "$REFUSE" "$PROBE"
@@ -77,6 +79,42 @@ os.unlink(d + '/a'); os.mkdir(d + '/a')
 print('dir' if stat.S_ISDIR(os.stat(d + '/d/a').st_mode) else 'file', 'dir' if stat.S_ISDIR(os.stat(d + '/a').st_mode) else 'file')"
 expect_out "... and a chmod through d/a shows under a" "750 750" joined lib sh -c \
     "chmod 750 '$MNT/x/d/a' && stat -c '%a' '$MNT/x/a' && stat -c '%a' '$MNT/x/d/a'"
+
+# --- a rename through a symlinked directory (re -> rd): the records are
+# the object's, under the name the kernel's walk ends at
+mkdir "$MNT/rd" && ln -s rd "$MNT/re" && echo r >"$MNT/rd/f"
+lib chmod 0604 "$MNT/rd/f"
+check "rename re/f re/g through a symlinked directory" lib "$PYTHON" -c "import os; os.rename('$MNT/re/f', '$MNT/re/g')"
+expect_out "... the mode goes with the object (rd/g), rd/f keeps none" "604 ENOENT" joined lib "$PYTHON" -c "
+import os
+print('%o' % (os.stat('$MNT/rd/g').st_mode & 0o7777))
+try: os.stat('$MNT/rd/f')
+except OSError: print('ENOENT')"
+check "rename rd/g re/h, into the symlinked name" lib "$PYTHON" -c "import os; os.rename('$MNT/rd/g', '$MNT/re/h')"
+expect_out "... rd/h shows the mode" "604" lib stat -c %a "$MNT/rd/h"
+# another process's cache entries of the object's own name are dropped
+expect_out "unlink, mkdir, rename through re -> rd: another process's cached answers for rd/... are dropped" \
+    "gone made moved" lib env VBOXFIX_TTL_MS=60000 "$PYTHON" -c "
+import os, subprocess, sys
+d = '$MNT/rd'; open(d + '/u', 'w').close(); open(d + '/m', 'w').close()
+def other(code): subprocess.run([sys.executable, '-c', 'import os; ' + code], check=True)
+def there(n):
+    try: os.lstat(d + '/' + n); return True
+    except OSError: return False
+for i in range(3): there('u'); there('v'); there('m'); there('n')
+other(\"os.unlink('$MNT/re/u'); os.mkdir('$MNT/re/v'); os.rename('$MNT/re/m', '$MNT/re/n')\")
+print('gone' if not there('u') else 'stale', 'made' if there('v') else 'stale', 'moved' if there('n') and not there('m') else 'stale')"
+
+# a missing name below a dangling symlink: the symlink is not cached as a
+# missing directory (it would stay "missing" after its target is made)
+expect_out "stat tl/f with tl -> tb missing, mkdir tb: tl is then the directory" "ENOENT dir" joined \
+    lib env VBOXFIX_TTL_MS=60000 "$PYTHON" -c "
+import os, stat
+d = '$MNT/x'; os.symlink('tb', d + '/tl')
+try: os.stat(d + '/tl/f')
+except OSError: print('ENOENT')
+os.mkdir(d + '/tb')
+print('dir' if stat.S_ISDIR(os.stat(d + '/tl').st_mode) else 'other')"
 
 # --- utimensat, access and open through a symlink
 check "utimensat through a symlink (touch -d)" lib touch -d '2001-02-03 04:05:06' "$MNT/link"

@@ -68,6 +68,37 @@ call('link dir2 reg (taken)', lambda: os.link('dir2', 'reg'))
 os.link('reg', 'reg2')
 call('rename reg reg2 (one file)', lambda: os.rename('reg', 'reg2'))
 print('rename reg reg2, both names:', os.path.exists('reg'), os.path.exists('reg2'))
+# named through a symlinked directory (e -> d): the objects are d's
+os.mkdir('d'); os.symlink('d', 'e')
+def isfifo(n, kind=stat.S_ISFIFO):
+    try:
+        return kind(os.lstat(n).st_mode)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+os.mkfifo('e/p1')
+print('mkfifo e/p1, d/p1 a FIFO:', isfifo('d/p1'))
+socket.socket(socket.AF_UNIX).bind('e/s1')
+print('bind e/s1, d/s1 a socket:', isfifo('d/s1', stat.S_ISSOCK))
+os.mkfifo('d/p2')
+print('mkfifo d/p2, e/p2 a FIFO:', isfifo('e/p2'))
+call('mkdir e/p2', lambda: os.mkdir('e/p2'))
+call('symlink e/p2', lambda: os.symlink('t', 'e/p2'))
+call('create e/p2 O_EXCL', lambda: os.close(os.open('e/p2', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)))
+call('mkfifo e/p2', lambda: os.mkfifo('e/p2'))
+call('open e/p2 for writing, no reader', lambda: os.close(os.open('e/p2', os.O_WRONLY | os.O_NONBLOCK)))
+call('rename e/p2 e/p3', lambda: os.rename('e/p2', 'e/p3'))
+print('rename e/p2 e/p3, d/p2 and d/p3:', os.path.lexists('d/p2'), isfifo('d/p3'))
+call('link e/p3 e/p4', lambda: os.link('e/p3', 'e/p4'))
+print('link e/p3 e/p4, d/p4 a FIFO:', isfifo('d/p4'))
+call('unlink e/p3', lambda: os.unlink('e/p3'))
+print('unlink e/p3, d/p3 left:', os.path.lexists('d/p3'))
+os.symlink('d/p4', 'l4')
+here = os.open('.', os.O_RDONLY)
+call('link l4 p5, following', lambda: os.link('l4', 'p5', src_dir_fd=here, follow_symlinks=True))
+print('link l4 p5, p5 a FIFO:', isfifo('p5'))
+os.symlink('d/p4', 'tf')
+call('rename reg2 tf/x (tf -> a FIFO)', lambda: os.rename('reg2', 'tf/x'))
+call('rename tf/x reg2', lambda: os.rename('tf/x', 'reg2'))
 EOF
 
 mkdir -p "$T/local" "$MNT/share"
@@ -110,3 +141,19 @@ print(call(lambda: os.mkfifo('p')), call(lambda: os.mkdir('p')), call(lambda: os
 else
     skip "a held name in a directory presented 0555" "no test user"
 fi
+
+# link() onto a FIFO's name by a user the kernel would refuse the link to
+# (protected hardlinks: root's 0600 file): the kernel looks the new name up
+# first, EEXIST; the library's EPERM came first before
+linkonto() {
+    local d=$1 pre=$2; shift 2
+    mkdir -m 0777 "$d/lk" && echo x >"$d/lk/rf" && $pre chown 0:0 "$d/lk/rf" && $pre chmod 0600 "$d/lk/rf"
+    "$@" "$PYTHON" -c "
+import errno, os
+os.mkfifo('$d/lk/q')
+try: os.link('$d/lk/rf', '$d/lk/q'); print('OK')
+except OSError as e: print(errno.errorcode[e.errno])"
+}
+want=$(linkonto "$T/local" "" as_user env)
+expect_eq "link onto a FIFO's name, refused by protected hardlinks: $want" \
+    "$(linkonto "$MNT/share" with_lib_refuse as_user env LD_PRELOAD="$LIB $REFUSE")" "$want"
