@@ -25,17 +25,18 @@ static int is_dir(int fd)
 
 /* O_CREAT without O_EXCL: did this call create the file? Asked with O_EXCL
  * first (one extra request, only when it exists). */
-static int open_create(const struct vbf_where *w, int d, const char *p, int fl, mode_t m, int *created)
+static int open_create(const struct vbf_where *w, int d, const char *p, int fl, mode_t m, int *created,
+		       struct vbf_where *walked)
 {
-	int fd = vbf_refuse_open(w, d, p, fl | O_EXCL, m, call_openat, NULL);
+	int fd = vbf_refuse_open(w, d, p, fl | O_EXCL, m, call_openat, NULL, walked);
 	*created = fd >= 0;
 	if (fd >= 0 || errno != EEXIST)
 		return fd;
 	/* The name exists: opened as it is. ENOENT then is a symlink whose
 	 * target is missing, which O_CREAT makes. */
-	fd = vbf_refuse_open(w, d, p, fl & ~O_CREAT, m, call_openat, NULL);
+	fd = vbf_refuse_open(w, d, p, fl & ~O_CREAT, m, call_openat, NULL, walked);
 	if (fd < 0 && errno == ENOENT) {
-		fd = vbf_refuse_open(w, d, p, fl, m, call_openat, NULL);
+		fd = vbf_refuse_open(w, d, p, fl, m, call_openat, NULL, walked);
 		*created = fd >= 0;
 	} else if (fd >= 0 && (fl & O_ACCMODE) == O_RDONLY && is_dir(fd)) {
 		/* O_CREAT on a directory: EISDIR (for writing the open without
@@ -63,6 +64,7 @@ static int truncate_late(int fd)
 int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 {
 	int fd, created;
+	struct vbf_where walked = {.idx = -1};
 	/* O_TRUNC through a name that may not be its object's own: opened
 	 * without it, judged by the object, then truncated (own.h) */
 	int late = vbf_open_trunc_after(w, p, fl), ofl = late ? fl & ~O_TRUNC : fl;
@@ -72,9 +74,9 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 		return -1;
 	int wtok = vbf_cache_write_begin(w, vbf_open_writes(fl));
 	if ((ofl & O_CREAT) && !(ofl & O_EXCL))
-		fd = open_create(w, d, p, ofl, m, &created);
+		fd = open_create(w, d, p, ofl, m, &created, &walked);
 	else {
-		fd = vbf_refuse_open(w, d, p, ofl, m, call_openat, NULL);
+		fd = vbf_refuse_open(w, d, p, ofl, m, call_openat, NULL, &walked);
 		created = fd >= 0 && creates(ofl) && (ofl & O_EXCL || (ofl & O_TMPFILE) == O_TMPFILE);
 	}
 	if (fd >= 0 && !created && vbf_may_opened(w, p, ofl, fd))
@@ -90,8 +92,10 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 			vbf_op_write_open(w, fd);
 	}
 	vbf_cache_write_end(wtok, fd, w);
-	if (fd < 0) /* a directory the symlinks led through, not searchable */
-		vbf_missing_searched_at(w, NULL, d, p, !(fl & O_NOFOLLOW));
+	/* a directory the symlinks led through, not searchable: along the
+	 * name the redirect's walk ended at when it made one */
+	if (fd < 0)
+		vbf_missing_searched_at(w, walked.idx >= 0 && walked.key ? &walked : NULL, d, p, !(fl & O_NOFOLLOW));
 	return fd;
 }
 

@@ -45,7 +45,7 @@ const struct vbf_where *vbf_where_record(const struct vbf_where *w, int dirfd, c
 static int writes(int fl) { return (fl & O_ACCMODE) != O_RDONLY || (fl & O_TRUNC); }
 
 int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode,
-		    vbf_open_call call, void *ctx)
+		    vbf_open_call call, void *ctx, struct vbf_where *walked)
 {
 	char local[VBF_REDIRECT_CAP];
 	struct vbf_where cw;
@@ -85,7 +85,8 @@ int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int 
 		BUSY_AGAIN(fd, call(ctx, dirfd, path, flags, mode));
 	int found;
 	if (fd < 0 && errno == ENOENT &&
-	    (found = vbf_redirect_after_enoent(w, dirfd, path, !(flags & O_NOFOLLOW), flags & O_CREAT ? NULL : local)) >= 0) {
+	    (found = vbf_redirect_after_enoent(w, dirfd, path, !(flags & O_NOFOLLOW), flags & O_CREAT ? NULL : local,
+						walked)) >= 0) {
 		if (found == 0)
 			fd = REAL(openat)(AT_FDCWD, local, flags & ~O_DIRECT, 0);
 		else
@@ -231,7 +232,7 @@ static int dir_leads_to_object(int d, const char *p, const struct vbf_where *pw)
 {
 	char dir[VBF_PATH_CAP];
 	const char *base, *slash;
-	struct vbf_where w, r;
+	struct vbf_where w;
 	vbf_refuse_split(p, dir, sizeof dir, &base);
 	/* the directory's key is the name's without its last component: no
 	 * classification more */
@@ -241,7 +242,8 @@ static int dir_leads_to_object(int d, const char *p, const struct vbf_where *pw)
 	memcpy(w.buf, pw->key, (size_t)(slash - pw->key));
 	w.buf[slash - pw->key] = 0;
 	w.key = w.buf;
-	return vbf_redirect_found(&w, d, dir, 1, &r) || vbf_redirect_below_name(&w, d, dir, 1);
+	char obj[VBF_REDIRECT_CAP];
+	return vbf_redirect_after_enoent(&w, d, dir, 1, obj, NULL) >= 0; /* one walk for both questions */
 }
 
 /* Is a path of a rename that answered ENOENT through a redirected object?

@@ -31,9 +31,12 @@ typedef int (*vbf_open_call)(void *ctx, int dirfd, const char *path, int flags, 
 /* An open on the share `w` names: the store's own files are ENOENT, a
  * redirected FIFO/socket is opened where it lives, O_DIRECT refused with
  * EINVAL is dropped, a busy open for writing is retried. `call` makes the
- * program's open with the given flags. */
+ * program's open with the given flags. `walked` (NULL: not wanted): after
+ * an ENOENT, the name the kernel's walk ended at, as
+ * vbf_redirect_after_enoent gives it. */
 int vbf_refuse_open(const struct vbf_where *w, int dirfd, const char *path, int flags, mode_t mode,
-		    vbf_open_call call, void *ctx);
+		    vbf_open_call call, void *ctx,
+		    struct vbf_where *walked);
 
 /* fcntl(fd, F_SETFL, flags) with O_DIRECT: `fn` is the real fcntl. */
 int vbf_refuse_setfl(int (*fn)(int, int, ...), int fd, int flags);
@@ -116,9 +119,11 @@ int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path
  * 1 when a directory on its way is one, of the name as written or of the
  * name its symlinks lead to (b -> fifo/x: the kernel's ENOTDIR); else -1.
  * `buf` NULL: only the second question. The kernel's walk is made once
- * for both. Keeps errno. */
+ * for both; `walked` (NULL: not wanted) gets the name it ended at, idx -1
+ * when none was made, so a later question about the same missing name
+ * needs no walk of its own. Keeps errno. */
 int vbf_redirect_after_enoent(const struct vbf_where *w, int dirfd, const char *path, int follow,
-			      char buf[VBF_REDIRECT_CAP]);
+			      char buf[VBF_REDIRECT_CAP], struct vbf_where *walked);
 /* The name objects made or found at (dirfd, path), lexically `w`, are
  * kept under: where symlinks may lie on the way (and at the end when
  * `follow`), the name the kernel's walk ends at, in `tmp`; else `w`. Every
@@ -131,10 +136,6 @@ const struct vbf_where *vbf_redirect_canon(const struct vbf_where *w, int dirfd,
  * vbf_redirect_resolved); NULL when neither leads to one. Keeps errno. */
 const struct vbf_where *vbf_redirect_found(const struct vbf_where *w, int dirfd, const char *path, int follow,
 					   struct vbf_where *tmp);
-/* Is a directory on the way of (dirfd, path), lexically `w`, a redirected
- * object: of the name as written, or of the name its symlinks lead to
- * (b -> fifo/x), as the kernel's ENOTDIR? Keeps errno. */
-int vbf_redirect_below_name(const struct vbf_where *w, int dirfd, const char *path, int follow);
 
 /* Create side, for bind: the local name for share path (dirfd, path), its
  * directory made and checked. 0, or -1 with errno as the refused call

@@ -450,20 +450,22 @@ int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *p
 }
 
 int vbf_redirect_after_enoent(const struct vbf_where *w, int dirfd, const char *path, int follow,
-			      char buf[VBF_REDIRECT_CAP])
+			      char buf[VBF_REDIRECT_CAP], struct vbf_where *out)
 {
-	struct vbf_where r;
+	struct vbf_where own, *r = out ? out : &own;
 	int saved = errno, res = -1;
+	r->idx = -1;
+	r->key = NULL;
 	/* the walk costs the share what the failed call did: once, not once
 	 * per question */
 	int walked = -2;
 	if (buf && (vbf_redirect_lookup(w, buf) == 0 ||
-		    ((walked = vbf_redirect_resolved(w, dirfd, path, follow, &r)) >= 0 &&
-		     vbf_redirect_lookup(&r, buf) == 0)))
+		    ((walked = vbf_redirect_resolved(w, dirfd, path, follow, r)) >= 0 &&
+		     vbf_redirect_lookup(r, buf) == 0)))
 		res = 0;
 	else if (vbf_redirect_below(w) ||
-		 ((walked == -2 ? vbf_redirect_resolved(w, dirfd, path, follow, &r) : walked) >= 0 &&
-		  vbf_redirect_below(&r)))
+		 ((walked == -2 ? vbf_redirect_resolved(w, dirfd, path, follow, r) : walked) >= 0 &&
+		  vbf_redirect_below(r)))
 		res = 1;
 	errno = saved;
 	return res;
@@ -516,7 +518,7 @@ const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, co
 		return NULL;
 	int saved = errno;
 	const char *res = NULL;
-	int found = vbf_redirect_after_enoent(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf);
+	int found = vbf_redirect_after_enoent(w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf, NULL);
 	if (found == 0)
 		res = buf;
 	else if (found == 1)
