@@ -88,14 +88,14 @@ static int setup(void **s)
 static void t_open_plain(void **s)
 {
 	struct script sc = {.n = 1, .err = {0}};
-	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDONLY, 0, scripted, &sc), 100);
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDONLY, 0, scripted, &sc, NULL), 100);
 	assert_int_equal(sc.calls, 1);
 }
 
 static void t_open_odirect_dropped(void **s)
 {
 	struct script sc = {.n = 2, .err = {EINVAL, 0}};
-	int fd = vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR | O_DIRECT, 0, scripted, &sc);
+	int fd = vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR | O_DIRECT, 0, scripted, &sc, NULL);
 	assert_int_equal(fd, 101);
 	assert_int_equal(sc.flags[1], O_RDWR);
 }
@@ -105,14 +105,14 @@ static void t_open_odirect_excl_create(void **s)
 	/* the refused exclusive create made the file: the retry must not say EEXIST */
 	struct script sc = {.n = 2, .err = {EINVAL, 0}};
 	int fl = O_RDWR | O_CREAT | O_EXCL | O_DIRECT;
-	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", fl, 0600, scripted, &sc), 101);
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", fl, 0600, scripted, &sc, NULL), 101);
 	assert_int_equal(sc.flags[1], O_RDWR | O_CREAT);
 }
 
 static void t_open_einval_without_odirect_stays(void **s)
 {
 	struct script sc = {.n = 1, .err = {EINVAL}};
-	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR, 0, scripted, &sc), -1);
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR, 0, scripted, &sc, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(sc.calls, 1);
 }
@@ -120,7 +120,7 @@ static void t_open_einval_without_odirect_stays(void **s)
 static void t_open_busy_writer_retried(void **s)
 {
 	struct script sc = {.n = 3, .err = {ETXTBSY, EBUSY, 0}};
-	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_WRONLY | O_TRUNC, 0, scripted, &sc), 102);
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_WRONLY | O_TRUNC, 0, scripted, &sc, NULL), 102);
 	assert_int_equal(nslept, 2);
 	assert_int_equal(slept[0], 10);
 	assert_int_equal(slept[1], 20);
@@ -129,7 +129,7 @@ static void t_open_busy_writer_retried(void **s)
 static void t_open_busy_reader_not_retried(void **s)
 {
 	struct script sc = {.n = 1, .err = {ETXTBSY}};
-	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDONLY, 0, scripted, &sc), -1);
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDONLY, 0, scripted, &sc, NULL), -1);
 	assert_int_equal(errno, ETXTBSY);
 	assert_int_equal(nslept, 0);
 }
@@ -140,7 +140,7 @@ static void t_open_busy_gives_up(void **s)
 	for (int i = 0; i < 16; i++)
 		sc.err[i] = ETXTBSY;
 	vbf_cfg.retry_ms = 100;
-	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR, 0, scripted, &sc), -1);
+	assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR, 0, scripted, &sc, NULL), -1);
 	assert_int_equal(errno, ETXTBSY);
 	long total = 0;
 	for (int i = 0; i < nslept; i++)
@@ -154,7 +154,7 @@ static void t_open_real_errors_stay(void **s)
 	int errs[] = {ENOSPC, EACCES, ENOENT, EROFS};
 	for (unsigned i = 0; i < sizeof errs / sizeof errs[0]; i++) {
 		struct script sc = {.n = 1, .err = {errs[i]}};
-		assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR | O_CREAT | O_DIRECT, 0644, scripted, &sc),
+		assert_int_equal(vbf_refuse_open(&nowhere, AT_FDCWD, "f", O_RDWR | O_CREAT | O_DIRECT, 0644, scripted, &sc, NULL),
 				 -1);
 		assert_int_equal(errno, errs[i]);
 		assert_int_equal(sc.calls, 1);
