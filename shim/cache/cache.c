@@ -490,7 +490,12 @@ int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q)
 				break;
 			struct vbf_cval buf;
 			const struct vbf_cval *v = find(q, now, &buf);
-			if (v && v->seq <= s0 && answer(v, st, NULL, 0) == VBF_CACHE_HIT)
+			/* a directory only: a file replaced or rewritten outside the
+			 * library since the entry was filled is another size under
+			 * the same name, and a program reads st_size bytes of the
+			 * descriptor (a compiler, mmap), where a stale stat by name
+			 * is only a stale answer (docs/design.md, "Descriptors") */
+			if (v && v->seq <= s0 && S_ISDIR(v->st.st_mode) && answer(v, st, NULL, 0) == VBF_CACHE_HIT)
 				rc = VBF_CACHE_HIT;
 			leave();
 		}

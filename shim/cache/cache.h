@@ -11,8 +11,9 @@
  *     /dev/shm page of generations, one atomic load per level);
  *   - no process under the library has the name open for writing (a shared
  *     per-bucket count, since write(2) is not interposed).
- * An fstat of a descriptor opened on a share is answered, and filled, under
- * the name the kernel gives the descriptor (vbf_cache_fd_lookup); names
+ * An fstat of a descriptor opened on a share fills, and for a directory is
+ * answered, under the name the kernel gives the descriptor
+ * (vbf_cache_fd_lookup); names
  * relative to such a descriptor are too, under the name /proc gives it.
  *
  * Hash collisions only ever cost a miss. Nothing on the hit path allocates
@@ -64,7 +65,7 @@ int vbf_cache_lookup(int dirfd, const char *path, int follow, struct stat *st, s
  * every header it opened is then a hit for make's stat of the same header
  * (bench/results.md, "Where the requests go").
  * vbf_cache_fd_lookup first asks for the lstat entry of that name: HIT
- * (st filled) only for an entry filled before the lookup began, so that it
+ * (st filled) only for a directory's entry filled before the lookup began, so that it
  * described what the name held when /proc named it, the descriptor's
  * object; else as vbf_cache_fd_begin. */
 int vbf_cache_fd_begin(struct vbf_cq *q);
