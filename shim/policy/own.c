@@ -29,7 +29,7 @@ static int target_stat(int dirfd, const char *path, int flags, struct stat *st, 
  * the walk, whose answer then fills the cache under a name that is the
  * object's own. */
 static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, int flags, struct stat *st,
-		      struct vbf_where *w)
+		      struct vbf_where *w, int *cached)
 {
 	struct vbf_cq q;
 	int c = lex && !(flags & AT_EMPTY_PATH)
@@ -40,6 +40,7 @@ static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, 
 		w->key = NULL;
 		return vbf_fail(ENOENT);
 	}
+	*cached = c == VBF_CACHE_HIT;
 	if (c == VBF_CACHE_HIT) {
 		w->idx = lex->idx;
 		memcpy(w->buf, lex->buf, sizeof w->buf);
@@ -51,6 +52,22 @@ static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, 
 	    !strcmp(w->key, lex->key))
 		vbf_cache_fill(&q, r, st);
 	return r;
+}
+
+/* The record of a chown or chmod of `st`, the object `w` names. From an
+ * answer of the cache (known_stat), its fingerprint is the type only: the
+ * answer may be up to the TTL old, and a file replaced outside the library
+ * since (saved on the host) has another inode number, which would leave
+ * the record of an acknowledged call matching nothing. */
+static void record(const struct vbf_where *w, const struct stat *st, int cached, const struct vbf_rec *rec)
+{
+	int saved = errno;
+	struct vbf_fp fp = {.type = st->st_mode & S_IFMT};
+	if (cached)
+		vbf_store_put_fp(w->idx, w->key, &fp, rec);
+	else
+		vbf_store_put(w->idx, w->key, st, rec);
+	errno = saved;
 }
 
 /* What a share does with a chown it accepts (returns 0 from), learned once
@@ -173,7 +190,8 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 {
 	struct stat st;
 	struct vbf_where w;
-	if (known_stat(lex, dirfd, path, flags, &st, &w)) {
+	int cached = 0;
+	if (known_stat(lex, dirfd, path, flags, &st, &w, &cached)) {
 		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
 		 * first below a directory the caller may not search */
 		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
@@ -231,7 +249,7 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 	/* the cache holds real answers, which a chown not sent left as they
 	 * were: its entry stays (the record reaches every process by the
 	 * store's own counter) */
-	vbf_store_put(w.idx, w.key, &st, &rec);
+	record(&w, &st, cached, &rec);
 	vbf_count(VBF_C_CHOWN);
 	vbf_log_once(VBF_EV_CHOWN, VBF_INFO, "chown on a share recorded (%s)", w.key);
 	return 0;
@@ -260,7 +278,8 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 {
 	struct stat st;
 	struct vbf_where w;
-	if (known_stat(lex, dirfd, path, flags, &st, &w)) {
+	int cached = 0;
+	if (known_stat(lex, dirfd, path, flags, &st, &w, &cached)) {
 		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
 		return -1;
 	}
@@ -290,7 +309,7 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 		rec.uid = old.uid;
 		rec.gid = old.gid;
 	}
-	vbf_store_put(w.idx, w.key, &st, &rec);
+	record(&w, &st, cached, &rec);
 	vbf_cache_changed_key(w.idx, w.key);
 	vbf_count(VBF_C_CHMOD);
 	vbf_log_once(VBF_EV_CHMOD, VBF_INFO, "chmod on a share recorded (%s)", w.key);

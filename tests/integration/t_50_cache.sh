@@ -220,6 +220,22 @@ else fail "a recorded chown costs more than its record" "$((both - only)) reques
 expect_out "the recorded owners are shown" "1001 1040" with_lib "$PYTHON" -c "
 import os; print(os.lstat('$MNT/at/f1').st_uid, os.lstat('$MNT/at/f40').st_uid)"
 
+# --- a chown or chmod judged from the cache, of a file replaced outside
+# the library (saved on the host) since the entry was filled: the record of
+# the acknowledged call still shows (on the code before, it was keyed to
+# the old file's inode number and shown nowhere: "0 640", "0 640")
+echo old >"$MNT/at/r1"
+expect_out "a recorded chown of a file replaced outside the library since its stat" "1234 640 1234 640" \
+    env VBOXFIX_TTL_MS=600000 LD_PRELOAD="$LIB" "$PYTHON" -c "
+import os, subprocess
+f = '$MNT/at/r1'
+os.lstat(f); os.lstat(f)
+subprocess.run(['env', '-u', 'LD_PRELOAD', 'sh', '-c', 'echo new >$SRC/at/r1.tmp && mv $SRC/at/r1.tmp $SRC/at/r1'], check=True)
+os.lchown(f, 1234, 1234); os.chmod(f, 0o640)
+s = os.lstat(f)
+c = subprocess.run(['stat', '-c', '%u %a', f], capture_output=True, text=True).stdout.strip()
+print(s.st_uid, oct(s.st_mode & 0o777)[2:], c)"
+
 # --- outside changes: within the TTL
 expect_out "a change in the backing directory is seen once the TTL passed" "3 3 10" \
     env VBOXFIX_TTL_MS=300 LD_PRELOAD="$LIB" "$PYTHON" -c "
