@@ -100,6 +100,15 @@ static void remove_stale_tmp(const char *path)
  * files"). */
 
 #define SEEN 0x80000000u /* in rec.flags during prune_made only: listed */
+/* Directories one compaction lists at most. Every made record's directory
+ * is looked at, the names of files that exist too, and all of it under
+ * the exclusive lock, which other processes' appends wait for (10 s at
+ * most, then memory only): 10,000 directories made 70,405 requests and
+ * 2-3 s on the test share, where the compaction itself makes about 600.
+ * The rest waits for later compactions, which start elsewhere (a record
+ * is only dropped when two looks at its directory missed it, however far
+ * apart). */
+#define PRUNE_DIRS 256
 
 struct dir_seen {
 	UT_hash_handle hh;
@@ -146,8 +155,9 @@ static size_t log_root(const struct vbf_store *s, char *out, size_t cap)
 	return !strcmp(out, "/") ? 0 : rl; /* "/" + key: no doubled slash */
 }
 
-/* Was the directory of e listed, and could it be? Listed now if not. */
-static int dir_listed(struct prune *p, struct dir_seen **dirs, const struct vbf_ent *e)
+/* Was the directory of e listed, and could it be? Listed now if not, and
+ * -1 when this compaction has listed PRUNE_DIRS already. */
+static int dir_listed(struct prune *p, struct dir_seen **dirs, unsigned *ndirs, const struct vbf_ent *e)
 {
 	const char *sl = memrchr(e->key, '/', e->klen);
 	size_t dl = sl ? (size_t)(sl - e->key) : 0;
@@ -155,8 +165,11 @@ static int dir_listed(struct prune *p, struct dir_seen **dirs, const struct vbf_
 	HASH_FIND(hh, *dirs, e->key, dl, d);
 	if (d)
 		return d->ok;
+	if (*ndirs >= PRUNE_DIRS)
+		return -1;
 	if (!(d = vbf_arena_alloc(sizeof *d + dl + 1)))
 		return 0;
+	++*ndirs;
 	memcpy(d->key, e->key, dl);
 	d->key[dl] = 0;
 	d->klen = (uint16_t)dl;
@@ -181,32 +194,57 @@ static int missing(struct prune *p, const struct vbf_ent *e)
 
 /* Log held exclusively, table read to its end. The number of records
  * changed or dropped. */
+/* One made record looked for: 1 when changed or dropped. A record whose
+ * directory is over the budget is left as it is (its SEEN cannot be set:
+ * only a listing of its directory sets it). */
+static int prune_one(struct prune *p, struct dir_seen **dirs, unsigned *ndirs, struct vbf_ent *e)
+{
+	if (!vbf_ent_dormant(e))
+		return 0;
+	uint32_t was = e->rec.flags;
+	int listed = dir_listed(p, dirs, ndirs, e);
+	if (listed < 0)
+		return 0;
+	if (!listed || (e->rec.flags & SEEN) || !missing(p, e)) {
+		e->rec.flags &= ~(SEEN | VBF_REC_GONE);
+	} else if (e->rec.flags & VBF_REC_GONE) {
+		struct vbf_op op = {.type = VBF_OP_FORGET, .key = e->key, .klen = e->klen};
+		vbf_store_apply(p->s, &op);
+		return 1;
+	} else {
+		e->rec.flags |= VBF_REC_GONE;
+	}
+	return e->rec.flags != was;
+}
+
 static int prune_made(struct vbf_store *s)
 {
 	struct prune *p = vbf_arena_alloc(sizeof *p);
 	struct dir_seen *dirs = NULL, *d, *dt;
 	struct vbf_ent *e, *t;
 	int changed = 0;
+	unsigned ndirs = 0, n = HASH_COUNT(s->tab);
 	if (!p)
 		return 0;
 	p->s = s;
 	p->rlen = log_root(s, p->path, sizeof p->path);
-	HASH_ITER(hh, s->tab, e, t) {
-		if (!vbf_ent_dormant(e))
-			continue;
-		uint32_t was = e->rec.flags;
-		if (!dir_listed(p, &dirs, e) || (e->rec.flags & SEEN) || !missing(p, e)) {
-			e->rec.flags &= ~(SEEN | VBF_REC_GONE);
-		} else if (e->rec.flags & VBF_REC_GONE) {
-			struct vbf_op op = {.type = VBF_OP_FORGET, .key = e->key, .klen = e->klen};
-			vbf_store_apply(s, &op);
-			changed++;
-			continue;
-		} else {
-			e->rec.flags |= VBF_REC_GONE;
-		}
-		changed += e->rec.flags != was;
-	}
+	/* from a place the clock picks, around the table once: what the
+	 * budget leaves out now comes first another time (the log's size
+	 * alone stays the same while only marks change). Only the record in
+	 * hand is ever dropped, and only at or after `start` on the first
+	 * pass, so the entries before it are the same ones on the second. */
+	struct timespec ts = {0, 0};
+	REAL(clock_gettime)(CLOCK_MONOTONIC, &ts);
+	unsigned start = n ? (unsigned)((s->pos + (uint64_t)ts.tv_nsec / 1000) % n) : 0, i = 0;
+	HASH_ITER(hh, s->tab, e, t)
+		if (i++ >= start)
+			changed += prune_one(p, &dirs, &ndirs, e);
+	i = 0;
+	HASH_ITER(hh, s->tab, e, t)
+		if (i++ < start)
+			changed += prune_one(p, &dirs, &ndirs, e);
+		else
+			break;
 	HASH_ITER(hh, dirs, d, dt) {
 		HASH_DEL(dirs, d);
 		vbf_arena_free(d, sizeof *d + d->klen + 1);

@@ -234,6 +234,40 @@ static void t_compaction_prunes(void **st)
 	assert_int_equal(mode_of(0, "sub/r"), 0600);
 }
 
+/* made records in more directories than one compaction lists
+ * (store_compact.c, PRUNE_DIRS): each compaction looks at a part, under
+ * the exclusive lock, and the rest is dropped by later ones. On the code
+ * before, the first two compactions listed all 300 directories and
+ * dropped all 300 records. */
+static void t_prune_budget(void **st)
+{
+	vbf_store_open(0, root, NULL);
+	struct stat a = reg(10);
+	char k[64], d[160];
+	enum { N = 300 };
+	for (int i = 0; i < N; i++) {
+		snprintf(d, sizeof d, "%s/d%d", root, i);
+		assert_int_equal(mkdir(d, 0700), 0);
+		snprintf(k, sizeof k, "d%d/f", i);
+		touch(k);
+		vbf_store_put_made(0, k, &a, &R600);
+		gone(k);
+		vbf_store_unlinked(0, k);
+	}
+	int left = N, rounds = 0;
+	for (; left && rounds < 30; rounds++) {
+		assert_int_equal(vbf_store_compact(0), 0);
+		left = 0;
+		for (int i = 0; i < N; i++) {
+			snprintf(k, sizeof k, "d%d/f", i);
+			left += mode_of(0, k) != 0;
+		}
+		if (rounds == 1)
+			assert_true(left >= N - 256); /* two looks each, 256 at most */
+	}
+	assert_int_equal(left, 0);
+}
+
 /* the mark of the last compaction: a log of live, dormant records is
  * compacted again when it has doubled, not at every append */
 static void t_growth_trigger(void **st)
@@ -303,6 +337,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_changed_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_rename_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_compaction_prunes, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_prune_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_growth_trigger, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_hold, setup, teardown),
 	};
