@@ -23,12 +23,21 @@ struct linux_dirent64 {
  * the store's lock, the library's own listing hides store files, and glibc
  * has no getdents64 before 2.30). A
  * non-zero return stops the walk and is returned; -1 when the directory
- * cannot be read. */
-static int each_name(const char *dir, int (*fn)(void *, int, const char *), void *arg)
+ * cannot be read. `exact`: only where no symlink leads there (the name
+ * /proc gives it is `dir`): a made record's key comes from a log anyone
+ * may write, and through a symlink on the share (`x -> /root/private`) a
+ * compaction by a privileged process would list names outside the share
+ * and tell, by keeping or dropping the record, whether one exists. */
+static int each_name(const char *dir, int exact, int (*fn)(void *, int, const char *), void *arg)
 {
-	int dfd = (int)RAW(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	char got[PATH_MAX];
+	int dfd = (int)RAW(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (exact ? O_NOFOLLOW : 0), 0);
 	if (dfd < 0)
 		return -1;
+	if (exact && (vbf_fd_path(dfd, got, sizeof got) < 0 || strcmp(got, dir))) {
+		RAW(SYS_close, dfd, 0, 0, 0);
+		return -1;
+	}
 	_Alignas(8) char buf[4096];
 	long n;
 	int r = 0;
@@ -81,7 +90,7 @@ static void remove_stale_tmp(const char *path)
 	struct tmp_match m;
 	split(path, dir, sizeof dir, &m.base);
 	m.blen = strlen(m.base);
-	each_name(dir, unlink_tmp, &m);
+	each_name(dir, 0, unlink_tmp, &m);
 }
 
 /* ---- dormant made records ---- */
@@ -176,7 +185,7 @@ static int dir_listed(struct prune *p, struct dir_seen **dirs, unsigned *ndirs, 
 	memcpy(p->key, e->key, dl);
 	p->dlen = dl;
 	int n = snprintf(p->path + p->rlen, sizeof p->path - p->rlen, "%s%s", dl ? "/" : "", d->key);
-	d->ok = n >= 0 && (size_t)n < sizeof p->path - p->rlen && each_name(p->path[0] ? p->path : "/", mark_listed, p) == 0;
+	d->ok = n >= 0 && (size_t)n < sizeof p->path - p->rlen && each_name(p->path[0] ? p->path : "/", 1, mark_listed, p) == 0;
 	HASH_ADD(hh, *dirs, key[0], d->klen, d);
 	return d->ok;
 }
@@ -441,12 +450,12 @@ static void put_back(struct vbf_store *s)
 int vbf_file_rmdir_root(struct vbf_store *s, int (*again)(void *), void *arg)
 {
 	/* only the store's files left, or ENOTEMPTY stands and nothing moves */
-	if (each_name(s->root, foreign_entry, NULL) != 0)
+	if (each_name(s->root, 0, foreign_entry, NULL) != 0)
 		return -1;
 	int ours = s->intkey[0] && !strchr(s->intkey, '/');
 	if (ours && take_current(s, 1) < 0)
 		return -1;
-	if (ours && each_name(s->root, foreign_entry, NULL) != 0) {
+	if (ours && each_name(s->root, 0, foreign_entry, NULL) != 0) {
 		vbf_file_unlock(s);
 		return -1;
 	}
@@ -465,7 +474,7 @@ int vbf_file_rmdir_root(struct vbf_store *s, int (*again)(void *), void *arg)
 		REAL(close)(s->fd);
 		s->fd = -1;
 	}
-	each_name(s->root, unlink_store_file, NULL);
+	each_name(s->root, 0, unlink_store_file, NULL);
 	int r = again(arg), e = errno;
 	if (ours && r < 0) {
 		put_back(s); /* something appeared meanwhile: every record stays */

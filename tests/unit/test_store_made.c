@@ -268,6 +268,35 @@ static void t_prune_budget(void **st)
 	assert_int_equal(left, 0);
 }
 
+/* a made record's key through a symlink on the share, to a directory
+ * elsewhere (anyone can write such records into the log): compaction does
+ * not list or look up names there, so whether a record survives tells
+ * nothing of what lies outside the share. On the code before, the record
+ * of the missing name was dropped and the other kept. */
+static void t_prune_no_symlinks(void **st)
+{
+	char out[160], p[200], q[200];
+	snprintf(out, sizeof out, "%s-out", root);
+	assert_int_equal(mkdir(out, 0700), 0);
+	snprintf(p, sizeof p, "%s/present", out);
+	int fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(q, sizeof q, "%s/x", root);
+	assert_int_equal(symlink(out, q), 0);
+	vbf_store_open(0, root, NULL);
+	struct stat a = reg(10);
+	vbf_store_put_made(0, "x/present", &a, &R600);
+	vbf_store_put_made(0, "x/absent", &a, &R600);
+	assert_int_equal(vbf_store_compact(0), 0);
+	assert_int_equal(vbf_store_compact(0), 0);
+	assert_int_equal(vbf_store_compact(0), 0);
+	assert_int_equal(mode_of(0, "x/present"), 0600);
+	assert_int_equal(mode_of(0, "x/absent"), 0600);
+	unlink(p);
+	rmdir(out);
+}
+
 /* the mark of the last compaction: a log of live, dormant records is
  * compacted again when it has doubled, not at every append */
 static void t_growth_trigger(void **st)
@@ -338,6 +367,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_rename_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_compaction_prunes, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_prune_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_prune_no_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_growth_trigger, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_hold, setup, teardown),
 	};
