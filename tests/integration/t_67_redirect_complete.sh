@@ -142,6 +142,41 @@ else
     skip "a held name in a directory presented 0555" "no test user"
 fi
 
+# another user and FIFOs kept off the share in directories presented not
+# writable (root's 0555) or sticky (root's 01755): the presented mode and
+# the sticky rule judge them as the files they are (the share has nothing
+# under their names), and an O_CREAT open of an existing one needs no
+# permission to make a name
+fifoperm() {
+    local d=$1 pre=$2
+    LD_PRELOAD="$pre" "$PYTHON" -c "
+import os
+os.chdir('$d'); os.mkdir('fro'); os.mkdir('fst'); os.mkdir('fw')
+os.mkfifo('fro/p'); os.mkfifo('fro/q'); os.mkfifo('fst/p')
+for n in ('fro', 'fst'):
+    os.chown(n, 0, 0)  # recorded: root's to every user, not each caller's own
+os.chmod('fw', 0o777); os.chmod('fro', 0o555); os.chmod('fst', 0o1755)"
+    as_user env LD_PRELOAD="$pre" "$PYTHON" -c "
+import errno, os
+os.chdir('$d')
+def call(fn):
+    try:
+        fn(); return 'OK'
+    except OSError as e:
+        return errno.errorcode[e.errno]
+os.mkfifo('fw/mine')
+print(call(lambda: os.link('fw/mine', 'fro/m')), call(lambda: os.rename('fro/p', 'fro/r')),
+      call(lambda: os.rmdir('fro/q')), call(lambda: os.unlink('fro/q')),
+      call(lambda: os.close(os.open('fst/p', os.O_RDONLY | os.O_CREAT | os.O_NONBLOCK, 0o644))))"
+}
+if ensure_test_user >/dev/null 2>&1; then
+    want=$(fifoperm "$T/local" "")
+    expect_eq "FIFOs in root's 0555 and 01755 directories, another user: $want" \
+        "$(fifoperm "$MNT/share" "$LIB $REFUSE")" "$want"
+else
+    skip "FIFOs in directories presented not writable" "no test user"
+fi
+
 # link() onto a FIFO's name by a user the kernel would refuse the link to
 # (protected hardlinks: root's 0600 file): the kernel looks the new name up
 # first, EEXIST; the library's EPERM came first before
