@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* An open or mkdir on a share, of a name the wrapper classified
+/* An open, opendir or mkdir on a share, of a name the wrapper classified
  * (wrap_open.c). An open: the presented owner and mode, what the share
  * refuses (refuse.h), whether this call created the file (only then is the
  * program's mode its mode), the descriptor noted and the cache told of
