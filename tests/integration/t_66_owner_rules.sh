@@ -16,7 +16,11 @@
 # (the kernel's EPERM: B is not the share's real owner), "... from a setgid
 # parent" and the ones marked (guard). The last block, through symlinks
 # inside the share (and "." through a descriptor), failed before the
-# target's record judged such calls: 13 of 16, the 3 guards aside.
+# target's record judged such calls: 13 of 16, the 3 guards aside. "a
+# listing of A's 0700 directory by uid B" through a symlink failed before
+# opendir was judged by its directory, and "a link into a missing directory
+# whose name had a 0444 record" before a link's new directory was looked up
+# first (EACCES).
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_lib
