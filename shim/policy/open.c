@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* An open or mkdir on a share, of a name the wrapper classified
+/* An open, opendir or mkdir on a share, of a name the wrapper classified
  * (wrap_open.c). An open: the presented owner and mode, what the share
  * refuses (refuse.h), whether this call created the file (only then is the
  * program's mode its mode), the descriptor noted and the cache told of
@@ -79,8 +79,11 @@ int vbf_op_open(struct vbf_where *w, int d, const char *p, int fl, mode_t m)
 		fd = vbf_refuse_open(w, d, p, ofl, m, call_openat, NULL, &walked);
 		created = fd >= 0 && creates(ofl) && (ofl & O_EXCL || (ofl & O_TMPFILE) == O_TMPFILE);
 	}
-	if (fd >= 0 && !created && vbf_may_opened(w, p, ofl, fd))
-		fd = -1;
+	int err;
+	if (fd >= 0 && !created && (err = vbf_may_opened(w, p, ofl, fd))) {
+		REAL(close)(fd);
+		fd = vbf_fail(err);
+	}
 	if (fd >= 0 && late && !created)
 		fd = truncate_late(fd);
 	if (fd >= 0) {
@@ -114,6 +117,27 @@ int vbf_op_mkdir(const struct vbf_where *w, int d, const char *p, mode_t m)
 	vbf_cache_changed_key(w->idx, w->key);
 	vbf_op_created(d, p, -1, m);
 	return r;
+}
+
+DIR *vbf_op_opendir(const struct vbf_where *w, const char *p)
+{
+	const int fl = O_RDONLY | O_DIRECTORY;
+	if (vbf_may_open(w, AT_FDCWD, p, fl))
+		return NULL;
+	DIR *d = REAL(opendir)(p);
+	if (!d) {
+		vbf_redirect_enoent_where(w, -1, AT_FDCWD, p, ENOTDIR); /* a redirected FIFO, socket */
+		return NULL;
+	}
+	/* through a symlink: the directory it leads to is judged (own.h) */
+	int err = vbf_may_opened(w, p, fl, dirfd(d));
+	if (err) {
+		REAL(closedir)(d);
+		errno = err;
+		return NULL;
+	}
+	vbf_fd_mark(dirfd(d), 1);
+	return d;
 }
 
 /* The open(2) flags of an fopen mode string ("r", "w+", "ax"...). */

@@ -52,6 +52,9 @@ int vbf_op_open(struct vbf_where *w, int dirfd, const char *path, int flags, mod
  * the call: libc opens out of our reach (open.c) */
 FILE *vbf_op_fopen(const struct vbf_where *w, FILE *(*fn)(const char *, const char *), const char *path,
 		   const char *mode);
+/* opendir of share name `w` (open.c): judged as an open for reading,
+ * and through a symlink by the directory it leads to (vbf_may_opened) */
+DIR *vbf_op_opendir(const struct vbf_where *w, const char *path);
 /* mkdirat(dirfd, path, mode) of share name `w` (open.c) */
 int vbf_op_mkdir(const struct vbf_where *w, int dirfd, const char *path, mode_t mode);
 
@@ -84,9 +87,10 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 /* After an open of (path) as `fd` that created nothing: the object's
  * record where the name is not its canonical one (a symlink, a symlinked
  * directory), which vbf_may_open could not see without a look; O_TRUNC is
- * judged before, by vbf_may_open. 0, or -1 with fd closed and errno
- * EACCES. No system call unless the share holds records and the name's
- * text does not show its canonical form (one readlink of /proc then). */
+ * judged before, by vbf_may_open. 0, or the errno (EACCES) to answer
+ * after closing `fd` (close or closedir: the caller's). No system call
+ * unless the share holds records and the name's text does not show its
+ * canonical form (one readlink of /proc then). */
 int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int fd);
 /* Should an O_TRUNC open for writing of (path) be made without O_TRUNC,
  * judged by vbf_may_opened, and then truncated (ftruncate)? Where the

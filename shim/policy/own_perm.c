@@ -15,6 +15,7 @@
 #include "config.h"
 #include "own_int.h"
 #include "real.h"
+#include "refuse.h"
 #include "rules.h"
 #include <sys/syscall.h>
 
@@ -45,13 +46,42 @@ static int begin(struct vbf_who *me, const struct vbf_where *w, const char *path
 	return !*err;
 }
 
-/* The real object of (dirfd, path) and its view: 0, or -1 when it is not
- * there (or not on a share) and the real call is left to answer. */
-static int real_view(int dirfd, const char *path, int follow, struct stat *st, struct vbf_view *v)
+/* A FIFO, socket or device kept off the share under the name `w`
+ * (refuse.h): the share has nothing there, yet the kernel of a local disk
+ * would find it (EEXIST, the sticky rule, the permission to remove it).
+ * It shows its real owner and mode, as a stat of it does. 0, or -1 with
+ * errno kept. Local lookups only, made on the way to a denial. */
+static int redirected_view(const struct vbf_where *w, int dirfd, const char *path, int follow, struct stat *st,
+			   struct vbf_view *v)
+{
+	char obj[VBF_REDIRECT_CAP];
+	struct vbf_where t;
+	const struct vbf_where *h;
+	int saved = errno;
+	if (!w || w->idx < 0 || !w->key || !(h = vbf_redirect_found(w, dirfd, path, follow, &t)) ||
+	    vbf_redirect_lookup(h, obj) != 0 || REAL(fstatat)(AT_FDCWD, obj, st, 0) != 0) {
+		errno = saved;
+		return -1;
+	}
+	v->uid = st->st_uid;
+	v->gid = st->st_gid;
+	v->mode = st->st_mode;
+	v->how = VBF_VIEW_RECORD;
+	v->link.flags = 0;
+	errno = saved;
+	return 0;
+}
+
+/* The real object of (dirfd, path), lexically `w`, and its view: 0, or -1
+ * when it is not there (or not on a share) and the real call is left to
+ * answer. */
+static int real_view(const struct vbf_where *w, int dirfd, const char *path, int follow, struct stat *st,
+		     struct vbf_view *v)
 {
 	struct vbf_where f;
-	if (REAL(fstatat)(dirfd, path, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
-	    vbf_where_stat(dirfd, path, follow, st, &f) < 0 || !f.key)
+	if (REAL(fstatat)(dirfd, path, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? redirected_view(w, dirfd, path, follow, st, v) : -1;
+	if (vbf_where_stat(dirfd, path, follow, st, &f) < 0 || !f.key)
 		return -1;
 	vbf_view_of(f.idx, f.key, st, v);
 	return 0;
@@ -131,7 +161,7 @@ int vbf_may_open(const struct vbf_where *w, int dirfd, const char *path, int fla
 	if (!file_no && !dir_no)
 		return 0; /* the common case: nothing more is asked */
 	struct stat st;
-	if (real_view(dirfd, path, follow, &st, &v)) {
+	if (real_view(w, dirfd, path, follow, &st, &v)) {
 		int gone = errno == ENOENT && parent_there(dirfd, path);
 		errno = saved;
 		return gone && dir_no ? vbf_fail(EACCES) : 0;
@@ -176,10 +206,7 @@ int vbf_may_opened(const struct vbf_where *w, const char *path, int flags, int f
 		}
 	}
 	errno = saved;
-	if (!err)
-		return 0;
-	REAL(close)(fd);
-	return vbf_fail(err);
+	return err;
 }
 
 int vbf_may_create(const struct vbf_where *w, int dirfd, const char *path)
@@ -218,7 +245,7 @@ static int delete_check(struct vbf_who *me, const struct vbf_where *w, int dirfd
 	if (!no_w && !sticky)
 		return 0;
 	struct stat st;
-	if (real_view(dirfd, path, 0, &st, &v))
+	if (real_view(w, dirfd, path, 0, &st, &v))
 		return errno == ENOENT && !must && no_w && parent_there(dirfd, path) ? EACCES : 0;
 	if (no_w)
 		return EACCES;
@@ -269,7 +296,7 @@ static int moved_dir_check(struct vbf_who *me, const struct vbf_where *wa, int f
 	struct stat pa, pb;
 	if (!parent_stat(fa, a, &pa) && !parent_stat(fb, b, &pb) && pa.st_dev == pb.st_dev && pa.st_ino == pb.st_ino)
 		return 0;
-	if (real_view(fa, a, 0, &st, &v) || !S_ISDIR(st.st_mode) || !parent_there(fb, b))
+	if (real_view(wa, fa, a, 0, &st, &v) || !S_ISDIR(st.st_mode) || !parent_there(fb, b))
 		return 0;
 	return vbf_rule_access(vbf_who_cred(me), v.uid, v.gid, v.mode, W_OK);
 }
@@ -369,9 +396,11 @@ int vbf_may_link(const struct vbf_where *wa, int fa, const char *a, const struct
 	if (!prot && !dir_no)
 		return 0;
 	struct stat st, sb;
-	/* the kernel's ENOENT for the source and EEXIST for the target first */
-	if (real_view(fa, a, (flags & AT_SYMLINK_FOLLOW) != 0, &st, &v) ||
-	    REAL(fstatat)(fb, b, &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+	/* the kernel's ENOENT for the source, then its lookup of the new
+	 * name: EEXIST, or ENOENT/ENOTDIR for a directory that is not there
+	 * (a record may outlive its name) */
+	if (real_view(wa, fa, a, (flags & AT_SYMLINK_FOLLOW) != 0, &st, &v) ||
+	    REAL(fstatat)(fb, b, &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT || !parent_there(fb, b)) {
 		errno = saved;
 		return 0;
 	}
@@ -405,7 +434,7 @@ int vbf_may_times(int dirfd, const char *path, int flags, const struct timespec 
 	    (!expl && has_mode && !vbf_perm_denies(&me, v.uid, v.gid, v.mode, W_OK)))
 		return 0;
 	struct stat st;
-	if (real_view(dirfd, path, follow, &st, &v) || S_ISLNK(st.st_mode)) {
+	if (real_view(&w, dirfd, path, follow, &st, &v) || S_ISLNK(st.st_mode)) {
 		errno = saved;
 		return 0;
 	}

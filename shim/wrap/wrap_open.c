@@ -108,14 +108,7 @@ VBF_EXPORT DIR *opendir(const char *p)
 		return vbf_no_function_null();
 	if (!vbf_active() || vbf_where_name(AT_FDCWD, p, &w) < 0)
 		return REAL(opendir)(p);
-	if (vbf_may_open(&w, AT_FDCWD, p, O_RDONLY | O_DIRECTORY))
-		return NULL;
-	DIR *d = REAL(opendir)(p);
-	if (d)
-		vbf_fd_mark(dirfd(d), 1);
-	if (!d)
-		vbf_redirect_enoent_where(&w, -1, AT_FDCWD, p, ENOTDIR); /* a redirected FIFO, socket */
-	return d;
+	return vbf_op_opendir(&w, p);
 }
 
 VBF_EXPORT int mkdir(const char *p, mode_t m)

@@ -16,7 +16,11 @@
 # (the kernel's EPERM: B is not the share's real owner), "... from a setgid
 # parent" and the ones marked (guard). The last block, through symlinks
 # inside the share (and "." through a descriptor), failed before the
-# target's record judged such calls: 13 of 16, the 3 guards aside.
+# target's record judged such calls: 13 of 16, the 3 guards aside. "a
+# listing of A's 0700 directory by uid B" through a symlink failed before
+# opendir was judged by its directory, and "a link into a missing directory
+# whose name had a 0444 record" before a link's new directory was looked up
+# first (EACCES).
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_lib
@@ -60,6 +64,8 @@ try:
         os.link(p, a)
     elif op == "otrunc":
         os.close(os.open(p, os.O_WRONLY | os.O_TRUNC))
+    elif op == "listdir":
+        os.listdir(p)
     elif op == "readat":
         fd = os.open(a, os.O_RDONLY | os.O_DIRECTORY); os.close(os.open(p, os.O_RDONLY, dir_fd=fd))
     print("ok")
@@ -117,6 +123,11 @@ expect_out "... an unlink" "EACCES" op_b unlink "$MNT/a/rw"
 expect_out "... a rename out of it" "EACCES" op_b rename "$MNT/a/rw" "$MNT/b-took"
 expect_out "... a missing name there is still ENOENT (guard)" "ENOENT" op_b unlink "$MNT/a/nope"
 expect_out "a link of A's 0444 file by uid B (protected_hardlinks)" "EPERM" op_b link "$MNT/a/ro" "$MNT/b-link"
+# a record that outlived its name (A's 0444 file renamed away) does not
+# judge a link into a directory of that name: the kernel's ENOENT first
+op_a create "$MNT/a/gone" 0444 >/dev/null && op_a rename "$MNT/a/gone" "$MNT/a/gone2" >/dev/null
+expect_out "a link into a missing directory whose name had a 0444 record: ENOENT" "ENOENT" \
+    op_a link "$MNT/a/rw" "$MNT/a/gone/x"
 
 # --- a sticky directory: only the owners of the entry and of the directory
 mkdir "$MNT/tmp"
@@ -190,6 +201,8 @@ expect_out "... a symlink to a missing name there" "EACCES" op_b stat "$MNT/a/ln
 as_user with_lib sh -c "mkdir -m 0744 '$MNT/a/list'"
 expect_out "\".\" of A's 0744 directory by uid B through a descriptor (its lookup needs search)" "EACCES" \
     op_b readat . "$MNT/a/list"
+expect_out "... a listing of A's 0700 directory by uid B" "EACCES" op_b listdir "$MNT/a/lpriv"
+expect_out "... by A (guard)" "ok" op_a listdir "$MNT/a/lpriv"
 expect_out "... the owner may write (guard)" "ok" op_a write "$MNT/a/lrw"
 expect_out "... uid B may read (guard)" "ok" op_b read "$MNT/a/lrw"
 expect_out "... root's own times (guard)" "ok" op_root settime "$MNT/a/lroot"

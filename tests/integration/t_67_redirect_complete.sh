@@ -9,7 +9,10 @@
 # checked on a local directory first (the same script without the library),
 # then on the bindfs share refused like vboxsf (librefuse.so). Last, the
 # kernel's order of errors for another user in a directory presented not
-# writable (failed before: mkfifo and bind answered EACCES first).
+# writable (failed before: mkfifo and bind answered EACCES first), and the
+# permission to link, rename, remove and O_CREAT-open FIFOs kept off the
+# share in another owner's 0555 and 01755 directories (failed before: OK OK
+# ENOTDIR OK EACCES, where a local disk says EACCES EACCES EACCES EACCES OK).
 . "$(dirname "$0")/lib.sh"
 need_cmd "$PYTHON"
 redirect_share rc
@@ -119,6 +122,14 @@ os.rename('dd', 'ee')
 print(sorted(os.listdir('ee')), stat.S_ISFIFO(os.stat('ee/p').st_mode), stat.S_ISSOCK(os.stat('ee/s').st_mode),
       os.path.lexists('dd/p'))" 2>&1)" "['p', 's'] True True False"
 
+# call FN: one call, OK or the errno name (the checks by another user below)
+CALL='import errno, os, socket
+def call(fn):
+    try:
+        fn(); return "OK"
+    except OSError as e:
+        return errno.errorcode[e.errno]'
+
 # another user, in a directory presented not writable: a held name's EEXIST
 # (EADDRINUSE for bind) comes before the permission to make a name, as the
 # kernel orders them
@@ -127,19 +138,42 @@ if ensure_test_user >/dev/null 2>&1; then
 import os, socket
 os.chdir('$MNT/share'); os.mkdir('ro'); os.mkfifo('ro/p'); socket.socket(socket.AF_UNIX).bind('ro/s')
 os.chmod('ro', 0o555)"
-    expect_eq "a held name in a directory presented 0555, another user: EEXIST before EACCES" "$(as_user with_lib_refuse "$PYTHON" -c "
-import errno, os, socket
+    expect_eq "a held name in a directory presented 0555, another user: EEXIST before EACCES" "$(as_user with_lib_refuse "$PYTHON" -c "$CALL
 os.chdir('$MNT/share/ro')
-def call(fn):
-    try:
-        fn(); return 'OK'
-    except OSError as e:
-        return errno.errorcode[e.errno]
 print(call(lambda: os.mkfifo('p')), call(lambda: os.mkdir('p')), call(lambda: os.symlink('t', 'p')),
       call(lambda: socket.socket(socket.AF_UNIX).bind('s')), call(lambda: os.mkfifo('q')))" 2>&1)" \
         "EEXIST EEXIST EEXIST EADDRINUSE EACCES"
 else
     skip "a held name in a directory presented 0555" "no test user"
+fi
+
+# another user and FIFOs kept off the share in directories presented not
+# writable (root's 0555) or sticky (root's 01755): the presented mode and
+# the sticky rule judge them as the files they are (the share has nothing
+# under their names), and an O_CREAT open of an existing one needs no
+# permission to make a name
+fifoperm() {
+    local d=$1 pre=$2
+    LD_PRELOAD="$pre" "$PYTHON" -c "
+import os
+os.chdir('$d'); os.mkdir('fro'); os.mkdir('fst'); os.mkdir('fw')
+os.mkfifo('fro/p'); os.mkfifo('fro/q'); os.mkfifo('fst/p')
+for n in ('fro', 'fst'):
+    os.chown(n, 0, 0)  # recorded: root's to every user, not each caller's own
+os.chmod('fw', 0o777); os.chmod('fro', 0o555); os.chmod('fst', 0o1755)"
+    as_user env LD_PRELOAD="$pre" "$PYTHON" -c "$CALL
+os.chdir('$d')
+os.mkfifo('fw/mine')
+print(call(lambda: os.link('fw/mine', 'fro/m')), call(lambda: os.rename('fro/p', 'fro/r')),
+      call(lambda: os.rmdir('fro/q')), call(lambda: os.unlink('fro/q')),
+      call(lambda: os.close(os.open('fst/p', os.O_RDONLY | os.O_CREAT | os.O_NONBLOCK, 0o644))))"
+}
+if ensure_test_user >/dev/null 2>&1; then
+    want=$(fifoperm "$T/local" "")
+    expect_eq "FIFOs in root's 0555 and 01755 directories, another user: $want" \
+        "$(fifoperm "$MNT/share" "$LIB $REFUSE")" "$want"
+else
+    skip "FIFOs in directories presented not writable" "no test user"
 fi
 
 # link() onto a FIFO's name by a user the kernel would refuse the link to
