@@ -99,6 +99,19 @@ static void open_via(struct vbf_store *s, int j)
 	s->via = t->via ? t->via : j + 1;
 }
 
+/* vboxsf invents inode numbers per mount and recycles them: there only
+ * the type can tell a replaced file. The share table knows the type of a
+ * share that is a mount from mountinfo; only another root (the CLI's, a
+ * subtree) asks the filesystem, which costs a request to the host. */
+static int stable_inodes(const char *root)
+{
+	for (int i = 0; i < vbf_nshares; i++)
+		if (vbf_shares[i].whole_fs && vbf_shares[i].fstype[0] && !strcmp(vbf_shares[i].root, root))
+			return strcmp(vbf_shares[i].fstype, "vboxsf") != 0;
+	struct statfs sf;
+	return !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
+}
+
 /* open_lock held; s's lock taken here (signal handlers never get this far:
  * vbf_store_open entered open_lock). */
 static void open_locked(int idx, const char *root, const char *state_file)
@@ -120,10 +133,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 		goto out;
 	if (s->root != root)
 		snprintf(s->root, sizeof s->root, "%s", root);
-	/* vboxsf invents inode numbers per mount and recycles them: there only
-	 * the type can tell a replaced file */
-	struct statfs sf;
-	s->trust_ino = !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
+	s->trust_ino = stable_inodes(root);
 	vbf_where_open(s, idx, state_file, vbf_stores);
 	if (s->via)
 		open_via(s, s->via - 1);

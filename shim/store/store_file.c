@@ -21,6 +21,7 @@
  */
 #include "store_int.h"
 #include "log.h"
+#include "statconv.h"
 #include <time.h>
 
 #define CHUNK (256u << 10)
@@ -199,6 +200,23 @@ void vbf_file_name_unlock(int fd)
 		REAL(close)(fd); /* drops the lock */
 }
 
+/* The type, identity and size of an open log, by a statx that does not
+ * ask the host where the filesystem can answer from what the open's lookup
+ * just left in the inode (FUSE, vboxsf: AT_STATX_DONT_SYNC; elsewhere a
+ * plain fstat): a type, device and inode number never change, and the size
+ * only spares reading a huge file, which the reader bounds by itself
+ * (STATE_MAX). One request less for every process that opens the log. */
+static int fd_facts(int fd, struct stat *st)
+{
+	struct statx x;
+	const unsigned want = STATX_TYPE | STATX_INO | STATX_SIZE;
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, want, &x) == 0 && (x.stx_mask & want) == want) {
+		vbf_stat_from_statx(st, &x);
+		return 0;
+	}
+	return REAL(fstat)(fd, st);
+}
+
 /* Open `path` as a log. Never blocks (a FIFO, a device), never accepts a
  * file that is not a state file: nothing foreign is appended to or
  * replaced. -1 with *why set. */
@@ -226,7 +244,7 @@ int vbf_file_open_log(const char *path, int nofollow, int create, const char **w
 	}
 	struct stat st;
 	*why = NULL;
-	if (REAL(fstat)(fd, &st) < 0)
+	if (fd_facts(fd, &st) < 0)
 		*why = strerror(errno);
 	else if (!S_ISREG(st.st_mode))
 		*why = "not a regular file";
@@ -257,7 +275,7 @@ static int open_log(const char *path, int nofollow, const char **why)
 static void remember_identity(struct vbf_store *s)
 {
 	struct stat st;
-	if (s->fd >= 0 && REAL(fstat)(s->fd, &st) == 0) {
+	if (s->fd >= 0 && fd_facts(s->fd, &st) == 0) {
 		s->fdev = st.st_dev;
 		s->fino = st.st_ino;
 	}
