@@ -448,6 +448,10 @@ int vbf_cache_dir_canonical(int idx, const char *key, const char *path)
 		return 0;
 	memcpy(dir, key, n);
 	dir[n] = 0;
+	if (n && vbf_cache_dir_memo(idx, dir, n)) {
+		errno = saved;
+		return 1;
+	}
 	uint64_t now = vbf_cache_clock();
 	/* a directory's entry, followed or not, is under its canonical name
 	 * only (cache.h); followed, the name is no symlink to elsewhere, and
@@ -563,6 +567,7 @@ void vbf_cache_table_reset(void)
 	nslots = hand = free_head = 0;
 	held = 0;
 	leave();
+	vbf_cache_dir_forget();
 }
 
 /* Start-up, fork and reset of the whole cache: this table, the page of

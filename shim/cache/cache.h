@@ -73,6 +73,20 @@ int vbf_cache_fd_begin(struct vbf_cq *q);
  * of `path`, named canonically by its text: a valid entry of it says it is
  * a directory under that name? No system call. */
 int vbf_cache_dir_canonical(int idx, const char *key, const char *path);
+/* A walk of a name (policy/resolve.c) shows its directory canonical when
+ * it reaches the directory under the name the text gives: begin before the
+ * walk with the lexical key (-1: nothing to learn), seen after it with the
+ * canonical key found; vbf_cache_dir_canonical then says yes for that
+ * directory as it would for a valid entry of it (cache_canon.c). */
+struct vbf_cdir {
+	uint64_t seq, t, h;
+	int idx;
+	uint16_t depth, dlen;
+	uint16_t anc[VBF_CACHE_DEPTH + 1];
+	char dir[VBF_CACHE_KEYCAP];
+};
+int vbf_cache_dir_begin(int idx, const char *key, struct vbf_cdir *d);
+void vbf_cache_dir_seen(const struct vbf_cdir *d, int idx, const char *canon);
 int vbf_cache_fd_lookup(int fd, struct stat *st, struct vbf_cq *q);
 void vbf_cache_fill_fd(struct vbf_cq *q, const struct vbf_where *w, const struct stat *st);
 

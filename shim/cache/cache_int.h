@@ -82,6 +82,11 @@ void vbf_scache_put(const struct vbf_cq *q, uint64_t root, const struct vbf_cval
 void *vbf_scache_page(size_t *size);
 int vbf_scache_remove(void);
 
+/* cache_canon.c: is the directory dir[0..n) of share idx in the memo of
+ * canonical directories, still valid? Forget: drop the memo. */
+int vbf_cache_dir_memo(int idx, const char *dir, size_t n);
+void vbf_cache_dir_forget(void);
+
 /* Drop this process's entries (vbf_cache_reset; tests: a new process). */
 void vbf_cache_table_reset(void);
 

@@ -105,8 +105,14 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	 * this name: nothing to resolve (docs/design.md, "Symlinks") */
 	if (r >= 0 && !follow && path && vbf_cache_dir_canonical(r, w->key, path))
 		return r;
+	/* the walk shows whether the directory is named canonically by this
+	 * text: then the next name in it needs none (cache_canon.c) */
+	struct vbf_cdir d;
+	int learn = r >= 0 && vbf_cache_dir_begin(r, w->key, &d) == 0;
 	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
 		return vbf_where_lexical(dirfd, path, follow, st, w);
+	if (learn)
+		vbf_cache_dir_seen(&d, w->idx, w->key);
 	return w->idx;
 }
 
