@@ -6,8 +6,14 @@
 # memory the library had not read is the plain call, and its canonical name
 # was found after the fact by one more walk (docs/design.md, "Symlinks"):
 # 2.7% more requests than bare on this tree. A name whose directory the
-# cache holds a valid entry for is canonical by its text: no walk. On the
-# code before, "a first git status ... costs what it costs bare" fails.
+# cache holds a valid entry for is canonical by its text: no walk; and a
+# directory a walk reached under the name the text gives is canonical for
+# the next name (shim/cache/cache_canon.c). What is left over bare is a
+# constant, not a share of the tree: the state file read once (7 requests,
+# t_54), the log's tail read under its lock for the create and the unlink of
+# index.lock, one walk in each directory git's preload threads start in,
+# and a few names in .git: about 35 here. Before the state file's open lost
+# 3 requests and a walk taught its directory, 70-80 (was allowed: 1% + 20).
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_lib
@@ -34,8 +40,8 @@ status env LD_PRELOAD="$LIB"
 lib=$(count_reqs status env LD_PRELOAD="$LIB")
 status env
 bare=$(count_reqs status env)
-if [ "$bare" -gt 0 ] && [ "$lib" -le $((bare + bare / 100 + 20)) ]; then
-    ok "a first git status on a share holding records costs what it costs bare: $lib requests, bare $bare"
+if [ "$bare" -gt 0 ] && [ "$lib" -le $((bare + 50)) ]; then
+    ok "a first git status on a share holding records costs at most 50 requests more than bare: $lib, bare $bare"
 else
-    fail "a first git status on a share holding records costs more than bare" "$lib requests, bare $bare"
+    fail "a first git status on a share holding records costs more than bare" "$lib requests, bare $bare (at most 50 more)"
 fi
