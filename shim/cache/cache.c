@@ -552,8 +552,17 @@ static void table_init(void)
 /* fork: the lock is held across it so the child's table is whole (a thread
  * forking from inside the cache, in a signal handler, skips: its child
  * resets). */
-void vbf_cache_atfork_prepare(void) { vbf_lock_take(&lk); }
-void vbf_cache_atfork_parent(void) { vbf_unlock(&lk); }
+void vbf_cache_atfork_prepare(void)
+{
+	vbf_lock_take(&lk);
+	vbf_cache_dir_atfork(-1);
+}
+
+void vbf_cache_atfork_parent(void)
+{
+	vbf_cache_dir_atfork(0);
+	vbf_unlock(&lk);
+}
 
 void vbf_cache_table_reset(void)
 {
@@ -584,6 +593,7 @@ void vbf_cache_init(void)
 void vbf_cache_atfork_child(void)
 {
 	vbf_lock_reset(&lk);
+	vbf_cache_dir_atfork(1);
 	vbf_cache_shm_atfork_child();
 }
 

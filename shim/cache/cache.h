@@ -75,7 +75,8 @@ int vbf_cache_fd_begin(struct vbf_cq *q);
 int vbf_cache_dir_canonical(int idx, const char *key, const char *path);
 /* A walk of a name (policy/resolve.c) shows its directory canonical when
  * it reaches the directory under the name the text gives: begin before the
- * walk with the lexical key (-1: nothing to learn), seen after it with the
+ * walk with the lexical key (-1: nothing to learn; callers ask only while
+ * vbf_cache_enabled), seen after it with the
  * canonical key found; vbf_cache_dir_canonical then says yes for that
  * directory as it would for a valid entry of it (cache_canon.c). */
 struct vbf_cdir {

@@ -38,7 +38,7 @@ static int set_dir(struct vbf_cdir *d, int idx, const char *key)
 int vbf_cache_dir_begin(int idx, const char *key, struct vbf_cdir *d)
 {
 	d->depth = 0;
-	if (!vbf_cache_enabled || idx < 0 || !key || set_dir(d, idx, key) < 0)
+	if (idx < 0 || !key || set_dir(d, idx, key) < 0)
 		return -1;
 	/* both before the walk: a change that lands during it is caught */
 	d->seq = vbf_cache_seq();
@@ -70,6 +70,17 @@ int vbf_cache_dir_memo(int idx, const char *dir, size_t n)
 	}
 	vbf_leave(&lk);
 	return yes;
+}
+
+/* fork: the child must find the lock free and no slot half written */
+void vbf_cache_dir_atfork(int phase)
+{
+	if (phase < 0)
+		vbf_lock_take(&lk);
+	else if (phase > 0)
+		vbf_lock_reset(&lk);
+	else
+		vbf_unlock(&lk);
 }
 
 void vbf_cache_dir_forget(void)

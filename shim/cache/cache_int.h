@@ -86,6 +86,8 @@ int vbf_scache_remove(void);
  * canonical directories, still valid? Forget: drop the memo. */
 int vbf_cache_dir_memo(int idx, const char *dir, size_t n);
 void vbf_cache_dir_forget(void);
+/* around fork: -1 prepare, 0 parent, 1 child */
+void vbf_cache_dir_atfork(int phase);
 
 /* Drop this process's entries (vbf_cache_reset; tests: a new process). */
 void vbf_cache_table_reset(void);

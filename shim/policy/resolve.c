@@ -108,7 +108,7 @@ int vbf_where_stat(int dirfd, const char *path, int follow, const struct stat *s
 	/* the walk shows whether the directory is named canonically by this
 	 * text: then the next name in it needs none (cache_canon.c) */
 	struct vbf_cdir d;
-	int learn = r >= 0 && vbf_cache_dir_begin(r, w->key, &d) == 0;
+	int learn = r >= 0 && vbf_cache_enabled && vbf_cache_dir_begin(r, w->key, &d) == 0;
 	if (vbf_where_resolve(dirfd, path, follow, st, w) < 0)
 		return vbf_where_lexical(dirfd, path, follow, st, w);
 	if (learn)
