@@ -188,6 +188,18 @@ static int rename_noreplace(int fa, const char *a, int fb, const char *b, const 
 	return r;
 }
 
+/* Is the name `key` strictly below the directory `anc` (both the same
+ * share's)? The kernel's rename refuses a directory moved below itself
+ * (EINVAL) and a name moved onto a directory above it (ENOTEMPTY) before it
+ * looks at what the names are. */
+static int strictly_below(const struct vbf_where *k, const struct vbf_where *anc)
+{
+	const char *r = k->idx >= 0 && k->idx == anc->idx && k->key && anc->key && *anc->key
+				? vbf_path_below(k->key, anc->key, strlen(anc->key))
+				: NULL;
+	return r && *r;
+}
+
 /* The source is a redirected FIFO/socket/device: move it to the target's
  * name. Whatever the target name held goes, as a rename replaces it. */
 static int rename_redirected(int fa, const char *a, int fb, const char *b, const struct vbf_where *wa,
@@ -199,6 +211,10 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 	if (wa->idx < 0 || wb->idx < 0 || !(wa = vbf_redirect_found(wa, fa, a, 0, &ca)) ||
 	    vbf_redirect_lookup2(wa, obj, ent) != 0)
 		return vbf_fail(ENOENT);
+	/* onto a directory it lies in (e/p onto e): the kernel's ENOTEMPTY
+	 * comes first (with RENAME_NOREPLACE, EEXIST below) */
+	if (!(flags & RENAME_NOREPLACE) && strictly_below(wa, wb))
+		return vbf_fail(ENOTEMPTY);
 	/* both share directories must be there and writable, as for a
 	 * rename on the share itself */
 	if (vbf_refuse_parent_ok(fa, a) != 0 || vbf_refuse_parent_ok(fb, b) != 0)
@@ -274,9 +290,10 @@ static int same_link(const struct vbf_where *wa, const struct vbf_where *wb)
 }
 
 /* A directory renamed onto a name a redirected object holds: ENOTDIR, as
- * onto any non-directory (the share has nothing there and would accept).
- * 1 with errno set, else 0. */
-static int onto_object(int fa, const char *a, const struct vbf_where *wb)
+ * onto any non-directory (the share has nothing there and would accept),
+ * or EINVAL where that name is below the directory (d onto d/fifo: the
+ * kernel's check comes first). 1 with errno set, else 0. */
+static int onto_object(int fa, const char *a, const struct vbf_where *wa, const struct vbf_where *wb)
 {
 	struct stat st;
 	int saved = errno;
@@ -284,7 +301,7 @@ static int onto_object(int fa, const char *a, const struct vbf_where *wb)
 		errno = saved;
 		return 0;
 	}
-	errno = ENOTDIR;
+	errno = strictly_below(wb, wa) ? EINVAL : ENOTDIR;
 	return 1;
 }
 
@@ -298,7 +315,7 @@ int vbf_op_rename(const struct vbf_where *wa, int fa, const char *a, const struc
 		return vbf_fail(ENOENT);
 	if (vbf_may_rename(wa, fa, a, wb, fb, b))
 		return -1; /* the presented owners and modes (own.h) */
-	if (onto_object(fa, a, wb))
+	if (onto_object(fa, a, wa, wb))
 		return -1;
 	/* from here on the names records are kept under */
 	struct vbf_where ka, kb;

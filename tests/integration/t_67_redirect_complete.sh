@@ -13,6 +13,8 @@
 # permission to link, rename, remove and O_CREAT-open FIFOs kept off the
 # share in another owner's 0555 and 01755 directories (failed before: OK OK
 # ENOTDIR OK EACCES, where a local disk says EACCES EACCES EACCES EACCES OK).
+# The renames of a directory into itself onto a FIFO (EINVAL) and of a
+# socket onto its own directory (ENOTEMPTY) failed before (ENOTDIR, EISDIR).
 . "$(dirname "$0")/lib.sh"
 need_cmd "$PYTHON"
 redirect_share rc
@@ -102,6 +104,11 @@ print('link l4 p5, p5 a FIFO:', isfifo('p5'))
 os.symlink('d/p4', 'tf')
 call('rename reg2 tf/x (tf -> a FIFO)', lambda: os.rename('reg2', 'tf/x'))
 call('rename tf/x reg2', lambda: os.rename('tf/x', 'reg2'))
+# the kernel's rename checks of one name below the other come before it
+# looks at what they are (conformance multi-15-90, multi-39-59)
+os.mkdir('in'); os.mkfifo('in/p'); socket.socket(socket.AF_UNIX).bind('in/s')
+call('rename in in/p (into itself, onto a FIFO)', lambda: os.rename('in', 'in/p'))
+call('rename in/s in (a socket onto its own directory)', lambda: os.rename('in/s', 'in'))
 EOF
 
 mkdir -p "$T/local" "$MNT/share"
