@@ -27,7 +27,10 @@ static int target_stat(int dirfd, const char *path, int flags, struct stat *st, 
 /* The same for a name the wrapper classified (`lex`, may be NULL): from
  * the metadata cache when it knows the name (no request: cache.h), else
  * the walk, whose answer then fills the cache under a name that is the
- * object's own. */
+ * object's own. A cached "missing" is asked again: a change must not fail
+ * on a name made since where no cache was told (through a symlink from
+ * outside the share, on the host), and a chown or chmod of a missing name
+ * is rare. Found there, the stale entry is dropped. */
 static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, int flags, struct stat *st,
 		      struct vbf_where *w, int *cached)
 {
@@ -35,11 +38,6 @@ static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, 
 	int c = lex && !(flags & AT_EMPTY_PATH)
 			? vbf_cache_stat_where(lex, path, !(flags & AT_SYMLINK_NOFOLLOW), st, &q)
 			: VBF_CACHE_SKIP;
-	if (c == VBF_CACHE_NEG) {
-		w->idx = -1; /* no canonical name found: judged by the name as written */
-		w->key = NULL;
-		return vbf_fail(ENOENT);
-	}
 	*cached = c == VBF_CACHE_HIT;
 	if (c == VBF_CACHE_HIT) {
 		w->idx = lex->idx;
@@ -51,6 +49,8 @@ static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, 
 	if (c == VBF_CACHE_MISS && r == 0 && w->idx == lex->idx && w->key &&
 	    !strcmp(w->key, lex->key))
 		vbf_cache_fill(&q, r, st);
+	else if (c == VBF_CACHE_NEG && r == 0)
+		vbf_cache_changed_key(lex->idx, lex->key); /* stale: for every process */
 	return r;
 }
 

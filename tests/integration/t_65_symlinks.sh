@@ -146,6 +146,23 @@ expect_out "... is recorded on the target" "$TEST_UID:$TEST_GID 644" view "$MNT/
 check "chown through a symlink from outside" lib chown 9:9 "$T/out/f"
 expect_out "... is recorded on the target" "9:9 644" view "$MNT/data/f"
 
+# a name made where no cache is told (through a symlink from outside, or on
+# the host) after this process cached it missing: chown and chmod ask the
+# share again, not the stale "missing" (conformance multi-36-13)
+expect_out "chown/chmod of a name cached missing, made since without the library: done, and shown" \
+    "OK OK 5:6 640" lib env VBOXFIX_TTL_MS=60000 "$PYTHON" -c "
+import os, subprocess, sys
+p = '$T/out/late'
+for i in range(2):
+    try: os.lstat('$MNT/data/late')
+    except OSError: pass
+subprocess.run([sys.executable, '-c', 'open(\"%s\", \"w\").close()' % p], check=True, env={})
+def call(fn):
+    try: fn(); return 'OK'
+    except OSError as e: return e.strerror
+print(call(lambda: os.chown('$MNT/data/late', 5, 6, follow_symlinks=False)), call(lambda: os.chmod('$MNT/data/late', 0o640)), end=' ')
+s = os.lstat('$MNT/data/late'); print('%d:%d %o' % (s.st_uid, s.st_gid, s.st_mode & 0o777))"
+
 # --- symlinks made through the library are their creator's
 with_lib chown "$TEST_UID:$TEST_GID" "$MNT/x"
 lib ln -s a "$MNT/x/byroot"
