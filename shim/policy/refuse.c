@@ -200,6 +200,18 @@ static int strictly_below(const struct vbf_where *k, const struct vbf_where *anc
 	return r && *r;
 }
 
+/* Are the local objects `a` and `b` one, under one name or two (a hard
+ * link of a FIFO or socket is a real one where they live)? */
+static int same_object(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	int saved = errno;
+	int r = !strcmp(a, b) || (vbf_redirect_lstat(a, &sa) == 0 && vbf_redirect_lstat(b, &sb) == 0 &&
+				  sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+	errno = saved;
+	return r;
+}
+
 /* The source is a redirected FIFO/socket/device: move it to the target's
  * name. Whatever the target name held goes, as a rename replaces it. */
 static int rename_redirected(int fa, const char *a, int fb, const char *b, const struct vbf_where *wa,
@@ -231,7 +243,7 @@ static int rename_redirected(int fa, const char *a, int fb, const char *b, const
 	/* kept under the name the kernel's walk ends at, as it was made */
 	wb = vbf_redirect_canon(wb, fb, b, 0, &cb);
 	if (vbf_redirect_lookup2(wb, tobj, tent) == 0) {
-		if (!strcmp(tobj, obj))
+		if (same_object(obj, tobj))
 			return 0; /* two names of one object: nothing to do */
 		if (flags & RENAME_NOREPLACE)
 			return vbf_fail(EEXIST);

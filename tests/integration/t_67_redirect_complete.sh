@@ -14,7 +14,9 @@
 # share in another owner's 0555 and 01755 directories (failed before: OK OK
 # ENOTDIR OK EACCES, where a local disk says EACCES EACCES EACCES EACCES OK).
 # The renames of a directory into itself onto a FIFO (EINVAL) and of a
-# socket onto its own directory (ENOTEMPTY) failed before (ENOTDIR, EISDIR).
+# socket onto its own directory (ENOTEMPTY) failed before (ENOTDIR, EISDIR),
+# and so did a rename of one name of a linked socket onto the other (the
+# source's name was gone).
 . "$(dirname "$0")/lib.sh"
 need_cmd "$PYTHON"
 redirect_share rc
@@ -109,6 +111,12 @@ call('rename tf/x reg2', lambda: os.rename('tf/x', 'reg2'))
 os.mkdir('in'); os.mkfifo('in/p'); socket.socket(socket.AF_UNIX).bind('in/s')
 call('rename in in/p (into itself, onto a FIFO)', lambda: os.rename('in', 'in/p'))
 call('rename in/s in (a socket onto its own directory)', lambda: os.rename('in/s', 'in'))
+# two names of one socket (a hard link): a rename of one onto the other
+# does nothing (conformance solo-30-71)
+socket.socket(socket.AF_UNIX).bind('hs'); os.link('hs', 'hs2')
+call('rename hs2 hs (two names of one socket)', lambda: os.rename('hs2', 'hs'))
+call('lstat hs2 after it', lambda: os.lstat('hs2'))
+call('lstat hs after it', lambda: os.lstat('hs'))
 EOF
 
 mkdir -p "$T/local" "$MNT/share"
