@@ -178,7 +178,10 @@ void vbf_cache_changed_fd(int fd)
 	uint32_t t = fd < VBF_FDTAB_SIZE ? atomic_load(&wfd[fd]) : 0;
 	if (t)
 		bump_bucket(tok_bucket(t));
-	else if (vbf_fd_marked(fd) && vbf_where_name(fd, "", &w) >= 0 && w.key)
+	/* the name it has now too: a rename since the open left the token's
+	 * bucket with the old name, and another process's entry of the new
+	 * one would be served (one readlink of /proc, no request) */
+	if (vbf_fd_marked(fd) && vbf_where_name(fd, "", &w) >= 0 && w.key)
 		vbf_cache_changed_key(w.idx, w.key);
 	errno = saved;
 }

@@ -138,6 +138,24 @@ f = open(d + '/tow', 'a'); f.write('cdef'); f.flush()
 b = os.stat(d + '/w').st_size; f.close()
 print(a, b, os.stat(d + '/w').st_size)"
 
+# an ftruncate through a descriptor opened for writing before its name was
+# renamed: other processes' answers for the new name are dropped too
+# (conformance multi-14-76; before, the old name's only)
+expect_out "ftruncate after a rename of the open name: another process sees the new size at once" "3 1" \
+    lib env VBOXFIX_TTL_MS=60000 "$PYTHON" -c "
+import os, subprocess, sys
+d = '$MNT/x'; os.chmod(d, 0o777)
+fd = os.open(d + '/tr1', os.O_WRONLY | os.O_CREAT, 0o644); os.write(fd, b'abc')
+os.rename(d + '/tr1', d + '/tr2')
+code = 'import os, sys\\nfor line in sys.stdin: print(os.stat(\"%s/tr2\").st_size, flush=True)' % d
+other = subprocess.Popen(['setpriv', '--reuid=4301', '--regid=4301', '--clear-groups', '--', sys.executable, '-c', code],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def ask():
+    other.stdin.write('x\\n'); other.stdin.flush(); return other.stdout.readline().strip()
+a = ask(); ask()
+os.ftruncate(fd, 1)
+print(a, ask()); other.stdin.close(); other.wait()"
+
 # --- from outside into the share
 ln -s "$MNT/data" "$T/out"
 expect_out "stat through a symlink from outside shows the target's record" "$TEST_UID:$TEST_GID 600" view "$T/out/f"
