@@ -295,6 +295,8 @@ int vbf_redirect_same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b);
  * left may still lead to it). 0 with `out`, or -1. */
 int vbf_redirect_where_id(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
 int vbf_redirect_stash_name(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
+/* The owner subdirectories a lookup reads, in its order (at most max). */
+int vbf_redirect_dirs(char (*out)[VBF_REDIRECT_CAP], int max);
 int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid);
 int vbf_redirect_lookup(const struct vbf_where *w, char buf[VBF_REDIRECT_CAP]);
 int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP]);

@@ -173,19 +173,26 @@ static int id_alive(const char *own, const struct vbf_rd_id *id)
 	return vbf_redirect_where_id(dir, id, p) == 0;
 }
 
-/* Give up object `id` under hash `h`: add it to this uid's k<h>, dropping
- * the names of objects that are gone. */
-static int give_up(const char *own, uint64_t h, const struct vbf_rd_id *id)
+/* Is `k` object `id` (its birth names it; the slot it is in may differ)? */
+static int same_object(const struct vbf_rd_id *k, const struct vbf_rd_id *id)
+{
+	return k->uid == id->uid && !strcmp(k->birth, id->birth);
+}
+
+/* The list dir/k<h> of names given up, rewritten: `add` first (NULL:
+ * none), then what it held but `drop` (NULL: none) and the objects that
+ * are gone. Written only when something changes; an empty list goes. */
+static int rewrite_kills(const char *dir, uint64_t h, const struct vbf_rd_id *add, const struct vbf_rd_id *drop)
 {
 	char name[24], old[VBF_KILLS_MAX * 64], text[VBF_KILLS_MAX * 64];
 	struct vbf_rd_id ids[VBF_KILLS_MAX];
-	int n = 0;
+	int n = 0, dropped = 0, w = 0;
 	size_t len = 0;
 	snprintf(name, sizeof name, "k%016llx", (unsigned long long)h);
-	if (vbf_redirect_read_entry(own, "k", h, old, sizeof old) == 0)
+	if (vbf_redirect_read_entry(dir, "k", h, old, sizeof old) == 0)
 		vbf_redirect_parse_ids(old, ids, &n);
-	int w = id_text(id, text, sizeof text);
-	if (w < 0) {
+	text[0] = 0;
+	if (add && (w = id_text(add, text, sizeof text)) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -193,19 +200,63 @@ static int give_up(const char *own, uint64_t h, const struct vbf_rd_id *id)
 	for (int i = 0; i < n; i++) {
 		char one[64];
 		int m;
-		if (vbf_redirect_same_id(&ids[i], id) || !id_alive(own, &ids[i]) || (m = id_text(&ids[i], one, sizeof one)) < 0 ||
-		    len + 1 + (size_t)m >= sizeof text)
+		if (drop && same_object(&ids[i], drop)) {
+			dropped = 1;
 			continue;
-		text[len++] = ' ';
+		}
+		/* gone objects are pruned by the list's owner (id_alive looks in
+		 * this uid's own directory as `dir`) */
+		if ((add && (vbf_redirect_same_id(&ids[i], add) || !id_alive(dir, &ids[i]))) ||
+		    (m = id_text(&ids[i], one, sizeof one)) < 0 || len + 1 + (size_t)m >= sizeof text)
+			continue;
+		if (len)
+			text[len++] = ' ';
 		memcpy(text + len, one, (size_t)m + 1);
 		len += (size_t)m;
 	}
-	return put_link(own, name, text);
+	if (!add && !dropped)
+		return 0;
+	if (!len) {
+		char p[VBF_REDIRECT_CAP + 24];
+		snprintf(p, sizeof p, "%s/%s", dir, name);
+		return REAL(unlinkat)(AT_FDCWD, p, 0);
+	}
+	return put_link(dir, name, text);
+}
+
+/* Give up object `id` under hash `h`: add it to this uid's k<h>, dropping
+ * the names of objects that are gone. */
+static int give_up(const char *own, uint64_t h, const struct vbf_rd_id *id) { return rewrite_kills(own, h, id, NULL); }
+
+/* Object `id` was put under hash `h` (a rename onto that name): a list
+ * that gave it up there no longer holds, as a local filesystem shows the
+ * name again. This uid's own list, and, for root, every uid's (nobody else
+ * can change another's: a list only root could clear stays: refusals.md). */
+static void revive(uint64_t h, const struct vbf_rd_id *id)
+{
+	char dirs[8][VBF_REDIRECT_CAP];
+	int saved = errno, n = vbf_redirect_dirs(dirs, 8);
+	for (int i = 0; i < n; i++)
+		rewrite_kills(dirs[i], h, NULL, id);
+	errno = saved;
+}
+
+/* A new birth for this uid's slot <h> in `own`: written before the object
+ * (no list of names given up can name it), or to give the object there a
+ * new identity. */
+static int new_birth(const char *own, uint64_t h)
+{
+	char bname[24], birth[VBF_BIRTH_MAX];
+	struct timespec ts;
+	REAL(clock_gettime)(CLOCK_REALTIME, &ts);
+	snprintf(bname, sizeof bname, "b%016llx", (unsigned long long)h);
+	snprintf(birth, sizeof birth, "%lld.%09ld.%ld", (long long)ts.tv_sec, ts.tv_nsec, (long)REAL(getpid)());
+	return put_link(own, bname, birth);
 }
 
 int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path, char buf[VBF_REDIRECT_CAP])
 {
-	char own[VBF_REDIRECT_CAP], bname[24], birth[VBF_BIRTH_MAX];
+	char own[VBF_REDIRECT_CAP];
 	struct stat st;
 	uint64_t h;
 	if (REAL(fstatat)(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -239,16 +290,7 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 	if (vbf_redirect_lstat(buf, &old) != 0 || !vbf_redirect_is_object(&old) || !oid.birth[0] ||
 	    vbf_redirect_stash_name(own, &oid, aside) != 0 || REAL(rename)(buf, aside) != 0)
 		REAL(unlinkat)(AT_FDCWD, buf, 0);
-	/* the new object's birth, before the object: no list of names given
-	 * up can name it */
-	struct timespec ts;
-	REAL(clock_gettime)(CLOCK_REALTIME, &ts);
-	snprintf(bname, sizeof bname, "b%016llx", (unsigned long long)h);
-	snprintf(birth, sizeof birth, "%lld.%09ld.%ld", (long long)ts.tv_sec, ts.tv_nsec,
-		 (long)REAL(getpid)());
-	if (put_link(own, bname, birth) != 0)
-		return -1;
-	return 0;
+	return new_birth(own, h);
 }
 
 int vbf_redirect_lookup2(const struct vbf_where *w, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP])
@@ -328,10 +370,26 @@ int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb)
 		}
 		vbf_redirect_index(ent, wa, 0);
 		vbf_redirect_index(to, wb, 1);
+		revive(hb, &id);
+		/* a forward moved: the object may still be under the old name
+		 * where it lives (its creator's slot), given up then as below */
+		struct vbf_rd_id still;
+		if (strcmp(obj, ent) && vbf_redirect_find_entry(ha, obj, ent, &still) == 0 && same_object(&still, &id))
+			give_up(own, ha, &id);
 		return 0;
 	}
 	if (errno != EACCES && errno != EPERM)
 		return -1;
+	if (!strcmp(to, obj)) {
+		/* this uid's object back at its own slot from another uid's
+		 * forward, which only that uid can remove: a new birth makes it
+		 * another identity, which no list gives up and the forward no
+		 * longer leads to (a forward here would replace the object) */
+		if (new_birth(own, hb) != 0)
+			return -1;
+		vbf_redirect_index(to, wb, 1);
+		return 0;
+	}
 	/* another uid's object, which only it can move: a forward here, and
 	 * the object given up under its old name */
 	char text[VBF_REDIRECT_CAP];
@@ -350,6 +408,7 @@ int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb)
 		return -1;
 	}
 	vbf_redirect_index(to, wb, 1);
+	revive(hb, &id);
 	vbf_count(VBF_C_EMULATED);
 	return 0;
 }

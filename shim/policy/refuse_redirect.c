@@ -271,6 +271,19 @@ static void dirs_of(const struct vbf_rundir *rd, struct rd_dirs *d)
 	vbf_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
 }
 
+int vbf_redirect_dirs(char (*out)[VBF_REDIRECT_CAP], int max)
+{
+	struct vbf_rundir rd;
+	struct rd_dirs d;
+	if (vbf_rundir_get(&rd) != 0)
+		return 0;
+	dirs_of(&rd, &d);
+	int n = d.n < max ? d.n : max;
+	for (int i = 0; i < n; i++)
+		memcpy(out[i], d.dir[i], VBF_REDIRECT_CAP);
+	return n;
+}
+
 /* The text of symlink dir/<prefix><h>, or -1. */
 int vbf_redirect_read_entry(const char *dir, const char *prefix, uint64_t h, char *out, size_t cap)
 {

@@ -191,6 +191,32 @@ else
     skip "FIFOs in directories presented not writable" "no test user"
 fi
 
+# a FIFO another user renamed away (a forward, and the old name given up
+# in that user's list) and then renamed back onto its old name shows there
+# again, whoever moves it back: its owner (before: the move replaced the
+# FIFO itself), that user, or root (before: the name showed nothing;
+# conformance multi-20-73)
+if ensure_test_user >/dev/null 2>&1; then
+    mkdir -m 0777 "$MNT/share/back"
+    asuid() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups -- env LD_PRELOAD="$LIB $REFUSE" "$PYTHON" -c "import os; os.chdir('$MNT/share/back'); $*"; }
+    there() { with_lib_refuse "$PYTHON" -c "
+import os, stat
+os.chdir('$MNT/share/back')
+print(*['fifo' if os.path.lexists(p) and stat.S_ISFIFO(os.lstat(p).st_mode) else '-' for p in ('a', 'b')])"; }
+    asuid "$TEST_UID" "os.mkfifo('a')"
+    asuid 4301 "os.rename('a', 'b')"
+    asuid "$TEST_UID" "os.rename('b', 'a')"
+    expect_eq "a FIFO renamed away by another user, back onto its name by its owner: shown there" "$(there)" "fifo -"
+    asuid 4301 "os.rename('a', 'b')"
+    asuid 4301 "os.rename('b', 'a')"
+    expect_eq "... by that user: shown there" "$(there)" "fifo -"
+    asuid 4301 "os.rename('a', 'b')"
+    with_lib_refuse "$PYTHON" -c "import os; os.chdir('$MNT/share/back'); os.rename('b', 'a')"
+    expect_eq "... by root: shown there" "$(there)" "fifo -"
+else
+    skip "a FIFO renamed back onto its name" "no test user"
+fi
+
 # link() onto a FIFO's name by a user the kernel would refuse the link to
 # (protected hardlinks: root's 0600 file): the kernel looks the new name up
 # first, EEXIST; the library's EPERM came first before
