@@ -172,7 +172,12 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, c, n, dirfd, path, follow, lb);
-	return lp ? REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) : r;
+	if (!lp || REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+		return lp ? -1 : r;
+	/* links given up by a uid that could not unlink them are no names */
+	nlink_t dead = (nlink_t)vbf_redirect_dead_links(st);
+	st->st_nlink = st->st_nlink > dead ? st->st_nlink - dead : 1;
+	return 0;
 }
 
 static int present_as_x(const struct vbf_where *w, int dirfd, const char *path, struct statx *stx,
@@ -252,5 +257,13 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 		return -1;
 	char lb[VBF_REDIRECT_CAP];
 	const char *lp = redirected(r, c, n, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), lb);
-	return lp ? REAL(statx)(AT_FDCWD, lp, flags & ~AT_EMPTY_PATH, mask, stx) : r;
+	if (!lp || REAL(statx)(AT_FDCWD, lp, flags & ~AT_EMPTY_PATH, mask, stx) != 0)
+		return lp ? -1 : r;
+	if ((stx->stx_mask & STATX_NLINK) && stx->stx_nlink > 1) {
+		struct stat ls = {.st_mode = stx->stx_mode, .st_nlink = stx->stx_nlink, .st_ino = stx->stx_ino,
+				  .st_dev = makedev(stx->stx_dev_major, stx->stx_dev_minor)};
+		uint32_t dead = (uint32_t)vbf_redirect_dead_links(&ls);
+		stx->stx_nlink = stx->stx_nlink > dead ? stx->stx_nlink - dead : 1;
+	}
+	return 0;
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "real.h"
 #include "config.h"
+#include <sys/syscall.h>
 
 int vbf_redirect_enoent_where(const struct vbf_where *w, int r, int dirfd, const char *path, int self_err)
 {
@@ -131,4 +132,69 @@ int vbf_redirect_dir_holds(const struct vbf_where *w)
 	}
 	errno = saved;
 	return r;
+}
+
+/* Are the 16 hex digits at s `h`? */
+static int hex16(const char *s, uint64_t *h)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 16; i++) {
+		int c = s[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*h = v;
+	return s[16] ? -1 : 0;
+}
+
+/* Is `id`, given up under its own slot <h>, a real link of the object
+ * `st`? Counted once (seen[]). */
+static int dead_link(const struct vbf_rd_id *id, const struct stat *st, struct vbf_rd_id *seen, int *ns)
+{
+	char dir[VBF_REDIRECT_CAP], p[VBF_REDIRECT_CAP];
+	struct stat ls;
+	for (int i = 0; i < *ns; i++)
+		if (vbf_redirect_same_id(&seen[i], id))
+			return 0;
+	if (snprintf(dir, sizeof dir, "%s/u%u", vbf_redirect_base(), id->uid) >= (int)sizeof dir ||
+	    vbf_redirect_where_id(dir, id, p) != 0 || vbf_redirect_lstat(p, &ls) != 0 || ls.st_dev != st->st_dev ||
+	    ls.st_ino != st->st_ino || *ns >= VBF_KILLS_MAX)
+		return 0;
+	seen[(*ns)++] = *id;
+	return 1;
+}
+
+int vbf_redirect_dead_links(const struct stat *st)
+{
+	char dirs[8][VBF_REDIRECT_CAP], text[VBF_KILLS_MAX * 64];
+	char buf[2048] __attribute__((aligned(8)));
+	struct vbf_rd_id seen[VBF_KILLS_MAX], ids[VBF_KILLS_MAX];
+	int ns = 0, dead = 0, saved = errno;
+	if (st->st_nlink < 2 || !vbf_redirect_is_object(st))
+		return 0;
+	int nd = vbf_redirect_dirs(dirs, 8);
+	for (int i = 0; i < nd; i++) {
+		/* raw: getdents64 has no wrapper before glibc 2.30 */
+		long fd = vbf_raw_syscall(SYS_openat, AT_FDCWD, (long)dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+					  0, 0, 0);
+		long n;
+		while (fd >= 0 && (n = vbf_raw_syscall(SYS_getdents64, fd, (long)buf, sizeof buf, 0, 0, 0)) > 0)
+			for (long off = 0; off < n;) {
+				struct linux_dirent64_hdr *e = (void *)(buf + off);
+				uint64_t h;
+				int k = 0;
+				off += e->reclen;
+				if (e->name[0] != 'k' || hex16(e->name + 1, &h) ||
+				    vbf_redirect_read_entry(dirs[i], "k", h, text, sizeof text))
+					continue;
+				vbf_redirect_parse_ids(text, ids, &k);
+				for (int j = 0; j < k; j++)
+					dead += ids[j].h == h && dead_link(&ids[j], st, seen, &ns);
+			}
+		if (fd >= 0)
+			vbf_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+	}
+	errno = saved;
+	return dead;
 }

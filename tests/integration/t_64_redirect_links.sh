@@ -94,6 +94,17 @@ os.mkfifo('$MNT/u/away'); os.mkfifo('$MNT/u/gone')
 print(stat.S_ISFIFO(os.stat('$MNT/u/away').st_mode), sorted(os.listdir('$MNT/u')))")" \
     "True ['away', 'gone', 'moved', 'over', 'sock2']"
 
+# a hard link root made of the test user's FIFO, unlinked by the test user
+# (who cannot remove root's link where it lives: given up): the FIFO shows
+# one link again, to both (conformance multi-39-99; before: 2)
+mkdir -m 0777 "$MNT/nl"
+upy "import os; os.mkfifo('$MNT/nl/p')" >/dev/null
+py "import os; os.link('$MNT/nl/p', '$MNT/nl/q')" >/dev/null
+upy "import os; os.unlink('$MNT/nl/q')" >/dev/null
+expect_eq "a FIFO's link made by root, unlinked by its owner: st_nlink 1 (stat, statx), q gone" \
+    "$(upy "import os; print(os.stat('$MNT/nl/p').st_nlink, os.path.lexists('$MNT/nl/q'))") $(lib stat -c %h "$MNT/nl/p")" \
+    "1 False 1"
+
 # a listening socket of root, renamed away by the test user: clients reach
 # the listener under the new name; root makes a name the user gave up again
 out=$(lib "$PYTHON" -c "
