@@ -174,9 +174,11 @@ int vbf_stat_done_slow(int r, int c, struct vbf_cq *q, int dirfd, const char *pa
 	const char *lp = redirected(r, c, n, dirfd, path, follow, lb);
 	if (!lp || REAL(fstatat)(AT_FDCWD, lp, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
 		return lp ? -1 : r;
-	/* links given up by a uid that could not unlink them are no names */
-	nlink_t dead = (nlink_t)vbf_redirect_dead_links(st);
-	st->st_nlink = st->st_nlink > dead ? st->st_nlink - dead : 1;
+	/* the names that lead to it: a link given up by a uid that could not
+	 * unlink it is none, a forward is one */
+	int names = vbf_redirect_names(st);
+	if (names > 0)
+		st->st_nlink = (nlink_t)names;
 	return 0;
 }
 
@@ -262,8 +264,9 @@ int vbf_statx_done(int r, int c, struct vbf_cq *q, int dirfd, const char *path, 
 	if ((stx->stx_mask & STATX_NLINK) && stx->stx_nlink > 1) {
 		struct stat ls = {.st_mode = stx->stx_mode, .st_nlink = stx->stx_nlink, .st_ino = stx->stx_ino,
 				  .st_dev = makedev(stx->stx_dev_major, stx->stx_dev_minor)};
-		uint32_t dead = (uint32_t)vbf_redirect_dead_links(&ls);
-		stx->stx_nlink = stx->stx_nlink > dead ? stx->stx_nlink - dead : 1;
+		int names = vbf_redirect_names(&ls);
+		if (names > 0)
+			stx->stx_nlink = (uint32_t)names;
 	}
 	return 0;
 }

@@ -295,12 +295,11 @@ int vbf_redirect_same_id(const struct vbf_rd_id *a, const struct vbf_rd_id *b);
  * left may still lead to it). 0 with `out`, or -1. */
 int vbf_redirect_where_id(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
 int vbf_redirect_stash_name(const char *dir, const struct vbf_rd_id *id, char out[VBF_REDIRECT_CAP]);
-/* How many real links of the redirected object `st` are names given up
- * (a list k<h> naming the link at its own slot <h>: another uid's, which
- * its remover could not unlink): a stat presents st_nlink without them.
- * Reads every owner subdirectory, only for an object of more than one link
- * (refuse_held.c). */
-int vbf_redirect_dead_links(const struct stat *st);
+/* How many share names lead to the redirected object `st` (its real links
+ * and forwards, less those given up: refuse_redirect.c), for the st_nlink
+ * a stat presents; 0 when not counted (one link). Reads every owner
+ * subdirectory, only for an object of more than one link (refuse_held.c). */
+int vbf_redirect_names(const struct stat *st);
 /* The owner subdirectories a lookup reads, in its order (at most max). */
 int vbf_redirect_dirs(char (*out)[VBF_REDIRECT_CAP], int max);
 int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid);

@@ -148,29 +148,34 @@ static int hex16(const char *s, uint64_t *h)
 	return s[16] ? -1 : 0;
 }
 
-/* Is `id`, given up under its own slot <h>, a real link of the object
- * `st`? Counted once (seen[]). */
-static int dead_link(const struct vbf_rd_id *id, const struct stat *st, struct vbf_rd_id *seen, int *ns)
+static int same_inode(const char *p, const struct stat *st)
 {
-	char dir[VBF_REDIRECT_CAP], p[VBF_REDIRECT_CAP];
 	struct stat ls;
-	for (int i = 0; i < *ns; i++)
-		if (vbf_redirect_same_id(&seen[i], id))
-			return 0;
-	if (snprintf(dir, sizeof dir, "%s/u%u", vbf_redirect_base(), id->uid) >= (int)sizeof dir ||
-	    vbf_redirect_where_id(dir, id, p) != 0 || vbf_redirect_lstat(p, &ls) != 0 || ls.st_dev != st->st_dev ||
-	    ls.st_ino != st->st_ino || *ns >= VBF_KILLS_MAX)
-		return 0;
-	seen[(*ns)++] = *id;
-	return 1;
+	return vbf_redirect_lstat(p, &ls) == 0 && ls.st_dev == st->st_dev && ls.st_ino == st->st_ino;
 }
 
-int vbf_redirect_dead_links(const struct stat *st)
+/* Does entry dir/<h> (a real link, or a forward) put the object `st`
+ * under a name? */
+static int entry_of(const char *dir, const char *name, const struct stat *st)
 {
-	char dirs[8][VBF_REDIRECT_CAP], text[VBF_KILLS_MAX * 64];
+	char p[VBF_REDIRECT_CAP + 20], t[VBF_REDIRECT_CAP], odir[VBF_REDIRECT_CAP], obj[VBF_REDIRECT_CAP];
+	struct vbf_rd_id id;
+	if (snprintf(p, sizeof p, "%s/%.16s", dir, name) >= (int)sizeof p)
+		return 0;
+	if (same_inode(p, st))
+		return 1;
+	ssize_t n = REAL(readlink)(p, t, sizeof t - 1);
+	return n > 3 && !memcmp(t, "../", 3) && vbf_redirect_parse_id(t + 3, (size_t)n - 3, &id) == 0 &&
+	       snprintf(odir, sizeof odir, "%s/u%u", vbf_redirect_base(), id.uid) < (int)sizeof odir &&
+	       vbf_redirect_where_id(odir, &id, obj) == 0 && same_inode(obj, st);
+}
+
+int vbf_redirect_names(const struct stat *st)
+{
+	char dirs[8][VBF_REDIRECT_CAP], obj[VBF_REDIRECT_CAP], ent[VBF_REDIRECT_CAP];
 	char buf[2048] __attribute__((aligned(8)));
-	struct vbf_rd_id seen[VBF_KILLS_MAX], ids[VBF_KILLS_MAX];
-	int ns = 0, dead = 0, saved = errno;
+	uint64_t names[VBF_KILLS_MAX];
+	int nn = 0, saved = errno;
 	if (st->st_nlink < 2 || !vbf_redirect_is_object(st))
 		return 0;
 	int nd = vbf_redirect_dirs(dirs, 8);
@@ -183,18 +188,21 @@ int vbf_redirect_dead_links(const struct stat *st)
 			for (long off = 0; off < n;) {
 				struct linux_dirent64_hdr *e = (void *)(buf + off);
 				uint64_t h;
-				int k = 0;
+				int dup = 0;
 				off += e->reclen;
-				if (e->name[0] != 'k' || hex16(e->name + 1, &h) ||
-				    vbf_redirect_read_entry(dirs[i], "k", h, text, sizeof text))
+				if (hex16(e->name, &h) || nn >= VBF_KILLS_MAX)
 					continue;
-				vbf_redirect_parse_ids(text, ids, &k);
-				for (int j = 0; j < k; j++)
-					dead += ids[j].h == h && dead_link(&ids[j], st, seen, &ns);
+				for (int j = 0; j < nn && !dup; j++)
+					dup = names[j] == h;
+				/* a name that leads to this object, lists of names
+				 * given up and all */
+				if (!dup && entry_of(dirs[i], e->name, st) && vbf_redirect_find2(h, obj, ent) == 0 &&
+				    same_inode(obj, st))
+					names[nn++] = h;
 			}
 		if (fd >= 0)
 			vbf_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
 	}
 	errno = saved;
-	return dead;
+	return nn;
 }

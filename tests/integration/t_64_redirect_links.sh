@@ -104,6 +104,14 @@ upy "import os; os.unlink('$MNT/nl/q')" >/dev/null
 expect_eq "a FIFO's link made by root, unlinked by its owner: st_nlink 1 (stat, statx), q gone" \
     "$(upy "import os; print(os.stat('$MNT/nl/p').st_nlink, os.path.lexists('$MNT/nl/q'))") $(lib stat -c %h "$MNT/nl/p")" \
     "1 False 1"
+# ... and one renamed away by a third user (a forward where it lives, the
+# old name given up) still counts its new name (conformance multi-29-44)
+setpriv --reuid=4301 --regid=4301 --clear-groups -- env LD_PRELOAD="$LIB $REFUSE" "$PYTHON" -c "import os; os.mkfifo('$MNT/nl/x')"
+py "import os; os.link('$MNT/nl/x', '$MNT/nl/y')" >/dev/null
+upy "import os; os.rename('$MNT/nl/x', '$MNT/nl/z')" >/dev/null
+expect_eq "a FIFO's link made by root, the FIFO renamed away by a third user: st_nlink 2 (z and y)" \
+    "$(upy "import os; print(os.stat('$MNT/nl/z').st_nlink, os.stat('$MNT/nl/y').st_nlink, os.path.lexists('$MNT/nl/x'))")" \
+    "2 2 False"
 
 # a listening socket of root, renamed away by the test user: clients reach
 # the listener under the new name; root makes a name the user gave up again
