@@ -54,6 +54,18 @@ static int known_stat(const struct vbf_where *lex, int dirfd, const char *path, 
 	return r;
 }
 
+/* The object a chown or chmod acts on (known_stat); when there is none,
+ * the call's ENOENT, ENOTDIR, ELOOP..., but EACCES first below a directory
+ * the caller may not search. */
+static int target_of(const struct vbf_where *lex, int dirfd, const char *path, int flags, struct stat *st,
+		     struct vbf_where *w, int *cached)
+{
+	if (!known_stat(lex, dirfd, path, flags, st, w, cached))
+		return 0;
+	vbf_missing_searched_at(lex, w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
+	return -1;
+}
+
 /* The record of a chown or chmod of `st`, the object `w` names. From an
  * answer of the cache (known_stat), its fingerprint is the type only: the
  * answer may be up to the TTL old, and a file replaced outside the library
@@ -191,12 +203,8 @@ int vbf_op_chown_where(const struct vbf_where *lex, int dirfd, const char *path,
 	struct stat st;
 	struct vbf_where w;
 	int cached = 0;
-	if (known_stat(lex, dirfd, path, flags, &st, &w, &cached)) {
-		/* ENOENT, ENOTDIR, ELOOP...: as the call would say, but EACCES
-		 * first below a directory the caller may not search */
-		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
+	if (target_of(lex, dirfd, path, flags, &st, &w, &cached))
 		return -1;
-	}
 	if (w.idx < 0)
 		return REAL(fchownat)(dirfd, path, uid, gid, flags);
 	if (!w.key)
@@ -279,10 +287,8 @@ int vbf_op_chmod_where(const struct vbf_where *lex, int dirfd, const char *path,
 	struct stat st;
 	struct vbf_where w;
 	int cached = 0;
-	if (known_stat(lex, dirfd, path, flags, &st, &w, &cached)) {
-		vbf_missing_searched_at(lex, &w, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
+	if (target_of(lex, dirfd, path, flags, &st, &w, &cached))
 		return -1;
-	}
 	if (S_ISLNK(st.st_mode) || w.idx < 0)
 		return real_chmod(dirfd, path, mode, flags);
 	if (!w.key)
