@@ -112,7 +112,8 @@ const char *vbf_redirected_where(const struct vbf_where *w, int r, int dirfd, co
 int vbf_redirect_lookup_name(const struct vbf_where *w, int dirfd, const char *path, int follow,
 			     char buf[VBF_REDIRECT_CAP]);
 /* That name the kernel's walk ends at, into `r`: its share index, or -1
- * (no symlink may lie on the way, or nothing was ever redirected). */
+ * (no symlink may lie on the way, or nothing was ever redirected on this
+ * process's shares: refuse_mark.c). */
 int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path, int follow, struct vbf_where *r);
 /* After an ENOENT of (dirfd, path), lexically `w`: 0 when a redirected
  * object is that name (vbf_redirect_lookup_name, its local name in `buf`);
@@ -300,6 +301,12 @@ int vbf_redirect_stash_name(const char *dir, const struct vbf_rd_id *id, char ou
  * a stat presents; 0 when not counted (one link). Reads every owner
  * subdirectory, only for an object of more than one link (refuse_held.c). */
 int vbf_redirect_names(const struct stat *st);
+/* Shares that ever held a redirected object (refuse_mark.c): marks for
+ * every directory above share name `w`, in owner subdirectory `dir`, made
+ * before the name is given (0, or -1 with errno); and whether one of this
+ * process's share roots has a mark where a lookup reads (keeps errno). */
+int vbf_redirect_mark(const char *dir, const struct vbf_where *w);
+int vbf_redirect_marked(void);
 /* The owner subdirectories a lookup reads, in its order (at most max). */
 int vbf_redirect_dirs(char (*out)[VBF_REDIRECT_CAP], int max);
 int vbf_redirect_find_entry(uint64_t h, char obj[VBF_REDIRECT_CAP], char ent[VBF_REDIRECT_CAP], struct vbf_rd_id *oid);

@@ -272,7 +272,7 @@ int vbf_redirect_prepare(const struct vbf_where *w, int dirfd, const char *path,
 		errno = EEXIST;
 		return -1;
 	}
-	if (hash_of(w, &h) != 0 || own_dir(own, sizeof own) != 0)
+	if (hash_of(w, &h) != 0 || own_dir(own, sizeof own) != 0 || vbf_redirect_mark(own, w) != 0)
 		return -1;
 	int n = snprintf(buf, VBF_REDIRECT_CAP, "%s/%016llx", own, (unsigned long long)h);
 	if (n < 0 || n >= VBF_REDIRECT_CAP) {
@@ -355,7 +355,7 @@ int vbf_redirect_move(const struct vbf_where *wa, const struct vbf_where *wb)
 		errno = ENOENT;
 		return -1;
 	}
-	if (own_dir(own, sizeof own) != 0)
+	if (own_dir(own, sizeof own) != 0 || vbf_redirect_mark(own, wb) != 0)
 		return -1;
 	snprintf(to, sizeof to, "%s/%016llx", own, (unsigned long long)hb);
 	if (REAL(renameat)(AT_FDCWD, ent, AT_FDCWD, to) == 0) {

@@ -488,11 +488,11 @@ int vbf_redirect_resolved(const struct vbf_where *w, int dirfd, const char *path
 {
 	/* a symlink on the way (or at the end) may lead to one: the name the
 	 * kernel's walk ends at, one more walk, only after an ENOENT, and only
-	 * once anything was redirected (one local lstat). Objects are made
-	 * under that name (vbf_redirect_canon), so whether the share holds
-	 * records does not matter here. */
-	struct vbf_rundir rd;
-	if (w->idx < 0 || vbf_name_canonical(path, follow) || vbf_rundir_get(&rd) != 0)
+	 * once something was redirected on one of this process's shares (a few
+	 * local lstats: refuse_mark.c). Objects are made under that name
+	 * (vbf_redirect_canon), so whether the share holds records does not
+	 * matter here. */
+	if (w->idx < 0 || vbf_name_canonical(path, follow) || !vbf_redirect_marked())
 		return -1;
 	return vbf_where_resolve(dirfd, path, follow, NULL, r);
 }

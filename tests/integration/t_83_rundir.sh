@@ -150,7 +150,10 @@ finish b "u0 made by another user"
 expect_eq "u0 made by another user: the socket is listed on the share" \
     "$(lib "$PYTHON" -c "import os; print(sorted(os.listdir('$S')))" 2>/dev/null)" "['b.sock']"
 check "u0 made by another user: unlink removes the socket" lib "$PYTHON" -c "
-import os; os.unlink('$S/b.sock'); assert not os.path.exists('$S/b.sock'); assert not os.listdir('$RD-0/u0')"
+import os; os.unlink('$S/b.sock'); assert not os.path.exists('$S/b.sock')
+# what stays is the marks of the directories above it (refuse_mark.c)
+left = [n for n in os.listdir('$RD-0/u0') if not (n[0] == 'a' and len(n) == 17)]
+assert not left, left"
 rm -rf "$RD" "$RD-0"
 
 # ... and u0 a symlink to the attacker's directory
