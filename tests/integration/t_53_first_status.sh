@@ -8,12 +8,17 @@
 # 2.7% more requests than bare on this tree. A name whose directory the
 # cache holds a valid entry for is canonical by its text: no walk; and a
 # directory a walk reached under the name the text gives is canonical for
-# the next name (shim/cache/cache_canon.c). What is left over bare is a
-# constant, not a share of the tree: the state file read once (7 requests,
-# t_54), the log's tail read under its lock for the create and the unlink of
-# index.lock, one walk in each directory git's preload threads start in,
-# and a few names in .git: about 35 here. Before the state file's open lost
-# 3 requests and a walk taught its directory, 70-80 (was allowed: 1% + 20).
+# the next name (shim/cache/cache_canon.c). What was left over bare was a
+# constant: the state file read once (7 requests, t_54), the log's tail read
+# under its lock for the create and the unlink of index.lock, and, on a
+# machine where anything was ever redirected (the run directory exists), a
+# walk after each ENOENT of a name that may pass a symlink: 39-54 more than
+# bare, by how git's preload threads raced. That walk is now made only where
+# one of the process's shares held a redirected FIFO or socket
+# (shim/policy/refuse_mark.c), and the directories above a missing name are
+# probed only from its directory's second missing name on (cache.c): the
+# library makes fewer requests than bare (the names git probes twice in .git
+# are answered from the cache). Was allowed 50 more, and failed with 54.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_lib
@@ -22,6 +27,10 @@ in_private_ipc "$@"
 
 share_setup ignore
 export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
+# a run directory, as on any machine where something was ever redirected
+export VBOXFIX_RUNDIR=/tmp/vbf-fs.$$
+on_exit "rm -rf '$VBOXFIX_RUNDIR'"
+mkdir -m 1777 "$VBOXFIX_RUNDIR"
 unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
 share_requests
 # git refuses a tree owned by another uid (the share's owner, bare)
@@ -40,8 +49,11 @@ status env LD_PRELOAD="$LIB"
 lib=$(count_reqs status env LD_PRELOAD="$LIB")
 status env
 bare=$(count_reqs status env)
-if [ "$bare" -gt 0 ] && [ "$lib" -le $((bare + 50)) ]; then
-    ok "a first git status on a share holding records costs at most 50 requests more than bare: $lib, bare $bare"
+# 8454-8486 against 8494 in nine runs: the spread is git's preload threads
+# racing for the first names of their directories; 20 over bare is allowed
+# for it, so a constant that comes back (the walks above: 40-55) fails
+if [ "$bare" -gt 0 ] && [ "$lib" -le $((bare + 20)) ]; then
+    ok "a first git status on a share holding records costs no more than bare (20 allowed for the threads' race): $lib requests, bare $bare"
 else
-    fail "a first git status on a share holding records costs more than bare" "$lib requests, bare $bare (at most 50 more)"
+    fail "a first git status on a share holding records costs more than bare" "$lib requests, bare $bare (20 more allowed)"
 fi
