@@ -378,26 +378,11 @@ static void insert(struct vbf_cq *q, const struct stat *st, const struct statx *
  * and remember it, so that every name below it is answered (module
  * resolution asks for many names in node_modules directories that do not
  * exist). One stat of each directory not known yet, nearest first, until
- * one exists: at most one extra request per directory per TTL, and only
- * from the second name missing below one directory within the TTL on, so
- * a walk that meets one missing name per directory (git's probes in .git,
- * an include path) pays no more than bare. A race on the memo of those
- * directories costs one probe more or less, nothing else. */
-static _Atomic uint64_t miss_dir[64], miss_t[64];
-
+ * one exists: at most one extra request per directory per TTL. */
 static void probe_above(const struct vbf_cq *q)
 {
 	int idx = (uint8_t)q->k[0];
-	const char *key = q->k + 2, *sl = memrchr(key, '/', q->klen - 2u);
-	if (idx >= vbf_nshares || !sl)
-		return;
-	uint64_t h = vbf_cache_prefix_hash(idx, key, (size_t)(sl - key)), now = vbf_cache_clock();
-	_Atomic uint64_t *md = &miss_dir[h % 64], *mt = &miss_t[h % 64];
-	int again = atomic_load_explicit(md, memory_order_relaxed) == h &&
-		    now - atomic_load_explicit(mt, memory_order_relaxed) < (uint64_t)vbf_cfg.ttl_ms;
-	atomic_store_explicit(md, h, memory_order_relaxed);
-	atomic_store_explicit(mt, now, memory_order_relaxed);
-	if (!again)
+	if (idx >= vbf_nshares)
 		return;
 	const char *root = vbf_shares[idx].root;
 	size_t rl = strlen(root);
