@@ -15,10 +15,9 @@
 # walk after each ENOENT of a name that may pass a symlink: 39-54 more than
 # bare, by how git's preload threads raced. That walk is now made only where
 # one of the process's shares held a redirected FIFO or socket
-# (shim/policy/refuse_mark.c), and the directories above a missing name are
-# probed only from its directory's second missing name on (cache.c): the
-# library makes fewer requests than bare (the names git probes twice in .git
-# are answered from the cache). Was allowed 50 more, and failed with 54.
+# (shim/policy/refuse_mark.c): the library makes fewer requests than bare
+# (the names git probes twice in .git are answered from the cache). Was
+# allowed 50 more, and failed with 54.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_lib
@@ -49,9 +48,9 @@ status env LD_PRELOAD="$LIB"
 lib=$(count_reqs status env LD_PRELOAD="$LIB")
 status env
 bare=$(count_reqs status env)
-# 8454-8486 against 8494 in nine runs: the spread is git's preload threads
-# racing for the first names of their directories; 20 over bare is allowed
-# for it, so a constant that comes back (the walks above: 40-55) fails
+# 8487 against 8494 in every run here; 20 over bare is allowed for git's
+# preload threads, which race for the first names of their directories, so
+# a constant that comes back (the walks above: 40-55) fails
 if [ "$bare" -gt 0 ] && [ "$lib" -le $((bare + 20)) ]; then
     ok "a first git status on a share holding records costs no more than bare (20 allowed for the threads' race): $lib requests, bare $bare"
 else
