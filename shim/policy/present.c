@@ -97,7 +97,8 @@ static const char *redirected(int r, int c, const struct vbf_stat_name *n, int d
 	}
 	/* The plain call (a page not read before): by the name's text, and by
 	 * the name a walk ends at (a symlink to a FIFO, or on the way to it:
-	 * objects are kept under that name), once anything was redirected
+	 * objects are kept under that name), where a share of this process
+	 * ever held a redirected object (refuse_mark.c)
 	 * (docs/design.md, "Symlinks"). */
 	struct vbf_where w;
 	int saved = errno;
