@@ -239,8 +239,11 @@ int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_pla
 int vbf_file_hold(struct vbf_store *s);
 void vbf_file_release(struct vbf_store *s);
 /* The lock on the log (F_RDLCK for appends, F_WRLCK to replace it); with
- * `wait`, for a bounded time. 0 or -1. */
+ * `wait`, for a bounded time. 0 or -1. (store_lock.c, as the three below;
+ * vbf_file_lock_fd is the same on any descriptor, *nolock set where the
+ * filesystem has no locks.) */
 int vbf_file_lock(struct vbf_store *s, int type, int wait);
+int vbf_file_lock_fd(int fd, int type, int wait, int *nolock);
 void vbf_file_unlock(struct vbf_store *s);
 /* Read and apply the log's tail; 1 when a seal was among it. */
 int vbf_file_read_tail(struct vbf_store *s);
