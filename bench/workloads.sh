@@ -143,7 +143,7 @@ le() { awk -v v="$1" -v l="$2" 'BEGIN{ if (v == "-" || v == "nan" || v == "") pr
 
 write_workload_goals() {
     local S="library, shared cache" P="library, per-process cache" B=bare L="local disk"
-    local wn r b t l
+    local wn r b t l c
     # the repeated workloads are judged where the repetition is within the
     # TTL (the default 1 s is shorter than one git status on a loaded machine)
     local S0=$S S="library, shared cache, TTL 10 s"
@@ -166,8 +166,10 @@ write_workload_goals() {
         wn=${x%%:*}; s=${x#*:}
         r=$(sum_of R "$wn" "$S" "$s"); b=$(sum_of R "$wn" "$B" "$s"); p=$(pct "$r" "$b")
         goal_row "one-shot $wn ($s): requests ≤ 60% of bare" "$r vs $b ($p%)" "$(le "$p" 60)"
-        goal_row "one-shot $wn ($s): never more than bare (per-process cache too)" \
-            "$r, $(sum_of R "$wn" "$P" "$s") vs $b" "$(le "$(pct "$(awk -v a="$r" -v c="$(sum_of R "$wn" "$P" "$s")" 'BEGIN{print (a > c ? a : c)}')" "$b")" 100)"
+        # counts, not a rounded percentage: 51,759 against 51,739 is more
+        c=$(sum_of R "$wn" "$P" "$s")
+        goal_row "one-shot $wn ($s): never more than bare (per-process cache too)" "$r, $c vs $b" \
+            "$(awk -v a="$r" -v c="$c" -v b="$b" 'BEGIN{ m = a > c ? a : c; print (b + 0 > 0 && m + 0 <= b + 0) ? "met" : "**not met**" }')"
     done
     wn="resolution storm"
     r=$(sum_of R "$wn" "$S" storm1 storm2); b=$(sum_of R "$wn" "$B" storm1 storm2); p=$(pct "$r" "$b")
