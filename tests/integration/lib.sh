@@ -250,6 +250,17 @@ share_requests() {
     BINDFS_PID=$(pgrep -f "bindfs.*$SRC" | head -1)
 }
 reqs() { awk '/^syscr/{print $2}' "/proc/$BINDFS_PID/io"; }
+
+# cache_share: the share the request-counting cache tests use (share_setup
+# ignore, the library's cache alone deciding: a TTL longer than the test,
+# no other cache setting from the caller's environment), its requests
+# counted (share_requests).
+cache_share() {
+    share_setup ignore
+    export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
+    unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
+    share_requests
+}
 count_reqs() { local a b; a=$(reqs); "$@" >/dev/null 2>&1; b=$(reqs); echo $((b - a)); }
 
 # in_private_ipc "$@": run this script again in an IPC namespace of its own

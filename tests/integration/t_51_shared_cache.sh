@@ -16,10 +16,7 @@ need_cmd unshare setpriv timeout
 # a private IPC namespace: the tables are this test's own and go with it
 in_private_ipc "$@"
 
-share_setup ignore
-export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
-unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
-share_requests
+cache_share
 N=60
 mkdir -p "$MNT/d"
 for i in $(seq 1 $N); do echo "file $i" >"$MNT/d/f$i"; done

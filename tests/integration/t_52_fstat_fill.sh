@@ -19,10 +19,7 @@ need_cmd unshare
 # a private IPC namespace: the shared table is this test's own
 in_private_ipc "$@"
 
-share_setup ignore
-export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
-unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
-share_requests
+cache_share
 N=40
 mkdir -p "$MNT/inc/sub"
 for i in $(seq 1 $N); do echo "header $i" >"$MNT/inc/sub/h$i.h"; done

@@ -24,14 +24,11 @@ need_lib
 need_cmd git unshare
 in_private_ipc "$@"
 
-share_setup ignore
-export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
+cache_share
 # a run directory, as on any machine where something was ever redirected
 export VBOXFIX_RUNDIR=/tmp/vbf-fs.$$
 on_exit "rm -rf '$VBOXFIX_RUNDIR'"
 mkdir -m 1777 "$VBOXFIX_RUNDIR"
-unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
-share_requests
 # git refuses a tree owned by another uid (the share's owner, bare)
 export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
 . "$VBF_REPO/bench/gen.sh"

@@ -16,10 +16,7 @@ need_fuse
 need_lib
 need_cmd unshare stat
 
-share_setup ignore
-export VBOXFIX_PATHS=$MNT VBOXFIX_TTL_MS=600000
-unset VBOXFIX_CACHE_MAX VBOXFIX_SHARED_CACHE VBOXFIX_STATS VBOXFIX_STATE
-share_requests
+cache_share
 mkdir -p "$SRC/d"
 echo a >"$SRC/d/f1"
 echo b >"$SRC/d/f2"
