@@ -170,6 +170,23 @@ void *vbf_shpage_attach_own(const char *name, size_t size, uint32_t magic, uint3
 	return attach(name, size, magic, version, 1);
 }
 
+void vbf_shpage_name_uid(char *name, size_t cap, const char *prefix, uid_t uid)
+{
+	char d[12];
+	int nd = 0;
+	do
+		d[nd++] = (char)('0' + uid % 10);
+	while ((uid /= 10) && nd < 11);
+	size_t l = 0;
+	while (prefix[l] && l + (size_t)nd + 1 < cap) {
+		name[l] = prefix[l];
+		l++;
+	}
+	while (nd && l + 1 < cap)
+		name[l++] = d[--nd];
+	name[l] = 0;
+}
+
 void vbf_shpage_detach(void *page, size_t size)
 {
 	(void)size;

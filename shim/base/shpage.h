@@ -54,6 +54,8 @@ void *vbf_shpage_attach(const char *name, size_t size, uint32_t magic, uint32_t 
  * has its own page. */
 void *vbf_shpage_attach_own(const char *name, size_t size, uint32_t magic, uint32_t version);
 void vbf_shpage_detach(void *page, size_t size);
+/* `prefix` followed by the decimal `uid` in name[cap]: an own page's name. */
+void vbf_shpage_name_uid(char *name, size_t cap, const char *prefix, uid_t uid);
 
 /* Remove (IPC_RMID) every segment of this page this caller may remove:
  * owned by its euid, or any as root. Processes attached keep their mapping;

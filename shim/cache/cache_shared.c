@@ -71,21 +71,7 @@ static uid_t owner;
 static size_t page_size(uint32_t sets) { return sizeof(struct sc_page) + (size_t)sets * WAYS * sizeof(struct sc_ent); }
 
 /* "vboxfix-scache-<euid>": every uid its own page (see above) */
-static void page_name(char name[48])
-{
-	static const char pre[] = "vboxfix-scache-";
-	char d[12];
-	int nd = 0;
-	uid_t u = vbf_euid();
-	do
-		d[nd++] = (char)('0' + u % 10);
-	while ((u /= 10) && nd < 11);
-	size_t l = sizeof pre - 1;
-	memcpy(name, pre, l);
-	while (nd)
-		name[l++] = d[--nd];
-	name[l] = 0;
-}
+static void page_name(char name[48]) { vbf_shpage_name_uid(name, 48, "vboxfix-scache-", vbf_euid()); }
 
 static uint32_t sets_wanted(void)
 {

@@ -127,6 +127,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 	s->live = 0;
 	s->gen = &s->private_gen;
 	s->fd = -1;
+	s->later = 0;
 	if (!s->bloom)
 		s->bloom = vbf_arena_calloc(VBF_BLOOM_BITS / 8);
 	if (!s->bloom)
@@ -168,6 +169,20 @@ void vbf_store_close(int idx)
 	s->bloom = NULL;
 	leave(s);
 	errno = saved;
+}
+
+void vbf_store_open_copies(void)
+{
+	for (int i = 0; i < VBF_MAX_SHARES; i++) {
+		struct vbf_store *s = &vbf_stores[i];
+		if (!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE) || !__atomic_load_n(&s->later, __ATOMIC_RELAXED) ||
+		    !enter(s))
+			continue;
+		int saved = errno;
+		vbf_file_here(s);
+		leave(s);
+		errno = saved;
+	}
 }
 
 /* Has another process written records this table has not read? A hint,
@@ -548,7 +563,7 @@ int vbf_store_info(int idx, struct vbf_store_info *out)
 		return -1;
 	catch_up(s);
 	out->path = s->path;
-	out->persistent = s->fd >= 0 && s->writable;
+	out->persistent = (s->fd >= 0 || s->later) && s->writable;
 	out->records = s->nrec;
 	out->file_records = s->nrec;
 	if (pl) {

@@ -213,4 +213,9 @@ int vbf_store_compact(int idx);
  * file stays. */
 void vbf_store_close(int idx);
 
+/* Open every log this process holds as a copy another process read
+ * (docs/state-store.md, "Logs read from memory") while the credentials that
+ * opened it before are still ours: before a set*id call. */
+void vbf_store_open_copies(void);
+
 #endif

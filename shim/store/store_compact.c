@@ -375,6 +375,7 @@ static int take_current(struct vbf_store *s, int wait)
 
 int vbf_file_compact(struct vbf_store *s, int force)
 {
+	vbf_file_here(s);
 	if (s->fd < 0 || !s->writable || s->nolock)
 		return -1;
 	/* Due when dead records are half the log, or when it has doubled
@@ -449,6 +450,7 @@ static void put_back(struct vbf_store *s)
 
 int vbf_file_rmdir_root(struct vbf_store *s, int (*again)(void *), void *arg)
 {
+	vbf_file_here(s);
 	/* only the store's files left, or ENOTEMPTY stands and nothing moves */
 	if (each_name(s->root, 0, foreign_entry, NULL) != 0)
 		return -1;

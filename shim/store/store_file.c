@@ -23,11 +23,10 @@
 #include "store_int.h"
 #include "log.h"
 #include "statconv.h"
+#include <sys/sysmacros.h>
 
-#define CHUNK (256u << 10)
+#define CHUNK VBF_SNAP_CAP /* a log read in one chunk can be kept whole (store_page.c) */
 #define STATE_MAX (256ull << 20)
-#define PAGE_MAGIC 0x76626667u /* "gfbv" */
-#define PAGE_VERSION 3
 #define HEAD_LEN (VBF_REC_HDR + 24)
 
 uint64_t vbf_compact_min = 256 * 1024;
@@ -203,7 +202,8 @@ int vbf_file_read_tail(struct vbf_store *s)
 		return 0;
 	uint8_t *buf = s->iobuf;
 	size_t have = 0;
-	unsigned skipped = 0;
+	unsigned skipped = 0, rounds = 0;
+	int from0 = s->pos == 0;
 	for (;;) {
 		if (s->pos >= STATE_MAX) { /* bounded work whatever the file holds */
 			stop_reading(s);
@@ -215,6 +215,7 @@ int vbf_file_read_tail(struct vbf_store *s)
 		if (r < 0)
 			break;
 		have += (size_t)r;
+		rounds++;
 		int eof = r == 0 || have < CHUNK;
 		size_t used = vbf_rec_scan(buf, have, eof, apply_cb, &t, &skipped);
 		s->pos += used;
@@ -226,6 +227,7 @@ int vbf_file_read_tail(struct vbf_store *s)
 	if (skipped)
 		vbf_log_once(VBF_EV_STORE_BAD, VBF_WARN, "state store %s: skipped %u unreadable stretch(es)", s->path,
 			     skipped);
+	s->whole = from0 && rounds == 1 && !skipped && !t.sealed;
 	return t.sealed;
 }
 
@@ -255,7 +257,7 @@ void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload)
  * never a symlink of ours: a symlink found there later is someone else's. */
 int vbf_file_open_path(struct vbf_store *s, const char **why) { return open_log(s->path, O_NOFOLLOW, why); }
 
-static int reopen(struct vbf_store *s)
+static int open_again(struct vbf_store *s)
 {
 	const char *why;
 	int fd = vbf_file_open_path(s, &why);
@@ -263,8 +265,15 @@ static int reopen(struct vbf_store *s)
 		s->writable = 0;
 		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s lost (%s): records kept in memory only",
 			     s->path, why);
-		return -1;
 	}
+	return fd;
+}
+
+static int reopen(struct vbf_store *s)
+{
+	int fd = open_again(s);
+	if (fd < 0)
+		return -1;
 	vbf_file_adopt(s, fd, 0, 1);
 	return 0;
 }
@@ -304,7 +313,7 @@ void vbf_file_bump(struct vbf_store *s)
 void vbf_file_sync(struct vbf_store *s)
 {
 	uint64_t g = atomic_load_explicit(s->gen, memory_order_acquire);
-	if (g == s->seen_gen || s->fd < 0)
+	if (g == s->seen_gen || (s->fd < 0 && !s->later))
 		return;
 	s->seen_gen = g;
 	vbf_file_sync_now(s);
@@ -312,6 +321,10 @@ void vbf_file_sync(struct vbf_store *s)
 
 void vbf_file_sync_now(struct vbf_store *s)
 {
+	if (s->later) {
+		vbf_file_here(s); /* reads what came after the copy */
+		return;
+	}
 	if (s->fd < 0)
 		return;
 	if (s->forked || !fd_is_log(s)) {
@@ -337,6 +350,7 @@ int vbf_file_append(struct vbf_store *s, const struct vbf_op *op) { return vbf_f
 
 int vbf_file_hold(struct vbf_store *s)
 {
+	vbf_file_here(s);
 	for (int tries = 0; s->fd >= 0 && s->writable && !s->nolock && tries < 4; tries++) {
 		if ((s->forked || !fd_is_log(s)) && reopen(s) < 0)
 			return -1;
@@ -394,6 +408,7 @@ int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_pla
 	int f;
 	if (!n)
 		return -1;
+	vbf_file_here(s);
 	for (int tries = 0; s->fd >= 0 && s->writable && tries < 4; tries++) {
 		if ((s->forked || !fd_is_log(s)) && reopen(s) < 0)
 			break;
@@ -444,41 +459,23 @@ int vbf_file_append_plan(struct vbf_store *s, const struct vbf_op *want, vbf_pla
 	return -1;
 }
 
-/* ---- the shared page ---- */
-
-#define PAGE_NAME "vboxfix-store-gen"
-
-/* Attached once per process; never detached (a few pages, one mapping). */
-static struct vbf_gen_page *page;
-static atomic_int page_state; /* 0 not tried, 1 being attached, 2 done */
-
-void vbf_file_page_remove(void)
+/* The log's canonical name, and its key when it lies in the share (the
+ * wrappers hide it). */
+static void name_as(struct vbf_store *s, const char *name)
 {
-	vbf_shpage_remove(PAGE_NAME, sizeof *page, PAGE_MAGIC, PAGE_VERSION);
-}
-
-static void page_attach(struct vbf_store *s)
-{
-	int z = 0;
-	if (atomic_compare_exchange_strong(&page_state, &z, 1)) {
-		page = vbf_shpage_attach(PAGE_NAME, sizeof *page, PAGE_MAGIC, PAGE_VERSION);
-		if (!page)
-			vbf_log_once(VBF_EV_STORE_RO, VBF_WARN,
-				     "state store: no shared page: other processes' changes are seen when this one next writes");
-		atomic_store(&page_state, 2);
-	}
-	/* another store of this process attaching it: a few system calls (raw,
-	 * as every spin wait: nothing for a fake to change) */
-	while (atomic_load(&page_state) != 2)
-		RAW(SYS_sched_yield, 0, 0, 0, 0);
-	s->gen = page ? &page->gen[vbf_fnv64(s->path) % VBF_GEN_SLOTS] : &s->private_gen;
+	snprintf(s->path, sizeof s->path, "%s", name);
+	size_t rl = strlen(s->root);
+	s->intkey[0] = 0;
+	if (!strcmp(s->root, "/"))
+		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + 1);
+	else if (!strncmp(s->path, s->root, rl) && s->path[rl] == '/')
+		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + rl + 1);
 }
 
 /* The name every process will know the log by: canonical, so all of them
  * name the same shared page; but not a log replaced since we opened it,
  * which reads back as "<name> (deleted)" (we follow the seal in it to the
- * new one when we read it). `path` is what we opened. Also the log's key
- * when it lies in the share (the wrappers hide it). */
+ * new one when we read it). `path` is what we opened. */
 static void name_log(struct vbf_store *s, int fd, const char *path)
 {
 	static const char gone[] = " (deleted)";
@@ -486,12 +483,16 @@ static void name_log(struct vbf_store *s, int fd, const char *path)
 	ssize_t l = vbf_fd_path(fd, canon, sizeof canon);
 	int use = l > 0 && canon[0] == '/' &&
 		  !((size_t)l >= sizeof gone - 1 && !strcmp(canon + l - (sizeof gone - 1), gone));
-	snprintf(s->path, sizeof s->path, "%s", use ? canon : path);
-	size_t rl = strlen(s->root);
-	if (!strcmp(s->root, "/"))
-		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + 1);
-	else if (!strncmp(s->path, s->root, rl) && s->path[rl] == '/')
-		snprintf(s->intkey, sizeof s->intkey, "%s", s->path + rl + 1);
+	name_as(s, use ? canon : path);
+}
+
+/* Keep what was just read for the processes that start after us: only a
+ * log read whole in one chunk, with no seal in it. */
+static void keep_copy(struct vbf_store *s, uint64_t gen)
+{
+	struct vbf_snap_head h = {gen, (uint64_t)s->fdev, (uint64_t)s->fino, s->pos};
+	if (s->fd >= 0 && s->writable && !s->sealed && s->whole && s->pos <= VBF_SNAP_CAP && s->iobuf)
+		vbf_snap_put(s->path, &h, s->iobuf);
 }
 
 /* Make the named log `fd` ours and read it whole, following a seal found at
@@ -499,11 +500,12 @@ static void name_log(struct vbf_store *s, int fd, const char *path)
 static void load_log(struct vbf_store *s, int fd)
 {
 	s->writable = 1;
-	page_attach(s);
+	vbf_page_counter(s);
 	/* the counter first: an append that lands after our read then still
 	 * moves it past what we saw */
 	s->seen_gen = atomic_load(s->gen);
 	vbf_file_adopt(s, fd, 0, 1);
+	keep_copy(s, s->seen_gen);
 	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
 		vbf_file_unlock(s);
 }
@@ -515,11 +517,87 @@ void vbf_file_start(struct vbf_store *s, int fd, const char *path)
 	load_log(s, fd);
 }
 
+static void forget_table(struct vbf_store *s)
+{
+	vbf_store_clear(s);
+	s->pos = 0;
+	s->base = 0;
+	s->sealed = 0;
+}
+
+/* Is the log named `name` still the file of `h`, no longer? One walk to it
+ * (GETATTR of its directory, LOOKUP on the emulated share), its attributes
+ * as that lookup left them (fd_facts: the type, identity and size). */
+static int still_copy(const char *name, const struct vbf_snap_head *h)
+{
+	struct statx x;
+	const unsigned want = STATX_TYPE | STATX_INO | STATX_SIZE;
+	return REAL(statx)(AT_FDCWD, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, want, &x) == 0 &&
+	       (x.stx_mask & want) == want && S_ISREG(x.stx_mode) &&
+	       makedev(x.stx_dev_major, x.stx_dev_minor) == (dev_t)h->dev && x.stx_ino == h->ino && x.stx_size == h->pos;
+}
+
+int vbf_file_from_copy(struct vbf_store *s, const char *name)
+{
+	struct vbf_snap_head h;
+	if (!s->iobuf && !(s->iobuf = vbf_arena_alloc(CHUNK)))
+		return -1;
+	if (vbf_snap_get(name, &h, s->iobuf) < 0)
+		return -1;
+	name_as(s, name);
+	vbf_page_counter(s);
+	/* nothing appended or compacted in this IPC namespace since the read
+	 * the copy holds (the counter, read first, guards what a size not yet
+	 * updated might hide), nor anywhere (the stat): the table is what
+	 * reading the log would give */
+	struct tail t = {s, 0};
+	unsigned skipped = 0;
+	forget_table(s);
+	if (atomic_load(s->gen) == h.gen && still_copy(name, &h) &&
+	    vbf_rec_scan(s->iobuf, (size_t)h.pos, 1, apply_cb, &t, &skipped) == h.pos && !skipped && !t.sealed) {
+		s->seen_gen = h.gen;
+		s->pos = h.pos;
+		s->fdev = (dev_t)h.dev;
+		s->fino = (ino_t)h.ino;
+		s->fd = -1;
+		s->forked = 0;
+		s->writable = 1;
+		s->later = 1;
+		return 0;
+	}
+	forget_table(s);
+	s->path[0] = s->intkey[0] = 0;
+	s->gen = &s->private_gen;
+	return -1;
+}
+
+int vbf_file_here(struct vbf_store *s)
+{
+	if (!s->later)
+		return 0;
+	s->later = 0;
+	int fd = open_again(s);
+	if (fd < 0)
+		return -1;
+	/* the file the copy was read from, at least as long: its tail is all
+	 * that is new; another file (compacted, replaced, reset): read whole */
+	struct stat st;
+	int same = fd_facts(fd, &st) == 0 && st.st_dev == s->fdev && st.st_ino == s->fino &&
+		   (uint64_t)st.st_size >= s->pos;
+	vbf_file_adopt(s, fd, s->pos, !same);
+	if (same)
+		vbf_file_read_tail(s);
+	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
+		vbf_file_unlock(s);
+	return 0;
+}
+
 void vbf_file_close(struct vbf_store *s)
 {
 	if (s->fd >= 0)
 		REAL(close)(s->fd);
 	s->fd = -1;
+	s->later = 0;
 	s->gen = &s->private_gen;
 	vbf_arena_free(s->iobuf, CHUNK);
 	s->iobuf = NULL;

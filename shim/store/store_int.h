@@ -2,8 +2,9 @@
 /* Inside the state store, top to bottom (each file uses only those below
  * it): the API (store.c), the made-record rules (store_made.c), which log a
  * store uses (store_where.c),
- * compaction and removal of the log (store_compact.c), the log file and its
- * shared generation counter (store_file.c), the table (store_table.c), the
+ * compaction and removal of the log (store_compact.c), the log file
+ * (store_file.c), its counter and copies in shared memory (store_page.c),
+ * the table (store_table.c), the
  * record format and the store's file names (store_fmt.c). Not for other
  * modules; the fuzz harness and unit tests use it. */
 #ifndef VBF_STORE_INT_H
@@ -126,6 +127,8 @@ struct vbf_store {
 	int trust_ino;     /* st_ino is stable for this share (not vboxsf) */
 	int writable;
 	int nofollow;      /* O_NOFOLLOW for the default name */
+	int later;         /* the table is a copy's (store_page.c): the log is opened at its first use (fd -1) */
+	int whole;         /* the last read of the log began at 0 and holds all of it in iobuf */
 	atomic_uint_least64_t *gen;          /* in the shared page, or: */
 	atomic_uint_least64_t private_gen;  /* when no shared page can be had */
 	uint64_t seen_gen;
@@ -262,8 +265,35 @@ void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload);
 int vbf_file_write_all(int fd, const uint8_t *b, size_t n);
 int vbf_file_move_high(int fd);
 void vbf_file_bump(struct vbf_store *s);
-/* Remove the stores' shared page (tests, uninstall). */
-void vbf_file_page_remove(void);
+
+/* store_page.c: the store's shared pages. The counter of s's log (s->path
+ * named): s->gen, in the page every user shares, or s->private_gen. */
+void vbf_page_counter(struct vbf_store *s);
+/* And a copy of each log as a process last read it whole, in a page of
+ * this euid's, for the processes that start after it (docs/state-store.md,
+ * "Logs read from memory"). */
+#define VBF_SNAP_CAP (256u << 10) /* a larger log is read from the file */
+struct vbf_snap_head {
+	uint64_t gen;          /* the shared counter, taken before the read */
+	uint64_t dev, ino;     /* the log read */
+	uint64_t pos;          /* bytes of it, all applied */
+};
+/* The copy kept for the log named `name` (canonical): its head in *h and
+ * its h->pos bytes in buf (at least VBF_SNAP_CAP). 0, or -1 when there is
+ * none, or none intact. */
+int vbf_snap_get(const char *name, struct vbf_snap_head *h, uint8_t *buf);
+void vbf_snap_put(const char *name, const struct vbf_snap_head *h, const uint8_t *bytes);
+/* Remove this euid's page (tests, uninstall). */
+int vbf_snap_remove(void);
+
+/* store_file.c, the other half. _from_copy: 0 when s now holds the table of
+ * the copy kept for the log `name` (canonical), which is still that file
+ * and no longer, its log not opened yet (s->later); else -1 with s as it
+ * was. _here: open that log and read what was appended since
+ * the copy (every function of store_file.c and store_compact.c that needs
+ * the log calls it first); 0, or -1: memory only, warned. */
+int vbf_file_from_copy(struct vbf_store *s, const char *name);
+int vbf_file_here(struct vbf_store *s);
 
 /* store_where.c: which log a store uses. */
 /* `all` is the array of this process's stores (s is all[idx]): which log

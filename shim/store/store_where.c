@@ -167,6 +167,15 @@ void vbf_where_open(struct vbf_store *s, int idx, const char *state_file, const 
 	s->kprefix[0] = 0;
 	if (vbf_cfg.compact_min > 0) /* 0: settings not loaded (the CLI, unit tests) */
 		vbf_compact_min = (uint64_t)vbf_cfg.compact_min;
+	/* the share's own log as another process of this euid read it, when
+	 * it is still that file (store_page.c): opened at first use. The root
+	 * is canonical, so is this name, which the copy is kept under. */
+	if (!(state_file && *state_file) &&
+	    snprintf(path, sizeof path, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "") < (int)sizeof path &&
+	    vbf_file_from_copy(s, path) == 0) {
+		s->nofollow = O_NOFOLLOW;
+		return;
+	}
 	int fd = open_where(s, idx, all, state_file, path, sizeof path);
 	if (fd < 0) { /* memory only, or s->via */
 		s->path[0] = 0;

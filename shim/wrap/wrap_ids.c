@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The set*id family: only so that the cached effective ids (ids.h) are
- * fetched again. Each is the plain call. */
+/* The set*id family: so that the cached effective ids (ids.h) are fetched
+ * again, and so that a log this process holds as another's copy is opened
+ * with the credentials it has now, as it would have been at its start
+ * (store.h, vbf_store_open_copies). Each is the plain call. */
 #include "ids.h"
 #include "real.h"
+#include "store.h"
 
 /* The answer of a set*id call `r`, once the cached ids are stale. */
 static int ids_changed(int r)
@@ -11,11 +14,14 @@ static int ids_changed(int r)
 	return r;
 }
 
-VBF_EXPORT int setuid(uid_t u) { return ids_changed(REAL(setuid)(u)); }
-VBF_EXPORT int seteuid(uid_t u) { return ids_changed(REAL(seteuid)(u)); }
-VBF_EXPORT int setreuid(uid_t r_, uid_t e) { return ids_changed(REAL(setreuid)(r_, e)); }
-VBF_EXPORT int setresuid(uid_t r_, uid_t e, uid_t s) { return ids_changed(REAL(setresuid)(r_, e, s)); }
-VBF_EXPORT int setgid(gid_t g) { return ids_changed(REAL(setgid)(g)); }
-VBF_EXPORT int setegid(gid_t g) { return ids_changed(REAL(setegid)(g)); }
-VBF_EXPORT int setregid(gid_t r_, gid_t e) { return ids_changed(REAL(setregid)(r_, e)); }
-VBF_EXPORT int setresgid(gid_t r_, gid_t e, gid_t s) { return ids_changed(REAL(setresgid)(r_, e, s)); }
+/* The copies opened first (evaluated before `call`), then the call. */
+#define IDS_CALL(call) (vbf_store_open_copies(), ids_changed(call))
+
+VBF_EXPORT int setuid(uid_t u) { return IDS_CALL(REAL(setuid)(u)); }
+VBF_EXPORT int seteuid(uid_t u) { return IDS_CALL(REAL(seteuid)(u)); }
+VBF_EXPORT int setreuid(uid_t r_, uid_t e) { return IDS_CALL(REAL(setreuid)(r_, e)); }
+VBF_EXPORT int setresuid(uid_t r_, uid_t e, uid_t s) { return IDS_CALL(REAL(setresuid)(r_, e, s)); }
+VBF_EXPORT int setgid(gid_t g) { return IDS_CALL(REAL(setgid)(g)); }
+VBF_EXPORT int setegid(gid_t g) { return IDS_CALL(REAL(setegid)(g)); }
+VBF_EXPORT int setregid(gid_t r_, gid_t e) { return IDS_CALL(REAL(setregid)(r_, e)); }
+VBF_EXPORT int setresgid(gid_t r_, gid_t e, gid_t s) { return IDS_CALL(REAL(setresgid)(r_, e, s)); }
