@@ -283,7 +283,11 @@ struct vbf_snap_head {
  * none, or none intact. */
 int vbf_snap_get(const char *name, struct vbf_snap_head *h, uint8_t *buf);
 void vbf_snap_put(const char *name, const struct vbf_snap_head *h, const uint8_t *bytes);
-/* Remove this euid's page (tests, uninstall). */
+/* Tests: the page's name before the euid, the page attached (NULL: none)
+ * and its size; remove this euid's page (this process attaches a new one
+ * at its next use). */
+extern const char *vbf_page_copies_name;
+void *vbf_page_copies(size_t *size);
 int vbf_snap_remove(void);
 
 /* store_file.c, the other half. _from_copy: 0 when s now holds the table of

@@ -84,7 +84,9 @@ static struct snap_page *P;
 static atomic_int state; /* 0 not tried, 1 being attached, 2 done */
 static uid_t owner;
 
-static void page_name(char name[48]) { vbf_shpage_name_uid(name, 48, "vboxfix-logs-", vbf_euid()); }
+const char *vbf_page_copies_name = "vboxfix-logs-";
+
+static void page_name(char name[48]) { vbf_shpage_name_uid(name, 48, vbf_page_copies_name, vbf_euid()); }
 
 static struct snap_page *page(void)
 {
@@ -184,8 +186,17 @@ void vbf_snap_put(const char *name, const struct vbf_snap_head *h, const uint8_t
 	atomic_compare_exchange_strong_explicit(&e->ver, &exp, mine + 1, memory_order_release, memory_order_relaxed);
 }
 
+void *vbf_page_copies(size_t *size)
+{
+	*size = sizeof(struct snap_page);
+	return page();
+}
+
 int vbf_snap_remove(void)
 {
+	vbf_shpage_detach(P, sizeof *P);
+	P = NULL;
+	atomic_store(&state, 0);
 	char name[48];
 	page_name(name);
 	return vbf_shpage_remove(name, sizeof(struct snap_page), SNAP_MAGIC, SNAP_VERSION);
