@@ -263,6 +263,24 @@ cache_share() {
 }
 count_reqs() { local a b; a=$(reqs); "$@" >/dev/null 2>&1; b=$(reqs); echo $((b - a)); }
 
+# while_scribbled SECONDS NAME ROUND: root rewrites every shared memory
+# segment of this IPC namespace ($FIX/hostile -a; run in_private_ipc) for
+# SECONDS, while `ROUND N` (a function: its status says whether round N's
+# answers were right) runs over and over; ok NAME when more than 2 rounds
+# ran and every one was right.
+while_scribbled() {
+    local secs=$1 name=$2 round=$3 hpid bad=0 n=0
+    "$FIX/hostile" -a -t "$secs" -q &
+    hpid=$!
+    while kill -0 "$hpid" 2>/dev/null; do
+        "$round" "$n" || bad=$((bad + 1))
+        n=$((n + 1))
+    done
+    wait "$hpid"
+    if [ "$bad" -eq 0 ] && [ "$n" -gt 2 ]; then ok "$name ($n rounds)"
+    else fail "$name" "$bad of $n rounds wrong"; fi
+}
+
 # in_private_ipc "$@": run this script again in an IPC namespace of its own
 # (the library's shared cache tables are then the test's own), once.
 in_private_ipc() {

@@ -141,17 +141,12 @@ expect_eq "a table far smaller than the names: right answers" "$got" "$want
 $want"
 
 # --- a table scribbled on (root rewrites every segment): only hits lost
-"$FIX/hostile" -a -t 4 -q &
-HPID=$!
-bad=0 n=0
-while kill -0 "$HPID" 2>/dev/null; do
+statall_right() {
+    local got
     got=$(timeout 20 env LD_PRELOAD="$LIB" "$PYTHON" "$T/statall.py" 2>/dev/null)
-    n=$((n + 1))
-    [ "$got" = "$want" ] || { bad=$((bad + 1)); echo "under attack: '$got'" >&2; }
-done
-wait "$HPID"
-if [ "$bad" -eq 0 ] && [ "$n" -gt 2 ]; then ok "a scribbled table: every answer right ($n processes)"
-else fail "a scribbled table gave wrong answers" "$bad of $n processes"; fi
+    [ "$got" = "$want" ] || { echo "under attack: '$got'" >&2; return 1; }
+}
+while_scribbled 4 "a scribbled table: every answer right" statall_right
 # the generation page (0666) was scribbled on too, and a generation spun
 # far forward keeps its names uncached (cache_shm.c): start a new one, to
 # see what the table itself does

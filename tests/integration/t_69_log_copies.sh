@@ -85,19 +85,13 @@ expect_eq "its record is in the log" \
 
 # ---- the copies scribbled on (root rewrites every segment of this IPC
 # namespace) while records are written: only reads of the log are lost
-"$FIX/hostile" -a -t 3 -q &
-HPID=$!
-bad=0 n=0
-while kill -0 "$HPID" 2>/dev/null; do
-    u=$((5000 + n))
+chown_seen() {
+    local u=$((5000 + $1)) got
     with_lib chown "$u:$u" "$MNT/d/f2" 2>/dev/null
     got=$(timeout 20 env LD_PRELOAD="$LIB" stat -c %u "$MNT/d/f2" 2>/dev/null)
-    n=$((n + 1))
-    [ "$got" = "$u" ] || { bad=$((bad + 1)); echo "under attack: chown $u, stat $got" >&2; }
-done
-wait "$HPID"
-if [ "$bad" -eq 0 ] && [ "$n" -gt 2 ]; then ok "scribbled copies: every record seen by the next process ($n rounds)"
-else fail "scribbled copies gave stale records" "$bad of $n rounds"; fi
+    [ "$got" = "$u" ] || { echo "under attack: chown $u, stat $got" >&2; return 1; }
+}
+while_scribbled 3 "scribbled copies: every record seen by the next process" chown_seen
 # the counter page (0666) was scribbled too: a new one, then the copies work again
 awk 'NR > 1 && $3 == 666 { print $2 }' /proc/sysvipc/shm | xargs -r -n1 ipcrm -m
 with_lib stat "$MNT" >/dev/null
