@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The state store's API, on top of the rest of it. The table
+/* The state store's API, on top of the rest of it (the writes are in
+ * store_write.c). The table
  * (store_table.c) is what lookups read; it is always the replay of the log
  * in log order (our own appends included, read back), so every process
  * converges on the same state whatever the interleaving of writers. The
@@ -22,9 +23,7 @@ struct vbf_store vbf_stores[VBF_MAX_SHARES];
  * never while holding one. */
 static vbf_lock open_lock;
 
-static struct vbf_store *held_by(struct vbf_store *s);
-
-static struct vbf_store *store_of(int idx)
+struct vbf_store *vbf_store_of(int idx)
 {
 	if (idx < 0 || idx >= VBF_MAX_SHARES)
 		return NULL;
@@ -33,7 +32,7 @@ static struct vbf_store *store_of(int idx)
 		vbf_store_open(idx, s->root, s->pending_state[0] ? s->pending_state : NULL);
 		if (__atomic_exchange_n(&s->hint_pending, 0, __ATOMIC_ACQ_REL))
 			vbf_store_nclosed -= 1; /* its table now counts for itself */
-		const struct vbf_store *h = held_by(s);
+		const struct vbf_store *h = vbf_store_held_by(s);
 		if (__atomic_load_n(&s->open, __ATOMIC_ACQUIRE)) /* first use of a share: the start-up line */
 			vbf_shares_log_start(h->path, s->kprefix, h->nrec);
 	}
@@ -54,16 +53,10 @@ void vbf_store_defer(int idx, const char *root, const char *state_file)
 	__atomic_store_n(&s->pending, 1, __ATOMIC_RELEASE);
 }
 
-/* A signal handler that stats a file while its thread is in the library
- * must not wait for a lock (lock.h): it sees no record. */
-static int enter(struct vbf_store *s) { return vbf_enter(&s->lock); }
-static void leave(struct vbf_store *s) { vbf_leave(&s->lock); }
-
 /* ---- API ---- */
 
-/* `key` of a share whose records live in another share's log: the key there
- * (in buf; NULL when too long). The usual case, no prefix, costs a test. */
-static const char *key_in(const struct vbf_store *s, const char *key, char *buf)
+/* The usual case, no prefix, costs a test. */
+const char *vbf_store_key_in(const struct vbf_store *s, const char *key, char *buf)
 {
 	if (!s->kprefix[0] || !key)
 		return key;
@@ -71,8 +64,7 @@ static const char *key_in(const struct vbf_store *s, const char *key, char *buf)
 	return n >= 0 && n <= VBF_KEY_MAX ? buf : NULL;
 }
 
-/* The store whose log and table hold s's records. */
-static struct vbf_store *held_by(struct vbf_store *s)
+struct vbf_store *vbf_store_held_by(struct vbf_store *s)
 {
 	return s->via ? &vbf_stores[s->via - 1] : s;
 }
@@ -157,8 +149,8 @@ void vbf_store_open(int idx, const char *root, const char *state_file)
 
 void vbf_store_close(int idx)
 {
-	struct vbf_store *s = store_of(idx);
-	if (!s || !enter(s))
+	struct vbf_store *s = vbf_store_of(idx);
+	if (!s || !vbf_store_enter(s))
 		return;
 	int saved = errno;
 	__atomic_store_n(&s->open, 0, __ATOMIC_RELEASE);
@@ -167,7 +159,7 @@ void vbf_store_close(int idx)
 	vbf_file_close(s);
 	vbf_arena_free(s->bloom, VBF_BLOOM_BITS / 8);
 	s->bloom = NULL;
-	leave(s);
+	vbf_store_leave(s);
 	errno = saved;
 }
 
@@ -176,11 +168,11 @@ void vbf_store_open_copies(void)
 	for (int i = 0; i < VBF_MAX_SHARES; i++) {
 		struct vbf_store *s = &vbf_stores[i];
 		if (!__atomic_load_n(&s->open, __ATOMIC_ACQUIRE) || !__atomic_load_n(&s->later, __ATOMIC_RELAXED) ||
-		    !enter(s))
+		    !vbf_store_enter(s))
 			continue;
 		int saved = errno;
 		vbf_file_here(s);
-		leave(s);
+		vbf_store_leave(s);
 		errno = saved;
 	}
 }
@@ -195,10 +187,10 @@ static int behind(const struct vbf_store *s)
 int vbf_store_behind(int idx)
 {
 	struct vbf_store *s = idx >= 0 && idx < VBF_MAX_SHARES ? &vbf_stores[idx] : NULL;
-	return s && __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) && behind(held_by(s));
+	return s && __atomic_load_n(&s->open, __ATOMIC_ACQUIRE) && behind(vbf_store_held_by(s));
 }
 
-static void catch_up(struct vbf_store *s)
+void vbf_store_catch_up(struct vbf_store *s)
 {
 	if (atomic_load_explicit(s->gen, memory_order_acquire) != s->seen_gen)
 		vbf_file_sync(s);
@@ -206,14 +198,14 @@ static void catch_up(struct vbf_store *s)
 
 int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_rec *out)
 {
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	char buf[VBF_KEY_MAX + 1];
-	if (s && (key = key_in(s, key, buf)))
-		s = held_by(s);
-	if (!s || !key || !enter(s))
+	if (s && (key = vbf_store_key_in(s, key, buf)))
+		s = vbf_store_held_by(s);
+	if (!s || !key || !vbf_store_enter(s))
 		return 0;
 	int saved = errno;
-	catch_up(s);
+	vbf_store_catch_up(s);
 	struct vbf_ent *e = vbf_ent_find(s, key, strlen(key));
 	int ok = e != NULL;
 	if (ok && real) {
@@ -228,7 +220,7 @@ int vbf_store_get(int idx, const char *key, const struct stat *real, struct vbf_
 	}
 	if (ok)
 		*out = e->rec;
-	leave(s);
+	vbf_store_leave(s);
 	errno = saved;
 	return ok;
 }
@@ -256,14 +248,14 @@ static const struct vbf_ent *nearest_owner(struct vbf_store *s, const char *k, s
 
 int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out)
 {
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	char buf[VBF_KEY_MAX + 1];
-	if (s && (key = key_in(s, key, buf)))
-		s = held_by(s);
-	if (!s || !key || !*key || !enter(s))
+	if (s && (key = vbf_store_key_in(s, key, buf)))
+		s = vbf_store_held_by(s);
+	if (!s || !key || !*key || !vbf_store_enter(s))
 		return 0;
 	int saved = errno;
-	catch_up(s);
+	vbf_store_catch_up(s);
 	const struct vbf_ent *e = s->nrec ? nearest_owner(s, key, strlen(key)) : NULL;
 	if (e) {
 		out->flags = VBF_REC_OWNER;
@@ -273,43 +265,43 @@ int vbf_store_inherit(int idx, const char *key, struct vbf_rec *out)
 		if (e->rec.flags & VBF_REC_MODE)
 			out->flags |= VBF_REC_MODE;
 	}
-	leave(s);
+	vbf_store_leave(s);
 	errno = saved;
 	return e != NULL;
 }
 
 unsigned vbf_store_links(int idx, uint64_t link)
 {
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	struct vbf_lgrp *g;
 	unsigned n = 0;
-	if (!s || !link || !enter(s = held_by(s)))
+	if (!s || !link || !vbf_store_enter(s = vbf_store_held_by(s)))
 		return 0;
 	int saved = errno;
-	catch_up(s);
+	vbf_store_catch_up(s);
 	HASH_FIND(hh, s->groups, &link, sizeof link, g);
 	if (g)
 		n = g->n;
-	leave(s);
+	vbf_store_leave(s);
 	errno = saved;
 	return n;
 }
 
 int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
 {
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	char buf[VBF_KEY_MAX + 1];
-	const char *k = s ? key_in(s, key, buf) : NULL;
+	const char *k = s ? vbf_store_key_in(s, key, buf) : NULL;
 	/* no directory closed to anyone (most shares): nothing to walk. A
 	 * hint read without the lock: a record another process made this
 	 * instant is seen at the next call, and the kernel still judges */
-	if (!k || !(s = held_by(s)) || (!atomic_load_explicit(&s->nclosed, memory_order_relaxed) && !behind(s)) ||
-	    !enter(s))
+	if (!k || !(s = vbf_store_held_by(s)) || (!atomic_load_explicit(&s->nclosed, memory_order_relaxed) && !behind(s)) ||
+	    !vbf_store_enter(s))
 		return 0;
 	int saved = errno, m = 0;
-	catch_up(s);
+	vbf_store_catch_up(s);
 	if (!atomic_load_explicit(&s->nclosed, memory_order_relaxed)) {
-		leave(s);
+		vbf_store_leave(s);
 		errno = saved;
 		return 0;
 	}
@@ -329,239 +321,43 @@ int vbf_store_ancestors(int idx, const char *key, struct vbf_anc *out, int cap)
 		if (!vbf_bloom_maybe(s, k, i))
 			break;
 	}
-	leave(s);
+	vbf_store_leave(s);
 	errno = saved;
 	return m;
-}
-
-/* A forget, delete or rename that would change nothing in the table is not
- * appended: unlink and rename of names nothing was recorded for (most of
- * them) then cost no write to the share, and a service's start that only
- * makes, renames and removes its own files leaves the log as it was. (A
- * record another process is appending for the same name right now could
- * land after the delete whether it is appended or not: no new race.) */
-static int changes(struct vbf_store *s, const struct vbf_op *op)
-{
-	/* Whether a delete or rename would change anything is judged from the
-	 * log itself, not from the shared counter: a process of another
-	 * container (another page) may have recorded the name. One read of the
-	 * tail, where an append is a write and a read. */
-	if (op->type == VBF_OP_FORGET || op->type == VBF_OP_DEL || op->type == VBF_OP_REN)
-		vbf_file_sync_now(s);
-	switch (op->type) {
-	case VBF_OP_FORGET:
-		return vbf_store_any_at(s, op->key, op->klen, 0);
-	case VBF_OP_DEL:
-		return vbf_store_any_at(s, op->key, op->klen, 1);
-	case VBF_OP_REN:
-		return vbf_store_any_at(s, op->key, op->klen, 1) || vbf_store_any_at(s, op->key2, op->k2len, 1);
-	}
-	return 1;
-}
-
-/* The table in memory decides first: the op as asked is always correct to
- * append (a new record, a delete, a rename), so it goes the usual way; only
- * keeping a record or copying it must be decided again under the log's
- * lock, from its end, where no compaction can drop what we keep. */
-static int submit_made(struct vbf_store *s, const struct vbf_op *want, const struct vbf_rec *was)
-{
-	if (!enter(s))
-		return -1;
-	int saved = errno, r = 0;
-	struct vbf_op out;
-	/* a delete or rename is judged from the log itself (changes()) */
-	if (want->type == VBF_OP_PUT)
-		catch_up(s);
-	else
-		vbf_file_sync_now(s);
-	int p = vbf_made_plan(s, want, &out, (void *)was);
-	if (p == VBF_PLAN_PLAIN)
-		r = vbf_file_append(s, want);
-	else if (p != VBF_PLAN_NONE)
-		r = vbf_file_append_plan(s, want, vbf_made_plan_locked, (void *)was);
-	if (r == 0 && p != VBF_PLAN_NONE)
-		vbf_file_compact(s, 0);
-	leave(s);
-	errno = saved;
-	return r;
-}
-
-static int submit(struct vbf_store *s, const struct vbf_op *op)
-{
-	if (!enter(s))
-		return -1;
-	int saved = errno;
-	int r = 0;
-	/* an append that reached the log may leave it mostly dead records:
-	 * rewritten now, still under our lock (it checks and decides) */
-	if (changes(s, op) && (r = vbf_file_append(s, op)) == 0)
-		vbf_file_compact(s, 0);
-	leave(s);
-	errno = saved;
-	return r;
-}
-
-static int put_op(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec, int made)
-{
-	struct vbf_store *s = store_of(idx);
-	char buf[VBF_KEY_MAX + 1];
-	if (s && key && !vbf_key_valid(key, strlen(key)))
-		key = NULL;
-	if (s && (key = key_in(s, key, buf)))
-		s = held_by(s);
-	size_t n = key ? strlen(key) : 0;
-	if (!s || !key || !rec || !vbf_key_valid(key, n)) {
-		errno = EINVAL;
-		return -1;
-	}
-	struct vbf_op op = {.type = VBF_OP_PUT, .key = key, .klen = n, .rec = *rec};
-	op.rec.flags &= VBF_REC_OWNER | VBF_REC_MODE | VBF_REC_LINK; /* a made record's flags: put_made's */
-	op.rec.mode &= 07777;
-	if (!(op.rec.flags & VBF_REC_LINK) || !op.rec.link) {
-		op.rec.flags &= ~VBF_REC_LINK;
-		op.rec.link = op.rec.link_ino = 0;
-	}
-	if (fp) {
-		op.fp = *fp;
-		op.fp.type &= S_IFMT;
-		op.fp.has_ino = fp->has_ino ? 1 : 0;
-	}
-	if (!made || !(op.rec.flags & (VBF_REC_OWNER | VBF_REC_MODE)))
-		return submit(s, &op);
-	/* no inode number: the next file made at the name is the same record */
-	op.rec.flags = (op.rec.flags & (VBF_REC_OWNER | VBF_REC_MODE)) | VBF_REC_MADE;
-	op.fp = (struct vbf_fp){.type = S_IFREG};
-	return submit_made(s, &op, NULL);
-}
-
-int vbf_store_put_fp(int idx, const char *key, const struct vbf_fp *fp, const struct vbf_rec *rec)
-{
-	return put_op(idx, key, fp, rec, 0);
-}
-
-int vbf_store_put_made(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec)
-{
-	if (!real || !S_ISREG(real->st_mode))
-		return vbf_store_put(idx, key, real, rec);
-	int saved = errno;
-	int r = put_op(idx, key, NULL, rec, 1);
-	errno = saved;
-	return r;
-}
-
-int vbf_store_put(int idx, const char *key, const struct stat *real, const struct vbf_rec *rec)
-{
-	struct vbf_store *s = store_of(idx);
-	struct vbf_fp fp = {0};
-	if (!s)
-		return -1;
-	if (real) {
-		fp.type = real->st_mode & S_IFMT;
-		fp.has_ino = (uint32_t)s->trust_ino;
-		fp.ino = (uint64_t)real->st_ino;
-	}
-	int saved = errno;
-	int r = vbf_store_put_fp(idx, key, &fp, rec);
-	errno = saved;
-	return r;
-}
-
-/* `made`: by the made-record rules (submit_made; `was` for a rename) */
-static void submit_key(int idx, int type, const char *key, const char *key2, int made, const struct vbf_rec *was)
-{
-	struct vbf_store *s = store_of(idx);
-	char buf[VBF_KEY_MAX + 1], buf2[VBF_KEY_MAX + 1];
-	if (!s || !key || (type == VBF_OP_REN && !key2) || !vbf_key_valid(key, strlen(key)) ||
-	    (key2 && !vbf_key_valid(key2, strlen(key2))))
-		return;
-	key = key_in(s, key, buf);
-	key2 = key2 ? key_in(s, key2, buf2) : NULL;
-	s = held_by(s);
-	if (!key || (type == VBF_OP_REN && !key2))
-		return;
-	struct vbf_op op = {.type = type, .key = key, .klen = strlen(key)};
-	if (key2) {
-		op.key2 = key2;
-		op.k2len = strlen(key2);
-	}
-	if (!vbf_key_valid(op.key, op.klen) || (key2 && !vbf_key_valid(op.key2, op.k2len)))
-		return;
-	if (made)
-		submit_made(s, &op, was);
-	else
-		submit(s, &op);
-}
-
-void vbf_store_del(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL, 0, NULL); }
-void vbf_store_unlinked(int idx, const char *key) { submit_key(idx, VBF_OP_DEL, key, NULL, 1, NULL); }
-void vbf_store_forget(int idx, const char *key) { submit_key(idx, VBF_OP_FORGET, key, NULL, 0, NULL); }
-void vbf_store_rename(int idx, const char *from, const char *to)
-{
-	if (from && to && strcmp(from, to))
-		submit_key(idx, VBF_OP_REN, from, to, 0, NULL);
-}
-void vbf_store_rename_was(int idx, const char *from, const char *to, const struct vbf_rec *was)
-{
-	if (from && to && strcmp(from, to))
-		submit_key(idx, VBF_OP_REN, from, to, 1, was);
-}
-
-void vbf_store_reset(int idx)
-{
-	struct vbf_store *s = store_of(idx);
-	struct vbf_op op = {.type = VBF_OP_RESET};
-	if (s && s->kprefix[0]) /* the log holds other shares' records too */
-		submit_key(idx, VBF_OP_DEL, "", NULL, 0, NULL);
-	else if (s)
-		submit(s, &op);
-}
-
-int vbf_store_compact(int idx)
-{
-	struct vbf_store *s = store_of(idx);
-	if (s)
-		s = held_by(s);
-	if (!s || !enter(s))
-		return -1;
-	int saved = errno;
-	int r = vbf_file_compact(s, 1);
-	leave(s);
-	errno = saved;
-	return r;
 }
 
 int vbf_store_foreach(int idx, int (*cb)(void *, const char *, const struct vbf_rec *, const struct vbf_fp *),
 		      void *arg)
 {
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	if (!s || !cb)
 		return -1;
 	const char *pre = s->kprefix;
 	size_t pl = strlen(pre);
-	if (!enter(s = held_by(s)))
+	if (!vbf_store_enter(s = vbf_store_held_by(s)))
 		return -1;
-	catch_up(s);
+	vbf_store_catch_up(s);
 	int r = 0;
 	for (struct vbf_ent *e = s->tab; e && !r; e = e->hh.next) {
 		struct vbf_fp fp = {e->fptype & S_IFMT, (e->fptype & VBF_FP_INO) ? 1 : 0, e->ino};
 		if (vbf_ent_below(e, pre, pl)) /* this share's records only, keyed as its own */
 			r = cb(arg, e->key + pl + (pl && e->klen > pl), &e->rec, &fp);
 	}
-	leave(s);
+	vbf_store_leave(s);
 	return r;
 }
 
 int vbf_store_info(int idx, struct vbf_store_info *out)
 {
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	if (!s)
 		return -1;
 	out->root = s->root;
 	out->key_prefix = s->kprefix;
 	size_t pl = strlen(s->kprefix);
-	if (!enter(s = held_by(s)))
+	if (!vbf_store_enter(s = vbf_store_held_by(s)))
 		return -1;
-	catch_up(s);
+	vbf_store_catch_up(s);
 	out->path = s->path;
 	out->persistent = (s->fd >= 0 || s->later) && s->writable;
 	out->records = s->nrec;
@@ -573,33 +369,33 @@ int vbf_store_info(int idx, struct vbf_store_info *out)
 	}
 	out->file_bytes = s->pos;
 	out->live_bytes = s->live;
-	leave(s);
+	vbf_store_leave(s);
 	return 0;
 }
 
 int vbf_store_hold(int idx, const char *key)
 {
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	char buf[VBF_KEY_MAX + 1];
-	if (!s || !key || !(key = key_in(s, key, buf)) || !enter(s = held_by(s)))
+	if (!s || !key || !(key = vbf_store_key_in(s, key, buf)) || !vbf_store_enter(s = vbf_store_held_by(s)))
 		return 0;
 	int saved = errno, held = 0;
-	catch_up(s);
+	vbf_store_catch_up(s);
 	if (vbf_made_below(s, key, strlen(key)))
 		held = vbf_file_hold(s) == 0;
-	leave(s);
+	vbf_store_leave(s);
 	errno = saved;
 	return held;
 }
 
 void vbf_store_release(int idx, int held)
 {
-	struct vbf_store *s = store_of(idx);
-	if (!held || !s || !enter(s = held_by(s)))
+	struct vbf_store *s = vbf_store_of(idx);
+	if (!held || !s || !vbf_store_enter(s = vbf_store_held_by(s)))
 		return;
 	int saved = errno;
 	vbf_file_release(s);
-	leave(s);
+	vbf_store_leave(s);
 	errno = saved;
 }
 
@@ -635,18 +431,18 @@ int vbf_store_is_internal(int idx, const char *key)
 		return 0;
 	if (!strchr(key, '/') && vbf_store_name_internal(key))
 		return 1;
-	struct vbf_store *s = store_of(idx);
+	struct vbf_store *s = vbf_store_of(idx);
 	return s && s->intkey[0] && !strncmp(key, s->intkey, strlen(s->intkey)) &&
 	       (!key[strlen(s->intkey)] || key[strlen(s->intkey)] == '.');
 }
 
 int vbf_store_rmdir_root(int idx, int (*again)(void *), void *arg)
 {
-	struct vbf_store *s = store_of(idx);
-	if (!s || s->kprefix[0] || !again || !enter(s)) /* with a prefix, the log is not in this root */
+	struct vbf_store *s = vbf_store_of(idx);
+	if (!s || s->kprefix[0] || !again || !vbf_store_enter(s)) /* with a prefix, the log is not in this root */
 		return -1;
 	int r = vbf_file_rmdir_root(s, again, arg);
-	leave(s);
+	vbf_store_leave(s);
 	return r;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Inside the state store, top to bottom (each file uses only those below
- * it): the API (store.c), the made-record rules (store_made.c), which log a
+ * it): the writes (store_write.c), the rest of the API (store.c), the made-record rules (store_made.c), which log a
  * store uses (store_where.c),
  * compaction and removal of the log (store_compact.c), the log file
  * (store_file.c), its counter and copies in shared memory (store_page.c),
@@ -160,6 +160,20 @@ struct vbf_store {
 
 extern struct vbf_store vbf_stores[VBF_MAX_SHARES];
 extern uint64_t vbf_compact_min; /* tunable by tests */
+
+/* store.c, for store_write.c: the store of share `idx` (opened at its first
+ * use) or NULL; the store whose log and table hold s's records; the key
+ * there of s's `key`, when s's records live in another share's log (in
+ * buf; NULL when too long); the table brought up to date when the shared
+ * counter moved (lock held). */
+struct vbf_store *vbf_store_of(int idx);
+struct vbf_store *vbf_store_held_by(struct vbf_store *s);
+const char *vbf_store_key_in(const struct vbf_store *s, const char *key, char *buf);
+void vbf_store_catch_up(struct vbf_store *s);
+/* A signal handler that stats a file while its thread is in the library
+ * must not wait for a lock (lock.h): it sees no record. */
+static inline int vbf_store_enter(struct vbf_store *s) { return vbf_enter(&s->lock); }
+static inline void vbf_store_leave(struct vbf_store *s) { vbf_leave(&s->lock); }
 
 /* store_table.c: apply one decoded record to the table; empty it (lock
  * held). */
