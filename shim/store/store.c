@@ -104,6 +104,19 @@ static int stable_inodes(const char *root)
 	return !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
 }
 
+/* Does the walk to the log refresh its attributes (FUSE and vboxsf ask the
+ * host at each lookup when their timeouts are 0), so that a statx with
+ * AT_STATX_DONT_SYNC right after it is the host's answer? Elsewhere (NFS,
+ * a subtree of unknown type) a copy of the log is checked with a plain
+ * statx: store_file.c, vbf_file_from_copy. */
+static int walk_refreshes(const char *root)
+{
+	for (int i = 0; i < vbf_nshares; i++)
+		if (!strcmp(vbf_shares[i].root, root))
+			return !strcmp(vbf_shares[i].fstype, "vboxsf") || !strncmp(vbf_shares[i].fstype, "fuse", 4);
+	return 0;
+}
+
 /* open_lock held; s's lock taken here (signal handlers never get this far:
  * vbf_store_open entered open_lock). */
 static void open_locked(int idx, const char *root, const char *state_file)
@@ -127,6 +140,7 @@ static void open_locked(int idx, const char *root, const char *state_file)
 	if (s->root != root)
 		snprintf(s->root, sizeof s->root, "%s", root);
 	s->trust_ino = stable_inodes(root);
+	s->walk_fresh = walk_refreshes(root);
 	vbf_where_open(s, idx, state_file, vbf_stores);
 	if (s->via)
 		open_via(s, s->via - 1);

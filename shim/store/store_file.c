@@ -527,14 +527,16 @@ static void forget_table(struct vbf_store *s)
 
 /* Is the log named `name` still the file of `h`, no longer? One walk to it
  * (GETATTR of its directory, LOOKUP on the emulated share), its attributes
- * as that lookup left them (fd_facts: the type, identity and size). */
-static int still_copy(const char *name, const struct vbf_snap_head *h)
+ * as that lookup left them where it refreshes them (s->walk_fresh), else
+ * as a stat gives them. */
+static int still_copy(const struct vbf_store *s, const char *name, const struct vbf_snap_head *h)
 {
 	struct statx x;
 	const unsigned want = STATX_TYPE | STATX_INO | STATX_SIZE;
-	return REAL(statx)(AT_FDCWD, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, want, &x) == 0 &&
-	       (x.stx_mask & want) == want && S_ISREG(x.stx_mode) &&
-	       makedev(x.stx_dev_major, x.stx_dev_minor) == (dev_t)h->dev && x.stx_ino == h->ino && x.stx_size == h->pos;
+	int sync = s->walk_fresh ? AT_STATX_DONT_SYNC : AT_STATX_SYNC_AS_STAT;
+	return REAL(statx)(AT_FDCWD, name, AT_SYMLINK_NOFOLLOW | sync, want, &x) == 0 && (x.stx_mask & want) == want &&
+	       S_ISREG(x.stx_mode) && makedev(x.stx_dev_major, x.stx_dev_minor) == (dev_t)h->dev &&
+	       x.stx_ino == h->ino && x.stx_size == h->pos;
 }
 
 int vbf_file_from_copy(struct vbf_store *s, const char *name)
@@ -553,7 +555,7 @@ int vbf_file_from_copy(struct vbf_store *s, const char *name)
 	struct tail t = {s, 0};
 	unsigned skipped = 0;
 	forget_table(s);
-	if (atomic_load(s->gen) == h.gen && still_copy(name, &h) &&
+	if (atomic_load(s->gen) == h.gen && still_copy(s, name, &h) &&
 	    vbf_rec_scan(s->iobuf, (size_t)h.pos, 1, apply_cb, &t, &skipped) == h.pos && !skipped && !t.sealed) {
 		s->seen_gen = h.gen;
 		s->pos = h.pos;

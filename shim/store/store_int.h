@@ -125,6 +125,7 @@ struct vbf_store {
 	int holds;         /* vbf_file_hold's not released yet: the shared lock stays */
 	uint64_t nowait_until; /* CLOCK_MONOTONIC ms: the lock was held past our wait; do not wait again before */
 	int trust_ino;     /* st_ino is stable for this share (not vboxsf) */
+	int walk_fresh;    /* the walk to the log refreshes its attributes (FUSE, vboxsf) */
 	int writable;
 	int nofollow;      /* O_NOFOLLOW for the default name */
 	int later;         /* the table is a copy's (store_page.c): the log is opened at its first use (fd -1) */
