@@ -48,7 +48,7 @@ SRC=${VBF_SHIM_DIR:-$ROOT/shim}
 LAYERS='
 wrap    wrap_* vbf
 policy  defer dir_tail env hidden own own_search present refuse refuse_held refuse_link refuse_list refuse_mark refuse_rdmake refuse_redirect resolve retry rules own_perm open sysroute view
-store   store store_write store_made store_compact store_file store_lock store_page store_table store_fmt store_where
+store   store store_write store_made store_compact store_file store_open store_lock store_page store_table store_fmt store_where
 cache   cache cache_canon cache_shared cache_shm
 base    arena callmem config fdtab ids lock log path real shares shpage statconv symbols sys
 

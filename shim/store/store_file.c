@@ -26,119 +26,14 @@
 #include <sys/sysmacros.h>
 
 #define CHUNK VBF_SNAP_CAP /* a log read in one chunk can be kept whole (store_page.c) */
-#define STATE_MAX (256ull << 20)
-#define HEAD_LEN (VBF_REC_HDR + 24)
 
 uint64_t vbf_compact_min = 256 * 1024;
 
 
-/* ---- opening ---- */
-
-/* A state file starts with an H record; an empty one is being created.
- * 1 state file, 0 empty, -1 something else. */
-static int head_kind(int fd)
-{
-	uint8_t b[HEAD_LEN];
-	struct vbf_op op;
-	ssize_t r;
-	while ((r = pread(fd, b, sizeof b, 0)) < 0 && errno == EINTR)
-		;
-	if (r == 0)
-		return 0;
-	return r == HEAD_LEN && vbf_rec_decode(b, HEAD_LEN, &op) == HEAD_LEN && op.type == VBF_OP_HEAD ? 1 : -1;
-}
-
-/* Give an empty log its H record, once, whoever races us. */
-static int give_head(int fd)
-{
-	int nolock = 0, k = -1;
-	if (vbf_file_lock_fd(fd, F_WRLCK, 1, &nolock) < 0)
-		return -1;
-	if ((k = head_kind(fd)) == 0) {
-		uint8_t rec[VBF_REC_MAX];
-		struct vbf_op op = {.type = VBF_OP_HEAD};
-		k = vbf_file_write_all(fd, rec, vbf_rec_encode(&op, rec)) == 0 ? 1 : -1;
-	}
-	vbf_file_lock_fd(fd, F_UNLCK, 0, &nolock);
-	return k;
-}
-
-/* The type, identity and size of an open log, by a statx that does not
- * ask the host where the filesystem can answer from what the open's lookup
- * just left in the inode (FUSE, vboxsf: AT_STATX_DONT_SYNC; elsewhere a
- * plain fstat): a type, device and inode number never change, and the size
- * only spares reading a huge file, which the reader bounds by itself
- * (STATE_MAX). One request less for every process that opens the log. */
-static int fd_facts(int fd, struct stat *st)
-{
-	struct statx x;
-	const unsigned want = STATX_TYPE | STATX_INO | STATX_SIZE;
-	if (REAL(statx)(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, want, &x) == 0 && (x.stx_mask & want) == want) {
-		vbf_stat_from_statx(st, &x);
-		return 0;
-	}
-	return REAL(fstat)(fd, st);
-}
-
-/* Open `path` as a log. Never blocks (a FIFO, a device), never accepts a
- * file that is not a state file: nothing foreign is appended to or
- * replaced. -1 with *why set. */
-int vbf_file_open_log(const char *path, int nofollow, int create, const char **why)
-{
-	int fl = O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow;
-	int fd = REAL(open)(path, fl, 0);
-	if (fd < 0 && errno == ENOENT) {
-		int lk = vbf_file_name_lock(path, create);
-		fd = REAL(open)(path, fl, 0); /* a rename we waited for may have put one there */
-		if (fd < 0 && errno == ENOENT && create) {
-			fd = REAL(open)(path, fl | O_CREAT | O_EXCL, 0666);
-			if (fd >= 0) /* every service user shares the file: umask must not shut one out */
-				REAL(fchmod)(fd, 0666);
-			else if (errno == EEXIST)
-				fd = REAL(open)(path, fl, 0);
-		}
-		int e = errno;
-		vbf_file_name_unlock(lk);
-		errno = e;
-	}
-	if (fd < 0) {
-		*why = strerror(errno);
-		return -1;
-	}
-	struct stat st;
-	*why = NULL;
-	if (fd_facts(fd, &st) < 0)
-		*why = strerror(errno);
-	else if (!S_ISREG(st.st_mode))
-		*why = "not a regular file";
-	else if ((uint64_t)st.st_size > STATE_MAX)
-		*why = "larger than 256 MiB: not read";
-	if (!*why) {
-		REAL(fcntl)(fd, F_SETFL, O_APPEND);
-		fd = vbf_file_move_high(fd);
-		int k = head_kind(fd);
-		if (k == 0)
-			k = give_head(fd);
-		if (k < 0)
-			*why = "not a vboxfix state file: left alone";
-	}
-	if (*why) {
-		REAL(close)(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	return fd;
-}
-
-static int open_log(const char *path, int nofollow, const char **why)
-{
-	return vbf_file_open_log(path, nofollow, 1, why);
-}
-
 static void remember_identity(struct vbf_store *s)
 {
 	struct stat st;
-	if (s->fd >= 0 && fd_facts(s->fd, &st) == 0) {
+	if (s->fd >= 0 && vbf_file_facts(s->fd, &st) == 0) {
 		s->fdev = st.st_dev;
 		s->fino = st.st_ino;
 	}
@@ -205,7 +100,7 @@ int vbf_file_read_tail(struct vbf_store *s)
 	unsigned skipped = 0, rounds = 0;
 	int from0 = s->pos == 0;
 	for (;;) {
-		if (s->pos >= STATE_MAX) { /* bounded work whatever the file holds */
+		if (s->pos >= VBF_STATE_MAX) { /* bounded work whatever the file holds */
 			stop_reading(s);
 			break;
 		}
@@ -238,7 +133,7 @@ void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload)
 	s->fd = fd;
 	s->forked = 0;
 	s->sealed = 0;
-	s->writable = 1; /* a failed reopen earlier is over (STATE_MAX clears it again) */
+	s->writable = 1; /* a failed reopen earlier is over (VBF_STATE_MAX clears it again) */
 	remember_identity(s);
 	if (reload) {
 		vbf_store_clear(s);
@@ -255,12 +150,12 @@ void vbf_file_adopt(struct vbf_store *s, int fd, uint64_t pos, int reload)
  * descriptor of a locked file drops the lock). 0, or -1: memory only. */
 /* s->path is canonical (read back from /proc), so its last component is
  * never a symlink of ours: a symlink found there later is someone else's. */
-int vbf_file_open_path(struct vbf_store *s, const char **why) { return open_log(s->path, O_NOFOLLOW, why); }
+int vbf_file_open_path(struct vbf_store *s, const char **why) { return vbf_file_open_log(s->path, O_NOFOLLOW, 1, why); }
 
-static int open_again(struct vbf_store *s)
+static int open_again(struct vbf_store *s, const struct vbf_snap_head *known, struct stat *st)
 {
 	const char *why;
-	int fd = vbf_file_open_path(s, &why);
+	int fd = vbf_file_open_as(s->path, O_NOFOLLOW, 1, known, st, &why);
 	if (fd < 0) {
 		s->writable = 0;
 		vbf_log_once(VBF_EV_STORE_RO, VBF_WARN, "state store %s lost (%s): records kept in memory only",
@@ -271,7 +166,8 @@ static int open_again(struct vbf_store *s)
 
 static int reopen(struct vbf_store *s)
 {
-	int fd = open_again(s);
+	struct stat st;
+	int fd = open_again(s, NULL, &st);
 	if (fd < 0)
 		return -1;
 	vbf_file_adopt(s, fd, 0, 1);
@@ -578,16 +474,19 @@ int vbf_file_here(struct vbf_store *s)
 	if (!s->later)
 		return 0;
 	s->later = 0;
-	int fd = open_again(s);
+	struct vbf_snap_head h = {s->seen_gen, (uint64_t)s->fdev, (uint64_t)s->fino, s->pos};
+	struct stat st;
+	int fd = open_again(s, &h, &st);
 	if (fd < 0)
 		return -1;
 	/* the file the copy was read from, at least as long: its tail is all
-	 * that is new; another file (compacted, replaced, reset): read whole */
-	struct stat st;
-	int same = fd_facts(fd, &st) == 0 && st.st_dev == s->fdev && st.st_ino == s->fino &&
-		   (uint64_t)st.st_size >= s->pos;
+	 * that is new, nothing when it is as long where the open's lookup
+	 * brought the host's length (s->walk_fresh; an append of this kernel's
+	 * is in it at once); another file (compacted, replaced, reset): read
+	 * whole */
+	int same = st.st_dev == s->fdev && st.st_ino == s->fino && (uint64_t)st.st_size >= s->pos;
 	vbf_file_adopt(s, fd, s->pos, !same);
-	if (same)
+	if (same && (!s->walk_fresh || (uint64_t)st.st_size > s->pos))
 		vbf_file_read_tail(s);
 	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
 		vbf_file_unlock(s);

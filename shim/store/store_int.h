@@ -3,7 +3,8 @@
  * it): the writes (store_write.c), the rest of the API (store.c), the made-record rules (store_made.c), which log a
  * store uses (store_where.c),
  * compaction and removal of the log (store_compact.c), the log file
- * (store_file.c), its counter and copies in shared memory (store_page.c),
+ * (store_file.c), opening it (store_open.c), its counter and copies in
+ * shared memory (store_page.c),
  * the table (store_table.c), the
  * record format and the store's file names (store_fmt.c). Not for other
  * modules; the fuzz harness and unit tests use it. */
@@ -227,11 +228,21 @@ static inline int vbf_ent_below(const struct vbf_ent *e, const char *p, size_t n
 	return n == 0 || (e->klen >= n && !memcmp(e->key, p, n) && (e->klen == n || e->key[n] == '/'));
 }
 
+struct vbf_snap_head;
+/* store_open.c: opening a log. `path` as a log (with `create`, making it
+ * when missing): never blocks, never accepts a file that is not a state
+ * file. -1 with *why. _as: the same, *st its type, identity and size, and
+ * with `known` (the file a copy was read from, store_page.c) its head not
+ * read again when it is that file. _facts: the type, identity and size of
+ * an open log, asking the host nothing where the open's lookup did. */
+#define VBF_STATE_MAX (256ull << 20) /* a larger log is not read */
+int vbf_file_open_log(const char *path, int nofollow, int create, const char **why);
+int vbf_file_open_as(const char *path, int nofollow, int create, const struct vbf_snap_head *known, struct stat *st,
+		     const char **why);
+int vbf_file_facts(int fd, struct stat *st);
+
 /* store_file.c: the log and its protocol (docs/state-store.md,
  * "Concurrency"). Every function runs under the store's lock. */
-/* Open `path` as a log (with `create`, making it when missing): never
- * blocks, never accepts a file that is not a state file. -1 with *why. */
-int vbf_file_open_log(const char *path, int nofollow, int create, const char **why);
 /* Make `fd`, the log opened at `path`, the one s holds, and read it. */
 void vbf_file_start(struct vbf_store *s, int fd, const char *path);
 void vbf_file_close(struct vbf_store *s);
