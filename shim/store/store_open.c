@@ -93,7 +93,9 @@ int vbf_file_open_as(const char *path, int nofollow, int create, const struct vb
 	if (!*why) {
 		REAL(fcntl)(fd, F_SETFL, O_APPEND);
 		fd = vbf_file_move_high(fd);
-		int same = known && st->st_dev == (dev_t)known->dev && st->st_ino == (ino_t)known->ino;
+		/* that file, still holding at least what the copy read */
+		int same = known && known->pos > 0 && st->st_dev == (dev_t)known->dev &&
+			   st->st_ino == (ino_t)known->ino && (uint64_t)st->st_size >= known->pos;
 		int k = same ? 1 : head_kind(fd);
 		if (k == 0)
 			k = give_head(fd);

@@ -128,6 +128,24 @@ static void t_replaced(void **st)
 	assert_int_equal(owner_of(0, "a"), 999);
 }
 
+/* The log emptied in place (same inode) while a store holds its copy: the
+ * store's first write finds it shorter than the copy, checks its head
+ * again (an empty log gets one) and reads it whole; the log stays a log. */
+static void t_truncated(void **st)
+{
+	vbf_store_open(0, root, NULL);
+	put(0, "a", &R1);
+	assert_int_equal(reopen0(), 0);
+	assert_int_equal(reopen0(), 1);
+	char path[128];
+	snprintf(path, sizeof path, "%s/" VBF_STORE_NAME, root);
+	assert_int_equal(truncate(path, 0), 0);
+	put(0, "b", &R2);
+	vbf_store_open(1, root, NULL);
+	assert_int_equal(owner_of(1, "b"), 1001);
+	assert_int_equal(owner_of(1, "a"), -1);
+}
+
 /* Every byte of the page scribbled, a few ways: a miss, never a record
  * that is not in the log. */
 static void t_scribbled(void **st)
@@ -161,6 +179,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_grown, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_scribbled, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
