@@ -210,14 +210,21 @@ cat >"$SHARE_DIR/chownloop.py" <<EOF
 import os, sys
 for i in range(1, 41): os.lstat('$MNT/at/f%d' % i)
 if sys.argv[1] == 'chown':
-    for i in range(1, 41): os.lchown('$MNT/at/f%d' % i, 1000 + i, 1000)
+    for i in range(1, 41): os.lchown('$MNT/at/f%d' % i, int(sys.argv[2]) + i, 1000)
 EOF
-only=$(count_reqs env VBOXFIX_SHARED_CACHE=0 VBOXFIX_TTL_MS=600000 LD_PRELOAD="$LIB" "$PYTHON" "$SHARE_DIR/chownloop.py" stat)
-both=$(count_reqs env VBOXFIX_SHARED_CACHE=0 VBOXFIX_TTL_MS=600000 LD_PRELOAD="$LIB" "$PYTHON" "$SHARE_DIR/chownloop.py" chown)
+# what the chowns add to the same process's stats; the fewer of two tries
+# (other uids the second time), as the count is the share daemon's whole
+# and a machine under load may add requests of its own (FORGETs)
+loop() { count_reqs env VBOXFIX_SHARED_CACHE=0 VBOXFIX_TTL_MS=600000 LD_PRELOAD="$LIB" "$PYTHON" "$SHARE_DIR/chownloop.py" "$@"; }
+added=
+for base in 1000 2000; do
+    d=$(( $(loop chown "$base") - $(loop stat) ))
+    if [ -z "$added" ] || [ "$d" -lt "$added" ]; then added=$d; fi
+done
 # 40 writes, the first chown's own requests (sent, then a stat), a few stats
-if [ $((both - only)) -le 80 ]; then ok "40 recorded chowns of cached files: $((both - only)) requests"
-else fail "a recorded chown costs more than its record" "$((both - only)) requests for 40"; fi
-expect_out "the recorded owners are shown" "1001 1040" with_lib "$PYTHON" -c "
+if [ "$added" -le 80 ]; then ok "40 recorded chowns of cached files: $added requests"
+else fail "a recorded chown costs more than its record" "$added requests for 40"; fi
+expect_out "the recorded owners are shown" "2001 2040" with_lib "$PYTHON" -c "
 import os; print(os.lstat('$MNT/at/f1').st_uid, os.lstat('$MNT/at/f40').st_uid)"
 
 # --- a chown or chmod judged from the cache, of a file replaced outside
