@@ -25,6 +25,15 @@ static inline void vbf_lock_take(vbf_lock *l)
 
 static inline void vbf_unlock(vbf_lock *l) { atomic_store_explicit(l, 0, memory_order_release); }
 
+/* CLOCK_MONOTONIC in milliseconds: how long a lock or a slot of a shared
+ * page has been held. */
+static inline uint64_t vbf_mono_ms(void)
+{
+	struct timespec ts = {0, 0};
+	REAL(clock_gettime)(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* In a fork child only the forking thread exists: a lock another thread
  * held is free. */
 static inline void vbf_lock_reset(vbf_lock *l) { atomic_store(l, 0); }

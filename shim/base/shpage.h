@@ -33,6 +33,7 @@
 #define VBF_SHPAGE_H
 
 #include "sys.h"
+#include <stdatomic.h>
 
 struct vbf_shpage_hdr {
 	uint32_t magic, version;
@@ -66,5 +67,55 @@ int vbf_shpage_remove(const char *name, size_t size, uint32_t magic, uint32_t ve
  * for tests and for tools that list or remove pages (`ipcs -m`). */
 uint64_t vbf_shpage_hash(const char *name);
 int vbf_shpage_key(const char *name, size_t size, uint32_t version, int attempt);
+
+/* Slots of a page that any process writes without a lock (a seqlock): a
+ * version per slot, odd while the slot is written, and when it was claimed.
+ * A writer claims a slot by a CAS on its version: an even one becomes odd;
+ * an odd one (its writer died, or the caller judged so: vbf_slot_dead)
+ * stays odd, so the slow writer's give-back fails and what it wrote is
+ * never taken for whole. A reader copies a slot out and uses the copy only
+ * when the version was even and unchanged around the copy; a torn copy
+ * that slips through is for the caller's checksum. */
+
+/* Was the slot claimed so long ago (or in the future) that its writer is
+ * gone? */
+static inline int vbf_slot_dead(_Atomic uint64_t *claimed, uint64_t now, uint64_t dead_ms)
+{
+	uint64_t c = atomic_load_explicit(claimed, memory_order_relaxed);
+	return c > now || now - c > dead_ms;
+}
+
+/* The version to give the slot back with (odd, never 0), or 0: another
+ * writer got it. The new contents may be written after this returns. */
+static inline uint32_t vbf_slot_claim(atomic_uint_least32_t *ver, _Atomic uint64_t *claimed, uint64_t now)
+{
+	uint32_t v = atomic_load_explicit(ver, memory_order_relaxed);
+	uint32_t mine = (v & 1) ? v + 2 : v + 1;
+	if (!atomic_compare_exchange_strong(ver, &v, mine))
+		return 0;
+	atomic_store_explicit(claimed, now, memory_order_relaxed);
+	/* the odd version is seen before any byte of the new contents */
+	atomic_thread_fence(memory_order_release);
+	return mine;
+}
+
+static inline void vbf_slot_give(atomic_uint_least32_t *ver, uint32_t mine)
+{
+	uint32_t exp = mine;
+	atomic_compare_exchange_strong_explicit(ver, &exp, mine + 1, memory_order_release, memory_order_relaxed);
+}
+
+/* Reading: the version before the copy (odd: being written, skip it), then
+ * whether it is unchanged after the copy. */
+static inline uint32_t vbf_slot_read_begin(atomic_uint_least32_t *ver)
+{
+	return atomic_load_explicit(ver, memory_order_acquire);
+}
+
+static inline int vbf_slot_read_ok(atomic_uint_least32_t *ver, uint32_t v1)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(ver, memory_order_relaxed) == v1;
+}
 
 #endif

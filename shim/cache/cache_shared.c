@@ -20,8 +20,9 @@
  * copies the entry out and uses it only when the version was even and
  * unchanged around the copy, the checksum over the copy matches, and the key
  * is its own byte for byte. A writer takes an entry with a CAS and gives it
- * back with a CAS; a writer that died leaves its entry odd, and a writer
- * takes it over once it has been odd for DEAD_MS. Two writers on one entry
+ * back with a CAS (shpage.h, the vbf_slot_* functions); a writer that died
+ * leaves its entry odd, and a writer takes it over once it has been odd for
+ * DEAD_MS. Two writers on one entry
  * (a slow one taken over) can tear it: the checksum makes that a miss. The page is still treated as hostile (root, a bug, a program of the
  * same uid): every length is checked before use, a bad entry is a miss.
  */
@@ -216,12 +217,11 @@ int vbf_scache_get(const struct vbf_cq *q, uint64_t root, uint64_t now, struct v
 	struct sc_ent *set = set_of(q->h64), c;
 	for (uint32_t w = 0; w < WAYS; w++) {
 		struct sc_ent *e = &set[w];
-		uint32_t v1 = atomic_load_explicit(&e->ver, memory_order_acquire);
+		uint32_t v1 = vbf_slot_read_begin(&e->ver);
 		if ((v1 & 1) || e->h != q->h64)
 			continue;
 		memcpy(&c, e, sizeof c);
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&e->ver, memory_order_relaxed) != v1)
+		if (!vbf_slot_read_ok(&e->ver, v1))
 			continue;
 		if (c.root != root || c.klen != KLEN(q) || c.klen > SC_KEYCAP || memcmp(c.k, KEY(q), c.klen) ||
 		    c.sum != checksum(&c) || c.t > now || now - c.t >= (uint64_t)vbf_cfg.ttl_ms ||
@@ -251,8 +251,7 @@ static uint32_t take(struct sc_ent *set, const struct vbf_cq *q, uint64_t root, 
 		struct sc_ent *x = &set[w];
 		uint32_t v = atomic_load_explicit(&x->ver, memory_order_relaxed);
 		if (v & 1) {
-			uint64_t c = atomic_load_explicit(&x->claimed, memory_order_relaxed);
-			if (!dead && (c > now || now - c > DEAD_MS))
+			if (!dead && vbf_slot_dead(&x->claimed, now, DEAD_MS))
 				dead = x;
 		} else if (v == 0 || (x->h == q->h64 && x->root == root)) {
 			e = x;
@@ -262,15 +261,7 @@ static uint32_t take(struct sc_ent *set, const struct vbf_cq *q, uint64_t root, 
 	}
 	if (!e)
 		e = dead ? dead : old ? old : &set[(q->h64 >> 32 ^ now ^ (now >> 7)) % WAYS];
-	uint32_t v = atomic_load_explicit(&e->ver, memory_order_relaxed);
-	/* even: take it (v + 1 is odd); odd: take it over (v + 2 stays odd, so
-	 * the slow writer's give-back CAS fails) */
-	uint32_t mine = (v & 1) ? v + 2 : v + 1;
-	if (!atomic_compare_exchange_strong(&e->ver, &v, mine))
-		return 0;
-	atomic_store_explicit(&e->claimed, now, memory_order_relaxed);
-	/* the odd version is seen before any byte of the new contents */
-	atomic_thread_fence(memory_order_release);
+	uint32_t mine = vbf_slot_claim(&e->ver, &e->claimed, now);
 	*out = e;
 	return mine;
 }
@@ -295,6 +286,5 @@ void vbf_scache_put(const struct vbf_cq *q, uint64_t root, const struct vbf_cval
 	size_t skip = offsetof(struct sc_ent, h);
 	memcpy((char *)e + skip, (char *)&n + skip, sizeof n - skip);
 	e->klen = n.klen;
-	uint32_t exp = mine;
-	atomic_compare_exchange_strong_explicit(&e->ver, &exp, mine + 1, memory_order_release, memory_order_relaxed);
+	vbf_slot_give(&e->ver, mine);
 }

@@ -73,23 +73,16 @@ int vbf_file_lock_fd(int fd, int type, int wait, int *nolock)
 	}
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts = {0, 0};
-	REAL(clock_gettime)(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* A lock held past our whole wait is held by someone who will not let go
  * (another user can): after one such wait, none for a while, so a process
  * pays it once, not on every chown. */
 int vbf_file_lock(struct vbf_store *s, int type, int wait)
 {
-	if (wait && s->nowait_until && now_ms() < s->nowait_until)
+	if (wait && s->nowait_until && vbf_mono_ms() < s->nowait_until)
 		wait = 0;
 	int r = vbf_file_lock_fd(s->fd, type, wait, &s->nolock);
 	if (r < 0 && wait && errno == EAGAIN)
-		s->nowait_until = now_ms() + 30000;
+		s->nowait_until = vbf_mono_ms() + 30000;
 	return r;
 }
 

@@ -19,8 +19,8 @@
  * writes a record or the counter moves.
  * One SysV page per euid (vbf_shpage_attach_own): mode 0600 and created by
  * that euid, as the shared cache's table. Slots chosen by a hash of the
- * log's name; a seqlock version per slot, odd while written, and a
- * checksum over every byte a reader uses: a torn or scribbled copy is
+ * log's name; a seqlock version per slot, odd while written (shpage.h, the
+ * vbf_slot_* functions), and a checksum over every byte a reader uses: a torn or scribbled copy is
  * refused, and what is used is replayed by the same scanner as the file
  * (every length checked, bounded work). The log's name is the reader's
  * own, never read from the page, so a writer of this page can at worst
@@ -104,13 +104,6 @@ static struct snap_page *page(void)
 	return atomic_load(&state) == 2 && P && vbf_euid() == owner ? P : NULL;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	REAL(clock_gettime)(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Eight bytes at a time: a copy of 256 KiB is checked in microseconds. */
 static uint64_t mix(uint64_t x, const void *p, size_t n)
 {
@@ -141,7 +134,7 @@ int vbf_snap_get(const char *name, struct vbf_snap_head *h, uint8_t *buf)
 	if (!page() || nlen >= PATH_MAX)
 		return -1;
 	struct snap_slot *e = slot_of(name);
-	uint32_t v1 = atomic_load_explicit(&e->ver, memory_order_acquire);
+	uint32_t v1 = vbf_slot_read_begin(&e->ver);
 	if (v1 & 1)
 		return -1;
 	memcpy(h, &e->h, sizeof *h);
@@ -151,8 +144,7 @@ int vbf_snap_get(const char *name, struct vbf_snap_head *h, uint8_t *buf)
 	if (nl != nlen || pos > VBF_SNAP_CAP || memcmp(e->name, name, nlen))
 		return -1;
 	memcpy(buf, e->bytes, (size_t)pos);
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&e->ver, memory_order_relaxed) != v1)
+	if (!vbf_slot_read_ok(&e->ver, v1))
 		return -1;
 	return sum == checksum(h, name, nlen, buf) ? 0 : -1;
 }
@@ -163,27 +155,19 @@ void vbf_snap_put(const char *name, const struct vbf_snap_head *h, const uint8_t
 	if (!page() || nlen >= PATH_MAX || h->pos > VBF_SNAP_CAP)
 		return;
 	struct snap_slot *e = slot_of(name);
-	uint64_t now = mono_ms();
-	uint32_t v = atomic_load_explicit(&e->ver, memory_order_relaxed);
-	if (v & 1) { /* being written: leave it, unless its writer died */
-		uint64_t c = atomic_load_explicit(&e->claimed, memory_order_relaxed);
-		if (c <= now && now - c <= DEAD_MS)
-			return;
-	}
-	/* even: take it (odd); odd: take it over (stays odd, so the slow
-	 * writer's give-back fails and its copy is refused) */
-	uint32_t mine = (v & 1) ? v + 2 : v + 1;
-	if (!atomic_compare_exchange_strong(&e->ver, &v, mine))
+	uint64_t now = vbf_mono_ms();
+	/* being written: left alone, unless its writer died */
+	if ((atomic_load_explicit(&e->ver, memory_order_relaxed) & 1) && !vbf_slot_dead(&e->claimed, now, DEAD_MS))
 		return;
-	atomic_store_explicit(&e->claimed, now, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	uint32_t mine = vbf_slot_claim(&e->ver, &e->claimed, now);
+	if (!mine)
+		return;
 	memcpy(&e->h, h, sizeof *h);
 	e->nlen = (uint32_t)nlen;
 	memcpy(e->name, name, nlen);
 	memcpy(e->bytes, bytes, (size_t)h->pos);
 	e->sum = checksum(h, name, nlen, bytes);
-	uint32_t exp = mine;
-	atomic_compare_exchange_strong_explicit(&e->ver, &exp, mine + 1, memory_order_release, memory_order_relaxed);
+	vbf_slot_give(&e->ver, mine);
 }
 
 void *vbf_page_copies(size_t *size)
