@@ -91,15 +91,25 @@ static void open_via(struct vbf_store *s, int j)
 	s->via = t->via ? t->via : j + 1;
 }
 
+/* The share table's entry for a share rooted at `root`, or NULL (the CLI's
+ * roots, a test's). */
+static const struct vbf_share *share_at(const char *root)
+{
+	for (int i = 0; i < vbf_nshares; i++)
+		if (!strcmp(vbf_shares[i].root, root))
+			return &vbf_shares[i];
+	return NULL;
+}
+
 /* vboxsf invents inode numbers per mount and recycles them: there only
  * the type can tell a replaced file. The share table knows the type of a
  * share that is a mount from mountinfo; only another root (the CLI's, a
  * subtree) asks the filesystem, which costs a request to the host. */
 static int stable_inodes(const char *root)
 {
-	for (int i = 0; i < vbf_nshares; i++)
-		if (vbf_shares[i].whole_fs && vbf_shares[i].fstype[0] && !strcmp(vbf_shares[i].root, root))
-			return strcmp(vbf_shares[i].fstype, "vboxsf") != 0;
+	const struct vbf_share *sh = share_at(root);
+	if (sh && sh->whole_fs && sh->fstype[0])
+		return strcmp(sh->fstype, "vboxsf") != 0;
 	struct statfs sf;
 	return !(REAL(statfs)(root, &sf) == 0 && (unsigned long)sf.f_type == VBOXSF_MAGIC);
 }
@@ -111,10 +121,8 @@ static int stable_inodes(const char *root)
  * statx: store_file.c, vbf_file_from_copy. */
 static int walk_refreshes(const char *root)
 {
-	for (int i = 0; i < vbf_nshares; i++)
-		if (!strcmp(vbf_shares[i].root, root))
-			return !strcmp(vbf_shares[i].fstype, "vboxsf") || !strncmp(vbf_shares[i].fstype, "fuse", 4);
-	return 0;
+	const struct vbf_share *sh = share_at(root);
+	return sh && (!strcmp(sh->fstype, "vboxsf") || !strncmp(sh->fstype, "fuse", 4));
 }
 
 /* open_lock held; s's lock taken here (signal handlers never get this far:

@@ -23,7 +23,6 @@
 #include "store_int.h"
 #include "log.h"
 #include "statconv.h"
-#include <sys/sysmacros.h>
 
 #define CHUNK VBF_SNAP_CAP /* a log read in one chunk can be kept whole (store_page.c) */
 
@@ -201,6 +200,15 @@ static int follow(struct vbf_store *s)
 	return !(have && REAL(fstat)(s->fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
 }
 
+/* A seal read without waiting for the lock (a reader never waits: another
+ * user can hold it): followed now if the lock is free, else by the next
+ * append, which waits. */
+static void follow_read_seal(struct vbf_store *s)
+{
+	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
+		vbf_file_unlock(s);
+}
+
 void vbf_file_bump(struct vbf_store *s)
 {
 	s->seen_gen = atomic_fetch_add(s->gen, 1) + 1;
@@ -236,10 +244,7 @@ void vbf_file_sync_now(struct vbf_store *s)
 		if (REAL(fstat)(s->fd, &st) == 0 && (uint64_t)st.st_size < s->pos)
 			vbf_file_adopt(s, s->fd, 0, 1);
 	}
-	/* a reader never waits: another user can hold the lock; the next
-	 * append follows the seal anyway */
-	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
-		vbf_file_unlock(s);
+	follow_read_seal(s);
 }
 
 int vbf_file_append(struct vbf_store *s, const struct vbf_op *op) { return vbf_file_append_plan(s, op, NULL, NULL); }
@@ -402,8 +407,7 @@ static void load_log(struct vbf_store *s, int fd)
 	s->seen_gen = atomic_load(s->gen);
 	vbf_file_adopt(s, fd, 0, 1);
 	keep_copy(s, s->seen_gen);
-	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
-		vbf_file_unlock(s);
+	follow_read_seal(s);
 }
 
 /* Make `fd`, the log opened at `path`, the one s holds, and read it. */
@@ -427,12 +431,10 @@ static void forget_table(struct vbf_store *s)
  * as a stat gives them. */
 static int still_copy(const struct vbf_store *s, const char *name, const struct vbf_snap_head *h)
 {
-	struct statx x;
-	const unsigned want = STATX_TYPE | STATX_INO | STATX_SIZE;
+	struct stat st;
 	int sync = s->walk_fresh ? AT_STATX_DONT_SYNC : AT_STATX_SYNC_AS_STAT;
-	return REAL(statx)(AT_FDCWD, name, AT_SYMLINK_NOFOLLOW | sync, want, &x) == 0 && (x.stx_mask & want) == want &&
-	       S_ISREG(x.stx_mode) && makedev(x.stx_dev_major, x.stx_dev_minor) == (dev_t)h->dev &&
-	       x.stx_ino == h->ino && x.stx_size == h->pos;
+	return vbf_file_facts_at(AT_FDCWD, name, AT_SYMLINK_NOFOLLOW | sync, &st) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_dev == (dev_t)h->dev && st.st_ino == (ino_t)h->ino && (uint64_t)st.st_size == h->pos;
 }
 
 int vbf_file_from_copy(struct vbf_store *s, const char *name)
@@ -488,8 +490,7 @@ int vbf_file_here(struct vbf_store *s)
 	vbf_file_adopt(s, fd, s->pos, !same);
 	if (same && (!s->walk_fresh || (uint64_t)st.st_size > s->pos))
 		vbf_file_read_tail(s);
-	if (s->sealed && vbf_file_lock(s, F_RDLCK, 0) == 0 && !follow(s))
-		vbf_file_unlock(s);
+	follow_read_seal(s);
 	return 0;
 }
 

@@ -234,12 +234,14 @@ struct vbf_snap_head;
  * file. -1 with *why. _as: the same, *st its type, identity and size, and
  * with `known` (the file a copy was read from, store_page.c) its head not
  * read again when it is that file. _facts: the type, identity and size of
- * an open log, asking the host nothing where the open's lookup did. */
+ * an open log, asking the host nothing where the open's lookup did; _at:
+ * of a named one, statx `flags` (AT_STATX_DONT_SYNC or not). */
 #define VBF_STATE_MAX (256ull << 20) /* a larger log is not read */
 int vbf_file_open_log(const char *path, int nofollow, int create, const char **why);
 int vbf_file_open_as(const char *path, int nofollow, int create, const struct vbf_snap_head *known, struct stat *st,
 		     const char **why);
 int vbf_file_facts(int fd, struct stat *st);
+int vbf_file_facts_at(int dirfd, const char *name, int flags, struct stat *st);
 
 /* store_file.c: the log and its protocol (docs/state-store.md,
  * "Concurrency"). Every function runs under the store's lock. */

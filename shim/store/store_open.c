@@ -38,22 +38,26 @@ static int give_head(int fd)
 	return k;
 }
 
-/* The type, identity and size of an open log, by a statx that does not
- * ask the host where the filesystem can answer from what the open's lookup
- * just left in the inode (FUSE, vboxsf: AT_STATX_DONT_SYNC; elsewhere a
- * plain fstat): a type, device and inode number never change, and the size
- * only spares reading a huge file, which the reader bounds by itself
- * (VBF_STATE_MAX). One request less for every process that opens the log. */
-int vbf_file_facts(int fd, struct stat *st)
+/* The type, identity and size of the log named (dirfd, name) by a statx:
+ * with AT_STATX_DONT_SYNC in `flags`, what the open's or the walk's lookup
+ * just left in the inode, where the filesystem refreshes it there (FUSE,
+ * vboxsf; elsewhere statx asks as a stat would). A type, device and inode
+ * number never change; the size of an open log only spares reading a huge
+ * file, which the reader bounds by itself (VBF_STATE_MAX). Without statx,
+ * fstatat. */
+int vbf_file_facts_at(int dirfd, const char *name, int flags, struct stat *st)
 {
 	struct statx x;
 	const unsigned want = STATX_TYPE | STATX_INO | STATX_SIZE;
-	if (REAL(statx)(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, want, &x) == 0 && (x.stx_mask & want) == want) {
+	if (REAL(statx)(dirfd, name, flags, want, &x) == 0 && (x.stx_mask & want) == want) {
 		vbf_stat_from_statx(st, &x);
 		return 0;
 	}
-	return REAL(fstat)(fd, st);
+	return REAL(fstatat)(dirfd, name, st, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
 }
+
+/* An open log's: one request less for every process that opens it. */
+int vbf_file_facts(int fd, struct stat *st) { return vbf_file_facts_at(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, st); }
 
 /* Open `path` as a log. Never blocks (a FIFO, a device), never accepts a
  * file that is not a state file: nothing foreign is appended to or

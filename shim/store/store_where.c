@@ -11,6 +11,12 @@
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
 #endif
 
+/* The share's own log: <root>/.vboxfix.state. The length snprintf gives. */
+static int own_name(const char *root, char *out, size_t cap)
+{
+	return snprintf(out, cap, "%s/" VBF_STORE_NAME, strcmp(root, "/") ? root : "");
+}
+
 /* Is `dir` the root of a mount (bind mounts of one filesystem included)?
  * statx says so since Linux 5.8; before, only a change of device tells. */
 static int mount_root(const char *dir)
@@ -97,7 +103,7 @@ int vbf_where_locate(const char *root, const char *state_file, char *path, size_
 		return REAL(stat)(path, &st) == 0;
 	}
 	char own[PATH_MAX];
-	snprintf(own, sizeof own, "%s/" VBF_STORE_NAME, strcmp(root, "/") ? root : "");
+	own_name(root, own, sizeof own);
 	if (REAL(fstatat)(AT_FDCWD, own, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
 	    look_above(root, -1, NULL, path, cap, kprefix, kcap, &other) != 1) {
 		kprefix[0] = 0;
@@ -138,7 +144,7 @@ static int open_where(struct vbf_store *s, int idx, const struct vbf_store *all,
 				     "VBOXFIX_STATE=%s cannot be used (%s): records kept in memory only", path, why);
 		return fd;
 	}
-	n = snprintf(path, cap, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "");
+	n = own_name(s->root, path, cap);
 	s->nofollow = O_NOFOLLOW;
 	why = "name too long";
 	/* the share's own file; without one, a file above it; else a new own */
@@ -170,8 +176,7 @@ void vbf_where_open(struct vbf_store *s, int idx, const char *state_file, const 
 	/* the share's own log as another process of this euid read it, when
 	 * it is still that file (store_page.c): opened at first use. The root
 	 * is canonical, so is this name, which the copy is kept under. */
-	if (!(state_file && *state_file) &&
-	    snprintf(path, sizeof path, "%s/" VBF_STORE_NAME, strcmp(s->root, "/") ? s->root : "") < (int)sizeof path &&
+	if (!(state_file && *state_file) && own_name(s->root, path, sizeof path) < (int)sizeof path &&
 	    vbf_file_from_copy(s, path) == 0) {
 		s->nofollow = O_NOFOLLOW;
 		return;
